@@ -1,0 +1,22 @@
+"""Layer 1: the tag model (batches, run metadata, intervals) and units."""
+
+from . import intervals
+from .batch import CHANNEL_DTYPE, TIMESTAMP_DTYPE, TagBatch
+from .metadata import Channel, ChannelMap, Role, RunMetadata, resolve_channel
+from .units import format_time, parse_frequency, parse_period_ps, parse_time
+
+__all__ = [
+    "CHANNEL_DTYPE",
+    "TIMESTAMP_DTYPE",
+    "Channel",
+    "ChannelMap",
+    "Role",
+    "RunMetadata",
+    "TagBatch",
+    "format_time",
+    "intervals",
+    "parse_frequency",
+    "parse_period_ps",
+    "parse_time",
+    "resolve_channel",
+]

@@ -1,0 +1,131 @@
+"""Human-readable quantities: times in integer picoseconds and frequencies in hertz.
+
+Inside tagstream every time is an ``int64`` number of picoseconds. Configs and the command line
+accept strings such as ``"100 ps"``, ``"12.5 ns"``, ``"10 ms"`` or ``"80 MHz"``; this module turns
+them into numbers and back, exactly (decimal arithmetic, no binary rounding).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from numbers import Integral, Real
+
+from ..errors import UnitError
+
+PS_PER_UNIT: dict[str, int] = {
+    "ps": 1,
+    "ns": 10**3,
+    "us": 10**6,
+    "µs": 10**6,  # micro sign
+    "μs": 10**6,  # Greek mu
+    "ms": 10**9,
+    "s": 10**12,
+    "min": 60 * 10**12,
+    "h": 3600 * 10**12,
+}
+HZ_PER_UNIT: dict[str, int] = {"Hz": 1, "kHz": 10**3, "MHz": 10**6, "GHz": 10**9}
+PS_PER_S = 10**12
+
+_QUANTITY = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-zµμ]+)\s*$"
+)
+
+
+def _split(value: str, field: str) -> tuple[Decimal, str]:
+    match = _QUANTITY.match(value)
+    if match is None:
+        raise UnitError(f"{field}: cannot read {value!r} as a number with a unit (e.g. '12.5 ns')")
+    try:
+        number = Decimal(match["num"])
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid decimals
+        raise UnitError(f"{field}: {match['num']!r} is not a number") from exc
+    return number, match["unit"]
+
+
+def parse_time(value: str | int, field: str = "time") -> int:
+    """Parse a time into integer picoseconds.
+
+    Parameters
+    ----------
+    value
+        A string with a unit (``"100 ps"``, ``"12.5 ns"``, ``"10 ms"``, ``"2 min"``) or an integer,
+        which is taken as picoseconds.
+    field
+        Name of the setting, used in error messages.
+
+    Returns
+    -------
+    int
+        The time in picoseconds.
+
+    Raises
+    ------
+    UnitError
+        Unknown unit, a frequency where a time was expected, or a value that is not a whole number
+        of picoseconds.
+    """
+    if isinstance(value, bool):
+        raise UnitError(f"{field}: expected a time such as '10 ns', got {value!r}")
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        if float(value).is_integer():
+            return int(value)
+        raise UnitError(f"{field}: {value!r} is not a whole number of picoseconds; add a unit")
+    if not isinstance(value, str):
+        raise UnitError(f"{field}: expected a time such as '10 ns', got {type(value).__name__}")
+    number, unit = _split(value, field)
+    if unit not in PS_PER_UNIT:
+        hint = " (that is a frequency)" if unit in HZ_PER_UNIT else ""
+        raise UnitError(
+            f"{field}: unknown time unit {unit!r} in {value!r}{hint}; use ps, ns, us, ms, s, min or h"
+        )
+    ps = number * PS_PER_UNIT[unit]
+    if ps != ps.to_integral_value():
+        raise UnitError(f"{field}: {value!r} is not a whole number of picoseconds")
+    return int(ps)
+
+
+def parse_frequency(value: str | float, field: str = "frequency") -> float:
+    """Parse a frequency into hertz (``"80 MHz"`` -> ``8e7``); a bare number is taken as hertz."""
+    if isinstance(value, bool):
+        raise UnitError(f"{field}: expected a frequency such as '80 MHz', got {value!r}")
+    if isinstance(value, Real):
+        return float(value)
+    if not isinstance(value, str):
+        raise UnitError(f"{field}: expected a frequency such as '80 MHz', got {type(value).__name__}")
+    number, unit = _split(value, field)
+    if unit not in HZ_PER_UNIT:
+        hint = " (that is a time)" if unit in PS_PER_UNIT else ""
+        raise UnitError(
+            f"{field}: unknown frequency unit {unit!r} in {value!r}{hint}; use Hz, kHz, MHz or GHz"
+        )
+    return float(number * HZ_PER_UNIT[unit])
+
+
+def parse_period_ps(value: str | float, field: str = "period") -> float:
+    """Parse a repetition period given either as a time (``"12.5 ns"``) or a rate (``"80 MHz"``).
+
+    Returns the period in picoseconds as a float, since a rate such as 76 MHz has no whole-ps period.
+    """
+    if isinstance(value, str):
+        _, unit = _split(value, field)
+        if unit in HZ_PER_UNIT:
+            hz = parse_frequency(value, field)
+            if hz <= 0:
+                raise UnitError(f"{field}: a repetition rate must be positive, got {value!r}")
+            return PS_PER_S / hz
+        return float(parse_time(value, field))
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise UnitError(f"{field}: expected a period such as '12.5 ns' or '80 MHz', got {value!r}")
+    return float(value)
+
+
+def format_time(ps: float) -> str:
+    """Format picoseconds with the largest unit that keeps the number at or above one."""
+    magnitude = abs(ps)
+    for unit in ("s", "ms", "us", "ns"):
+        if magnitude >= PS_PER_UNIT[unit]:
+            return f"{ps / PS_PER_UNIT[unit]:.6g} {unit}"
+    return f"{ps:.6g} ps"
