@@ -110,8 +110,12 @@ class TagBatch:
             nt = self.nanotimes
             if nt.shape != ts.shape:
                 raise BatchError(f"nanotimes: {nt.size} values for {ts.size} tags")
-            if not np.issubdtype(nt.dtype, np.integer) or nt.dtype.itemsize > 4:
-                raise BatchError(f"nanotimes: need an integer dtype of at most 32 bits, got {nt.dtype}")
+            if not np.issubdtype(nt.dtype, np.integer):
+                raise BatchError(f"nanotimes: need integers, got {nt.dtype}")
+            if nt.dtype.itemsize > 4:
+                if nt.size and (nt.min() < 0 or nt.max() > np.iinfo(np.int32).max):
+                    raise BatchError("nanotimes: values must lie in 0..2**31-1")
+                self.nanotimes = nt.astype(np.int32)
             if self.nanotime_unit_ps is None or self.nanotime_unit_ps <= 0:
                 raise BatchError("nanotimes given without a positive nanotime_unit_ps")
         gaps = self.gaps
@@ -275,6 +279,8 @@ def _checked_arrays(ts: np.ndarray, ch: np.ndarray) -> tuple[np.ndarray, np.ndar
         raise BatchError("timestamps and channels must be one-dimensional")
     if ts.shape != ch.shape:
         raise BatchError(f"{ts.size} timestamps but {ch.size} channels")
+    if ts.size == 0:
+        ts, ch = ts.astype(TIMESTAMP_DTYPE), ch.astype(CHANNEL_DTYPE)
     if ts.dtype != TIMESTAMP_DTYPE:
         if not np.issubdtype(ts.dtype, np.signedinteger):
             raise BatchError(f"timestamps must be int64 picoseconds, got {ts.dtype}")

@@ -1,0 +1,50 @@
+"""Resolving the channels an analysis works on, by name or number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ChannelError
+from ..tags import ChannelMap, Role, resolve_channel
+
+
+def channel_label(number: int, channels: ChannelMap | None) -> str:
+    if channels is not None and number in channels:
+        return channels.lookup(number).name
+    return str(number)
+
+
+def resolve_many(
+    keys: str | int | Sequence[str | int] | None, channels: ChannelMap | None
+) -> list[int]:
+    """Channel numbers for the given keys; ``None`` means every detector channel of the map."""
+    if keys is None:
+        if channels is None:
+            raise ChannelError("no channels given and no channel map to pick the detectors from")
+        numbers = [c.number for c in channels.with_role(Role.DETECTOR)]
+        if not numbers:
+            raise ChannelError("the channel map has no detector channels")
+        return numbers
+    if isinstance(keys, (str, int, np.integer)):
+        keys = [keys]
+    numbers = [resolve_channel(k, channels) for k in keys]
+    if len(set(numbers)) != len(numbers):
+        raise ChannelError(f"channels listed twice: {list(keys)}")
+    return numbers
+
+
+def row_table(numbers: Sequence[int]) -> np.ndarray:
+    """int16[256] mapping each channel number to its row, -1 for the others."""
+    rows = np.full(256, -1, dtype=np.int16)
+    for row, number in enumerate(numbers):
+        rows[number] = row
+    return rows
+
+
+def selection_table(numbers: Sequence[int]) -> np.ndarray:
+    """bool[256], true for the selected channel numbers."""
+    sel = np.zeros(256, dtype=np.bool_)
+    sel[list(numbers)] = True
+    return sel

@@ -1,0 +1,168 @@
+"""Fluorescence-lifetime–intensity distribution (FLID): counts per bin against the mean photon
+delay after the laser sync in that bin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AnalysisError
+from ..kernels import NO_SYNC, bin_delays_t2, bin_delays_t3
+from ..tags import ChannelMap, TagBatch, parse_time
+from .channels import resolve_many, selection_table
+from .stream import Coverage, GrowingColumns, add_exposure, gap_cuts
+
+
+@dataclass(frozen=True)
+class FlidResult:
+    """Per time bin: photons, photons with a known delay, and the sum of their delays.
+
+    Attributes
+    ----------
+    t0_ps, bin_ps
+        Start of bin 0 and bin width, ps.
+    counts, timed, delay_sum
+        Photons per bin, photons whose delay lies in the delay range, and the sum of those delays
+        in units of ``delay_unit_ps``.
+    exposure_ps
+        Live time inside each bin, ps.
+    """
+
+    t0_ps: int
+    bin_ps: int
+    counts: np.ndarray
+    timed: np.ndarray
+    delay_sum: np.ndarray
+    delay_unit_ps: float
+    exposure_ps: np.ndarray
+
+    def rebin(self, bin: str | int) -> FlidResult:  # noqa: A002
+        width = parse_time(bin, "bin")
+        if width <= 0 or width % self.bin_ps:
+            raise AnalysisError(
+                f"FLID: {width} ps is not a whole multiple of the base bin ({self.bin_ps} ps)"
+            )
+        factor = width // self.bin_ps
+        groups = -(-self.counts.size // factor)
+        pad = groups * factor - self.counts.size
+
+        def fold(a: np.ndarray) -> np.ndarray:
+            return np.pad(a, (0, pad)).reshape(groups, factor).sum(axis=1)
+
+        return FlidResult(self.t0_ps, width, fold(self.counts), fold(self.timed),
+                          fold(self.delay_sum), self.delay_unit_ps, fold(self.exposure_ps))
+
+    @property
+    def mean_delay_ps(self) -> np.ndarray:
+        """Mean delay after the sync per bin, ps (NaN for bins without timed photons)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.timed > 0, self.delay_sum * self.delay_unit_ps / self.timed, np.nan)
+
+    def histogram(
+        self, delay_bins: int | np.ndarray = 60, count_bins: int | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """2-D histogram of full bins: rows = counts per bin, columns = mean delay (ps).
+
+        Returns ``(hist, delay_edges_ps, count_edges)``.
+        """
+        full = (self.exposure_ps == self.bin_ps) & (self.timed > 0)
+        delay = self.mean_delay_ps[full]
+        counts = self.counts[full]
+        if count_bins is None:
+            top = int(counts.max()) if counts.size else 0
+            count_bins = np.arange(-0.5, top + 1.5, max(1, (top + 1) // 60))
+        hist, count_edges, delay_edges = np.histogram2d(counts, delay, bins=(count_bins, delay_bins))
+        return hist.astype(np.int64), delay_edges, count_edges
+
+
+class FlidAnalyzer:
+    """Per-bin photon counts and delay sums, fed batch by batch (T2 or T3).
+
+    Parameters
+    ----------
+    detectors
+        Channels whose photons are counted together; ``None`` for all detectors of the map.
+    bin
+        Base time bin (``"10 ms"``).
+    delay_range
+        ``(start, stop)`` of delays that enter the mean; defaults to one sync period.
+    sync
+        Sync channel for T2 data; defaults to the channel map's.
+    """
+
+    def __init__(
+        self,
+        detectors: str | int | Sequence[str | int] | None = None,
+        bin: str | int = "10 ms",  # noqa: A002
+        delay_range: tuple[str | int, str | int] | None = None,
+        sync: str | int | None = None,
+        channels: ChannelMap | None = None,
+    ):
+        self.detectors = resolve_many(detectors, channels)
+        self.bin_ps = parse_time(bin, "bin")
+        if self.bin_ps <= 0:
+            raise AnalysisError("FLID: the bin width must be positive")
+        self._range = None if delay_range is None else (
+            parse_time(delay_range[0], "delay start"), parse_time(delay_range[1], "delay stop")
+        )
+        if sync is not None:
+            (self.sync,) = resolve_many(sync, channels)
+        elif channels is not None and channels.sync is not None:
+            self.sync = channels.sync.number
+        else:
+            self.sync = None
+        self._selected = selection_table(self.detectors)
+        self._cols = GrowingColumns(4)  # counts, timed, delay sum, exposure
+        self._coverage = Coverage()
+        self._last_sync = np.array([NO_SYNC], dtype=np.int64)
+        self.t0: int | None = None
+        self._mode: str | None = None
+
+    def _setup(self, batch: TagBatch) -> None:
+        self.t0 = batch.t_begin
+        self._mode = batch.mode
+        start, stop = self._range if self._range is not None else (0, batch.sync_period_ps)
+        if stop is None:
+            raise AnalysisError("FLID: no sync period is known; give delay_range")
+        if self._mode == "T3":
+            self._unit = float(batch.nanotime_unit_ps)
+            self._start = int(np.floor(start / self._unit))
+            self._stop = int(np.ceil(stop / self._unit))
+        else:
+            if self.sync is None:
+                raise AnalysisError("FLID: T2 data need a sync channel (none in the channel map)")
+            self._unit = 1.0
+            self._start, self._stop = int(start), int(np.ceil(stop))
+
+    def process(self, batch: TagBatch) -> None:
+        lost = self._coverage.add(batch)
+        if self.t0 is None:
+            self._setup(batch)
+        n_bins = -(-(batch.t_end - self.t0) // self.bin_ps)
+        cols = self._cols.ensure(n_bins)
+        counts, timed, delay_sum, exposure = cols[0], cols[1], cols[2], cols[3]
+        for start, stop in batch.covered():
+            add_exposure(exposure, self.t0, self.bin_ps, 0, int(start), int(stop))
+        common = (np.int64(self.t0), np.int64(self.bin_ps), np.int64(0),
+                  np.int64(self._start), np.int64(self._stop))
+        if self._mode == "T3":
+            bin_delays_t3(batch.timestamps, batch.channels, batch.nanotimes, self._selected,
+                          *common, counts, timed, delay_sum)
+            return
+        if lost:
+            self._last_sync[0] = NO_SYNC
+        bounds = [0, *gap_cuts(batch), len(batch)]
+        for k, (i0, i1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            if k > 0:
+                self._last_sync[0] = NO_SYNC
+            bin_delays_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], np.int64(self.sync),
+                          self._selected, *common, self._last_sync, counts, timed, delay_sum)
+
+    def result(self) -> FlidResult:
+        if self.t0 is None:
+            raise AnalysisError("FLID: no data processed yet")
+        cols = self._cols.view()
+        return FlidResult(self.t0, self.bin_ps, cols[0].copy(), cols[1].copy(), cols[2].copy(),
+                          self._unit, cols[3].copy())

@@ -1,0 +1,175 @@
+"""Streaming log-binned (multi-tau) g2(τ) from about a nanosecond to tens of seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import AnalysisError
+from ..kernels import FLUSH_LIMIT, count_roles, multitau_process, role_table
+from ..tags import ChannelMap, TagBatch, parse_time
+from .channels import channel_label, resolve_many
+from .normalization import g2_uncertainty, multitau_expected
+from .stream import Coverage
+
+
+@dataclass(frozen=True)
+class LogG2Result:
+    """A multi-tau g2 at positive lags.
+
+    Lag ``tau_ps[i]`` is ``m * dt`` for cell width ``dt`` of its level: the bin counts pairs whose
+    arrival *cells* differ by ``m``, so it spans lags from ``(m - 1) dt`` to ``(m + 1) dt`` with a
+    triangular weight. ``counts_ab`` holds pairs with B after A, ``counts_ba`` with A after B;
+    :attr:`g2` averages both directions.
+    """
+
+    channels: tuple[str, str]
+    tau_ps: np.ndarray
+    cell_ps: np.ndarray
+    counts_ab: np.ndarray
+    counts_ba: np.ndarray
+    expected: np.ndarray = field(repr=False)
+    overlap_ps: np.ndarray = field(repr=False)
+    n_a: int
+    n_b: int
+    live_ps: int
+    auto: bool = False
+
+    @property
+    def tau_s(self) -> np.ndarray:
+        return self.tau_ps * 1e-12
+
+    def _ratio(self, counts: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.expected > 0, counts / (scale * self.expected), np.nan)
+
+    @property
+    def g2(self) -> np.ndarray:
+        """Normalised g2, both lag directions averaged."""
+        return self._ratio(self.counts_ab + self.counts_ba, 2.0)
+
+    @property
+    def g2_err(self) -> np.ndarray:
+        """One-sigma uncertainty of :attr:`g2` (see
+        :func:`~tagstream.analysis.normalization.g2_uncertainty`), from the number of distinct
+        pairs: in an auto-correlation both directions hold the same pairs, and at lag 0 (same
+        cell) both directions of a cross-correlation do too."""
+        if self.auto:
+            pairs = self.counts_ab.astype(float)
+            pairs[self.tau_ps == 0] /= 2.0  # ordered pairs in one cell: each pair twice
+        else:
+            pairs = (self.counts_ab + self.counts_ba).astype(float)
+            pairs[self.tau_ps == 0] /= 2.0
+        err = g2_uncertainty(self.g2, pairs, self.n_a, self.n_b, self.live_ps, self.overlap_ps)
+        return np.where(self.expected > 0, err, np.nan)
+
+    @property
+    def g2_ab(self) -> np.ndarray:
+        return self._ratio(self.counts_ab)
+
+    @property
+    def g2_ba(self) -> np.ndarray:
+        return self._ratio(self.counts_ba)
+
+
+class LogG2Analyzer:
+    """Multi-tau correlation of two channels (or one with itself), fed batch by batch.
+
+    Parameters
+    ----------
+    a, b
+        Start and stop channel (name or number).
+    tau_min
+        Cell width of the first level, the finest lag resolution (``"1 ns"``).
+    tau_max
+        Longest lag to reach (``"10 s"``); sets the number of levels.
+    per_octave
+        Lags per level (P); level 0 has 2P lags ``0 .. 2P-1``, each further level P lags
+        ``P .. 2P-1`` in cells twice as wide. A power of two.
+    """
+
+    def __init__(
+        self,
+        a: str | int,
+        b: str | int,
+        tau_min: str | int = "1 ns",
+        tau_max: str | int = "10 s",
+        per_octave: int = 8,
+        channels: ChannelMap | None = None,
+    ):
+        self.dt0 = parse_time(tau_min, "tau_min")
+        tau_max_ps = parse_time(tau_max, "tau_max")
+        if self.dt0 <= 0 or tau_max_ps <= self.dt0:
+            raise AnalysisError("log g2: need 0 < tau_min < tau_max")
+        if per_octave < 1 or per_octave & (per_octave - 1):
+            raise AnalysisError(f"log g2: per_octave must be a power of two, got {per_octave}")
+        self.half = per_octave
+        levels = 1
+        while (2 * self.half - 1) * self.dt0 * (1 << (levels - 1)) < tau_max_ps:
+            levels += 1
+        self.levels = levels
+        (self.a,) = resolve_many(a, channels)
+        (self.b,) = resolve_many(b, channels)
+        self.auto = self.a == self.b
+        self.labels = (channel_label(self.a, channels), channel_label(self.b, channels))
+        self._roles = role_table(self.a, self.b)
+        ring = 2 * self.half
+        shape = (levels, 2)
+        self._state = {
+            "pend_c": np.zeros(shape, np.int64),
+            "pend_w": np.zeros(shape, np.int64),
+            "ring_c": np.zeros((*shape, ring), np.int64),
+            "ring_w": np.zeros((*shape, ring), np.int64),
+            "ring_n": np.zeros(shape, np.int64),
+            "ring_head": np.zeros(shape, np.int64),
+            "counts_ab": np.zeros((levels, ring), np.int64),
+            "counts_ba": np.zeros((levels, ring), np.int64),
+        }
+        self._n = np.zeros(2, np.int64)
+        self._coverage = Coverage()
+
+    def _run(self, state: dict, timestamps, channels, limit0: int) -> None:
+        multitau_process(
+            timestamps, channels, self._roles, self.auto, np.int64(self.dt0), np.int64(limit0),
+            state["pend_c"], state["pend_w"], state["ring_c"], state["ring_w"], state["ring_n"],
+            state["ring_head"], state["counts_ab"], state["counts_ba"],
+        )
+
+    def process(self, batch: TagBatch) -> None:
+        """Add one batch (batches must come in time order)."""
+        self._coverage.add(batch)
+        self._run(self._state, batch.timestamps, batch.channels, batch.t_end // self.dt0)
+        count_roles(batch.channels, self._roles, self._n)
+
+    def result(self) -> LogG2Result:
+        """The correlation of everything so far, unfinished cells included (state is unchanged)."""
+        state = {k: v.copy() for k, v in self._state.items()}
+        self._run(state, np.zeros(0, np.int64), np.zeros(0, np.uint8), int(FLUSH_LIMIT))
+        n_a, n_b = int(self._n[0]), int(self._n[1])
+        expected, overlap = multitau_expected(
+            self._coverage.intervals(), self.dt0, self.levels, self.half, n_a, n_b, self.auto
+        )
+        level, lag = self._owned_bins()
+        cell = self.dt0 * (np.int64(1) << level)
+        return LogG2Result(
+            channels=self.labels,
+            tau_ps=lag * cell,
+            cell_ps=cell,
+            counts_ab=state["counts_ab"][level, lag],
+            counts_ba=state["counts_ba"][level, lag],
+            expected=expected[level, lag],
+            overlap_ps=overlap[level, lag],
+            n_a=n_a,
+            n_b=n_b,
+            live_ps=self._coverage.live_ps,
+            auto=self.auto,
+        )
+
+    def _owned_bins(self) -> tuple[np.ndarray, np.ndarray]:
+        level = [0] * (2 * self.half)
+        lag = list(range(2 * self.half))
+        for k in range(1, self.levels):
+            level += [k] * self.half
+            lag += list(range(self.half, 2 * self.half))
+        return np.array(level, np.int64), np.array(lag, np.int64)

@@ -1,0 +1,53 @@
+"""Synthetic tag streams for kernel tests: Poisson channels, correlated pairs, ties, bin edges."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tagstream.tags import TagBatch
+
+
+def poisson_times(rng, rate_per_ps, t_begin, t_end):
+    n = rng.poisson(rate_per_ps * (t_end - t_begin))
+    return np.sort(rng.integers(t_begin, t_end, n, dtype=np.int64))
+
+
+def merge(parts):
+    """Merge (times, channel) parts into one stream sorted by time (stable)."""
+    t = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    ch = np.concatenate([np.full(len(p[0]), p[1], np.uint8) for p in parts]) if parts else np.zeros(0, np.uint8)
+    order = np.argsort(t, kind="stable")
+    return t[order].astype(np.int64), ch[order]
+
+
+def hbt_stream(rng, t_begin, t_end, rates, pair_rate=0.0, lag_spread=0, grid=1, nanotime=None):
+    """Poisson tags per channel plus correlated A->B pairs, snapped to a grid (ties, bin edges).
+
+    ``rates`` maps channel -> rate (1/ps). Pairs put a tag on channel 1 and one on channel 2 at
+    a random lag in [-lag_spread, lag_spread].
+    """
+    parts = [(poisson_times(rng, r, t_begin, t_end), c) for c, r in rates.items()]
+    if pair_rate > 0:
+        base = poisson_times(rng, pair_rate, t_begin, t_end)
+        lag = rng.integers(-lag_spread, lag_spread + 1, base.size)
+        other = np.clip(base + lag, t_begin, t_end - 1)
+        parts += [(base, 1), (other, 2)]
+    t, ch = merge(parts)
+    if grid > 1:
+        t = (t - t_begin) // grid * grid + t_begin
+    return t, ch
+
+
+def batch_of(t, ch, t_begin, t_end, gaps=None, nanotimes=None, unit=None, period=None):
+    return TagBatch(t, ch, t_begin, t_end, gaps=gaps, nanotimes=nanotimes,
+                    nanotime_unit_ps=unit, sync_period_ps=period)
+
+
+def random_cuts(rng, batch, n_cuts, window=0):
+    """Cut times: random, exactly on tags, just around tags, duplicated (empty batches)."""
+    cuts = list(rng.integers(batch.t_begin, batch.t_end + 1, n_cuts))
+    if len(batch):
+        picks = batch.timestamps[rng.integers(0, len(batch), n_cuts)]
+        cuts += list(picks) + list(picks + 1) + list(picks - window // 2)
+    cuts += cuts[:3]  # duplicates -> empty batches
+    return np.array(cuts, dtype=np.int64)
