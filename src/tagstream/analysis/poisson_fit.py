@@ -141,7 +141,7 @@ def fit_poisson(
     res = minimize(nll, x0, method="L-BFGS-B", bounds=opt_bounds, options={"maxiter": max_iter})
     x = _fisher_polish(res.x, counts, mu_of, nll, lo_f / scale, hi_f / scale)
     mu = np.maximum(mu_of(x), _TINY)
-    jac = _jacobian(mu_of, x)
+    jac = _jacobian(mu_of, x, lo_f / scale, hi_f / scale)
     info = (jac / mu[:, None]).T @ jac
     try:
         cov_x = np.linalg.inv(info)
@@ -168,15 +168,18 @@ def fit_poisson(
     )
 
 
-def _jacobian(mu_of: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Central-difference derivative of the model by each (scaled) parameter."""
+def _jacobian(
+    mu_of: Callable[[np.ndarray], np.ndarray], x: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Derivative of the model by each (scaled) parameter: central differences, one-sided for a
+    parameter on a bound (``mu_of`` clips to the bounds, so a step across one would not move)."""
     cols = []
     for i in range(len(x)):
         h = 1e-6 * max(1.0, abs(x[i]))
         xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        cols.append((mu_of(xp) - mu_of(xm)) / (2 * h))
+        xp[i] = min(x[i] + h, hi[i])
+        xm[i] = max(x[i] - h, lo[i])
+        cols.append((mu_of(xp) - mu_of(xm)) / (xp[i] - xm[i]))
     return np.column_stack(cols)
 
 
@@ -185,7 +188,7 @@ def _fisher_polish(x, counts, mu_of, nll, lo, hi, steps: int = 8) -> np.ndarray:
     best = nll(x)
     for _ in range(steps):
         mu = np.maximum(mu_of(x), _TINY)
-        jac = _jacobian(mu_of, x)
+        jac = _jacobian(mu_of, x, lo, hi)
         grad = jac.T @ (counts / mu - 1.0)
         info = (jac / mu[:, None]).T @ jac
         try:

@@ -105,7 +105,8 @@ def _laplace_gauss_primitive(x: np.ndarray, rate: float, sigma: float) -> np.nda
     # A(x) = e^{r²σ²/2 - r x} Φ((x - rσ²)/σ), B(x) = e^{r²σ²/2 + r x} Φ(-(x + rσ²)/σ).
     x = np.asarray(x, dtype=float)
     if sigma <= 0:
-        return np.where(x < 0, np.exp(rate * x), 2.0 - np.exp(-rate * x)) / rate
+        decay = np.exp(-rate * np.abs(x))
+        return np.where(x < 0, decay, 2.0 - decay) / rate
     a = rate * sigma
     log_a = 0.5 * a * a - rate * x + log_ndtr((x - rate * sigma * sigma) / sigma)
     log_b = 0.5 * a * a + rate * x + log_ndtr(-(x + rate * sigma * sigma) / sigma)
