@@ -1,3 +1,54 @@
-"""tagstream: a photon time-tag engine."""
+"""tagstream: a photon time-tag engine for single-emitter spectroscopy.
+
+>>> import tagstream as ts
+>>> g = ts.g2(tags, "A", "B", window="100 ns", bin="100 ps")   # doctest: +SKIP
+"""
+
+from .analysis.api import flid, g2, g2_log, lifetime, trace
+from .analysis.flid import FlidAnalyzer, FlidResult
+from .analysis.g2 import G2Analyzer, G2Result
+from .analysis.g2_log import LogG2Analyzer, LogG2Result
+from .analysis.lifetime import DecayResult, LifetimeAnalyzer
+from .analysis.trace import TraceAnalyzer, TraceResult
+from .errors import TagstreamError
+from .tags import (
+    Channel,
+    ChannelMap,
+    Role,
+    RunMetadata,
+    TagBatch,
+    format_time,
+    parse_frequency,
+    parse_period_ps,
+    parse_time,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Channel",
+    "ChannelMap",
+    "DecayResult",
+    "FlidAnalyzer",
+    "FlidResult",
+    "G2Analyzer",
+    "G2Result",
+    "LifetimeAnalyzer",
+    "LogG2Analyzer",
+    "LogG2Result",
+    "Role",
+    "RunMetadata",
+    "TagBatch",
+    "TagstreamError",
+    "TraceAnalyzer",
+    "TraceResult",
+    "flid",
+    "format_time",
+    "g2",
+    "g2_log",
+    "lifetime",
+    "parse_frequency",
+    "parse_period_ps",
+    "parse_time",
+    "trace",
+]

@@ -1,0 +1,50 @@
+"""The ``tagstream`` command line: thin verbs over the library.
+
+Exit codes: 0 success, 2 bad usage or bad input (one line on stderr naming the problem),
+1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import TagstreamError
+from . import bench
+
+VERBS = (bench,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tagstream", description="Photon time-tag engine: g2, lifetimes and blinking."
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        verb.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"tagstream {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except TagstreamError as exc:
+        print(f"tagstream {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tagstream {args.verb}: interrupted", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
