@@ -36,18 +36,26 @@ def _merge(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]
 def hbt_t3(rng: np.random.Generator, duration_ps: int, rate_cps: float = 1e6) -> Dataset:
     """Two detectors at ``rate_cps`` each, Poisson, T3 nanotimes of a 2 ns decay (4 ps unit)."""
     rate = rate_cps * 1e-12
-    parts = [(np.sort(rng.integers(0, duration_ps, rng.poisson(rate * duration_ps))), c)
-             for c in (1, 2)]
+    parts = [
+        (np.sort(rng.integers(0, duration_ps, rng.poisson(rate * duration_ps))), c) for c in (1, 2)
+    ]
     t, ch = _merge(parts)
     nanotimes = (rng.exponential(2_000, t.size) % PERIOD_PS / NANOTIME_UNIT_PS).astype(np.uint16)
-    md = RunMetadata("benchmark", CHANNELS, mode="T3", nanotime_unit_ps=NANOTIME_UNIT_PS,
-                     sync_period_ps=PERIOD_PS, hbt_pair=("A", "B"))
+    md = RunMetadata(
+        "benchmark",
+        CHANNELS,
+        mode="T3",
+        nanotime_unit_ps=NANOTIME_UNIT_PS,
+        sync_period_ps=PERIOD_PS,
+        hbt_pair=("A", "B"),
+    )
     batch = TagBatch(t, ch, 0, duration_ps, nanotimes=nanotimes, metadata=md, check=False)
     return Dataset("hbt", batch, f"2 detectors x {rate_cps / 1e6:g} Mcps, Poisson, T3 nanotimes")
 
 
-def hbt_t2_with_sync(rng: np.random.Generator, duration_ps: int, divider: int = 4,
-                     rate_cps: float = 1e6) -> Dataset:
+def hbt_t2_with_sync(
+    rng: np.random.Generator, duration_ps: int, divider: int = 4, rate_cps: float = 1e6
+) -> Dataset:
     """T2: a sync tag every ``divider`` laser periods and two detectors at ``rate_cps`` each."""
     syncs = np.arange(0, duration_ps, PERIOD_PS * divider, dtype=np.int64)
     rate = rate_cps * 1e-12
@@ -60,5 +68,6 @@ def hbt_t2_with_sync(rng: np.random.Generator, duration_ps: int, divider: int = 
     md = RunMetadata("benchmark", CHANNELS, mode="T2", sync_period_ps=PERIOD_PS * divider)
     batch = TagBatch(t, ch, 0, duration_ps, metadata=md, check=False)
     sync_rate = 1e12 / (PERIOD_PS * divider) / 1e6
-    return Dataset("t2sync", batch,
-                   f"T2: sync {sync_rate:g} MHz + 2 detectors x {rate_cps / 1e6:g} Mcps")
+    return Dataset(
+        "t2sync", batch, f"T2: sync {sync_rate:g} MHz + 2 detectors x {rate_cps / 1e6:g} Mcps"
+    )

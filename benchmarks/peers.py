@@ -21,7 +21,9 @@ def numpy_g2(ta: np.ndarray, tb: np.ndarray, window: int, bin_width: int) -> np.
     return np.bincount((tau + window) // bin_width, minlength=2 * window // bin_width)
 
 
-def pycorrelate_linear(window: int, bin_width: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+def pycorrelate_linear(
+    window: int, bin_width: int
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     try:
         import pycorrelate
     except ImportError:
@@ -40,8 +42,11 @@ def pycorrelate_log(tau_min_ps: int, tau_max_ps: int, per_octave: int):
     except ImportError:
         return None
     octaves = np.log2(tau_max_ps / tau_min_ps)
-    bins = np.unique(np.round(tau_min_ps * 2.0 ** (np.arange(int(octaves * per_octave) + 1)
-                                                   / per_octave)).astype(np.int64))
+    bins = np.unique(
+        np.round(
+            tau_min_ps * 2.0 ** (np.arange(int(octaves * per_octave) + 1) / per_octave)
+        ).astype(np.int64)
+    )
 
     def run(ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
         return np.asarray(pycorrelate.pcorrelate(ta, tb, bins))

@@ -60,22 +60,31 @@ def _feed(make: Callable[[], Any], batches: list[TagBatch]) -> Callable[[], obje
     return run
 
 
-def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], None] | None = None) -> dict:
-    """Measure every kernel and peer; returns a JSON-serialisable dict.
+def run_suite(
+    seconds: float = 10.0,
+    repeats: int = 3,
+    peers_too: bool = True,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Measure every kernel and, when ``peers_too``, the peers; returns a JSON-serialisable dict.
 
     Parameters
     ----------
-    quick
-        Use 1 s of data instead of 10 s (for a smoke run; ratios are less reliable).
+    seconds
+        Length of the simulated measurement (2 Mtags per second). Below about 5 s the data fit
+        in the CPU caches and the ``numpy.sum`` ceiling is overstated.
     repeats
         Timings are the best of this many runs.
+    threads
+        Threads the analyzers may use (default: the machine's cores, at most four).
     """
     say = progress or (lambda _msg: None)
     rng = np.random.default_rng(20261121)
-    duration = 10**12 if quick else 10**13
+    duration = int(seconds * 10**12)
     say("generating data")
     hbt = hbt_t3(rng, duration)
-    t2 = hbt_t2_with_sync(rng, duration // 10)
+    t2 = hbt_t2_with_sync(rng, max(duration // 10, 10**9))
     rows: list[Row] = []
 
     def sum_rate(data: Dataset) -> float:
@@ -84,14 +93,26 @@ def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], N
 
     base = {hbt.name: sum_rate(hbt), t2.name: sum_rate(t2)}
 
-    def measure(analysis: str, impl: str, data: Dataset, fn: Callable[[], object],
-                budget: str | None = None, threshold: float | None = None) -> tuple[Row, object]:
+    def measure(
+        analysis: str,
+        impl: str,
+        data: Dataset,
+        fn: Callable[[], object],
+        budget: str | None = None,
+        threshold: float | None = None,
+    ) -> tuple[Row, object]:
         say(f"{analysis}: {impl}")
         result = fn()
         rate = data.n / best_time(fn, repeats)
         ratio = rate / base[data.name]
-        row = Row(analysis, impl, rate, ratio, budget,
-                  None if threshold is None else bool(ratio >= threshold))
+        row = Row(
+            analysis,
+            impl,
+            rate,
+            ratio,
+            budget,
+            None if threshold is None else bool(ratio >= threshold),
+        )
         rows.append(row)
         return row, result
 
@@ -101,13 +122,22 @@ def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], N
     tb = hbt.batch.timestamps[hbt.batch.channels == 2]
 
     # g2, linear bins
-    _, ours = measure("g2 linear ±100 ns / 100 ps", "tagstream", hbt,
-                      _feed(lambda: G2Analyzer(1, 2, WINDOW_PS, BIN_PS), hbt_batches),
-                      ">= 0.2 x numpy.sum", 0.2)
-    for name, fn in [
-        ("numpy searchsorted", lambda: peers.numpy_g2(ta, tb, WINDOW_PS, BIN_PS)),
-        ("pycorrelate.pcorrelate", peers.pycorrelate_linear(WINDOW_PS, BIN_PS)),
-    ]:
+    _, ours = measure(
+        "g2 linear ±100 ns / 100 ps",
+        "tagstream",
+        hbt,
+        _feed(lambda: G2Analyzer(1, 2, WINDOW_PS, BIN_PS, threads=threads), hbt_batches),
+        ">= 0.2 x numpy.sum",
+        0.2,
+    )
+    for name, fn in (
+        [
+            ("numpy searchsorted", lambda: peers.numpy_g2(ta, tb, WINDOW_PS, BIN_PS)),
+            ("pycorrelate.pcorrelate", peers.pycorrelate_linear(WINDOW_PS, BIN_PS)),
+        ]
+        if peers_too
+        else []
+    ):
         if fn is None:
             continue
         call = fn if name.startswith("numpy") else (lambda f=fn: f(ta, tb))
@@ -115,22 +145,30 @@ def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], N
         row.agrees = bool(np.array_equal(np.asarray(theirs), ours.counts))
 
     # g2, log bins 1 ns .. 10 s
-    log_row, _ = measure("g2 log 1 ns .. 10 s", "tagstream", hbt,
-                         _feed(lambda: LogG2Analyzer(1, 2, LOG_MIN_PS, LOG_MAX_PS), hbt_batches))
+    log_row, _ = measure(
+        "g2 log 1 ns .. 10 s",
+        "tagstream",
+        hbt,
+        _feed(lambda: LogG2Analyzer(1, 2, LOG_MIN_PS, LOG_MAX_PS), hbt_batches),
+    )
     peer_rates = []
     units_a = (ta // LOG_MIN_PS).astype(np.uint64)
     units_b = (tb // LOG_MIN_PS).astype(np.uint64)
     ones_a, ones_b = np.ones(ta.size), np.ones(tb.size)
     # tttrlib's "laurence" method is left out: it did not finish on these data (it was slower
     # than "felekyan" wherever it did finish)
-    for method in ("wahl", "felekyan"):
+    for method in ("wahl", "felekyan") if peers_too else ():
         fn = peers.tttrlib_log(method, n_casc=31, n_bins=8)
         if fn is None:
             break
-        row, _ = measure("g2 log 1 ns .. 10 s", f"tttrlib ({method})", hbt,
-                         lambda f=fn: f(units_a, ones_a, units_b, ones_b))
+        row, _ = measure(
+            "g2 log 1 ns .. 10 s",
+            f"tttrlib ({method})",
+            hbt,
+            lambda f=fn: f(units_a, ones_a, units_b, ones_b),
+        )
         peer_rates.append(row.tags_per_s)
-    fn = peers.pycorrelate_log(LOG_MIN_PS, LOG_MAX_PS, 8)
+    fn = peers.pycorrelate_log(LOG_MIN_PS, LOG_MAX_PS, 8) if peers_too else None
     if fn is not None:
         measure("g2 log 1 ns .. 10 s", "pycorrelate.pcorrelate", hbt, lambda f=fn: f(ta, tb))
     if peer_rates:
@@ -138,19 +176,39 @@ def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], N
         log_row.meets_budget = bool(log_row.tags_per_s >= 3 * max(peer_rates))
 
     # lifetime histograms
-    measure("lifetime T3, 16 ps bins", "tagstream", hbt,
-            _feed(lambda: LifetimeAnalyzer([1, 2], bin=16), hbt_batches), ">= 0.3 x numpy.sum", 0.3)
-    measure("lifetime T2 (delay since sync), 16 ps bins", "tagstream", t2,
-            _feed(lambda: LifetimeAnalyzer([1, 2], bin=16, sync=0), t2_batches),
-            ">= 0.3 x numpy.sum", 0.3)
+    measure(
+        "lifetime T3, 16 ps bins",
+        "tagstream",
+        hbt,
+        _feed(lambda: LifetimeAnalyzer([1, 2], bin=16, threads=threads), hbt_batches),
+        ">= 0.3 x numpy.sum",
+        0.3,
+    )
+    measure(
+        "lifetime T2 (delay since sync), 16 ps bins",
+        "tagstream",
+        t2,
+        _feed(lambda: LifetimeAnalyzer([1, 2], bin=16, sync=0, threads=threads), t2_batches),
+        ">= 0.3 x numpy.sum",
+        0.3,
+    )
 
     # intensity traces and FLID
     for bin_ps, label in ((10**9, "1 ms"), (10**7, "10 us")):
-        measure(f"trace, {label} bins", "tagstream", hbt,
-                _feed(lambda b=bin_ps: TraceAnalyzer([1, 2], bin=b), hbt_batches),
-                ">= 0.3 x numpy.sum", 0.3)
-    measure("FLID T3, 1 ms bins", "tagstream", hbt,
-            _feed(lambda: FlidAnalyzer([1, 2], bin=10**9), hbt_batches))
+        measure(
+            f"trace, {label} bins",
+            "tagstream",
+            hbt,
+            _feed(lambda b=bin_ps: TraceAnalyzer([1, 2], bin=b, threads=threads), hbt_batches),
+            ">= 0.3 x numpy.sum",
+            0.3,
+        )
+    measure(
+        "FLID T3, 1 ms bins",
+        "tagstream",
+        hbt,
+        _feed(lambda: FlidAnalyzer([1, 2], bin=10**9), hbt_batches),
+    )
 
     return {
         "machine": {
@@ -160,6 +218,7 @@ def run_suite(quick: bool = False, repeats: int = 3, progress: Callable[[str], N
             "numpy": np.__version__,
             "numba": numba.__version__,
         },
+        "threads": threads,
         "datasets": {d.name: {"tags": d.n, "description": d.description} for d in (hbt, t2)},
         "numpy_sum_tags_per_s": base,
         "rows": [asdict(r) for r in rows],
@@ -171,11 +230,15 @@ def format_table(report: dict) -> str:
     lines = [f"{'analysis':44s} {'implementation':24s} {'Mtags/s':>9s} {'x sum':>7s}  budget"]
     for r in report["rows"]:
         verdict = "" if r["meets_budget"] is None else ("  ok" if r["meets_budget"] else "  MISSED")
-        agrees = "" if r["agrees"] is None else ("  (same histogram)" if r["agrees"] else "  (differs)")
+        agrees = (
+            "" if r["agrees"] is None else ("  (same histogram)" if r["agrees"] else "  (differs)")
+        )
         lines.append(
             f"{r['analysis']:44s} {r['implementation']:24s} {r['tags_per_s'] / 1e6:9.1f} "
             f"{r['ratio_to_sum']:7.3f}  {r['budget'] or ''}{verdict}{agrees}"
         )
-    sums = ", ".join(f"{k}: {v / 1e6:.0f} Mtags/s" for k, v in report["numpy_sum_tags_per_s"].items())
+    sums = ", ".join(
+        f"{k}: {v / 1e6:.0f} Mtags/s" for k, v in report["numpy_sum_tags_per_s"].items()
+    )
     lines.append(f"numpy.sum over the same timestamps: {sums}")
     return "\n".join(lines)

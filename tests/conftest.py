@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# The fits work on small matrices: BLAS threads only add overhead, and on a loaded 2-core
+# machine they can slow each fit several-fold. Set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 

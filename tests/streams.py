@@ -15,7 +15,11 @@ def poisson_times(rng, rate_per_ps, t_begin, t_end):
 def merge(parts):
     """Merge (times, channel) parts into one stream sorted by time (stable)."""
     t = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    ch = np.concatenate([np.full(len(p[0]), p[1], np.uint8) for p in parts]) if parts else np.zeros(0, np.uint8)
+    ch = (
+        np.concatenate([np.full(len(p[0]), p[1], np.uint8) for p in parts])
+        if parts
+        else np.zeros(0, np.uint8)
+    )
     order = np.argsort(t, kind="stable")
     return t[order].astype(np.int64), ch[order]
 
@@ -39,8 +43,16 @@ def hbt_stream(rng, t_begin, t_end, rates, pair_rate=0.0, lag_spread=0, grid=1, 
 
 
 def batch_of(t, ch, t_begin, t_end, gaps=None, nanotimes=None, unit=None, period=None):
-    return TagBatch(t, ch, t_begin, t_end, gaps=gaps, nanotimes=nanotimes,
-                    nanotime_unit_ps=unit, sync_period_ps=period)
+    return TagBatch(
+        t,
+        ch,
+        t_begin,
+        t_end,
+        gaps=gaps,
+        nanotimes=nanotimes,
+        nanotime_unit_ps=unit,
+        sync_period_ps=period,
+    )
 
 
 def random_cuts(rng, batch, n_cuts, window=0):

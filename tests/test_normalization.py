@@ -30,8 +30,12 @@ def test_run_overlap_matches_bruteforce(seed, n_gaps, shift):
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_gaps=st.integers(0, 6), cell=st.integers(1, 40),
-       m=st.integers(0, 12))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_gaps=st.integers(0, 6),
+    cell=st.integers(1, 40),
+    m=st.integers(0, 12),
+)
 def test_cell_pair_sums_match_bruteforce(seed, n_gaps, cell, m):
     rng = np.random.default_rng(seed)
     cover = random_cover(rng, -37, 400, n_gaps)

@@ -4,20 +4,44 @@ from tagstream.errors import UnitError
 from tagstream.tags import format_time, parse_frequency, parse_period_ps, parse_time
 
 
-@pytest.mark.parametrize("text,ps", [
-    ("100 ps", 100), ("12.5 ns", 12_500), ("10 ms", 10**10), ("1 us", 10**6), ("1 µs", 10**6),
-    ("1 μs", 10**6), ("2.5s", 2_500_000_000_000), ("1 min", 60 * 10**12), ("0.001 ns", 1),
-    (" 7 ps ", 7), ("1e3 ps", 1000), ("-5 ns", -5000), (".5 ns", 500), (42, 42), (3.0, 3),
-])
+@pytest.mark.parametrize(
+    "text,ps",
+    [
+        ("100 ps", 100),
+        ("12.5 ns", 12_500),
+        ("10 ms", 10**10),
+        ("1 us", 10**6),
+        ("1 µs", 10**6),
+        ("1 μs", 10**6),
+        ("2.5s", 2_500_000_000_000),
+        ("1 min", 60 * 10**12),
+        ("0.001 ns", 1),
+        (" 7 ps ", 7),
+        ("1e3 ps", 1000),
+        ("-5 ns", -5000),
+        (".5 ns", 500),
+        (42, 42),
+        (3.0, 3),
+    ],
+)
 def test_parse_time(text, ps):
     assert parse_time(text) == ps
 
 
-@pytest.mark.parametrize("text,message", [
-    ("100", "number with a unit"), ("ten ns", "number with a unit"), ("5 parsec", "unknown time unit"),
-    ("80 MHz", "that is a frequency"), ("0.5 ps", "whole number"), ("1.0001 ns", "whole number"),
-    (1.5, "whole number"), (True, "expected a time"), (None, "expected a time"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("100", "number with a unit"),
+        ("ten ns", "number with a unit"),
+        ("5 parsec", "unknown time unit"),
+        ("80 MHz", "that is a frequency"),
+        ("0.5 ps", "whole number"),
+        ("1.0001 ns", "whole number"),
+        (1.5, "whole number"),
+        (True, "expected a time"),
+        (None, "expected a time"),
+    ],
+)
 def test_parse_time_errors_name_the_field(text, message):
     with pytest.raises(UnitError, match=message) as info:
         parse_time(text, field="window")

@@ -4,11 +4,14 @@
 >>> g = ts.g2(tags, "A", "B", window="100 ns", bin="100 ps")   # doctest: +SKIP
 """
 
-from .analysis.api import flid, g2, g2_log, lifetime, trace
+from .analysis.api import blinking, flid, g2, g2_log, lifetime, trace
+from .analysis.blinking import BlinkingResult
 from .analysis.flid import FlidAnalyzer, FlidResult
 from .analysis.g2 import G2Analyzer, G2Result
 from .analysis.g2_log import LogG2Analyzer, LogG2Result
+from .analysis.g2_zero import G2Zero
 from .analysis.lifetime import DecayResult, LifetimeAnalyzer
+from .analysis.state_resolved import g2_in_state, in_state, state_lifetimes
 from .analysis.trace import TraceAnalyzer, TraceResult
 from .errors import TagstreamError
 from .tags import (
@@ -26,6 +29,7 @@ from .tags import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlinkingResult",
     "Channel",
     "ChannelMap",
     "DecayResult",
@@ -33,6 +37,7 @@ __all__ = [
     "FlidResult",
     "G2Analyzer",
     "G2Result",
+    "G2Zero",
     "LifetimeAnalyzer",
     "LogG2Analyzer",
     "LogG2Result",
@@ -42,13 +47,17 @@ __all__ = [
     "TagstreamError",
     "TraceAnalyzer",
     "TraceResult",
+    "blinking",
     "flid",
     "format_time",
     "g2",
+    "g2_in_state",
     "g2_log",
+    "in_state",
     "lifetime",
     "parse_frequency",
     "parse_period_ps",
     "parse_time",
+    "state_lifetimes",
     "trace",
 ]

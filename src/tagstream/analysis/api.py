@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..tags import TagBatch
+from .blinking import BlinkingResult
 from .flid import FlidAnalyzer, FlidResult
 from .g2 import G2Analyzer, G2Result
 from .g2_log import LogG2Analyzer, LogG2Result
@@ -23,7 +24,7 @@ def g2(
     a: str | int,
     b: str | int,
     window: str | int = "100 ns",
-    bin: str | int = "100 ps",  # noqa: A002
+    bin: str | int = "100 ps",
 ) -> G2Result:
     """Linear-bin g2(τ) of channels ``a`` (start) and ``b`` (stop) over ``[-window, +window)``."""
     analyzer = G2Analyzer(a, b, window=window, bin=bin, channels=tags.channel_map)
@@ -40,8 +41,9 @@ def g2_log(
     per_octave: int = 8,
 ) -> LogG2Result:
     """Log-binned (multi-tau) g2 from ``tau_min`` to at least ``tau_max``."""
-    analyzer = LogG2Analyzer(a, b, tau_min=tau_min, tau_max=tau_max, per_octave=per_octave,
-                             channels=tags.channel_map)
+    analyzer = LogG2Analyzer(
+        a, b, tau_min=tau_min, tau_max=tau_max, per_octave=per_octave, channels=tags.channel_map
+    )
     analyzer.process(tags)
     return analyzer.result()
 
@@ -49,8 +51,8 @@ def g2_log(
 def lifetime(
     tags: TagBatch,
     channel: str | int,
-    bin: str | int = "16 ps",  # noqa: A002
-    range: tuple[str | int, str | int] | None = None,  # noqa: A002
+    bin: str | int = "16 ps",
+    range: tuple[str | int, str | int] | None = None,
     sync: str | int | None = None,
 ) -> DecayResult:
     """Decay histogram of one detector after the laser sync (T3 nanotimes or T2 delays)."""
@@ -59,7 +61,7 @@ def lifetime(
     return analyzer.result()
 
 
-def trace(tags: TagBatch, bin: str | int = "10 ms", channels: Channels = None) -> TraceResult:  # noqa: A002
+def trace(tags: TagBatch, bin: str | int = "10 ms", channels: Channels = None) -> TraceResult:
     """Intensity trace of the detectors (all of the channel map's by default)."""
     analyzer = TraceAnalyzer(channels, bin=bin, channels=tags.channel_map)
     analyzer.process(tags)
@@ -68,7 +70,7 @@ def trace(tags: TagBatch, bin: str | int = "10 ms", channels: Channels = None) -
 
 def flid(
     tags: TagBatch,
-    bin: str | int = "10 ms",  # noqa: A002
+    bin: str | int = "10 ms",
     channels: Channels = None,
     delay_range: tuple[str | int, str | int] | None = None,
 ) -> FlidResult:
@@ -76,3 +78,15 @@ def flid(
     analyzer = FlidAnalyzer(channels, bin=bin, delay_range=delay_range, channels=tags.channel_map)
     analyzer.process(tags)
     return analyzer.result()
+
+
+def blinking(
+    tags: TagBatch,
+    bin: str | int = "10 ms",
+    channels: Channels = None,
+    thresholds_cps: Sequence[float] | None = None,
+    n_states: int | None = None,
+) -> BlinkingResult:
+    """Blinking analysis of the intensity trace: thresholds (automatic, or ``thresholds_cps``),
+    ON/grey/OFF fractions, dwell times and their power-law exponents."""
+    return trace(tags, bin=bin, channels=channels).states(thresholds_cps, n_states)

@@ -36,8 +36,9 @@ def resolve_many(
 
 
 def row_table(numbers: Sequence[int]) -> np.ndarray:
-    """int16[256] mapping each channel number to its row, -1 for the others."""
-    rows = np.full(256, -1, dtype=np.int16)
+    """int16[256] mapping each channel number to its row; the others map to the scratch row
+    ``len(numbers)`` that the kernels' histograms carry."""
+    rows = np.full(256, len(numbers), dtype=np.int16)
     for row, number in enumerate(numbers):
         rows[number] = row
     return rows

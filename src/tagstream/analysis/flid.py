@@ -3,6 +3,7 @@ delay after the laser sync in that bin."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ class FlidResult:
     delay_unit_ps: float
     exposure_ps: np.ndarray
 
-    def rebin(self, bin: str | int) -> FlidResult:  # noqa: A002
+    def rebin(self, bin: str | int) -> FlidResult:
         width = parse_time(bin, "bin")
         if width <= 0 or width % self.bin_ps:
             raise AnalysisError(
@@ -51,14 +52,23 @@ class FlidResult:
         def fold(a: np.ndarray) -> np.ndarray:
             return np.pad(a, (0, pad)).reshape(groups, factor).sum(axis=1)
 
-        return FlidResult(self.t0_ps, width, fold(self.counts), fold(self.timed),
-                          fold(self.delay_sum), self.delay_unit_ps, fold(self.exposure_ps))
+        return FlidResult(
+            self.t0_ps,
+            width,
+            fold(self.counts),
+            fold(self.timed),
+            fold(self.delay_sum),
+            self.delay_unit_ps,
+            fold(self.exposure_ps),
+        )
 
     @property
     def mean_delay_ps(self) -> np.ndarray:
         """Mean delay after the sync per bin, ps (NaN for bins without timed photons)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.timed > 0, self.delay_sum * self.delay_unit_ps / self.timed, np.nan)
+            return np.where(
+                self.timed > 0, self.delay_sum * self.delay_unit_ps / self.timed, np.nan
+            )
 
     def histogram(
         self, delay_bins: int | np.ndarray = 60, count_bins: int | np.ndarray | None = None
@@ -73,7 +83,9 @@ class FlidResult:
         if count_bins is None:
             top = int(counts.max()) if counts.size else 0
             count_bins = np.arange(-0.5, top + 1.5, max(1, (top + 1) // 60))
-        hist, count_edges, delay_edges = np.histogram2d(counts, delay, bins=(count_bins, delay_bins))
+        hist, count_edges, delay_edges = np.histogram2d(
+            counts, delay, bins=(count_bins, delay_bins)
+        )
         return hist.astype(np.int64), delay_edges, count_edges
 
 
@@ -95,7 +107,7 @@ class FlidAnalyzer:
     def __init__(
         self,
         detectors: str | int | Sequence[str | int] | None = None,
-        bin: str | int = "10 ms",  # noqa: A002
+        bin: str | int = "10 ms",
         delay_range: tuple[str | int, str | int] | None = None,
         sync: str | int | None = None,
         channels: ChannelMap | None = None,
@@ -104,8 +116,13 @@ class FlidAnalyzer:
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("FLID: the bin width must be positive")
-        self._range = None if delay_range is None else (
-            parse_time(delay_range[0], "delay start"), parse_time(delay_range[1], "delay stop")
+        self._range = (
+            None
+            if delay_range is None
+            else (
+                parse_time(delay_range[0], "delay start"),
+                parse_time(delay_range[1], "delay stop"),
+            )
         )
         if sync is not None:
             (self.sync,) = resolve_many(sync, channels)
@@ -145,24 +162,53 @@ class FlidAnalyzer:
         counts, timed, delay_sum, exposure = cols[0], cols[1], cols[2], cols[3]
         for start, stop in batch.covered():
             add_exposure(exposure, self.t0, self.bin_ps, 0, int(start), int(stop))
-        common = (np.int64(self.t0), np.int64(self.bin_ps), np.int64(0),
-                  np.int64(self._start), np.int64(self._stop))
+        common = (
+            np.int64(self.t0),
+            np.int64(self.bin_ps),
+            np.int64(0),
+            np.int64(self._start),
+            np.int64(self._stop),
+        )
         if self._mode == "T3":
-            bin_delays_t3(batch.timestamps, batch.channels, batch.nanotimes, self._selected,
-                          *common, counts, timed, delay_sum)
+            bin_delays_t3(
+                batch.timestamps,
+                batch.channels,
+                batch.nanotimes,
+                self._selected,
+                *common,
+                counts,
+                timed,
+                delay_sum,
+            )
             return
         if lost:
             self._last_sync[0] = NO_SYNC
         bounds = [0, *gap_cuts(batch), len(batch)]
-        for k, (i0, i1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
             if k > 0:
                 self._last_sync[0] = NO_SYNC
-            bin_delays_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], np.int64(self.sync),
-                          self._selected, *common, self._last_sync, counts, timed, delay_sum)
+            bin_delays_t2(
+                batch.timestamps[i0:i1],
+                batch.channels[i0:i1],
+                np.int64(self.sync),
+                self._selected,
+                *common,
+                self._last_sync,
+                counts,
+                timed,
+                delay_sum,
+            )
 
     def result(self) -> FlidResult:
         if self.t0 is None:
             raise AnalysisError("FLID: no data processed yet")
         cols = self._cols.view()
-        return FlidResult(self.t0, self.bin_ps, cols[0].copy(), cols[1].copy(), cols[2].copy(),
-                          self._unit, cols[3].copy())
+        return FlidResult(
+            self.t0,
+            self.bin_ps,
+            cols[0].copy(),
+            cols[1].copy(),
+            cols[2].copy(),
+            self._unit,
+            cols[3].copy(),
+        )

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import AnalysisError
-from ..kernels import count_roles, magic_divisor, pairs_across, pairs_within, role_table
+from ..kernels import (
+    count_two,
+    magic_divisor,
+    pairs_across,
+    pairs_within,
+    pairs_within_auto,
+    pairs_within_cross,
+    role_table,
+)
 from ..kernels.divide import MAX_DIVIDEND
 from ..tags import ChannelMap, TagBatch, parse_time
 from .channels import channel_label, resolve_many
 from .normalization import g2_uncertainty, linear_expected
+from .parallel import default_threads, pieces, run_all
 from .stream import Coverage
 
 
@@ -31,8 +41,8 @@ class G2Result:
         Coincidences expected per bin for uncorrelated light, ≈ N_A·N_B·b/T.
     n_a, n_b
         Tags counted on each channel; ``live_ps`` the covered time minus gaps.
-    sync_period_ps
-        Laser period from the run's metadata, if any (used by :meth:`g2_zero`).
+    period_ps
+        Laser repetition period from the run's metadata, if any (used by :meth:`g2_zero`).
     """
 
     channels: tuple[str, str]
@@ -43,7 +53,7 @@ class G2Result:
     n_a: int
     n_b: int
     live_ps: int
-    sync_period_ps: float | None = None
+    period_ps: float | None = None
 
     @property
     def bin_ps(self) -> int:
@@ -64,7 +74,9 @@ class G2Result:
     def g2_err(self) -> np.ndarray:
         """One-sigma uncertainty of :attr:`g2` (Poisson, see
         :func:`~tagstream.analysis.normalization.g2_uncertainty`)."""
-        err = g2_uncertainty(self.g2, self.counts, self.n_a, self.n_b, self.live_ps, self.overlap_ps)
+        err = g2_uncertainty(
+            self.g2, self.counts, self.n_a, self.n_b, self.live_ps, self.overlap_ps
+        )
         return np.where(self.expected > 0, err, np.nan)
 
     def g2_zero(self, excitation: str = "auto", period: str | float | None = None, **options):
@@ -102,6 +114,11 @@ class G2Analyzer:
         Bin width (``"100 ps"`` or ps); must divide W.
     channels
         Channel map used to resolve names.
+    period_ps
+        Laser repetition period, passed on to the result (from the batches' metadata when not
+        given).
+    threads
+        Threads for large batches (default: the machine's cores, at most four).
     """
 
     def __init__(
@@ -109,9 +126,10 @@ class G2Analyzer:
         a: str | int,
         b: str | int,
         window: str | int = "100 ns",
-        bin: str | int = "100 ps",  # noqa: A002 - the documented keyword
+        bin: str | int = "100 ps",
         channels: ChannelMap | None = None,
-        sync_period_ps: float | None = None,
+        period_ps: float | None = None,
+        threads: int | None = None,
     ):
         self.window = parse_time(window, "window")
         self.bin = parse_time(bin, "bin")
@@ -127,10 +145,12 @@ class G2Analyzer:
         (self.b,) = resolve_many(b, channels)
         self.auto = self.a == self.b
         self.labels = (channel_label(self.a, channels), channel_label(self.b, channels))
-        self.sync_period_ps = sync_period_ps
+        self.period_ps = period_ps
+        self.threads = default_threads() if threads is None else max(1, int(threads))
         self._roles = role_table(self.a, self.b)
         self._mult, self._shift = magic_divisor(self.bin)
-        self._hist = np.zeros(2 * self.window // self.bin, dtype=np.int64)
+        # one scratch bin at the end for the branch-free updates of the fast kernels
+        self._hist = np.zeros(2 * self.window // self.bin + 1, dtype=np.int64)
         self._n = np.zeros(2, dtype=np.int64)
         self._carry_t = np.zeros(0, dtype=np.int64)
         self._carry_r = np.zeros(0, dtype=np.uint8)
@@ -139,15 +159,46 @@ class G2Analyzer:
     def process(self, batch: TagBatch) -> None:
         """Add one batch (batches must come in time order)."""
         self._coverage.add(batch)
-        if self.sync_period_ps is None:
-            self.sync_period_ps = batch.sync_period_ps
+        if self.period_ps is None:
+            md = batch.metadata
+            self.period_ps = md.laser_period_ps if md is not None else batch.sync_period_ps
         ts, ch = batch.timestamps, batch.channels
         args = (self._roles, np.int64(self.window), np.int64(self._mult), np.int64(self._shift))
         if len(self._carry_t) and len(ts):
             pairs_across(self._carry_t, self._carry_r, ts, ch, *args, self._hist)
-        pairs_within(ts, ch, *args, self._hist)
-        count_roles(ch, self._roles, self._n)
+        n_a, n_b = count_two(ch, np.uint8(self.a), np.uint8(self.b))
+        self._n += (n_a, n_b)
+        within = self._pairs_within(n_a if self.auto else n_a + n_b, len(ts))
+        parts = pieces(len(ts), self.threads)
+        if len(parts) == 1:
+            within(ts, ch, self._hist)
+        else:
+            hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
+            run_all(
+                [
+                    lambda i0=i0, i1=i1, h=h: within(ts[i0:i1], ch[i0:i1], h)
+                    for (i0, i1), h in zip(parts, hists, strict=True)
+                ]
+            )
+            for h in hists[1:]:
+                self._hist += h
+            for (p0, p1), (i0, _) in itertools.pairwise(parts):
+                # pairs of a tag of one piece with tags of the pieces after it
+                j = max(p0, int(np.searchsorted(ts, ts[i0] - self.window, side="left")))
+                roles = self._roles[ch[j:p1]]
+                keep = roles != 0
+                pairs_across(ts[j:p1][keep], roles[keep], ts[i0:], ch[i0:], *args, self._hist)
         self._update_carry(batch)
+
+    def _pairs_within(self, relevant: int, n: int):
+        """The pair kernel for a batch of ``n`` tags of which ``relevant`` are on A or B."""
+        args = (self._roles, np.int64(self.window), np.int64(self._mult), np.int64(self._shift))
+        a, b = np.uint8(self.a), np.uint8(self.b)
+        if 2 * relevant < n:  # mostly other channels: scan only the relevant tags
+            return lambda ts, ch, hist: pairs_within(ts, ch, *args, hist)
+        if self.auto:
+            return lambda ts, ch, hist: pairs_within_auto(ts, ch, a, *args, hist)
+        return lambda ts, ch, hist: pairs_within_cross(ts, ch, a, b, *args, hist)
 
     def _update_carry(self, batch: TagBatch) -> None:
         """Keep the tags that later tags can still pair with: those within W of the batch end."""
@@ -164,17 +215,15 @@ class G2Analyzer:
         """A snapshot of the histogram so far (a copy: later batches do not change it)."""
         edges = np.arange(-self.window, self.window + 1, self.bin, dtype=np.int64)
         n_a, n_b = int(self._n[0]), int(self._n[1])
-        expected, overlap = linear_expected(
-            edges, self._coverage.intervals(), n_a, n_b, self.auto
-        )
+        expected, overlap = linear_expected(edges, self._coverage.intervals(), n_a, n_b, self.auto)
         return G2Result(
             channels=self.labels,
             edges_ps=edges,
-            counts=self._hist.copy(),
+            counts=self._hist[:-1].copy(),
             expected=expected,
             overlap_ps=overlap,
             n_a=n_a,
             n_b=n_b,
             live_ps=self._coverage.live_ps,
-            sync_period_ps=self.sync_period_ps,
+            period_ps=self.period_ps,
         )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AnalysisError
-from ..kernels import NO_SYNC, decay_histogram_t2, decay_histogram_t3, magic_divisor
+from ..kernels import (
+    NO_SYNC,
+    decay_histogram_t2,
+    decay_histogram_t3,
+    last_sync_before,
+    magic_divisor,
+)
 from ..kernels.divide import MAX_DIVIDEND
 from ..tags import ChannelMap, TagBatch, parse_time
-from .channels import channel_label, resolve_many, row_table
+from .channels import channel_label, resolve_many
+from .parallel import default_threads, pieces, run_all
 from .stream import Coverage, gap_cuts
 
 
@@ -76,24 +84,30 @@ class LifetimeAnalyzer:
         The sync channel (T2); defaults to the channel map's sync channel.
     period
         Laser period; defaults to the batches' ``sync_period_ps``.
+    threads
+        Threads for large batches (default: the machine's cores, at most four).
     """
 
     def __init__(
         self,
         detectors: str | int | Sequence[str | int],
-        bin: str | int = "16 ps",  # noqa: A002
-        range: tuple[str | int, str | int] | None = None,  # noqa: A002
+        bin: str | int = "16 ps",
+        range: tuple[str | int, str | int] | None = None,
         sync: str | int | None = None,
         channels: ChannelMap | None = None,
         period: float | None = None,
+        threads: int | None = None,
     ):
         self.detectors = resolve_many(detectors, channels)
+        self.threads = default_threads() if threads is None else max(1, int(threads))
         self.labels = [channel_label(n, channels) for n in self.detectors]
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("lifetime: the bin width must be positive")
-        self._range = None if range is None else (
-            parse_time(range[0], "range start"), parse_time(range[1], "range stop")
+        self._range = (
+            None
+            if range is None
+            else (parse_time(range[0], "range start"), parse_time(range[1], "range stop"))
         )
         if sync is not None:
             (self.sync,) = resolve_many(sync, channels)
@@ -102,7 +116,8 @@ class LifetimeAnalyzer:
         else:
             self.sync = None
         self.period_ps = period
-        self._rows = row_table(self.detectors)
+        self._rows = np.full(256, -1, dtype=np.int64)
+        self._rows[self.detectors] = np.arange(len(self.detectors))
         self._hist: np.ndarray | None = None
         self._mode: str | None = None
         self._coverage = Coverage()
@@ -113,28 +128,38 @@ class LifetimeAnalyzer:
         if self.period_ps is None:
             self.period_ps = batch.sync_period_ps
         start, stop = self._range if self._range is not None else (0, self.period_ps)
+
+        # the default range holds the whole bins inside one period (a fit folds the tail of
+        # earlier pulses onto exactly one period); an explicit range is covered completely
+        def whole(bins: float) -> int:
+            return int(np.floor(bins + 1e-9) if self._range is None else np.ceil(bins - 1e-9))
+
         if stop is None:
             raise AnalysisError(
-                "lifetime: no sync period is known; give the histogram range, e.g. range=('0 ns', '50 ns')"
+                "lifetime: no sync period is known; give the histogram range, "
+                "e.g. range=('0 ns', '50 ns')"
             )
         if self._mode == "T3":
             unit = batch.nanotime_unit_ps
             factor = self.bin_ps / unit
             if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
                 raise AnalysisError(
-                    f"lifetime: the bin ({self.bin_ps} ps) must be a whole multiple of the nanotime "
+                    f"lifetime: the bin ({self.bin_ps} ps) must be a whole multiple of the "
+                    "nanotime "
                     f"unit ({unit:g} ps)"
                 )
-            self._step = int(round(factor))
+            self._step = round(factor)
             self._start = int(np.floor(start / unit + 1e-9))
-            n_bins = int(np.ceil((stop / unit - self._start) / self._step - 1e-9))
+            n_bins = whole((stop / unit - self._start) / self._step)
             self._edges = (self._start + self._step * np.arange(n_bins + 1)) * unit
         else:
             if self.sync is None:
-                raise AnalysisError("lifetime: T2 data need a sync channel (none in the channel map)")
+                raise AnalysisError(
+                    "lifetime: T2 data need a sync channel (none in the channel map)"
+                )
             self._step = self.bin_ps
             self._start = int(start)
-            n_bins = int(np.ceil((stop - self._start) / self._step - 1e-9))
+            n_bins = whole((stop - self._start) / self._step)
             self._edges = (self._start + self._step * np.arange(n_bins + 1)).astype(float)
             if n_bins * self._step > MAX_DIVIDEND:
                 raise AnalysisError("lifetime: the histogram range is limited to 2.1 ms")
@@ -150,20 +175,54 @@ class LifetimeAnalyzer:
             self._setup(batch)
         elif batch.mode != self._mode:
             raise AnalysisError(f"lifetime: a {batch.mode} batch in a {self._mode} stream")
-        args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
         if self._mode == "T3":
-            decay_histogram_t3(batch.channels, batch.nanotimes, self._rows, *args, self._hist)
+            self._histogram_t3(batch)
             return
         if lost:
             self._last_sync[0] = NO_SYNC
         bounds = [0, *gap_cuts(batch), len(batch)]
-        for k, (i0, i1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
             if k > 0:  # syncs inside the lost time are unknown
                 self._last_sync[0] = NO_SYNC
-            decay_histogram_t2(
-                batch.timestamps[i0:i1], batch.channels[i0:i1], np.int64(self.sync), self._rows,
-                *args, self._last_sync, self._hist,
-            )
+            self._histogram_t2(batch.timestamps[i0:i1], batch.channels[i0:i1])
+
+    def _histogram_t3(self, batch: TagBatch) -> None:
+        args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
+        ch, nt = batch.channels, batch.nanotimes
+        parts = pieces(len(batch), self.threads)
+        hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
+        run_all(
+            [
+                lambda i0=i0, i1=i1, h=h: decay_histogram_t3(
+                    ch[i0:i1], nt[i0:i1], self._rows, *args, h
+                )
+                for (i0, i1), h in zip(parts, hists, strict=True)
+            ]
+        )
+        for h in hists[1:]:
+            self._hist += h
+
+    def _histogram_t2(self, ts: np.ndarray, ch: np.ndarray) -> None:
+        """Tags without lost time among them; each piece starts from the last sync before it."""
+        args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
+        sync = np.int64(self.sync)
+        parts = pieces(len(ts), self.threads)
+        states = [self._last_sync] + [np.zeros(1, np.int64) for _ in parts[1:]]
+        for (i0, _), state in zip(parts[1:], states[1:], strict=True):
+            found = last_sync_before(ts, ch, sync, 0, i0)
+            state[0] = self._last_sync[0] if found == NO_SYNC else found
+        hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
+        run_all(
+            [
+                lambda i0=i0, i1=i1, h=h, st=st: decay_histogram_t2(
+                    ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h
+                )
+                for (i0, i1), h, st in zip(parts, hists, states, strict=True)
+            ]
+        )
+        for h in hists[1:]:
+            self._hist += h
+        self._last_sync[0] = states[-1][0]
 
     def result(self, detector: str | int | None = None) -> DecayResult:
         """The histogram of one detector (the only one, if a single detector was given)."""
@@ -174,8 +233,7 @@ class LifetimeAnalyzer:
                 raise AnalysisError(f"lifetime: name the detector, one of {self.labels}")
             row = 0
         else:
-            key = str(detector)
-            row = self.labels.index(key) if key in self.labels else self.detectors.index(int(key))
+            row = self._row_of(detector)
         return DecayResult(
             channel=self.labels[row],
             edges_ps=self._edges.copy(),
@@ -183,6 +241,14 @@ class LifetimeAnalyzer:
             period_ps=self.period_ps,
             mode=str(self._mode),
         )
+
+    def _row_of(self, detector: str | int) -> int:
+        key = str(detector)
+        if key in self.labels:
+            return self.labels.index(key)
+        if key.lstrip("-").isdigit() and int(key) in self.detectors:
+            return self.detectors.index(int(key))
+        raise AnalysisError(f"lifetime: {detector!r} is not one of the detectors {self.labels}")
 
     def results(self) -> dict[str, DecayResult]:
         return {label: self.result(label) for label in self.labels}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import run_overlap
+from ..kernels import run_overlaps
 
 
 def pair_factor(n_a: int, n_b: int, auto: bool) -> float:
@@ -42,7 +42,7 @@ def linear_expected(
         return np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
     lo, hi = covered[:, 0].copy(), covered[:, 1].copy()
     ones = np.ones(len(lo))
-    overlap = np.array([run_overlap(lo, hi, ones, np.int64(t)) for t in edges])
+    overlap = run_overlaps(lo, hi, ones, edges)
     # overlap is piecewise linear in tau: the trapezoid rule integrates a bin exactly between kinks
     mean_overlap = 0.5 * (overlap[:-1] + overlap[1:])
     per_bin = mean_overlap * np.diff(edges)
@@ -61,8 +61,12 @@ def cell_runs(covered: np.ndarray, cell: int) -> tuple[np.ndarray, np.ndarray, n
     many = ~one
     lo = [a[one], a[many], a[many] + 1, z[many]]
     hi = [a[one] + 1, a[many] + 1, z[many], z[many] + 1]
-    val = [e[one] - s[one], (a[many] + 1) * cell - s[many], np.full(int(many.sum()), cell),
-           e[many] - z[many] * cell]
+    val = [
+        e[one] - s[one],
+        (a[many] + 1) * cell - s[many],
+        np.full(int(many.sum()), cell),
+        e[many] - z[many] * cell,
+    ]
     lo_a, hi_a, val_a = np.concatenate(lo), np.concatenate(hi), np.concatenate(val).astype(float)
     keep = hi_a > lo_a
     lo_a, hi_a, val_a = lo_a[keep], hi_a[keep], val_a[keep]
@@ -91,10 +95,9 @@ def multitau_expected(
         cell = dt0 << level
         lo, hi, val = cell_runs(covered, cell)
         first = 0 if level == 0 else half
-        for m in range(first, 2 * half):
-            pair_sum = run_overlap(lo, hi, val, np.int64(m))
-            expected[level, m] = factor * pair_sum
-            overlap[level, m] = pair_sum / cell
+        pair_sums = run_overlaps(lo, hi, val, np.arange(first, 2 * half, dtype=np.int64))
+        expected[level, first:] = factor * pair_sums
+        overlap[level, first:] = pair_sums / cell
     return expected, overlap
 
 

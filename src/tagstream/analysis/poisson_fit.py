@@ -107,10 +107,7 @@ def fit_poisson(
     bounds = dict(bounds or {})
     base = {n: float(p0[n]) for n in names}
     scale = np.array(
-        [
-            float((scales or {}).get(n, abs(base[n]) if base[n] != 0 else 1.0)) or 1.0
-            for n in free
-        ]
+        [float((scales or {}).get(n, abs(base[n]) if base[n] != 0 else 1.0)) or 1.0 for n in free]
     )
     lo = np.array([(bounds.get(n, (None, None))[0]) for n in free], dtype=object)
     hi = np.array([(bounds.get(n, (None, None))[1]) for n in free], dtype=object)

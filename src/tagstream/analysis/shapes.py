@@ -40,7 +40,8 @@ def periodic_exp_gauss_bins(
     period: float | None,
     n_back: int = 3,
 ) -> np.ndarray:
-    """Probability per bin of a photon emitted after a pulse train, with the tails of earlier pulses.
+    """Probability per bin of a photon emitted after a pulse train, with the tails of earlier
+    pulses.
 
     Each pulse at ``t0 + p * period`` (p = ..., -1, 0, 1) launches a decay with lifetime ``tau``
     broadened by a Gaussian of width ``sigma``; the histogram time is folded onto one period.
@@ -100,7 +101,6 @@ def laplace_gauss_bins(edges: np.ndarray, rate: float, sigma: float) -> np.ndarr
 
 def _laplace_gauss_primitive(x: np.ndarray, rate: float, sigma: float) -> np.ndarray:
     """Antiderivative of ``laplace_gauss`` (up to a constant)."""
-    # d/dx [ -(1/rate) e^{..-rate x} Phi(..) + (1/rate) e^{..+rate x} Phi(..) + (2/rate) Phi(x/sigma) ]
     # Written via the two one-sided exponentials: ∫ e^{-r|t|}*g = (1/r)[2Φ(x/σ) - A(x) + B(x)] with
     # A(x) = e^{r²σ²/2 - r x} Φ((x - rσ²)/σ), B(x) = e^{r²σ²/2 + r x} Φ(-(x + rσ²)/σ).
     x = np.asarray(x, dtype=float)

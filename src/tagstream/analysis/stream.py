@@ -31,7 +31,8 @@ class Coverage:
             self.t_begin = batch.t_begin
         elif batch.t_begin < self.t_end:
             raise BatchError(
-                f"batch starts at {batch.t_begin} ps, before the previous one ended ({self.t_end} ps)"
+                f"batch starts at {batch.t_begin} ps, before the previous one ended "
+                f"({self.t_end} ps)"
             )
         elif batch.t_begin > self.t_end:
             lost = True

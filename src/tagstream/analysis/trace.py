@@ -11,6 +11,7 @@ from ..errors import AnalysisError
 from ..kernels import bin_counts
 from ..tags import ChannelMap, TagBatch, parse_time
 from .channels import channel_label, resolve_many, row_table
+from .parallel import default_threads, pieces, run_all
 from .stream import Coverage, GrowingColumns, add_exposure
 
 
@@ -53,7 +54,7 @@ class TraceResult:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.exposure_ps > 0, self.counts * 1e12 / self.exposure_ps, np.nan)
 
-    def rebin(self, bin: str | int) -> TraceResult:  # noqa: A002
+    def rebin(self, bin: str | int) -> TraceResult:
         """The same trace in bins that are a whole multiple of the base bin."""
         width = parse_time(bin, "bin")
         if width <= 0 or width % self.bin_ps:
@@ -74,15 +75,21 @@ class TraceResult:
             exposure_ps=exposure.reshape(groups, factor).sum(axis=1),
         )
 
-    def states(self, thresholds_cps: Sequence[float] | None = None, n_states: int | None = None,
-               **options):
+    def states(
+        self, thresholds_cps: Sequence[float] | None = None, n_states: int | None = None, **options
+    ):
         """Blinking analysis of this trace: ON/grey/OFF thresholds, fractions, dwell times and
         power-law exponents (see :func:`~tagstream.analysis.blinking.analyze_blinking`)."""
         from .blinking import analyze_blinking
 
         return analyze_blinking(
-            self.counts, self.exposure_ps, self.t0_ps, self.bin_ps,
-            thresholds_cps=thresholds_cps, n_states=n_states, **options,
+            self.counts,
+            self.exposure_ps,
+            self.t0_ps,
+            self.bin_ps,
+            thresholds_cps=thresholds_cps,
+            n_states=n_states,
+            **options,
         )
 
 
@@ -98,21 +105,26 @@ class TraceAnalyzer:
         Channels to count; ``None`` for every detector of the channel map.
     bin
         Base bin width (``"1 ms"``); results can be re-binned to any multiple.
+    threads
+        Threads for large batches (default: the machine's cores, at most four).
     """
 
     def __init__(
         self,
         detectors: str | int | Sequence[str | int] | None = None,
-        bin: str | int = "1 ms",  # noqa: A002
+        bin: str | int = "1 ms",
         channels: ChannelMap | None = None,
+        threads: int | None = None,
     ):
         self.detectors = resolve_many(detectors, channels)
+        self.threads = default_threads() if threads is None else max(1, int(threads))
         self.labels = tuple(channel_label(n, channels) for n in self.detectors)
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("trace: the bin width must be positive")
         self._rows = row_table(self.detectors)
-        self._counts = GrowingColumns(len(self.detectors))
+        self._channel_of_row = np.array(self.detectors, dtype=np.uint8)
+        self._counts = GrowingColumns(len(self.detectors) + 1)  # + scratch row
         self._exposure = GrowingColumns(1)
         self._coverage = Coverage()
         self.t0: int | None = None
@@ -127,8 +139,37 @@ class TraceAnalyzer:
         exposure = self._exposure.ensure(n_bins)[0]
         for start, stop in batch.covered():
             add_exposure(exposure, self.t0, self.bin_ps, 0, int(start), int(stop))
-        bin_counts(batch.timestamps, batch.channels, self._rows, np.int64(self.t0),
-                   np.int64(self.bin_ps), np.int64(0), counts)
+        self._count(batch.timestamps, batch.channels, counts)
+
+    def _count(self, ts: np.ndarray, ch: np.ndarray, counts: np.ndarray) -> None:
+        """Count tags into ``counts``; pieces after the first count into buffers of their own bins,
+        added afterwards."""
+        t0, width = np.int64(self.t0), np.int64(self.bin_ps)
+        parts = pieces(len(ts), self.threads)
+        firsts = [0] + [int((ts[i0] - self.t0) // self.bin_ps) for i0, _ in parts[1:]]
+        buffers = [counts] + [
+            np.zeros(
+                (counts.shape[0], int((ts[i1 - 1] - self.t0) // self.bin_ps) - first + 1), np.int64
+            )
+            for (_, i1), first in zip(parts[1:], firsts[1:], strict=True)
+        ]
+        run_all(
+            [
+                lambda i0=i0, i1=i1, buf=buf, first=first: bin_counts(
+                    ts[i0:i1],
+                    ch[i0:i1],
+                    self._rows,
+                    self._channel_of_row,
+                    t0,
+                    width,
+                    np.int64(first),
+                    buf,
+                )
+                for (i0, i1), buf, first in zip(parts, buffers, firsts, strict=True)
+            ]
+        )
+        for buf, first in zip(buffers[1:], firsts[1:], strict=True):
+            counts[:, first : first + buf.shape[1]] += buf
 
     def result(self) -> TraceResult:
         if self.t0 is None:
@@ -137,6 +178,6 @@ class TraceAnalyzer:
             channels=self.labels,
             t0_ps=self.t0,
             bin_ps=self.bin_ps,
-            counts_by_channel=self._counts.view().copy(),
+            counts_by_channel=self._counts.view()[:-1].copy(),
             exposure_ps=self._exposure.view()[0].copy(),
         )

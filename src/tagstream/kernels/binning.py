@@ -1,4 +1,8 @@
-"""Tags counted in consecutive time bins: the intensity trace, and per-bin delay sums for FLID."""
+"""Tags counted in consecutive time bins: the intensity trace, and per-bin delay sums for FLID.
+
+Histograms here carry one scratch row (the last) that collects the tags of channels nobody asked
+for, so the hot loops need no branches; callers discard it.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,79 @@ from numba import njit
 
 from .decay import NO_SYNC
 
+DENSE_TAGS_PER_BIN = 32  # from here on, bins are counted as ranges of the sorted tags
 
-@njit(nogil=True, cache=True)
-def bin_counts(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts):
-    """Count tags per channel row and time bin.
 
-    Parameters
-    ----------
-    timestamps : int64[n]
-        Non-decreasing, all inside the bins held by ``counts``.
-    channels : uint8[n]
-    row_of_channel : int16[256]
-        Row of each channel, -1 to ignore it.
-    t0 : int
-        Start of bin 0, ps.
-    bin_width : int
-        Bin width, ps.
-    first_bin : int
-        Index of the bin held in ``counts[:, 0]``.
-    counts : int64[rows, bins]
-    """
+@njit(nogil=True, cache=True, boundscheck=False)
+def _end_of_bin(timestamps, i, edge):
+    """First index ``>= i`` whose time is ``>= edge`` (galloping, then bisection)."""
     n = timestamps.shape[0]
-    if n == 0:
-        return
-    n_rows = counts.shape[0]
+    if timestamps[i] >= edge:
+        return i
+    lo = i
+    step = 1
+    hi = i + 1
+    while hi < n and timestamps[hi] < edge:
+        lo = hi
+        step <<= 1
+        hi = lo + step
+    if hi > n:
+        hi = n
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if timestamps[mid] < edge:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _bin_counts_dense(timestamps, channels, channel_of_row, t0, bin_width, first_bin, counts):
+    """Bins holding many tags: find each bin's range of tags, then count up to four channels in
+    one pass over it. Missing channels repeat the first one into the scratch row ``rows``."""
+    n = timestamps.shape[0]
+    n_rows = channel_of_row.shape[0]
+    c0 = channel_of_row[0]
+    c1 = channel_of_row[1] if n_rows > 1 else c0
+    c2 = channel_of_row[2] if n_rows > 2 else c0
+    c3 = channel_of_row[3] if n_rows > 3 else c0
+    i = 0
+    while i < n:
+        b = (timestamps[i] - t0) // bin_width
+        j = _end_of_bin(timestamps, i, t0 + (b + 1) * bin_width)
+        col = b - first_bin
+        if n_rows <= 2:
+            s0 = 0
+            s1 = 0
+            for q in range(i, j):
+                c = channels[q]
+                s0 += c == c0
+                s1 += c == c1
+            counts[0, col] += s0
+            counts[1, col] += s1
+        else:
+            s0 = 0
+            s1 = 0
+            s2 = 0
+            s3 = 0
+            for q in range(i, j):
+                c = channels[q]
+                s0 += c == c0
+                s1 += c == c1
+                s2 += c == c2
+                s3 += c == c3
+            counts[0, col] += s0
+            counts[1, col] += s1
+            counts[2, col] += s2
+            counts[3, col] += s3
+        i = j
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _bin_counts_sparse(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts):
+    """Bins holding few tags: follow the bin edge tag by tag."""
+    n = timestamps.shape[0]
     b = (timestamps[0] - t0) // bin_width
     edge = t0 + (b + 1) * bin_width
     col = b - first_bin
@@ -39,14 +92,58 @@ def bin_counts(timestamps, channels, row_of_channel, t0, bin_width, first_bin, c
             b = (t - t0) // bin_width
             edge = t0 + (b + 1) * bin_width
             col = b - first_bin
-        row = row_of_channel[channels[i]]
-        if row >= 0 and row < n_rows:
-            counts[row, col] += 1
+        counts[row_of_channel[channels[i]], col] += 1
 
 
 @njit(nogil=True, cache=True)
-def bin_delays_t3(timestamps, channels, nanotimes, selected, t0, bin_width, first_bin,
-                  start, stop, counts, timed, delay_sum):
+def bin_counts(
+    timestamps, channels, row_of_channel, channel_of_row, t0, bin_width, first_bin, counts
+):
+    """Count tags per channel row and time bin.
+
+    Parameters
+    ----------
+    timestamps : int64[n]
+        Non-decreasing, all inside the bins held by ``counts``.
+    channels : uint8[n]
+    row_of_channel : int16[256]
+        Row of each counted channel; every other channel maps to the scratch row ``rows``.
+    channel_of_row : uint8[rows]
+        The counted channels, in row order.
+    t0 : int
+        Start of bin 0, ps.
+    bin_width : int
+        Bin width, ps.
+    first_bin : int
+        Index of the bin held in ``counts[:, 0]``.
+    counts : int64[rows + 1, bins]
+        Counts; the last row is scratch.
+    """
+    n = timestamps.shape[0]
+    if n == 0:
+        return
+    n_bins = (timestamps[n - 1] - timestamps[0]) // bin_width + 1
+    if channel_of_row.shape[0] <= 4 and n >= DENSE_TAGS_PER_BIN * n_bins:
+        _bin_counts_dense(timestamps, channels, channel_of_row, t0, bin_width, first_bin, counts)
+    else:
+        _bin_counts_sparse(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts)
+
+
+@njit(nogil=True, cache=True)
+def bin_delays_t3(
+    timestamps,
+    channels,
+    nanotimes,
+    selected,
+    t0,
+    bin_width,
+    first_bin,
+    start,
+    stop,
+    counts,
+    timed,
+    delay_sum,
+):
     """Per time bin: photons of the selected channels, and count and sum of their nanotimes that
     fall in ``[start, stop)`` (nanotime units)."""
     n = timestamps.shape[0]
@@ -70,8 +167,21 @@ def bin_delays_t3(timestamps, channels, nanotimes, selected, t0, bin_width, firs
 
 
 @njit(nogil=True, cache=True)
-def bin_delays_t2(timestamps, channels, sync_channel, selected, t0, bin_width, first_bin,
-                  start, stop, last_sync, counts, timed, delay_sum):
+def bin_delays_t2(
+    timestamps,
+    channels,
+    sync_channel,
+    selected,
+    t0,
+    bin_width,
+    first_bin,
+    start,
+    stop,
+    last_sync,
+    counts,
+    timed,
+    delay_sum,
+):
     """As :func:`bin_delays_t3`, with the delay since the preceding sync tag (ps) in T2 data.
 
     ``last_sync`` (int64[1]) carries the latest sync time across batches.

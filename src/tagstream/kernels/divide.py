@@ -12,6 +12,7 @@ from numba import njit
 
 DIVIDEND_BITS = 31
 MAX_DIVIDEND = (1 << DIVIDEND_BITS) - 1
+POWER_OF_TWO_MULT = 1 << DIVIDEND_BITS  # the multiplier of every power-of-two divisor
 
 
 def magic_divisor(d: int) -> tuple[int, int]:

@@ -8,6 +8,7 @@ multi-tau level). The expected number of uncorrelated pairs at a lag is proporti
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -28,3 +29,12 @@ def run_overlap(lo, hi, val, shift):
                 total += float(val[i]) * float(val[j]) * float(b - a)
             j += 1
     return total
+
+
+@njit(nogil=True, cache=True)
+def run_overlaps(lo, hi, val, shifts):
+    """:func:`run_overlap` for each of ``shifts`` (float64 array)."""
+    out = np.empty(shifts.shape[0])
+    for k in range(shifts.shape[0]):
+        out[k] = run_overlap(lo, hi, val, shifts[k])
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,8 +90,8 @@ class TagBatch:
                 self.nanotime_unit_ps = metadata.nanotime_unit_ps
             if self.sync_period_ps is None:
                 self.sync_period_ps = metadata.sync_period_ps
-        self.gaps: np.ndarray = iv.as_intervals(gaps, "gaps") if check else (
-            iv.EMPTY if gaps is None else gaps
+        self.gaps: np.ndarray = (
+            iv.as_intervals(gaps, "gaps") if check else (iv.EMPTY if gaps is None else gaps)
         )
         self.metadata: RunMetadata | None = metadata
         if check:
@@ -104,7 +105,8 @@ class TagBatch:
         if ts.size:
             if ts[0] < self.t_begin or ts[-1] >= self.t_end:
                 raise BatchError(
-                    f"tags at {ts[0]}..{ts[-1]} ps fall outside the span [{self.t_begin}, {self.t_end})"
+                    f"tags at {ts[0]}..{ts[-1]} ps fall outside the span "
+                    f"[{self.t_begin}, {self.t_end})"
                 )
         if self.nanotimes is not None:
             nt = self.nanotimes
@@ -163,10 +165,11 @@ class TagBatch:
         first = batches[0]
         t3 = first.nanotimes is not None
         gaps = [first.gaps]
-        for prev, nxt in zip(batches[:-1], batches[1:], strict=True):
+        for prev, nxt in itertools.pairwise(batches):
             if nxt.t_begin < prev.t_end:
                 raise BatchError(
-                    f"batches overlap: one ends at {prev.t_end} ps, the next begins at {nxt.t_begin} ps"
+                    f"batches overlap: one ends at {prev.t_end} ps, "
+                    f"the next begins at {nxt.t_begin} ps"
                 )
             if (nxt.nanotimes is not None) != t3:
                 raise BatchError("cannot join T2 and T3 batches")
@@ -207,7 +210,8 @@ class TagBatch:
         )
 
     def slice_time(self, start: int, stop: int) -> TagBatch:
-        """The part of the batch inside ``[start, stop)`` (clipped to the span); arrays are views."""
+        """The part of the batch inside ``[start, stop)`` (clipped to the span); arrays are
+        views."""
         start = max(int(start), self.t_begin)
         stop = max(min(int(stop), self.t_end), start)
         i0, i1 = np.searchsorted(self.timestamps, [start, stop], side="left")
@@ -218,7 +222,7 @@ class TagBatch:
         cuts = np.unique(np.clip(np.asarray(times, dtype=np.int64), self.t_begin, self.t_end))
         edges = np.concatenate([[self.t_begin], cuts, [self.t_end]])
         edges = edges[np.concatenate([[True], np.diff(edges) > 0])] if len(edges) > 2 else edges
-        return [self.slice_time(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        return [self.slice_time(a, b) for a, b in itertools.pairwise(edges)]
 
     def select(self, mask: np.ndarray) -> TagBatch:
         """Keep the tags where ``mask`` is true; the span and gaps stay as they are."""
@@ -229,9 +233,13 @@ class TagBatch:
 
         Used to analyse one blinking state (for example the g2 of ON periods only).
         """
-        keep = iv.intersect(iv.clip(iv.normalize(periods), self.t_begin, self.t_end), self.covered())
+        keep = iv.intersect(
+            iv.clip(iv.normalize(periods), self.t_begin, self.t_end), self.covered()
+        )
         mask = iv.contains(keep, self.timestamps)
-        return self._derived(mask, self.t_begin, self.t_end, iv.complement(keep, self.t_begin, self.t_end))
+        return self._derived(
+            mask, self.t_begin, self.t_end, iv.complement(keep, self.t_begin, self.t_end)
+        )
 
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:

@@ -1,4 +1,5 @@
-"""Half-open time intervals ``[start, stop)`` in integer picoseconds, as ``int64`` arrays of shape (k, 2).
+"""Half-open time intervals ``[start, stop)`` in integer picoseconds, as ``int64`` arrays of
+shape (k, 2).
 
 A *normalised* interval set is sorted, has no empty intervals, and no two intervals touch or
 overlap. Gap intervals, covered spans and blinking-state periods are all interval sets.

@@ -30,7 +30,9 @@ class Channel:
 
     def __post_init__(self) -> None:
         if not 0 <= self.number <= MAX_CHANNEL:
-            raise ChannelError(f"channel {self.name!r}: number {self.number} outside 0..{MAX_CHANNEL}")
+            raise ChannelError(
+                f"channel {self.name!r}: number {self.number} outside 0..{MAX_CHANNEL}"
+            )
         if not self.name:
             raise ChannelError(f"channel {self.number}: the name must not be empty")
         object.__setattr__(self, "role", Role(self.role))
@@ -65,7 +67,9 @@ class ChannelMap:
         channels = []
         for name, value in spec.items():
             if isinstance(value, Mapping):
-                channels.append(Channel(int(value["number"]), str(name), Role(value.get("role", "detector"))))
+                channels.append(
+                    Channel(int(value["number"]), str(name), Role(value.get("role", "detector")))
+                )
             else:
                 channels.append(Channel(int(value), str(name)))
         return cls(channels)
@@ -144,11 +148,15 @@ class RunMetadata:
     channels
         Named channel map.
     mode
-        ``"T2"`` (absolute timestamps, the sync is a channel) or ``"T3"`` (nanotimes after each sync).
+        ``"T2"`` (absolute timestamps, the sync is a channel) or ``"T3"`` (nanotimes after
+        each sync).
     resolution_ps
         Timestamp resolution of the source, ps.
     sync_period_ps
-        Laser repetition period seen by the tagger (after any divider), ps; ``None`` for CW.
+        Period of the sync signal seen by the tagger (after any divider), ps; ``None`` for CW.
+    laser_period_ps
+        Repetition period of the laser itself, ps (the spacing of pulsed g2 peaks); defaults to
+        ``sync_period_ps``.
     nanotime_unit_ps
         Unit of T3 nanotimes, ps.
     hbt_pair
@@ -165,8 +173,11 @@ class RunMetadata:
     nanotime_unit_ps: float | None = None
     hbt_pair: tuple[str, str] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    laser_period_ps: float | None = None
 
     def __post_init__(self) -> None:
+        if self.laser_period_ps is None:
+            self.laser_period_ps = self.sync_period_ps
         if self.mode not in ("T2", "T3"):
             raise TagstreamError(f"metadata: mode must be 'T2' or 'T3', got {self.mode!r}")
         if self.mode == "T3" and not self.nanotime_unit_ps:
@@ -182,6 +193,7 @@ class RunMetadata:
             "mode": self.mode,
             "resolution_ps": self.resolution_ps,
             "sync_period_ps": self.sync_period_ps,
+            "laser_period_ps": self.laser_period_ps,
             "nanotime_unit_ps": self.nanotime_unit_ps,
             "hbt_pair": list(self.hbt_pair) if self.hbt_pair else None,
             "channels": self.channels.to_dict(),
@@ -196,8 +208,13 @@ class RunMetadata:
             channels=ChannelMap.from_dict(d["channels"]),
             mode=str(d.get("mode", "T2")),
             resolution_ps=float(d.get("resolution_ps", 1.0)),
-            sync_period_ps=None if d.get("sync_period_ps") is None else float(d["sync_period_ps"]),
-            nanotime_unit_ps=None if d.get("nanotime_unit_ps") is None else float(d["nanotime_unit_ps"]),
+            sync_period_ps=_float_or_none(d.get("sync_period_ps")),
+            laser_period_ps=_float_or_none(d.get("laser_period_ps")),
+            nanotime_unit_ps=_float_or_none(d.get("nanotime_unit_ps")),
             hbt_pair=None if pair is None else (str(pair[0]), str(pair[1])),
             settings=dict(d.get("settings", {})),
         )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)

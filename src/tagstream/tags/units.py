@@ -79,7 +79,8 @@ def parse_time(value: str | int, field: str = "time") -> int:
     if unit not in PS_PER_UNIT:
         hint = " (that is a frequency)" if unit in HZ_PER_UNIT else ""
         raise UnitError(
-            f"{field}: unknown time unit {unit!r} in {value!r}{hint}; use ps, ns, us, ms, s, min or h"
+            f"{field}: unknown time unit {unit!r} in {value!r}{hint}; "
+            "use ps, ns, us, ms, s, min or h"
         )
     ps = number * PS_PER_UNIT[unit]
     if ps != ps.to_integral_value():
@@ -94,7 +95,9 @@ def parse_frequency(value: str | float, field: str = "frequency") -> float:
     if isinstance(value, Real):
         return float(value)
     if not isinstance(value, str):
-        raise UnitError(f"{field}: expected a frequency such as '80 MHz', got {type(value).__name__}")
+        raise UnitError(
+            f"{field}: expected a frequency such as '80 MHz', got {type(value).__name__}"
+        )
     number, unit = _split(value, field)
     if unit not in HZ_PER_UNIT:
         hint = " (that is a time)" if unit in PS_PER_UNIT else ""
@@ -107,7 +110,8 @@ def parse_frequency(value: str | float, field: str = "frequency") -> float:
 def parse_period_ps(value: str | float, field: str = "period") -> float:
     """Parse a repetition period given either as a time (``"12.5 ns"``) or a rate (``"80 MHz"``).
 
-    Returns the period in picoseconds as a float, since a rate such as 76 MHz has no whole-ps period.
+    Returns the period in picoseconds as a float, since a rate such as 76 MHz has no whole-ps
+    period.
     """
     if isinstance(value, str):
         _, unit = _split(value, field)

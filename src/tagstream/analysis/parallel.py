@@ -1,0 +1,44 @@
+"""Splitting one large batch between threads.
+
+The kernels release the GIL, and every histogram here is a sum over tags (or pairs of tags), so
+a batch can be cut into consecutive pieces that are processed at the same time into separate
+histograms and added up; what couples neighbouring pieces (pairs across a cut, the last sync
+before it) is handled by the caller exactly as between streamed batches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+MIN_TAGS_PER_THREAD = 1 << 18
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def default_threads() -> int:
+    """Threads an analyzer uses for large batches: the machine's cores, at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def pieces(n: int, threads: int) -> list[tuple[int, int]]:
+    """Index ranges cutting ``n`` tags into at most ``threads`` pieces of at least
+    :data:`MIN_TAGS_PER_THREAD` tags."""
+    count = max(1, min(threads, n // MIN_TAGS_PER_THREAD))
+    bounds = [n * k // count for k in range(count + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def run_all(calls: list[Callable[[], object]]) -> list[object]:
+    """Run the calls at the same time (the last one in the calling thread); return their results
+    in order."""
+    global _pool
+    if len(calls) == 1:
+        return [calls[0]()]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=default_threads(), thread_name_prefix="tagstream")
+    futures = [_pool.submit(call) for call in calls[:-1]]
+    last = calls[-1]()
+    return [f.result() for f in futures] + [last]
