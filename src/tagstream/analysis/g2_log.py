@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AnalysisError
-from ..kernels import FLUSH_LIMIT, count_roles, multitau_process, role_table
+from ..kernels import count_roles, multitau_process, role_table
+from ..kernels.multitau import UNSET, multitau_work
 from ..tags import ChannelMap, TagBatch, parse_time
 from .channels import channel_label, resolve_many
 from .normalization import g2_uncertainty, multitau_expected
@@ -114,38 +115,42 @@ class LogG2Analyzer:
         self.auto = self.a == self.b
         self.labels = (channel_label(self.a, channels), channel_label(self.b, channels))
         self._roles = role_table(self.a, self.b)
-        ring = 2 * self.half
-        shape = (levels, 2)
+        size = 2 * self.half
         self._state = {
-            "pend_c": np.zeros(shape, np.int64),
-            "pend_w": np.zeros(shape, np.int64),
-            "ring_c": np.zeros((*shape, ring), np.int64),
-            "ring_w": np.zeros((*shape, ring), np.int64),
-            "ring_n": np.zeros(shape, np.int64),
-            "ring_head": np.zeros(shape, np.int64),
-            "counts_ab": np.zeros((levels, ring), np.int64),
-            "counts_ba": np.zeros((levels, ring), np.int64),
+            "hist": np.zeros((levels, 2, size), np.int64),
+            "clock": np.full(1, UNSET, np.int64),
+            "counts_ab": np.zeros((levels, size), np.int64),
+            "counts_ba": np.zeros((levels, size), np.int64),
         }
+        self._work = multitau_work(levels, self.half)  # scratch, reused by every call
+        self._split = -1  # levels counted pair by pair: chosen per block
         self._n = np.zeros(2, np.int64)
         self._coverage = Coverage()
-
-    def _run(self, state: dict, timestamps, channels, limit0: int) -> None:
-        multitau_process(
-            timestamps, channels, self._roles, self.auto, np.int64(self.dt0), np.int64(limit0),
-            state["pend_c"], state["pend_w"], state["ring_c"], state["ring_w"], state["ring_n"],
-            state["ring_head"], state["counts_ab"], state["counts_ba"],
-        )
 
     def process(self, batch: TagBatch) -> None:
         """Add one batch (batches must come in time order)."""
         self._coverage.add(batch)
-        self._run(self._state, batch.timestamps, batch.channels, batch.t_end // self.dt0)
+        state = self._state
+        multitau_process(
+            batch.timestamps,
+            batch.channels,
+            self._roles,
+            self.auto,
+            np.int64(self.dt0),
+            np.int64(batch.t_end // self.dt0),
+            self._split,
+            state["hist"],
+            state["clock"],
+            state["counts_ab"],
+            state["counts_ba"],
+            *self._work,
+        )
         count_roles(batch.channels, self._roles, self._n)
 
     def result(self) -> LogG2Result:
-        """The correlation of everything so far, unfinished cells included (state is unchanged)."""
-        state = {k: v.copy() for k, v in self._state.items()}
-        self._run(state, np.zeros(0, np.int64), np.zeros(0, np.uint8), int(FLUSH_LIMIT))
+        """The correlation of everything so far, unfinished cells included (state is unchanged:
+        the kernel keeps the counts complete after every batch)."""
+        state = self._state
         n_a, n_b = int(self._n[0]), int(self._n[1])
         expected, overlap = multitau_expected(
             self._coverage.intervals(), self.dt0, self.levels, self.half, n_a, n_b, self.auto

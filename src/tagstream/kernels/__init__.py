@@ -17,11 +17,10 @@ from .g2_linear import (
     pairs_within_cross,
     role_table,
 )
-from .multitau import FLUSH_LIMIT, multitau_process
+from .multitau import multitau_process
 from .overlap import run_overlap, run_overlaps
 
 __all__ = [
-    "FLUSH_LIMIT",
     "NO_SYNC",
     "ROLE_A",
     "ROLE_B",
