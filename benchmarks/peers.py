@@ -31,7 +31,8 @@ def pycorrelate_linear(
     bins = np.arange(-window, window + 1, bin_width)
 
     def run(ta: np.ndarray, tb: np.ndarray) -> np.ndarray:
-        return np.asarray(pycorrelate.pcorrelate(ta, tb, bins), dtype=np.int64)
+        # pcorrelate returns counts per unit lag
+        return np.rint(pycorrelate.pcorrelate(ta, tb, bins) * bin_width).astype(np.int64)
 
     return run
 

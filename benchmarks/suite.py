@@ -27,6 +27,9 @@ BIN_PS = 100
 LOG_MIN_PS = 1_000  # 1 ns
 LOG_MAX_PS = 10**13  # 10 s
 BATCH_TAGS = 1 << 21
+PEER_SECONDS = 1.0  # peers are timed on the first second: they are 10-1000x slower
+G2_LINEAR = "g2 linear ±100 ns / 100 ps"
+G2_LOG = "g2 log 1 ns .. 10 s"
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Row:
 
     analysis: str
     implementation: str
+    tags: int
     tags_per_s: float
     ratio_to_sum: float
     budget: str | None = None
@@ -42,10 +46,8 @@ class Row:
     agrees: bool | None = None
 
 
-def _batches(data: Dataset) -> list[TagBatch]:
-    t = data.batch.timestamps
-    cuts = t[BATCH_TAGS::BATCH_TAGS]
-    return data.batch.split_at(cuts)
+def _batches(batch: TagBatch) -> list[TagBatch]:
+    return batch.split_at(batch.timestamps[BATCH_TAGS::BATCH_TAGS])
 
 
 def _feed(make: Callable[[], Any], batches: list[TagBatch]) -> Callable[[], object]:
@@ -58,6 +60,42 @@ def _feed(make: Callable[[], Any], batches: list[TagBatch]) -> Callable[[], obje
         return analyzer.results() if hasattr(analyzer, "results") else analyzer.result()
 
     return run
+
+
+class _Bench:
+    """Collects rows; every rate is compared with numpy.sum over the data set's timestamps."""
+
+    def __init__(self, repeats: int, say: Callable[[str], None]):
+        self.repeats = repeats
+        self.say = say
+        self.rows: list[Row] = []
+        self.sum_rate: dict[str, float] = {}
+
+    def baseline(self, data: Dataset) -> None:
+        ts = data.batch.timestamps
+        self.sum_rate[data.name] = data.n / best_time(lambda: np.sum(ts), self.repeats)
+
+    def measure(
+        self,
+        analysis: str,
+        impl: str,
+        data: Dataset,
+        fn: Callable[[], object],
+        n: int | None = None,
+        repeats: int | None = None,
+        threshold: float | None = None,
+    ) -> tuple[Row, object]:
+        """Time ``fn`` over ``n`` tags (default: the whole data set)."""
+        self.say(f"{analysis}: {impl}")
+        result = fn()
+        n = data.n if n is None else n
+        rate = n / best_time(fn, self.repeats if repeats is None else repeats)
+        row = Row(analysis, impl, n, rate, rate / self.sum_rate[data.name])
+        if threshold is not None:
+            row.budget = f">= {threshold:g} x numpy.sum"
+            row.meets_budget = bool(row.ratio_to_sum >= threshold)
+        self.rows.append(row)
+        return row, result
 
 
 def run_suite(
@@ -85,129 +123,85 @@ def run_suite(
     say("generating data")
     hbt = hbt_t3(rng, duration)
     t2 = hbt_t2_with_sync(rng, max(duration // 10, 10**9))
-    rows: list[Row] = []
+    bench = _Bench(repeats, say)
+    bench.baseline(hbt)
+    bench.baseline(t2)
+    hbt_batches, t2_batches = _batches(hbt.batch), _batches(t2.batch)
 
-    def sum_rate(data: Dataset) -> float:
-        ts = data.batch.timestamps
-        return data.n / best_time(lambda: np.sum(ts), repeats)
-
-    base = {hbt.name: sum_rate(hbt), t2.name: sum_rate(t2)}
-
-    def measure(
-        analysis: str,
-        impl: str,
-        data: Dataset,
-        fn: Callable[[], object],
-        budget: str | None = None,
-        threshold: float | None = None,
-    ) -> tuple[Row, object]:
-        say(f"{analysis}: {impl}")
-        result = fn()
-        rate = data.n / best_time(fn, repeats)
-        ratio = rate / base[data.name]
-        row = Row(
-            analysis,
-            impl,
-            rate,
-            ratio,
-            budget,
-            None if threshold is None else bool(ratio >= threshold),
-        )
-        rows.append(row)
-        return row, result
-
-    hbt_batches = _batches(hbt)
-    t2_batches = _batches(t2)
-    ta = hbt.batch.timestamps[hbt.batch.channels == 1]
-    tb = hbt.batch.timestamps[hbt.batch.channels == 2]
+    def analyzer(make: Callable[[], Any], batches: list[TagBatch]) -> Callable[[], object]:
+        return _feed(make, batches)
 
     # g2, linear bins
-    _, ours = measure(
-        "g2 linear ±100 ns / 100 ps",
+    bench.measure(
+        G2_LINEAR,
         "tagstream",
         hbt,
-        _feed(lambda: G2Analyzer(1, 2, WINDOW_PS, BIN_PS, threads=threads), hbt_batches),
-        ">= 0.2 x numpy.sum",
-        0.2,
+        analyzer(lambda: G2Analyzer(1, 2, WINDOW_PS, BIN_PS, threads=threads), hbt_batches),
+        threshold=0.2,
     )
-    for name, fn in (
-        [
-            ("numpy searchsorted", lambda: peers.numpy_g2(ta, tb, WINDOW_PS, BIN_PS)),
-            ("pycorrelate.pcorrelate", peers.pycorrelate_linear(WINDOW_PS, BIN_PS)),
-        ]
-        if peers_too
-        else []
-    ):
-        if fn is None:
-            continue
-        call = fn if name.startswith("numpy") else (lambda f=fn: f(ta, tb))
-        row, theirs = measure("g2 linear ±100 ns / 100 ps", name, hbt, call)
-        row.agrees = bool(np.array_equal(np.asarray(theirs), ours.counts))
-
+    bench.measure(
+        G2_LINEAR,
+        "tagstream, 1 thread",
+        hbt,
+        analyzer(lambda: G2Analyzer(1, 2, WINDOW_PS, BIN_PS, threads=1), hbt_batches),
+    )
     # g2, log bins 1 ns .. 10 s
-    log_row, _ = measure(
-        "g2 log 1 ns .. 10 s",
+    log_row, _ = bench.measure(
+        G2_LOG,
         "tagstream",
         hbt,
-        _feed(lambda: LogG2Analyzer(1, 2, LOG_MIN_PS, LOG_MAX_PS), hbt_batches),
+        analyzer(lambda: LogG2Analyzer(1, 2, LOG_MIN_PS, LOG_MAX_PS), hbt_batches),
     )
-    peer_rates = []
-    units_a = (ta // LOG_MIN_PS).astype(np.uint64)
-    units_b = (tb // LOG_MIN_PS).astype(np.uint64)
-    ones_a, ones_b = np.ones(ta.size), np.ones(tb.size)
-    # tttrlib's "laurence" method is left out: it did not finish on these data (it was slower
-    # than "felekyan" wherever it did finish)
-    for method in ("wahl", "felekyan") if peers_too else ():
-        fn = peers.tttrlib_log(method, n_casc=31, n_bins=8)
-        if fn is None:
-            break
-        row, _ = measure(
-            "g2 log 1 ns .. 10 s",
-            f"tttrlib ({method})",
-            hbt,
-            lambda f=fn: f(units_a, ones_a, units_b, ones_b),
-        )
-        peer_rates.append(row.tags_per_s)
-    fn = peers.pycorrelate_log(LOG_MIN_PS, LOG_MAX_PS, 8) if peers_too else None
-    if fn is not None:
-        measure("g2 log 1 ns .. 10 s", "pycorrelate.pcorrelate", hbt, lambda f=fn: f(ta, tb))
-    if peer_rates:
-        log_row.budget = ">= 3 x tttrlib's fastest"
-        log_row.meets_budget = bool(log_row.tags_per_s >= 3 * max(peer_rates))
+    if peers_too:
+        _peers(bench, hbt, log_row)
 
     # lifetime histograms
-    measure(
+    bench.measure(
         "lifetime T3, 16 ps bins",
         "tagstream",
         hbt,
-        _feed(lambda: LifetimeAnalyzer([1, 2], bin=16, threads=threads), hbt_batches),
-        ">= 0.3 x numpy.sum",
-        0.3,
+        analyzer(lambda: LifetimeAnalyzer([1, 2], bin=16, threads=threads), hbt_batches),
+        threshold=0.3,
     )
-    measure(
+    bench.measure(
+        "lifetime T3, 16 ps bins",
+        "tagstream, 1 thread",
+        hbt,
+        analyzer(lambda: LifetimeAnalyzer([1, 2], bin=16, threads=1), hbt_batches),
+    )
+    bench.measure(
         "lifetime T2 (delay since sync), 16 ps bins",
         "tagstream",
         t2,
-        _feed(lambda: LifetimeAnalyzer([1, 2], bin=16, sync=0, threads=threads), t2_batches),
-        ">= 0.3 x numpy.sum",
-        0.3,
+        analyzer(lambda: LifetimeAnalyzer([1, 2], bin=16, sync=0, threads=threads), t2_batches),
+        threshold=0.3,
     )
 
     # intensity traces and FLID
-    for bin_ps, label in ((10**9, "1 ms"), (10**7, "10 us")):
-        measure(
-            f"trace, {label} bins",
-            "tagstream",
-            hbt,
-            _feed(lambda b=bin_ps: TraceAnalyzer([1, 2], bin=b, threads=threads), hbt_batches),
-            ">= 0.3 x numpy.sum",
-            0.3,
-        )
-    measure(
+    bench.measure(
+        "trace, 1 ms base bin (default)",
+        "tagstream",
+        hbt,
+        analyzer(lambda: TraceAnalyzer([1, 2], bin=10**9, threads=threads), hbt_batches),
+        threshold=0.3,
+    )
+    bench.measure(
+        "trace, 1 ms base bin (default)",
+        "tagstream, 1 thread",
+        hbt,
+        analyzer(lambda: TraceAnalyzer([1, 2], bin=10**9, threads=1), hbt_batches),
+    )
+    bench.measure(
+        "trace, 10 us base bin",
+        "tagstream",
+        hbt,
+        analyzer(lambda: TraceAnalyzer([1, 2], bin=10**7, threads=threads), hbt_batches),
+    )
+    bench.measure(
         "FLID T3, 1 ms bins",
         "tagstream",
         hbt,
-        _feed(lambda: FlidAnalyzer([1, 2], bin=10**9), hbt_batches),
+        analyzer(lambda: FlidAnalyzer([1, 2], bin=10**9), hbt_batches),
     )
 
     return {
@@ -220,18 +214,68 @@ def run_suite(
         },
         "threads": threads,
         "datasets": {d.name: {"tags": d.n, "description": d.description} for d in (hbt, t2)},
-        "numpy_sum_tags_per_s": base,
-        "rows": [asdict(r) for r in rows],
+        "numpy_sum_tags_per_s": bench.sum_rate,
+        "rows": [asdict(r) for r in bench.rows],
     }
+
+
+def _peers(bench: _Bench, hbt: Dataset, log_row: Row) -> None:
+    """The peers, timed on the first :data:`PEER_SECONDS` of the data (each once, after a
+    warm-up), with tagstream's histogram of the same tags for comparison."""
+    part = hbt.batch.slice_time(hbt.batch.t_begin, hbt.batch.t_begin + int(PEER_SECONDS * 1e12))
+    ta = part.timestamps[part.channels == 1]
+    tb = part.timestamps[part.channels == 2]
+    n = len(part)
+    ours = G2Analyzer(1, 2, WINDOW_PS, BIN_PS)
+    ours.process(part)
+    ours_counts = ours.result().counts
+    linear = [("numpy searchsorted", lambda: peers.numpy_g2(ta, tb, WINDOW_PS, BIN_PS))]
+    pcorr = peers.pycorrelate_linear(WINDOW_PS, BIN_PS)
+    if pcorr is not None:
+        linear.append(("pycorrelate.pcorrelate", lambda: pcorr(ta, tb)))
+    for name, fn in linear:
+        row, theirs = bench.measure(G2_LINEAR, name, hbt, fn, n=n, repeats=1)
+        row.agrees = bool(np.array_equal(np.asarray(theirs), ours_counts))
+
+    fastest = 0.0
+    units_a = (ta // LOG_MIN_PS).astype(np.uint64)
+    units_b = (tb // LOG_MIN_PS).astype(np.uint64)
+    ones_a, ones_b = np.ones(ta.size), np.ones(tb.size)
+    # tttrlib's "laurence" method is left out: it did not finish on these data (it was slower
+    # than "felekyan" wherever it did finish)
+    for method in ("wahl", "felekyan"):
+        fn = peers.tttrlib_log(method, n_casc=31, n_bins=8)
+        if fn is None:
+            break
+        row, _ = bench.measure(
+            G2_LOG,
+            f"tttrlib ({method})",
+            hbt,
+            lambda f=fn: f(units_a, ones_a, units_b, ones_b),
+            n=n,
+            repeats=1,
+        )
+        fastest = max(fastest, row.tags_per_s)
+    plog = peers.pycorrelate_log(LOG_MIN_PS, LOG_MAX_PS, 8)
+    if plog is not None:
+        bench.measure(G2_LOG, "pycorrelate.pcorrelate", hbt, lambda: plog(ta, tb), n=n, repeats=1)
+    if fastest > 0:
+        log_row.budget = ">= 3 x tttrlib's fastest"
+        log_row.meets_budget = bool(log_row.tags_per_s >= 3 * fastest)
 
 
 def format_table(report: dict) -> str:
     """A plain-text table of a :func:`run_suite` report."""
     lines = [f"{'analysis':44s} {'implementation':24s} {'Mtags/s':>9s} {'x sum':>7s}  budget"]
-    for r in report["rows"]:
+    order = {
+        name: k for k, name in reversed(list(enumerate(r["analysis"] for r in report["rows"])))
+    }
+    for r in sorted(report["rows"], key=lambda r: order[r["analysis"]]):
         verdict = "" if r["meets_budget"] is None else ("  ok" if r["meets_budget"] else "  MISSED")
         agrees = (
-            "" if r["agrees"] is None else ("  (same histogram)" if r["agrees"] else "  (differs)")
+            ""
+            if r["agrees"] is None
+            else ("  (same histogram)" if r["agrees"] else "  (histogram differs)")
         )
         lines.append(
             f"{r['analysis']:44s} {r['implementation']:24s} {r['tags_per_s'] / 1e6:9.1f} "

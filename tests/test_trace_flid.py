@@ -156,23 +156,26 @@ def test_flid_histogram_uses_full_bins_only(rng):
     seed=st.integers(0, 2**32 - 1),
     width=st.sampled_from([7, 100, 5_000, 40_000]),
     n_rows=st.integers(1, 4),
+    pause=st.booleans(),
 )
-def test_dense_and_sparse_binning_agree_with_reference(seed, width, n_rows):
+def test_every_binning_path_agrees_with_reference(seed, width, n_rows, pause):
     from tagstream.analysis.channels import row_table
-    from tagstream.kernels.binning import _bin_counts_dense, _bin_counts_sparse
+    from tagstream.kernels.binning import _bin_counts_dense, _bin_counts_lut, _bin_counts_sparse
 
     rng = np.random.default_rng(seed)
     t, ch = hbt_stream(rng, 0, 200_000, {c: 1e-3 for c in range(1, 6)}, grid=3)
+    if pause:  # a long dark stretch: the sparse path crosses it by division
+        keep = (t < 50_000) | (t >= 150_000)
+        t, ch = t[keep], ch[keep]
     detectors = list(range(1, n_rows + 1))
     n_bins = -(-200_000 // width)
     ref = reference.trace_counts(t, ch, detectors, 0, width, n_bins)
-    for kernel in (_bin_counts_dense, _bin_counts_sparse):
-        counts = np.zeros((n_rows + 1, n_bins), np.int64)
-        table = (
-            np.array(detectors, np.uint8) if kernel is _bin_counts_dense else row_table(detectors)
-        )
+    kernels = [_bin_counts_dense, _bin_counts_lut] + ([_bin_counts_sparse] if n_rows <= 2 else [])
+    for kernel in kernels:
+        counts = np.zeros((max(n_rows + 1, 4), n_bins), np.int64)
+        table = row_table(detectors) if kernel is _bin_counts_lut else np.array(detectors, np.uint8)
         kernel(t, ch, table, np.int64(0), np.int64(width), np.int64(0), counts)
-        np.testing.assert_array_equal(counts[:-1], ref)
+        np.testing.assert_array_equal(counts[:n_rows], ref)
 
 
 @pytest.mark.parametrize("threads", [2, 5])

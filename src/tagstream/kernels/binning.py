@@ -1,7 +1,8 @@
 """Tags counted in consecutive time bins: the intensity trace, and per-bin delay sums for FLID.
 
-Histograms here carry one scratch row (the last) that collects the tags of channels nobody asked
-for, so the hot loops need no branches; callers discard it.
+Count arrays carry one scratch row (the last): tags of channels nobody asked for land there, and
+a few channels are counted with one compare each (unused compares repeat the first channel into
+the scratch row), so the hot loops need no branches; callers discard it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from numba import njit
 from .decay import NO_SYNC
 
 DENSE_TAGS_PER_BIN = 32  # from here on, bins are counted as ranges of the sorted tags
+_STEP_LIMIT = 8  # pauses longer than this many bins are crossed by one division
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -80,8 +82,41 @@ def _bin_counts_dense(timestamps, channels, channel_of_row, t0, bin_width, first
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _bin_counts_sparse(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts):
-    """Bins holding few tags: follow the bin edge tag by tag."""
+def _bin_counts_sparse(timestamps, channels, channel_of_row, t0, bin_width, first_bin, counts):
+    """Bins holding few tags, one or two channels: follow the bin edge tag by tag, counting in
+    registers; the edge steps forward by one bin width (a division only after long pauses)."""
+    n = timestamps.shape[0]
+    c0 = channel_of_row[0]
+    c1 = channel_of_row[1] if channel_of_row.shape[0] > 1 else c0
+    b = (timestamps[0] - t0) // bin_width
+    edge = t0 + (b + 1) * bin_width
+    col = b - first_bin
+    s0 = 0
+    s1 = 0
+    for i in range(n):
+        t = timestamps[i]
+        if t >= edge:
+            counts[0, col] += s0
+            counts[1, col] += s1
+            s0 = 0
+            s1 = 0
+            if t - edge < _STEP_LIMIT * bin_width:
+                while t >= edge:
+                    edge += bin_width
+                    col += 1
+            else:
+                col = (t - t0) // bin_width - first_bin
+                edge = t0 + (col + first_bin + 1) * bin_width
+        c = channels[i]
+        s0 += c == c0
+        s1 += c == c1
+    counts[0, col] += s0
+    counts[1, col] += s1
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _bin_counts_lut(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts):
+    """Any number of channels: a row per tag from the table, counted in memory."""
     n = timestamps.shape[0]
     b = (timestamps[0] - t0) // bin_width
     edge = t0 + (b + 1) * bin_width
@@ -123,10 +158,13 @@ def bin_counts(
     if n == 0:
         return
     n_bins = (timestamps[n - 1] - timestamps[0]) // bin_width + 1
-    if channel_of_row.shape[0] <= 4 and n >= DENSE_TAGS_PER_BIN * n_bins:
+    n_rows = channel_of_row.shape[0]
+    if n_rows <= 4 and n >= DENSE_TAGS_PER_BIN * n_bins:
         _bin_counts_dense(timestamps, channels, channel_of_row, t0, bin_width, first_bin, counts)
+    elif n_rows <= 2:
+        _bin_counts_sparse(timestamps, channels, channel_of_row, t0, bin_width, first_bin, counts)
     else:
-        _bin_counts_sparse(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts)
+        _bin_counts_lut(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts)
 
 
 @njit(nogil=True, cache=True)
