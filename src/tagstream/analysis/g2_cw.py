@@ -1,0 +1,256 @@
+"""g2 under CW excitation: a fit of the antibunching dip,
+
+``g2(tau) = A [1 - (1 + a - g0) exp(-k |tau - tau0|) + a exp(-|tau - tau0| / tau_b)]``,
+
+optionally convolved with a Gaussian timing jitter, by Poisson maximum likelihood on the raw
+coincidences (expected counts = uncorrelated expectation x model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..errors import AnalysisError, FitError
+from .g2_histogram import G2Histogram, as_histogram
+from .poisson_fit import PoissonFit, fit_poisson
+from .shapes import laplace_gauss_bins
+
+
+@dataclass(frozen=True)
+class CWG2Fit:
+    """Fit of a CW g2 histogram (see :func:`fit_cw`).
+
+    Attributes
+    ----------
+    g2_zero, g2_zero_err
+        g0, the depth the antibunching dip would reach without timing jitter, and its error.
+    rate_per_ps, rate_err_per_ps
+        Effective antibunching rate ``k`` (radiative plus pump rate), 1/ps.
+    offset_ps, offset_err_ps
+        Position ``tau0`` of the dip, ps.
+    scale, scale_err
+        Normalisation ``A`` (g2 at long delays without bunching).
+    bunching_amplitude, bunching_amplitude_err, bunching_time_ps, bunching_time_err_ps
+        ``a`` and ``tau_b`` (ps); ``None`` when fitted without bunching.
+    jitter_ps, jitter_err_ps
+        Gaussian jitter of the delay (standard deviation), ps; ``None`` without convolution,
+        error 0 when the jitter was fixed.
+    deviance, dof, model
+        Poisson deviance, degrees of freedom and fitted counts per bin.
+    """
+
+    g2_zero: float
+    g2_zero_err: float
+    rate_per_ps: float
+    rate_err_per_ps: float
+    offset_ps: float
+    offset_err_ps: float
+    scale: float
+    scale_err: float
+    bunching_amplitude: float | None
+    bunching_amplitude_err: float | None
+    bunching_time_ps: float | None
+    bunching_time_err_ps: float | None
+    jitter_ps: float | None
+    jitter_err_ps: float | None
+    deviance: float
+    dof: int
+    model: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def rate_per_ns(self) -> float:
+        """Effective antibunching rate, 1/ns."""
+        return self.rate_per_ps * 1e3
+
+    @property
+    def rate_err_per_ns(self) -> float:
+        return self.rate_err_per_ps * 1e3
+
+    @property
+    def reduced_deviance(self) -> float:
+        return self.deviance / self.dof if self.dof > 0 else float("nan")
+
+    @property
+    def purity(self) -> float:
+        """Single-photon purity, ``1 - g2(0)``."""
+        return 1.0 - self.g2_zero
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``g2`` block of the summary JSON (without ``pair``)."""
+        return {
+            "excitation": "cw",
+            "period_ns": None,
+            "g2_zero": float(self.g2_zero),
+            "g2_zero_err": float(self.g2_zero_err),
+            "rate_per_ns": float(self.rate_per_ns),
+        }
+
+
+def fit_cw(
+    edges_ps: np.ndarray,
+    counts: np.ndarray,
+    expected: np.ndarray,
+    jitter_ps: float | Literal["fit"] | None = None,
+    bunching: bool = False,
+) -> CWG2Fit:
+    """Fit a CW g2 histogram by Poisson maximum likelihood.
+
+    The model is ``mu = expected * g2(tau)`` with
+    ``g2 = A [1 - (1 + a - g0) exp(-k |tau - tau0|) + a exp(-|tau - tau0| / tau_b)]``
+    averaged over each bin (``a = 0`` without bunching), optionally convolved with a Gaussian.
+    ``k`` is an *effective* rate: the radiative rate plus the pump (excitation) rate, so it
+    grows with the excitation power; it is not the inverse lifetime.
+
+    Parameters
+    ----------
+    edges_ps, counts, expected
+        The histogram: uniform bin edges (ps), coincidences and uncorrelated coincidences per bin.
+    jitter_ps
+        ``None``: no convolution; a number: fixed Gaussian jitter of the delay (standard
+        deviation, ps: both detectors together); ``"fit"``: the jitter is a free parameter.
+    bunching
+        Add the bunching term (blinking) with free ``a`` and ``tau_b``.
+
+    Raises
+    ------
+    AnalysisError
+        Invalid histogram or jitter setting.
+    FitError
+        Too few bins or a fit without usable uncertainties.
+    """
+    hist = as_histogram(edges_ps, counts, expected, need_expected=True)
+    p0, bounds, scales = _cw_start(hist, bunching)
+    fixed = _cw_jitter(jitter_ps, p0, hist)
+    if not bunching:
+        fixed += ["bunching", "tau_b"]
+    fit = fit_poisson(_cw_model(hist), hist.counts, p0, bounds, fixed=fixed, scales=scales)
+    return _cw_result(fit, jitter_ps, bunching)
+
+
+def _cw_model(hist: G2Histogram) -> Callable[..., np.ndarray]:
+    expected = hist.expected
+
+    def model(**p: float) -> np.ndarray:
+        shifted = hist.edges - p["offset"]
+        dip = laplace_gauss_bins(shifted, p["rate"], p["jitter"])
+        g2 = 1.0 - (1.0 + p["bunching"] - p["g0"]) * dip
+        if p["bunching"] != 0:
+            g2 = g2 + p["bunching"] * laplace_gauss_bins(shifted, 1.0 / p["tau_b"], p["jitter"])
+        return expected * p["scale"] * g2
+
+    return model
+
+
+def _cw_jitter(jitter_ps, p0: dict[str, float], hist: G2Histogram) -> list[str]:
+    """Set the starting jitter and return the parameters to hold fixed for it."""
+    if jitter_ps is None:
+        p0["jitter"] = 0.0
+        return ["jitter"]
+    if isinstance(jitter_ps, str):
+        if jitter_ps != "fit":
+            raise AnalysisError(f"jitter_ps must be None, a number or 'fit', got {jitter_ps!r}")
+        p0["jitter"] = min(hist.width, 0.3 / p0["rate"])
+        return []
+    jitter = float(jitter_ps)
+    if not np.isfinite(jitter) or jitter < 0:
+        raise AnalysisError(f"jitter_ps must be a non-negative number of ps, got {jitter}")
+    p0["jitter"] = jitter
+    return ["jitter"]
+
+
+def _cw_start(hist: G2Histogram, bunching: bool):
+    """Starting values, bounds and scales of the CW fit, read off the normalised histogram."""
+    g2 = hist.counts / hist.expected
+    x = hist.centres
+    lo, hi = hist.span
+    span = hi - lo
+    edge = np.abs(x - 0.5 * (lo + hi)) > 0.4 * span
+    scale = float(np.mean(g2[edge])) if g2[edge].sum() > 0 else float(np.mean(g2))
+    if scale <= 0:
+        raise FitError("the histogram is empty away from zero delay")
+    smooth = _smooth(g2, _smoothing_width(hist.expected))
+    centre = int(np.argmin(smooth))
+    g0 = float(np.clip(smooth[centre] / scale, 0.02, 0.9))
+    rate = _dip_rate(smooth / scale, centre, hist.width, g0)
+    rate = float(np.clip(rate, 4.0 / span, 0.5 / hist.width))
+    tau_b = span / 8
+    far = (np.abs(x - x[centre]) > 3 / rate) & (np.abs(x - x[centre]) < 3 / rate + tau_b)
+    excess = float(np.mean(g2[far]) / scale - 1.0) if far.any() else 0.0
+    p0 = {
+        "scale": scale,
+        "g0": g0,
+        "rate": rate,
+        "offset": float(x[centre]),
+        "bunching": max(excess, 0.05) if bunching else 0.0,
+        "tau_b": tau_b,
+    }
+    bounds = {
+        "scale": (1e-9 * scale, None),
+        "g0": (0.0, 10.0),
+        "rate": (0.1 / span, 20.0 / hist.width),
+        "offset": (lo, hi),
+        "bunching": (0.0, 100.0),
+        "tau_b": (2 * hist.width, 20 * span),
+        "jitter": (0.0, 0.1 * span),
+    }
+    scales = {"g0": 0.1, "offset": hist.width, "bunching": 0.1, "jitter": hist.width}
+    return p0, bounds, scales
+
+
+def _smoothing_width(expected: np.ndarray) -> int:
+    """Odd number of bins (at least 5, at most a twentieth of the histogram) holding about 50
+    uncorrelated coincidences, so that the smoothed g2 is not dominated by noise."""
+    width = int(np.ceil(50.0 / float(np.mean(expected))))
+    width = min(max(width, 5), max(5, expected.size // 20))
+    return width if width % 2 else width + 1
+
+
+def _smooth(values: np.ndarray, width: int) -> np.ndarray:
+    """Moving average over ``width`` bins, same length (shorter windows at the ends)."""
+    kernel = np.ones(width)
+    sums = np.convolve(values, kernel, mode="same")
+    norm = np.convolve(np.ones_like(values), kernel, mode="same")
+    return sums / norm
+
+
+def _dip_rate(normalised: np.ndarray, centre: int, width: float, g0: float) -> float:
+    """Rate (1/ps) from the area of the dip below one, walking out from its centre while the
+    smoothed g2 stays below one: area = 2 (1 - g0) / k."""
+    below = normalised < 1.0
+    left = centre
+    while left > 0 and below[left - 1]:
+        left -= 1
+    right = centre
+    while right < normalised.size - 1 and below[right + 1]:
+        right += 1
+    area = float(np.sum(1.0 - normalised[left : right + 1])) * width
+    return 2.0 * (1.0 - g0) / max(area, width)
+
+
+def _cw_result(fit: PoissonFit, jitter_ps, bunching: bool) -> CWG2Fit:
+    if not np.all(np.isfinite(fit.errors)) or fit.error("g0") <= 0:
+        raise FitError("the CW g2 fit gives no usable uncertainty for g2(0)")
+    convolved = jitter_ps is not None
+    return CWG2Fit(
+        g2_zero=fit["g0"],
+        g2_zero_err=fit.error("g0"),
+        rate_per_ps=fit["rate"],
+        rate_err_per_ps=fit.error("rate"),
+        offset_ps=fit["offset"],
+        offset_err_ps=fit.error("offset"),
+        scale=fit["scale"],
+        scale_err=fit.error("scale"),
+        bunching_amplitude=fit["bunching"] if bunching else None,
+        bunching_amplitude_err=fit.error("bunching") if bunching else None,
+        bunching_time_ps=fit["tau_b"] if bunching else None,
+        bunching_time_err_ps=fit.error("tau_b") if bunching else None,
+        jitter_ps=fit["jitter"] if convolved else None,
+        jitter_err_ps=fit.error("jitter") if convolved else None,
+        deviance=fit.deviance,
+        dof=fit.dof,
+        model=fit.expected,
+    )
