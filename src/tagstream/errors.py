@@ -6,6 +6,9 @@ into a one-line message and exit code 2.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class TagstreamError(Exception):
     """Base class of all errors caused by bad input or bad usage."""
@@ -32,3 +35,45 @@ class AnalysisError(TagstreamError, ValueError):
 
 class FitError(AnalysisError):
     """A fit has too little data or did not converge."""
+
+
+class RunFileError(TagstreamError):
+    """A run file cannot be found, recognised, read or written; the message names the file."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = Path(path)
+        self.reason = " ".join(str(reason).split())
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+class MissingFileError(RunFileError):
+    """The file does not exist, or the path is a folder."""
+
+
+class UnsupportedFormatError(RunFileError):
+    """The content is not a format tagstream reads (or not yet)."""
+
+
+class CorruptFileError(RunFileError):
+    """The file has the right format but is truncated or damaged."""
+
+
+class NotPhotonHDF5Error(RunFileError):
+    """An HDF5 file that lacks a field Photon-HDF5 requires.
+
+    Attributes
+    ----------
+    field
+        Path of the missing field, e.g. ``"/photon_data/timestamps"``.
+    """
+
+    def __init__(self, path: str | os.PathLike, field: str):
+        self.field = field
+        super().__init__(path, f"not a Photon-HDF5 file: missing field {field}")
+
+
+class OutputExistsError(RunFileError):
+    """Refusing to overwrite an existing file without ``--force``."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(path, "file exists; use --force to overwrite it")

@@ -7,22 +7,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import TagstreamError
+from ..store.paths import check_target
 
 
 def check_writable(path: str | os.PathLike, force: bool) -> Path:
     """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
-    out = Path(path)
-    if out.exists() and not force:
-        raise TagstreamError(f"{out}: file exists; use --force to overwrite it")
-    if not out.parent.exists():
-        raise TagstreamError(f"{out}: folder {out.parent} does not exist")
-    return out
+    return check_target(path, force)
 
 
 def write_json(path: str | os.PathLike, data: Any, force: bool) -> Path:
-    out = check_writable(path, force)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    out = check_target(path, force)
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
     tmp.replace(out)
     return out

@@ -1,0 +1,1 @@
+"""Run configurations and simulator presets (TOML files), installed as ``tagstream.configs``."""

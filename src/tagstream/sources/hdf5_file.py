@@ -1,0 +1,605 @@
+"""Photon-HDF5 files, tagstream's own and other software's, read as a :class:`Run`.
+
+Channels
+    Channel numbers are the ids in ``/photon_data/detectors``; names come from
+    ``/setup/detectors/label`` (else ``ch<id>``). A detector labelled ``sync`` has the sync role;
+    in a file without labels, a channel whose first tags are strictly periodic at the laser
+    repetition rate (or a whole multiple of its period) has it. Other ids listed in
+    ``detectors_specs/non_photon_id*`` are markers. ``split_ch1``/``split_ch2`` name the HBT
+    pair. In tagstream's files the stored :class:`RunMetadata` is used as it is.
+
+Times
+    Timestamps become int64 ps: ``t_ps = round(t * u)`` with ``u`` the timestamps unit in ps,
+    rounded to the nearest picosecond (ties to even) and computed as
+    ``t * floor(u) + round(t * (u - floor(u)))`` so that long runs lose no precision. Units that
+    are whole picoseconds (within 1e-9) convert exactly. In T3 files from other software whose
+    timestamps count syncs (a unit of at least half the sync period), the absolute time is
+    ``macrotime * u + nanotime * tcspc_unit``, each term rounded to ps as above; tags within
+    one sync period are put in order of that time (stably). Nanotimes keep their stored values,
+    in units of ``tcspc_unit``.
+
+Span
+    tagstream's files store it (``/user/tagstream/span``), with the gaps and the truth
+    timeline. For other files it starts at 0 (timestamps count from the start of the
+    acquisition) unless the first tag lies beyond ``acquisition_duration``, then at the first
+    tag; it ends at the last tag or at the start plus ``acquisition_duration``, whichever is
+    later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import (
+    BatchError,
+    CorruptFileError,
+    MissingFileError,
+    NotPhotonHDF5Error,
+    RunFileError,
+    TagstreamError,
+    UnsupportedFormatError,
+)
+from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
+from ..tags import intervals as iv
+from . import photon_hdf5_spec as spec
+from .run import Run, batch_span_ps
+from .timeline import StateTimeline
+
+PS_PER_S = 1e12
+SEARCH_BLOCK = 1 << 14  # tags read at once when the binary search narrows down
+SCAN_BLOCK = 1 << 20  # tags read at once when scanning a whole array
+SYNC_SAMPLE = 1 << 18  # tags looked at to find a periodic (sync) channel
+SYNC_MIN_TAGS = 16  # a channel with fewer tags in the sample is not judged periodic
+SYNC_MAX_TAGS = 1000
+SYNC_TOLERANCE = 1e-3  # allowed jitter of the sync interval, relative to the laser period
+WHOLE_PS = 1e-9  # relative tolerance for a unit to count as a whole number of ps
+
+#: What h5py and the tag model raise on damaged or inconsistent content.
+_DAMAGE = (TagstreamError, OSError, RuntimeError, KeyError)
+_MULTISPOT = re.compile(r"^photon_data\d+$")
+_NON_PHOTON = re.compile(r"^non_photon_id\d+$")
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """Turns stored timestamps (and, for sync-counting T3, nanotimes) into absolute ps."""
+
+    unit_ps: float
+    nanotime_unit_ps: float | None = None  # set when the timestamps count syncs
+
+    @property
+    def counts_syncs(self) -> bool:
+        return self.nanotime_unit_ps is not None
+
+    def macro_ps(self, raw: np.ndarray) -> np.ndarray:
+        return to_ps(raw, self.unit_ps)
+
+    def absolute_ps(self, raw: np.ndarray, nanotimes: np.ndarray | None) -> np.ndarray:
+        t = self.macro_ps(raw)
+        if self.nanotime_unit_ps is None or nanotimes is None:
+            return t
+        return t + to_ps(nanotimes, self.nanotime_unit_ps)
+
+
+def to_ps(raw: np.ndarray, unit_ps: float) -> np.ndarray:
+    """Integer counts of ``unit_ps`` as int64 ps, rounded to the nearest ps (ties to even)."""
+    raw = np.asarray(raw).astype(np.int64, copy=False)
+    whole = round(unit_ps)
+    if abs(unit_ps - whole) <= WHOLE_PS * unit_ps:
+        return raw if whole == 1 else raw * whole
+    floor = math.floor(unit_ps)
+    return raw * floor + np.rint(raw * (unit_ps - floor)).astype(np.int64)
+
+
+class HDF5Run(Run):
+    """A recorded run in a Photon-HDF5 file.
+
+    Parameters
+    ----------
+    path
+        The file; it stays open until :meth:`close` (or the end of a ``with`` block).
+
+    Attributes
+    ----------
+    path
+        The file.
+    t_begin, t_end
+        The span the run covers, ps.
+    gaps
+        Lost-time intervals of the whole run (k, 2), ps.
+    num_tags
+        Number of tags in the file.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._file = _open_hdf5(self.path)
+        try:
+            self._load()
+        except BaseException as exc:
+            self._file.close()
+            if isinstance(exc, _DAMAGE) and not isinstance(exc, RunFileError):
+                raise CorruptFileError(self.path, f"damaged or inconsistent file ({exc})") from exc
+            raise
+
+    # ------------------------------------------------------------------ loading
+    def _load(self) -> None:
+        f = self._file
+        _require(f, self.path, spec.READ_REQUIRED)
+        pd = f["/photon_data"]
+        self._timestamps = _tag_array(pd, "timestamps", self.path)
+        self.num_tags = int(self._timestamps.shape[0])
+        self._detectors = _tag_array(pd, "detectors", self.path, self.num_tags)
+        self._nanotimes = _tag_array(pd, "nanotimes", self.path, self.num_tags)
+        if self._nanotimes is not None:
+            _require(f, self.path, spec.READ_REQUIRED_T3)
+        own = _own_metadata(f, self.path)
+        if own is not None:
+            self._load_own(own)
+        else:
+            self._load_foreign()
+        self.duration_ps = self.t_end - self.t_begin
+
+    def _load_own(self, metadata: RunMetadata) -> None:
+        if (metadata.mode == "T3") != (self._nanotimes is not None):
+            raise CorruptFileError(
+                self.path,
+                f"metadata says {metadata.mode}, but the nanotimes array is "
+                f"{'missing' if self._nanotimes is None else 'present'}",
+            )
+        self.metadata = metadata
+        self._clock = _Clock(_timestamps_unit_ps(self._file, self.path))
+        user = self._file[spec.TAGSTREAM_GROUP]
+        span = user.get(spec.USER_SPAN)
+        if span is None:
+            self.t_begin, self.t_end = self._tag_span(0)
+        else:
+            self.t_begin, self.t_end = (int(v) for v in span[()])
+        self.gaps = _read_gaps(user, self.path)
+        self.truth = _read_truth(user, self.path)
+
+    def _load_foreign(self) -> None:
+        f = self._file
+        unit_ps = _timestamps_unit_ps(f, self.path)
+        period_ps = _laser_period_ps(f)
+        tcspc = _tcspc(f, self.path) if self._nanotimes is not None else None
+        clock = _Clock(unit_ps)
+        if tcspc is not None:
+            reference = period_ps or tcspc.range_ps
+            if reference and unit_ps >= 0.5 * reference:
+                clock = _Clock(unit_ps, tcspc.unit_ps)
+        self._clock = clock
+        channels, sync_period_ps = self._foreign_channels(period_ps)
+        if tcspc is not None:
+            sync_period_ps = period_ps or (unit_ps if clock.counts_syncs else tcspc.range_ps)
+        self.metadata = RunMetadata(
+            source=str(self.path),
+            channels=channels,
+            mode="T3" if tcspc is not None else "T2",
+            resolution_ps=tcspc.unit_ps if clock.counts_syncs else unit_ps,
+            sync_period_ps=sync_period_ps,
+            laser_period_ps=period_ps,
+            nanotime_unit_ps=None if tcspc is None else tcspc.unit_ps,
+            hbt_pair=_split_pair(f, channels),
+            settings=_foreign_settings(f, unit_ps),
+        )
+        self.t_begin, self.t_end = self._tag_span(_acquisition_duration_ps(f))
+        self.gaps = iv.EMPTY
+        self.truth = None
+
+    def _foreign_channels(self, period_ps: float | None) -> tuple[ChannelMap, float | None]:
+        """The channel map of another program's file, and the sync period seen in the tags."""
+        f = self._file
+        ids, labels = _detector_table(f, self._detectors, self.path)
+        non_photon = _non_photon_ids(f)
+        roles = [Role.MARKER if i in non_photon else Role.DETECTOR for i in ids]
+        sync_period_ps = None
+        if labels is not None:
+            for k, label in enumerate(labels):
+                if label.strip().lower() == spec.SYNC_LABEL:
+                    roles[k] = Role.SYNC
+        elif period_ps and self._detectors is not None and not self._clock.counts_syncs:
+            found = self._periodic_channel(ids, period_ps)
+            if found is not None:
+                roles[ids.index(found[0])] = Role.SYNC
+                sync_period_ps = found[1]
+        if Role.SYNC in roles and sync_period_ps is None:
+            sync_period_ps = period_ps
+        names = _channel_names(ids, labels, roles)
+        channels = ChannelMap(Channel(i, n, r) for i, n, r in zip(ids, names, roles, strict=True))
+        return channels, sync_period_ps
+
+    def _periodic_channel(self, ids: list[int], period_ps: float) -> tuple[int, float] | None:
+        """The first channel whose first tags are strictly periodic at a whole multiple of the
+        laser period; with the period it shows, ps."""
+        n = min(self.num_tags, SYNC_SAMPLE)
+        t = self._clock.macro_ps(self._timestamps[:n])
+        ch = self._detectors[:n]
+        tolerance = max(SYNC_TOLERANCE * period_ps, 2 * self._clock.unit_ps)
+        for number in ids:
+            times = t[ch == number][:SYNC_MAX_TAGS]
+            if times.size < SYNC_MIN_TAGS:
+                continue
+            steps = np.diff(times)
+            typical = float(np.median(steps))
+            multiple = round(typical / period_ps)
+            if (
+                multiple >= 1
+                and abs(typical - multiple * period_ps) <= tolerance
+                and np.all(np.abs(steps - typical) <= tolerance)
+            ):
+                return number, multiple * period_ps
+        return None
+
+    def _tag_span(self, acquisition_ps: int) -> tuple[int, int]:
+        """The span of a file that does not store it (see the module docstring)."""
+        if self.num_tags == 0:
+            return 0, acquisition_ps
+        first, last = self._first_last_ps()
+        begin = first if acquisition_ps and first >= acquisition_ps else min(0, first)
+        return begin, max(last + 1, begin + acquisition_ps)
+
+    def _first_last_ps(self) -> tuple[int, int]:
+        ts, clock = self._timestamps, self._clock
+        first = int(clock.macro_ps(ts[:1])[0])
+        if not clock.counts_syncs:
+            return first, int(clock.macro_ps(ts[-1:])[0])
+        reach = _nanotime_reach_ps(self._file, self._nanotimes, clock.nanotime_unit_ps)
+        last_macro = int(clock.macro_ps(ts[-1:])[0])
+        i = _first_index_at(ts, last_macro - reach, 0, self.num_tags, clock.macro_ps)
+        tail = clock.absolute_ps(ts[i:], self._nanotimes[i:])
+        return first, int(tail.max())
+
+    # ------------------------------------------------------------------ reading
+    def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
+        """Yield consecutive batches of about ``duration`` (default 100 ms) covering the run.
+
+        Each batch reads only its own slice of the file.
+        """
+        span = batch_span_ps(duration)
+        if not self._file:
+            raise TagstreamError(f"{self.path}: the file is closed")
+        edges = [*range(self.t_begin, self.t_end, span), self.t_end]
+        if len(edges) < 2:
+            return
+        try:
+            if self._clock.counts_syncs:
+                yield from self._sync_counting_batches(edges)
+            else:
+                yield from self._absolute_batches(edges)
+        except RunFileError:
+            raise
+        except _DAMAGE as exc:
+            raise CorruptFileError(self.path, f"cannot read the tags ({exc})") from exc
+
+    def _absolute_batches(self, edges: list[int]) -> Iterator[TagBatch]:
+        i0 = 0
+        for a, b in itertools.pairwise(edges):
+            i1 = (
+                self.num_tags
+                if b >= self.t_end
+                else _first_index_at(self._timestamps, b, i0, self.num_tags, self._clock.macro_ps)
+            )
+            t = self._clock.macro_ps(self._timestamps[i0:i1])
+            yield self._batch(a, b, t, self._channels(i0, i1), self._nanotimes_slice(i0, i1))
+            i0 = i1
+
+    def _sync_counting_batches(self, edges: list[int]) -> Iterator[TagBatch]:
+        """T3 tags whose absolute order may differ from the stored order within a sync period:
+        each batch reads every tag whose sync comes before its end, keeps those that arrive
+        before it and carries the rest to the next batch."""
+        clock, i0 = self._clock, 0
+        t_carry = np.zeros(0, np.int64)
+        ch_carry = np.zeros(0, np.uint8)
+        nt_carry = np.zeros(0, self._nanotimes.dtype)
+        for a, b in itertools.pairwise(edges):
+            i1 = _first_index_at(self._timestamps, b, i0, self.num_tags, clock.macro_ps)
+            nt_new = self._nanotimes[i0:i1]
+            t = np.concatenate([t_carry, clock.absolute_ps(self._timestamps[i0:i1], nt_new)])
+            ch = np.concatenate([ch_carry, self._channels(i0, i1)])
+            nt = np.concatenate([nt_carry, nt_new])
+            order = np.argsort(t, kind="stable")
+            t, ch, nt = t[order], ch[order], nt[order]
+            k = int(np.searchsorted(t, b, side="left"))
+            yield self._batch(a, b, t[:k], ch[:k], nt[:k])
+            t_carry, ch_carry, nt_carry = t[k:], ch[k:], nt[k:]
+            i0 = i1
+        if t_carry.size:
+            raise CorruptFileError(self.path, "nanotimes reach beyond the TCSPC range")
+
+    def _channels(self, i0: int, i1: int) -> np.ndarray:
+        if self._detectors is None:
+            return np.zeros(i1 - i0, dtype=np.uint8)
+        return self._detectors[i0:i1]
+
+    def _nanotimes_slice(self, i0: int, i1: int) -> np.ndarray | None:
+        return None if self._nanotimes is None else self._nanotimes[i0:i1]
+
+    def _batch(
+        self, a: int, b: int, t: np.ndarray, ch: np.ndarray, nt: np.ndarray | None
+    ) -> TagBatch:
+        return TagBatch(
+            t,
+            ch,
+            a,
+            b,
+            nanotimes=nt,
+            nanotime_unit_ps=self.metadata.nanotime_unit_ps,
+            sync_period_ps=self.metadata.sync_period_ps,
+            gaps=iv.clip(self.gaps, a, b),
+            metadata=self.metadata,
+        )
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file:
+            self._file.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"HDF5Run({str(self.path)!r}, {self.metadata.mode}, {self.num_tags} tags, "
+            f"span [{self.t_begin}, {self.t_end}) ps)"
+        )
+
+
+# ---------------------------------------------------------------------- file access
+def _open_hdf5(path: Path) -> h5py.File:
+    if path.is_dir():
+        raise MissingFileError(path, "is a folder, not a run file")
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError as exc:
+        raise MissingFileError(path, "no such file") from exc
+    except OSError as exc:
+        inner = re.search(r"\((.*)\)", str(exc))
+        reason = inner.group(1) if inner else str(exc)
+        raise CorruptFileError(path, f"corrupt or truncated HDF5 file: {reason}") from exc
+
+
+def _require(f: h5py.File, path: Path, fields: tuple[str, ...]) -> None:
+    if "/photon_data" not in f and any(_MULTISPOT.match(name) for name in f):
+        raise UnsupportedFormatError(path, "multi-spot Photon-HDF5 files are not supported")
+    for field in fields:
+        if field not in f:
+            raise NotPhotonHDF5Error(path, field)
+
+
+def _tag_array(
+    group: h5py.Group, name: str, path: Path, length: int | None = None
+) -> h5py.Dataset | None:
+    """The per-tag array ``name`` (1-D, integer, ``length`` values); ``None`` when absent."""
+    ds = group.get(name)
+    if ds is None:
+        return None
+    if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "iu":
+        raise CorruptFileError(path, f"{ds.name} must be a 1-D integer array")
+    if length is not None and ds.shape[0] != length:
+        raise CorruptFileError(path, f"{ds.name} holds {ds.shape[0]} values for {length} tags")
+    return ds
+
+
+def _first_index_at(
+    ds: h5py.Dataset, t_ps: int, lo: int, hi: int, to_ps: Callable[[np.ndarray], np.ndarray]
+) -> int:
+    """The first index in ``[lo, hi]`` whose time is at least ``t_ps``.
+
+    Probes single values, first in steps of doubling length from ``lo`` (batches are read in
+    order, so the answer is usually near), then by bisection, until at most
+    :data:`SEARCH_BLOCK` values remain; those are read at once.
+    """
+    step = SEARCH_BLOCK
+    while hi - lo > SEARCH_BLOCK:
+        probe = min(lo + step, hi - 1)
+        if to_ps(ds[probe : probe + 1])[0] >= t_ps:
+            hi = probe
+            break
+        lo, step = probe + 1, 2 * step
+    while hi - lo > SEARCH_BLOCK:
+        mid = (lo + hi) // 2
+        if to_ps(ds[mid : mid + 1])[0] < t_ps:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo + int(np.searchsorted(to_ps(ds[lo:hi]), t_ps, side="left"))
+
+
+def _text(value: object) -> str:
+    """A string field as ``str`` (fixed- or variable-length, bytes or not)."""
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.size == 1 else value.tolist()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _scalar(f: h5py.File, field: str) -> float | None:
+    """A numeric field (a scalar or the first element of an array); ``None`` if absent."""
+    node = f.get(field)
+    if not isinstance(node, h5py.Dataset):
+        return None
+    values = np.asarray(node[()]).ravel()
+    if values.size == 0 or values.dtype.kind not in "iuf":
+        return None
+    return float(values[0])
+
+
+def _string_field(f: h5py.File, field: str) -> str | None:
+    """A string field as ``str``; ``None`` if absent."""
+    node = f.get(field)
+    return _text(node[()]) if isinstance(node, h5py.Dataset) else None
+
+
+# ---------------------------------------------------------------------- header fields
+def _timestamps_unit_ps(f: h5py.File, path: Path) -> float:
+    unit = _scalar(f, "/photon_data/timestamps_specs/timestamps_unit")
+    if unit is None or not math.isfinite(unit) or unit <= 0:
+        raise CorruptFileError(path, f"timestamps_unit must be a positive number, got {unit}")
+    return unit * PS_PER_S
+
+
+@dataclass(frozen=True)
+class _Tcspc:
+    """The TCSPC bin (ps) and number of bins of a file's nanotimes."""
+
+    unit_ps: float
+    num_bins: int | None
+
+    @property
+    def range_ps(self) -> float | None:
+        return None if self.num_bins is None else self.num_bins * self.unit_ps
+
+
+def _tcspc(f: h5py.File, path: Path) -> _Tcspc:
+    unit = _scalar(f, "/photon_data/nanotimes_specs/tcspc_unit")
+    if unit is None or not math.isfinite(unit) or unit <= 0:
+        raise CorruptFileError(path, f"tcspc_unit must be a positive number, got {unit}")
+    bins = _scalar(f, "/photon_data/nanotimes_specs/tcspc_num_bins")
+    return _Tcspc(unit * PS_PER_S, None if not bins or bins <= 0 else int(bins))
+
+
+def _nanotime_reach_ps(f: h5py.File, nanotimes: h5py.Dataset, unit_ps: float) -> int:
+    """The longest time a nanotime can add, ps: the TCSPC range, else the dtype's range."""
+    bins = _scalar(f, "/photon_data/nanotimes_specs/tcspc_num_bins")
+    if not bins or bins <= 0:
+        bins = float(np.iinfo(nanotimes.dtype).max) + 1
+    return math.ceil(bins * unit_ps) + 1
+
+
+def _laser_period_ps(f: h5py.File) -> float | None:
+    """The laser repetition period from measurement_specs or setup, ps; ``None`` for CW."""
+    rate = _scalar(f, "/photon_data/measurement_specs/laser_repetition_rate")
+    if not rate or rate <= 0:
+        node = f.get("/setup/laser_repetition_rates")
+        rates = np.asarray(node[()]).ravel() if isinstance(node, h5py.Dataset) else np.zeros(0)
+        rates = rates[rates > 0] if rates.dtype.kind in "iuf" else np.zeros(0)
+        rate = float(rates[0]) if rates.size else None
+    return None if not rate or not math.isfinite(rate) else PS_PER_S / rate
+
+
+def _acquisition_duration_ps(f: h5py.File) -> int:
+    seconds = _scalar(f, "/acquisition_duration")
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return 0
+    return round(seconds * PS_PER_S)
+
+
+def _detector_table(
+    f: h5py.File, detectors: h5py.Dataset | None, path: Path
+) -> tuple[list[int], list[str] | None]:
+    """Detector ids and labels from /setup/detectors, or ids found in the tags."""
+    ids_node = f.get("/setup/detectors/id")
+    if isinstance(ids_node, h5py.Dataset):
+        ids = np.asarray(ids_node[()]).ravel()
+    elif detectors is not None:
+        ids = _unique_values(detectors)
+    else:
+        ids = np.zeros(1, dtype=np.uint8)
+    if ids.dtype.kind not in "iu" or (ids.size and (ids.min() < 0 or ids.max() > 255)):
+        raise UnsupportedFormatError(path, "detector ids outside 0..255 are not supported")
+    labels = None
+    label_node = f.get("/setup/detectors/label")
+    if isinstance(label_node, h5py.Dataset) and label_node.shape == ids.shape:
+        labels = [_text(v) for v in np.asarray(label_node[()]).ravel()]
+    return [int(i) for i in ids], labels
+
+
+def _unique_values(ds: h5py.Dataset) -> np.ndarray:
+    """The distinct values of a large integer array, read block by block."""
+    found = np.zeros(0, dtype=ds.dtype)
+    for start in range(0, ds.shape[0], SCAN_BLOCK):
+        found = np.union1d(found, np.unique(ds[start : start + SCAN_BLOCK]))
+    return found
+
+
+def _non_photon_ids(f: h5py.File) -> set[int]:
+    specs = f.get("/photon_data/measurement_specs/detectors_specs")
+    if not isinstance(specs, h5py.Group):
+        return set()
+    ids: set[int] = set()
+    for name, node in specs.items():
+        if _NON_PHOTON.match(name) and isinstance(node, h5py.Dataset):
+            ids.update(int(v) for v in np.asarray(node[()]).ravel())
+    return ids
+
+
+def _channel_names(ids: list[int], labels: list[str] | None, roles: list[Role]) -> list[str]:
+    """Labels as names; ``sync`` or ``ch<id>`` without one; the id appended to duplicates."""
+    names = []
+    for k, number in enumerate(ids):
+        label = labels[k].strip() if labels is not None else ""
+        names.append(label or (spec.SYNC_LABEL if roles[k] == Role.SYNC else f"ch{number}"))
+    seen = {name: names.count(name) for name in names}
+    return [name if seen[name] == 1 else f"{name}_{ids[k]}" for k, name in enumerate(names)]
+
+
+def _split_pair(f: h5py.File, channels: ChannelMap) -> tuple[str, str] | None:
+    """The HBT pair named by detectors_specs/split_ch1 and split_ch2, if both are detectors."""
+    base = "/photon_data/measurement_specs/detectors_specs"
+    first, second = _scalar(f, f"{base}/split_ch1"), _scalar(f, f"{base}/split_ch2")
+    if first is None or second is None or first == second:
+        return None
+    if int(first) not in channels or int(second) not in channels:
+        return None
+    return channels[int(first)].name, channels[int(second)].name
+
+
+def _foreign_settings(f: h5py.File, unit_ps: float) -> dict[str, object]:
+    settings: dict[str, object] = {"timestamps_unit_ps": unit_ps}
+    for key, field in (
+        ("software", "/identity/software"),
+        ("software_version", "/identity/software_version"),
+        ("description", "/description"),
+    ):
+        value = _string_field(f, field)
+        if value:
+            settings[key] = value
+    return settings
+
+
+# ---------------------------------------------------------------------- tagstream's fields
+def _own_metadata(f: h5py.File, path: Path) -> RunMetadata | None:
+    node = f.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_METADATA}")
+    if not isinstance(node, h5py.Dataset):
+        return None
+    try:
+        return RunMetadata.from_dict(json.loads(_text(node[()])))
+    except (ValueError, KeyError, TypeError, TagstreamError) as exc:
+        raise CorruptFileError(path, f"{node.name} cannot be read ({exc})") from exc
+
+
+def _read_gaps(user: h5py.Group, path: Path) -> np.ndarray:
+    node = user.get(spec.USER_GAPS)
+    if node is None:
+        return iv.EMPTY
+    try:
+        gaps = iv.as_intervals(node[()], node.name)
+    except BatchError as exc:
+        raise CorruptFileError(path, str(exc)) from exc
+    if not iv.is_normalized(gaps):
+        raise CorruptFileError(path, f"{node.name}: intervals must be sorted and apart")
+    return gaps
+
+
+def _read_truth(user: h5py.Group, path: Path) -> StateTimeline | None:
+    group = user.get(spec.USER_TRUTH)
+    if group is None:
+        return None
+    try:
+        return StateTimeline(
+            names=tuple(_text(v) for v in group["names"][()]),
+            starts=np.asarray(group["starts"][()], dtype=np.int64),
+            states=np.asarray(group["states"][()]),
+            end=int(group["end"][()]),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CorruptFileError(path, f"{group.name} cannot be read ({exc})") from exc
