@@ -1,0 +1,7 @@
+"""Layer 4: where tags come from. One protocol (:class:`Run`) for the simulator, files and the
+hardware drivers."""
+
+from .run import Run
+from .timeline import StateTimeline
+
+__all__ = ["Run", "StateTimeline"]

@@ -1,0 +1,50 @@
+"""The simulated emitter: a single quantum dot on an HBT setup, photon by photon.
+
+>>> run = simulate("cspbi3-10nm", duration="10 s", seed=1)   # doctest: +SKIP
+>>> tags = run.read()                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, SimConfig, load_config
+from .presets import preset_names, resolve_config
+from .run import SimulatedRun
+
+
+def simulate(
+    model: str | Path | Mapping[str, Any] | SimConfig = "cspbi3-10nm",
+    duration: str | int | None = "10 s",
+    seed: int = 0,
+    realtime: bool = False,
+) -> SimulatedRun:
+    """A simulated run of a preset (``"cspbi3-10nm"``), a TOML file, a dict or a
+    :class:`SimConfig`.
+
+    Parameters
+    ----------
+    model
+        What to simulate.
+    duration
+        Length of the run; ``None`` for unbounded.
+    seed
+        Same seed, same tags, byte for byte.
+    realtime
+        Deliver batches no faster than the simulated time passes.
+    """
+    config = model if isinstance(model, SimConfig) else resolve_config(model)
+    return SimulatedRun(config, duration=duration, seed=seed, realtime=realtime)
+
+
+__all__ = [
+    "ConfigError",
+    "SimConfig",
+    "SimulatedRun",
+    "load_config",
+    "preset_names",
+    "resolve_config",
+    "simulate",
+]

@@ -1,0 +1,242 @@
+"""Photons leaving the emitter and reaching a detector, block by block.
+
+Pulsed excitation creates a Poisson number N of excitations per pulse (mean ``<N>``). One
+exciton (X) decays with its state's lifetime and emits with its quantum yield; two or more make
+a biexciton (extra excitons collapse by Auger), which decays first (BX -> X, its own lifetime and
+yield) and leaves an exciton. At low ``<N>`` this gives g2(0) ≈ QY(BX)/QY(X).
+
+Two ways to produce the photons, chosen from the model:
+
+* *independent pulses* (the exciton is gone before the next pulse: period > 7 lifetimes, so a
+  surviving exciton changes g2(0) by < 0.2 %): per blinking segment the pulses that yield at
+  least one *detected* photon are drawn directly (geometric gaps), and what they yield is drawn
+  given that — undetected excitations cost nothing;
+* *sequential* (lifetimes comparable to the period, or CW pumping): every excitation is followed
+  in order by a numba kernel, so an exciton still alive at the next excitation turns it into a
+  biexciton; detection is decided afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...kernels.emission import cw_sequence, flush_pending, independent_pulses, pulsed_sequence
+from .blinking import NAMES, StateGenerator
+from .config import SimConfig
+
+SURVIVAL_LIMIT = 1e-3  # exp(-T / tau) below this: pulses are independent
+
+
+class Emitter:
+    """Produces detected photons (time before jitter, detector index) for blocks of time."""
+
+    def __init__(self, config: SimConfig, states: StateGenerator):
+        self.config = config
+        self.states = states
+        decays = [config.decay(name) for name in NAMES]
+        self.tau_x = np.array([d.lifetime_ps for d in decays])
+        self.qy_x = np.array([d.quantum_yield for d in decays])
+        self.detect_p = np.array(config.detection_probabilities())
+        self.detect_total = float(self.detect_p.sum())
+        exc = config.excitation
+        self.pulsed = exc.mode == "pulsed"
+        self.period = exc.period_ps if self.pulsed else math.inf
+        longest = max(self.tau_x.max(), config.biexciton.lifetime_ps)
+        self.independent = self.pulsed and math.exp(-self.period / longest) < SURVIVAL_LIMIT
+        self.carry = np.array([-math.inf, 0.0, 0.0]) if self.pulsed else np.array([0.0, 0.0])
+
+    @property
+    def method(self) -> str:
+        if not self.pulsed:
+            return "sequential (CW)"
+        return "independent pulses" if self.independent else "sequential (pulsed)"
+
+    # ------------------------------------------------------------------ public
+    def block(self, t0: int, t1: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Detected photons of the excitations in ``[t0, t1)``: emission times (ps, float) and
+        detector indices, before timing jitter and cable delays."""
+        starts, codes = self.states.segments(t0, t1)
+        ends = np.append(starts[1:], t1)
+        if self.independent:
+            parts = [
+                self._independent(a, b, c, rng) for a, b, c in zip(starts, ends, codes, strict=True)
+            ]
+            times = np.concatenate([p[0] for p in parts])
+            dets = np.concatenate([p[1] for p in parts])
+        else:
+            emitted = self._sequential(t0, t1, starts, codes, rng)
+            times, dets = self._detect(emitted, rng)
+        return self._drift(times, dets, rng)
+
+    def finish(self, end: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Photons still pending at the end of the run (sequential pulsed model)."""
+        if not self.pulsed or self.independent:
+            return np.zeros(0), np.zeros(0, np.int64)
+        out_t, out_k = np.empty(1), np.empty(1, np.int64)
+        n = flush_pending(self.carry, float(end), out_t, out_k)
+        return self._drift(*self._detect(out_t[:n], rng), rng)
+
+    # ------------------------------------------------------------------ pulses
+    def _pulse_range(self, a: int, b: int) -> tuple[int, int]:
+        """Indices k of the pulses at round(k T) inside [a, b)."""
+        first = math.ceil((a - 0.5) / self.period)
+        last = math.ceil((b - 0.5) / self.period)
+        return first, last
+
+    def _pulse_times(self, k: np.ndarray) -> np.ndarray:
+        return np.floor(k * self.period + 0.5)
+
+    def _excitation_probabilities(self) -> tuple[float, float]:
+        """P(N >= 1) per pulse and P(N >= 2 | N >= 1)."""
+        n = self.config.excitation.mean_excitations
+        p_any = -math.expm1(-n)
+        p_two = p_any - n * math.exp(-n)
+        return p_any, (p_two / p_any if p_any > 0 else 0.0)
+
+    def _independent(self, a: int, b: int, code: int, rng: np.random.Generator):
+        """Pulses in [a, b) (state ``code``) that yield a detected photon, and those photons."""
+        empty = (np.zeros(0), np.zeros(0, np.int64))
+        k0, k1 = self._pulse_range(a, b)
+        qx = self.qy_x[code] * self.detect_total
+        qb = self.config.biexciton.quantum_yield * self.detect_total
+        p_any, p_bx = self._excitation_probabilities()
+        # given an excitation: X alone detected / BX only / X only / both (biexciton cascades)
+        outcome = np.array(
+            [(1 - p_bx) * qx, p_bx * qb * (1 - qx), p_bx * (1 - qb) * qx, p_bx * qb * qx]
+        )
+        p_pulse = p_any * outcome.sum()
+        if k1 <= k0 or p_pulse <= 0:
+            return empty
+        cum = np.cumsum(outcome) / outcome.sum()
+        det_cum = np.cumsum(self.detect_p) / self.detect_total
+        parts_t, parts_d = [], []
+        k = k0
+        while k < k1:
+            cap = int(min((k1 - k) * p_pulse * 2.2 + 64, 1 << 22))
+            out_t, out_d = np.empty(cap), np.empty(cap, np.int64)
+            n, k = independent_pulses(
+                k,
+                k1,
+                self.period,
+                p_pulse,
+                cum,
+                self.config.biexciton.lifetime_ps,
+                self.tau_x[code],
+                det_cum,
+                int(rng.integers(0, 2**63 - 1)),
+                out_t,
+                out_d,
+            )
+            parts_t.append(out_t[:n])
+            parts_d.append(out_d[:n])
+        if len(parts_t) == 1:
+            return parts_t[0], parts_d[0]
+        return np.concatenate(parts_t), np.concatenate(parts_d)
+
+    def _sequential(
+        self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Emission times of all photons of the excitations in [t0, t1)."""
+        seed = int(rng.integers(0, 2**63 - 1))
+        bx = self.config.biexciton
+        if not self.pulsed:
+            return self._cw(t0, t1, starts, codes, seed)
+        k0, k1 = self._pulse_range(t0, t1)
+        p_any, p_bx = self._excitation_probabilities()
+        k = _bernoulli_indices(rng, max(k1 - k0, 0), p_any) + k0
+        tp = self._pulse_times(k.astype(np.float64))
+        n_exc = np.where(rng.random(k.size) < p_bx, 2, 1).astype(np.int64)
+        state = codes[np.searchsorted(starts, tp, side="right") - 1].astype(np.int64)
+        out_t = np.empty(2 * k.size + 1)
+        out_k = np.empty(2 * k.size + 1, np.int64)
+        n = pulsed_sequence(
+            tp,
+            n_exc,
+            state,
+            self.tau_x,
+            self.qy_x,
+            bx.lifetime_ps,
+            bx.quantum_yield,
+            self.carry,
+            seed,
+            out_t,
+            out_k,
+        )
+        return out_t[:n]
+
+    def _cw(self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, seed: int):
+        bx = self.config.biexciton
+        pump = self.config.excitation.pump_rate_hz * 1e-12
+        expected = (t1 - t0) * pump * 2 + 64
+        parts = []
+        step = 0
+        while self.carry[0] < t1:
+            cap = int(min(expected, 1 << 22))
+            out_t, out_k = np.empty(cap), np.empty(cap, np.int64)
+            n = cw_sequence(
+                float(t0),
+                float(t1),
+                starts.astype(np.float64),
+                codes.astype(np.int64),
+                pump,
+                self.tau_x,
+                self.qy_x,
+                bx.lifetime_ps,
+                bx.quantum_yield,
+                self.carry,
+                seed + step,
+                out_t,
+                out_k,
+            )
+            parts.append(out_t[:n])
+            step += 1
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    # ------------------------------------------------------------------ detection
+    def _which_detector(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.detect_p.size == 1:
+            return np.zeros(n, np.int64)
+        cum = np.cumsum(self.detect_p) / self.detect_total
+        u = rng.random(n)
+        det = np.zeros(n, np.int64)
+        for edge in cum[:-1]:
+            det += u >= edge
+        return det
+
+    def _detect(self, emitted: np.ndarray, rng: np.random.Generator):
+        keep = rng.random(emitted.size) < self.detect_total
+        times = emitted[keep]
+        return times, self._which_detector(rng, times.size)
+
+    def _drift(self, times: np.ndarray, dets: np.ndarray, rng: np.random.Generator):
+        """Slow intensity drift: photons kept with the collection efficiency's relative value."""
+        amp = self.config.drift_amplitude
+        if amp <= 0 or times.size == 0:
+            return times, dets
+        level = (1 + amp * np.sin(2 * np.pi * times / self.config.drift_period_ps)) / (1 + amp)
+        keep = rng.random(times.size) < level
+        return times[keep], dets[keep]
+
+
+def _bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Indices in [0, n) of the successes of n Bernoulli(p) trials, drawn as geometric gaps
+    (``1 + floor(E / -log(1 - p))`` with E standard exponential)."""
+    if n <= 0 or p <= 0:
+        return np.zeros(0, np.int64)
+    if p >= 1:
+        return np.arange(n, dtype=np.int64)
+    scale = -1.0 / math.log1p(-p)
+    parts = []
+    last = -1
+    while True:
+        size = int(n * p * 1.05 + 6 * math.sqrt(n * p + 1) + 16)
+        gaps = (rng.standard_exponential(size) * scale).astype(np.int64) + 1
+        idx = last + np.cumsum(gaps)
+        inside = idx[idx < n]
+        parts.append(inside)
+        if inside.size < idx.size:
+            break
+        last = int(idx[-1])
+    return np.concatenate(parts).astype(np.int64)
