@@ -112,6 +112,7 @@ def pulsed_g2_zero(
     period_ps: float | None = None,
     method: Method = "auto",
     lifetime_ps: float | None = None,
+    free_central_decay: bool = False,
 ) -> PulsedG2:
     """g2(0) of a pulsed g2 histogram: zero-delay peak area over the mean adjacent peak area.
 
@@ -131,14 +132,19 @@ def pulsed_g2_zero(
         ``expected`` summed over the same window when given; Poisson error
         ``g^2 (1/A0 + 1/(A-1 + A+1))`` for equal expectations (a zero ``A0`` counts as one).
         ``"fit"``: Poisson maximum-likelihood fit of a comb of two-sided exponentials convolved
-        with a Gaussian jitter, a free area per peak, a separate decay for the zero-delay peak
-        and a flat background; error from the fit covariance.
+        with a Gaussian jitter, a free area per peak and a flat background; error from the fit
+        covariance.
         ``"auto"``: windows when less than :data:`WINDOW_LEAKAGE_MAX` of a peak's area falls
         outside its window *and* the bias this causes is below
         :data:`WINDOW_BIAS_MAX_SIGMA` times the window error; otherwise the fit.
     lifetime_ps
         Decay time of the peaks (the emitter lifetime), ps, if known: "auto" then decides
         without fitting, and the fit starts from it.
+    free_central_decay
+        Fit the zero-delay peak's decay separately. By default it is tied to the side peaks':
+        the coincidences of a biexciton cascade (BX photon, then the exciton's) spread like the
+        side peaks' when the biexciton decays much faster than the exciton, and a free width
+        trades off against the background when that peak is small.
 
     Raises
     ------
@@ -162,17 +168,22 @@ def pulsed_g2_zero(
     if method == "window":
         return _window_g2(hist, period, offset, tau)
     if method == "fit":
-        return _fit_g2(hist, period, offset, tau, free_period)
-    return _auto_g2(hist, period, offset, tau, free_period)
+        return _fit_g2(hist, period, offset, tau, free_period, free_central_decay)
+    return _auto_g2(hist, period, offset, tau, free_period, free_central_decay)
 
 
 def _auto_g2(
-    hist: G2Histogram, period: float, offset: float, tau: float | None, free_period: bool
+    hist: G2Histogram,
+    period: float,
+    offset: float,
+    tau: float | None,
+    free_period: bool,
+    free_central: bool,
 ) -> PulsedG2:
     window = _window_g2(hist, period, offset, tau)
     if tau is not None and _window_is_safe(window, period, tau, tau, 0.0):
         return window
-    fitted = _fit_g2(hist, period, offset, tau, free_period)
+    fitted = _fit_g2(hist, period, offset, tau, free_period, free_central)
     side, centre = fitted.peak_decay_ps or 0.0, fitted.central_decay_ps or 0.0
     if not _window_is_safe(window, period, side, centre, fitted.jitter_ps or 0.0):
         return fitted
@@ -358,7 +369,12 @@ def _decay_guess(profile: np.ndarray, period: float) -> float:
 
 
 def _fit_g2(
-    hist: G2Histogram, period: float, offset: float, tau: float | None, free_period: bool
+    hist: G2Histogram,
+    period: float,
+    offset: float,
+    tau: float | None,
+    free_period: bool,
+    free_central: bool = False,
 ) -> PulsedG2:
     comb = _comb(hist, period, offset)
     profile = _fold(hist, period, offset)
@@ -366,6 +382,8 @@ def _fit_g2(
     background0 = 0.5 * float(profile.min())
     p0, bounds, scales = _pulsed_start(hist, period, offset, comb, tau0, background0)
     fixed = () if free_period else ("period",)
+    if not free_central:
+        fixed += ("central_ratio",)
     fit = fit_poisson(_pulsed_model(hist, comb), hist.counts, p0, bounds, fixed, scales)
     return _pulsed_result(hist, fit)
 

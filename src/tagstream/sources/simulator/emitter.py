@@ -43,7 +43,8 @@ class Emitter:
         exc = config.excitation
         self.pulsed = exc.mode == "pulsed"
         self.period = exc.period_ps if self.pulsed else math.inf
-        longest = max(self.tau_x.max(), config.biexciton.lifetime_ps)
+        present = [NAMES.index(s) for s in config.blinking.states]
+        longest = max(self.tau_x[present].max(), config.biexciton.lifetime_ps)
         self.independent = self.pulsed and math.exp(-self.period / longest) < SURVIVAL_LIMIT
         self.carry = np.array([-math.inf, 0.0, 0.0]) if self.pulsed else np.array([0.0, 0.0])
 
