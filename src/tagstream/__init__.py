@@ -14,6 +14,9 @@ from .analysis.lifetime import DecayResult, LifetimeAnalyzer
 from .analysis.state_resolved import g2_in_state, in_state, state_lifetimes
 from .analysis.trace import TraceAnalyzer, TraceResult
 from .errors import TagstreamError
+from .pipeline.offline import summary
+from .sources.files import open_run as open
+from .sources.simulator import simulate
 from .tags import (
     Channel,
     ChannelMap,
@@ -55,9 +58,12 @@ __all__ = [
     "g2_log",
     "in_state",
     "lifetime",
+    "open",
     "parse_frequency",
     "parse_period_ps",
     "parse_time",
+    "simulate",
     "state_lifetimes",
+    "summary",
     "trace",
 ]

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import TagstreamError
-from . import bench
+from . import analyze, bench, info, simulate
 
-VERBS = (bench,)
+VERBS = (simulate, analyze, info, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -185,19 +185,36 @@ def _pick(cum, rng):
 
 @njit(nogil=True, cache=True)
 def independent_pulses(
-    k0, k1, period, p_pulse, outcome_cum, tau_bx, tau_x, detector_cum, seed, out_t, out_d
+    seg_start,
+    seg_end,
+    seg_state,
+    period,
+    p_pulse,
+    outcome_cum,
+    tau_bx,
+    tau_x,
+    detector_cum,
+    seed,
+    out_t,
+    out_d,
 ):
-    """Detected photons of the pulses ``k0 <= k < k1`` (at ``round(k * period)`` ps) when
-    pulses are independent: a pulse yields at least one detected photon with ``p_pulse``; such
-    pulses are drawn as geometric gaps, and what each yields is one of four outcomes.
+    """Detected photons of the pulses (at ``round(k * period)`` ps) inside the blinking segments
+    ``[seg_start[i], seg_end[i])`` when pulses are independent: in state ``s`` a pulse yields
+    at least one detected photon with ``p_pulse[s]``; such pulses are drawn as geometric gaps,
+    and what each yields is one of four outcomes.
 
     Parameters
     ----------
-    outcome_cum : float64[4]
+    seg_start, seg_end, seg_state : int64[m]
+        The segments, ps, and the state of each.
+    p_pulse : float64[states]
+    outcome_cum : float64[states, 4]
         Cumulative probabilities, given a detected photon, of: an exciton alone (one
         excitation); a cascade with only the BX photon detected; only the X photon; both.
-    tau_bx, tau_x : float
-        Biexciton and exciton lifetimes, ps.
+    tau_bx : float
+        Biexciton lifetime, ps.
+    tau_x : float64[states]
+        Exciton lifetime per state, ps.
     detector_cum : float64[detectors]
         Cumulative share of the detected photons per detector.
     seed : int
@@ -206,34 +223,43 @@ def independent_pulses(
 
     Returns
     -------
-    (int, int)
-        Photons written, and the pulse to continue from (``k1`` when done; earlier when the
-        output is full).
+    int
+        Photons written, or -1 when ``out_t`` is too small.
     """
     rng = np.empty(1, np.uint64)
     rng[0] = np.uint64(seed)
     cap = out_t.shape[0]
-    gap_scale = -1.0 / np.log1p(-p_pulse) if p_pulse < 1.0 else 0.0
     n = 0
-    k = k0 - 1
-    while n + 2 <= cap:
-        k += 1 + np.int64(exponential(rng) * gap_scale)
-        if k >= k1:
-            return n, k1
-        tp = np.floor(k * period + 0.5)
-        u = uniform(rng)
-        if u < outcome_cum[0]:  # one exciton
-            out_t[n] = tp + exponential(rng) * tau_x
-            out_d[n] = _pick(detector_cum, rng)
-            n += 1
+    for i in range(seg_start.shape[0]):
+        s = seg_state[i]
+        p = p_pulse[s]
+        if p <= 0.0:
             continue
-        t_bx = tp + exponential(rng) * tau_bx
-        if u >= outcome_cum[2] or u < outcome_cum[1]:  # the BX photon is detected
-            out_t[n] = t_bx
-            out_d[n] = _pick(detector_cum, rng)
-            n += 1
-        if u >= outcome_cum[1]:  # the X photon is detected
-            out_t[n] = t_bx + exponential(rng) * tau_x
-            out_d[n] = _pick(detector_cum, rng)
-            n += 1
-    return n, k + 1
+        k1 = np.int64(np.ceil((seg_end[i] - 0.5) / period))
+        k = np.int64(np.ceil((seg_start[i] - 0.5) / period)) - 1
+        gap_scale = -1.0 / np.log1p(-p) if p < 1.0 else 0.0
+        c0, c1, c2 = outcome_cum[s, 0], outcome_cum[s, 1], outcome_cum[s, 2]
+        tx = tau_x[s]
+        while True:
+            k += 1 + np.int64(exponential(rng) * gap_scale)
+            if k >= k1:
+                break
+            if n + 2 > cap:
+                return -1
+            tp = np.floor(k * period + 0.5)
+            u = uniform(rng)
+            if u < c0:  # one exciton
+                out_t[n] = tp + exponential(rng) * tx
+                out_d[n] = _pick(detector_cum, rng)
+                n += 1
+                continue
+            t_bx = tp + exponential(rng) * tau_bx
+            if u >= c2 or u < c1:  # the BX photon is detected
+                out_t[n] = t_bx
+                out_d[n] = _pick(detector_cum, rng)
+                n += 1
+            if u >= c1:  # the X photon is detected
+                out_t[n] = t_bx + exponential(rng) * tx
+                out_d[n] = _pick(detector_cum, rng)
+                n += 1
+    return n

@@ -41,12 +41,23 @@ class StateGenerator:
         bleach = config.bleach_time_ps
         self._bleach_at = math.inf if not math.isfinite(bleach) else float(rng.exponential(bleach))
         # completed segments cover [0, self._end); the next one starts in state self._next
-        self._starts: list[int] = []
-        self._codes: list[int] = []
+        self._starts = np.zeros(0, np.int64)
+        self._codes = np.zeros(0, np.int64)
         self._end = 0
         self._next = ON
         if not self._blinks:
-            self._starts, self._codes, self._end = [0], [ON], math.inf
+            self._starts, self._codes, self._end = (
+                np.zeros(1, np.int64),
+                np.zeros(1, np.int64),
+                math.inf,
+            )
+        if math.isfinite(self._bleach_at):
+            self.extend_to(self._bleach_at)
+            cut = int(self._bleach_at)
+            keep = self._starts < cut
+            self._starts = np.append(self._starts[keep], cut)
+            self._codes = np.append(self._codes[keep], BLEACHED)
+            self._end = math.inf
 
     def _dwells(self, code: int, size: int) -> np.ndarray:
         blink = self.config.blinking
@@ -78,26 +89,20 @@ class StateGenerator:
             if sel.any():
                 lengths[sel] = self._dwells(code, int(sel.sum()))
         starts = self._end + np.concatenate([[0], np.cumsum(lengths[:-1])])
-        self._starts.extend(starts.tolist())
-        self._codes.extend(codes.tolist())
+        self._starts = np.concatenate([self._starts, starts])
+        self._codes = np.concatenate([self._codes, codes])
         self._end = int(starts[-1] + lengths[-1])
         self._next = ON if codes[-1] != ON else int(dark[-1])
 
     def extend_to(self, t: float) -> None:
         """Make sure the timeline covers ``[0, t)``."""
-        while self._end < t and self._end < self._bleach_at:
+        while self._end < t:
             self._grow()
 
     def segments(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
         """Segment starts (clipped to ``t0``) and state codes covering ``[t0, t1)``."""
         self.extend_to(t1)
-        starts = np.asarray(self._starts, np.int64)
-        codes = np.asarray(self._codes, np.int64)
-        if math.isfinite(self._bleach_at):
-            cut = int(self._bleach_at)
-            keep = starts < cut
-            starts = np.append(starts[keep], cut)
-            codes = np.append(codes[keep], BLEACHED)
+        starts, codes = self._starts, self._codes
         i0 = max(int(np.searchsorted(starts, t0, side="right")) - 1, 0)
         i1 = int(np.searchsorted(starts, t1, side="left"))
         seg_starts = starts[i0:i1].copy()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ...errors import TagstreamError
+from ...errors import TagstreamError, UnitError
 from ...tags import parse_frequency, parse_time
 
 STATE_NAMES = ("on", "grey", "off")
@@ -173,7 +173,7 @@ def load_config(source: str | Path | Mapping[str, Any]) -> SimConfig:
         origin = str(path)
     try:
         return _config(raw)
-    except ConfigError as exc:
+    except (ConfigError, UnitError) as exc:
         raise ConfigError(f"{origin}: {exc}") from None
 
 

@@ -59,13 +59,8 @@ class Emitter:
         """Detected photons of the excitations in ``[t0, t1)``: emission times (ps, float) and
         detector indices, before timing jitter and cable delays."""
         starts, codes = self.states.segments(t0, t1)
-        ends = np.append(starts[1:], t1)
         if self.independent:
-            parts = [
-                self._independent(a, b, c, rng) for a, b, c in zip(starts, ends, codes, strict=True)
-            ]
-            times = np.concatenate([p[0] for p in parts])
-            dets = np.concatenate([p[1] for p in parts])
+            times, dets = self._independent(starts, np.append(starts[1:], t1), codes, rng)
         else:
             emitted = self._sequential(t0, t1, starts, codes, rng)
             times, dets = self._detect(emitted, rng)
@@ -96,45 +91,48 @@ class Emitter:
         p_two = p_any - n * math.exp(-n)
         return p_any, (p_two / p_any if p_any > 0 else 0.0)
 
-    def _independent(self, a: int, b: int, code: int, rng: np.random.Generator):
-        """Pulses in [a, b) (state ``code``) that yield a detected photon, and those photons."""
-        empty = (np.zeros(0), np.zeros(0, np.int64))
-        k0, k1 = self._pulse_range(a, b)
-        qx = self.qy_x[code] * self.detect_total
-        qb = self.config.biexciton.quantum_yield * self.detect_total
+    def _outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per state: the chance that a pulse yields a detected photon, and the cumulative
+        chances of what it yields (exciton alone; cascade with the BX photon only, the X photon
+        only, both)."""
         p_any, p_bx = self._excitation_probabilities()
-        # given an excitation: X alone detected / BX only / X only / both (biexciton cascades)
-        outcome = np.array(
+        qx = self.qy_x * self.detect_total
+        qb = self.config.biexciton.quantum_yield * self.detect_total
+        outcome = np.column_stack(
             [(1 - p_bx) * qx, p_bx * qb * (1 - qx), p_bx * (1 - qb) * qx, p_bx * qb * qx]
         )
-        p_pulse = p_any * outcome.sum()
-        if k1 <= k0 or p_pulse <= 0:
-            return empty
-        cum = np.cumsum(outcome) / outcome.sum()
+        total = outcome.sum(axis=1)
+        cum = np.cumsum(outcome, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+        return p_any * total, cum
+
+    def _independent(
+        self, starts: np.ndarray, ends: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pulses of the segments that yield a detected photon, and those photons."""
+        p_pulse, cum = self._outcomes()
         det_cum = np.cumsum(self.detect_p) / self.detect_total
-        parts_t, parts_d = [], []
-        k = k0
-        while k < k1:
-            cap = int(min((k1 - k) * p_pulse * 2.2 + 64, 1 << 22))
+        expected = float(np.sum((ends - starts) / self.period * p_pulse[codes]))
+        cap = int(expected * 2.2 + 10 * np.sqrt(expected) + 64)
+        seed = int(rng.integers(0, 2**63 - 1))
+        while True:
             out_t, out_d = np.empty(cap), np.empty(cap, np.int64)
-            n, k = independent_pulses(
-                k,
-                k1,
+            n = independent_pulses(
+                starts,
+                ends,
+                codes.astype(np.int64),
                 self.period,
                 p_pulse,
                 cum,
                 self.config.biexciton.lifetime_ps,
-                self.tau_x[code],
+                self.tau_x,
                 det_cum,
-                int(rng.integers(0, 2**63 - 1)),
+                seed,
                 out_t,
                 out_d,
             )
-            parts_t.append(out_t[:n])
-            parts_d.append(out_d[:n])
-        if len(parts_t) == 1:
-            return parts_t[0], parts_d[0]
-        return np.concatenate(parts_t), np.concatenate(parts_d)
+            if n >= 0:
+                return out_t[:n], out_d[:n]
+            cap *= 2  # the same seed again: the same photons, with room for them
 
     def _sequential(
         self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, rng: np.random.Generator

@@ -49,8 +49,9 @@ def noise_clicks(config: SimConfig) -> np.ndarray:
     return noise + setup.background_rate_hz * e / e.sum()
 
 
-def afterpulse_windows(config: SimConfig, detector: int, fractions: Mapping[str, float],
-                       max_offset: int = 64) -> np.ndarray:
+def afterpulse_windows(
+    config: SimConfig, detector: int, fractions: Mapping[str, float], max_offset: int = 64
+) -> np.ndarray:
     """Where afterpulses fall, in g2 peak windows: ``w[j]`` is the probability that an
     afterpulse of a photon from pulse k sits, relative to a photon of that same pulse on the
     other detector, in the window of lag ``j`` periods (``[(j - 1/2) T, (j + 1/2) T)``).
@@ -66,8 +67,13 @@ def afterpulse_windows(config: SimConfig, detector: int, fractions: Mapping[str,
     step = period / 400.0
     lags = np.arange(-4 * period, (max_offset + 1) * period, step)
     # density of the photons' delay difference: mixture of Laplace laws
-    diff = sum(w / total * np.exp(-np.abs(lags) / config.decay(s).lifetime_ps)
-               / (2 * config.decay(s).lifetime_ps) for s, w in weights.items())
+    diff = sum(
+        w
+        / total
+        * np.exp(-np.abs(lags) / config.decay(s).lifetime_ps)
+        / (2 * config.decay(s).lifetime_ps)
+        for s, w in weights.items()
+    )
     spread = det.afterpulse_spread_ps
     after = lags - det.afterpulse_delay_ps
     if spread > 0:

@@ -101,8 +101,9 @@ class SimulatedRun(Run):
                 time.sleep(delay)
         return batch
 
-    def _clicks(self, emitter: Emitter, bank: DetectorBank, end: float):
-        """Per block of excitations: the click times (with jitter and delays) and detectors."""
+    def _photons(self, emitter: Emitter, end: float):
+        """Per block of excitations: the detected photons' emission times and detectors, and
+        the block's random generator (the clicks' jitter is drawn from it next)."""
         k = 0
         while k * self.block_ps < end:
             block_end = (k + 1) * self.block_ps
@@ -112,12 +113,13 @@ class SimulatedRun(Run):
             if last:
                 more_t, more_d = emitter.finish(int(end), rng)
                 times, dets = np.concatenate([times, more_t]), np.concatenate([dets, more_d])
-            yield k, block_end, last, bank.smear(times, dets, rng), dets
+            yield k, block_end, last, times, dets, rng
             k += 1
 
     def _windows(self) -> Iterator[TagBatch]:
         """The simulation proper: windows of time whose tags are final. The photons of the next
-        block are made in a second thread while this one registers the current window."""
+        block are made in a second thread while this one turns the current block's photons into
+        clicks and registers them."""
         config = self.config
         emitter = Emitter(config, self._states())
         bank = DetectorBank(config)
@@ -126,7 +128,8 @@ class SimulatedRun(Run):
         pend_t = np.zeros(0, np.int64)
         pend_d = np.zeros(0, np.int64)
         window_start = 0
-        for k, block_end, last, clicks, dets in prefetch(self._clicks(emitter, bank, end)):
+        for k, block_end, last, times, dets, rng in prefetch(self._photons(emitter, end)):
+            clicks = bank.smear(times, dets, rng)
             all_t = np.concatenate([pend_t, clicks])
             all_d = np.concatenate([pend_d, dets])
             window_end = int(end) if last else min(block_end - margin, int(end))

@@ -1,0 +1,42 @@
+"""``tagstream analyze``: the summary of a run file, as text, JSON and a figure."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..pipeline.offline import analyze_run, load_analysis_settings
+from ..sources.files import open_run
+from .output import check_writable, write_json
+from .progress import ProgressBar
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="g2(0), lifetime and blinking of a run file")
+    p.add_argument("file", metavar="FILE", help="PTU, Photon-HDF5 or tagstream run file")
+    p.add_argument("--config", metavar="CONFIG", help="TOML file with an [analysis] table")
+    p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
+    p.add_argument("--plot", metavar="OUT.png", help="write a four-panel figure")
+    p.add_argument("--force", action="store_true", help="overwrite the JSON or PNG file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for target in (args.json, args.plot):
+        if target:
+            check_writable(target, args.force)
+    settings = load_analysis_settings(args.config)
+    with open_run(args.file) as source:
+        bar = ProgressBar("analyze", source.duration_ps)
+        try:
+            summary = analyze_run(source, args.file, settings, progress=bar)
+        finally:
+            bar.close()
+    print(summary.text())
+    if args.json:
+        write_json(args.json, summary.to_dict(), args.force)
+    if args.plot:
+        from ..analysis.plots import save_figure
+
+        save_figure(summary, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

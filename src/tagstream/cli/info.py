@@ -1,0 +1,50 @@
+"""``tagstream info``: what a run file holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from ..sources.files import open_run
+from ..tags import format_time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="header, metadata and counts of a run file")
+    p.add_argument("file", metavar="FILE", help="PTU, Photon-HDF5 or tagstream run file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_run(args.file) as source:
+        md = source.metadata
+        counts = np.zeros(256, dtype=np.int64)
+        span = [None, None]
+        lost = 0
+        for batch in source.batches():
+            counts += batch.counts()
+            span[0] = batch.t_begin if span[0] is None else span[0]
+            span[1] = batch.t_end
+            lost += batch.duration_ps - batch.live_ps
+    duration = (span[1] - span[0]) if span[0] is not None else 0
+    print(f"file      {args.file}")
+    print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
+    print(f"duration  {format_time(duration)}   lost {format_time(lost)}")
+    if md.laser_period_ps:
+        print(
+            f"laser     {1e6 / md.laser_period_ps:.6g} MHz  (sync period "
+            f"{format_time(md.sync_period_ps or md.laser_period_ps)})"
+        )
+    if md.nanotime_unit_ps:
+        print(f"nanotime  unit {md.nanotime_unit_ps:g} ps")
+    if md.hbt_pair:
+        print(f"HBT pair  {md.hbt_pair[0]}, {md.hbt_pair[1]}")
+    seconds = max(duration * 1e-12, 1e-12)
+    for ch in md.channels:
+        n = int(counts[ch.number])
+        print(f"  {ch.number:3d} {ch.name:12s} {ch.role!s:9s} {n:12d} tags  {n / seconds:12.1f} /s")
+    if md.settings:
+        print("settings  " + json.dumps(md.settings, default=str)[:2000])
+    return 0

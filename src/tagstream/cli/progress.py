@@ -1,0 +1,49 @@
+"""A one-line progress bar on stderr, for long jobs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """Shows how much of a run (in ps of tag time) is done; redraws at most 10 times a second.
+
+    On a terminal the line is redrawn in place; otherwise a line is printed every 10 %.
+    """
+
+    def __init__(self, label: str, total_ps: int | None, stream: TextIO | None = None):
+        self.label = label
+        self.total = total_ps
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+        self._last_draw = 0.0
+        self._last_decile = -1
+
+    def __call__(self, done_ps: int) -> None:
+        now = time.monotonic()
+        fraction = min(done_ps / self.total, 1.0) if self.total else None
+        if self.tty:
+            if now - self._last_draw < 0.1 and fraction != 1.0:
+                return
+            self._last_draw = now
+            self.stream.write("\r" + self._line(done_ps, fraction, now))
+            self.stream.flush()
+        elif fraction is not None and int(fraction * 10) > self._last_decile:
+            self._last_decile = int(fraction * 10)
+            self.stream.write(self._line(done_ps, fraction, now) + "\n")
+
+    def _line(self, done_ps: int, fraction: float | None, now: float) -> str:
+        elapsed = now - self.start
+        seconds = done_ps * 1e-12
+        if fraction is None:
+            return f"{self.label}: {seconds:.1f} s of data in {elapsed:.1f} s"
+        bar = "#" * int(30 * fraction) + "." * (30 - int(30 * fraction))
+        return f"{self.label} [{bar}] {100 * fraction:5.1f} %  {seconds:.1f} s  ({elapsed:.1f} s)"
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
