@@ -325,7 +325,7 @@ def _peers(bench: _Bench, hbt: Dataset, log_row: Row) -> None:
 
 def format_table(report: dict) -> str:
     """A plain-text table of a :func:`run_suite` report."""
-    lines = [f"{'analysis':44s} {'implementation':24s} {'Mtags/s':>9s} {'x sum':>7s}  budget"]
+    lines = [f"{'analysis':50s} {'implementation':24s} {'Mtags/s':>9s} {'x sum':>7s}  budget"]
     order = {
         name: k for k, name in reversed(list(enumerate(r["analysis"] for r in report["rows"])))
     }
@@ -337,7 +337,7 @@ def format_table(report: dict) -> str:
             else ("  (same histogram)" if r["agrees"] else "  (histogram differs)")
         )
         lines.append(
-            f"{r['analysis']:44s} {r['implementation']:24s} {r['tags_per_s'] / 1e6:9.1f} "
+            f"{r['analysis']:50s} {r['implementation']:24s} {r['tags_per_s'] / 1e6:9.1f} "
             f"{r['ratio_to_sum']:7.3f}  {r['budget'] or ''}{verdict}{agrees}"
         )
     sums = ", ".join(
