@@ -12,7 +12,9 @@ from .progress import ProgressBar
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="g2(0), lifetime and blinking of a run file")
-    p.add_argument("file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)")
+    p.add_argument(
+        "file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)"
+    )
     p.add_argument("--config", metavar="CONFIG", help="TOML file with an [analysis] table")
     p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a four-panel figure")

@@ -13,7 +13,9 @@ from ..tags import format_time
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="header, metadata and counts of a run file")
-    p.add_argument("file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)")
+    p.add_argument(
+        "file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)"
+    )
     p.set_defaults(run=run)
 
 
