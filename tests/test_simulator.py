@@ -16,6 +16,7 @@ import tagstream as ts
 from tagstream.kernels.detection import detect, merge_sorted, t3_nanotimes
 from tagstream.kernels.random import exponential, normal, uniform
 from tagstream.sources.simulator import ConfigError, load_config, preset_names, resolve_config
+from tagstream.sources.simulator.expectations import noise_clicks
 
 # --------------------------------------------------------------------------- settings
 
@@ -328,3 +329,28 @@ def test_overlapping_excitations_become_biexcitons():
         2e6 * (1 - np.exp(-mean_n)) * fast.exciton.quantum_yield * e * run.truth.fractions()["on"]
     )
     assert n < 0.8 * independent
+
+
+def test_photobleaching_ends_the_emission():
+    config = resolve_config("cspbi3-10nm")
+    bleaching = replace(config, bleach_time_ps=2e12)
+    run = ts.simulate(bleaching, duration="20 s", seed=8)
+    truth = run.truth
+    assert "bleached" in truth.names
+    start = int(truth.intervals("bleached")[0, 0])
+    assert truth.intervals("bleached")[0, 1] == 20 * 10**12
+    trace = ts.trace(run.read(), bin="100 ms")
+    after = trace.t_s * 1e12 >= start + 10**11
+    noise = noise_clicks(bleaching).sum() * (1 + 0.001)
+    assert np.mean(trace.rate_cps[after]) < 3 * noise  # only dark counts and background left
+    assert np.mean(trace.rate_cps[~after][:5]) > 100 * noise
+
+
+def test_slow_drift_modulates_the_intensity():
+    config = resolve_config("cspbbr3-5.7nm")
+    drifting = replace(config, drift_amplitude=0.3, drift_period_ps=4e12)
+    trace = ts.trace(ts.simulate(drifting, duration="8 s", seed=9).read(), bin="50 ms")
+    level = trace.rate_cps / np.mean(trace.rate_cps)
+    model = 1 + 0.3 * np.sin(2 * np.pi * (trace.t_s + 0.025) / 4.0)
+    assert np.corrcoef(level, model)[0, 1] > 0.95
+    assert abs((level.max() - level.min()) / 2 - 0.3 / 1.0) < 0.08

@@ -1,0 +1,341 @@
+"""What the run summary computes: its settings (the ``[analysis]`` table of a run config) and
+the defaults that depend on the run (pair, bins, windows, lifetime channel)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import AnalysisError
+from ..tags import RunMetadata, parse_time
+from .decay_fit import MODELS
+from .g2_zero import EXCITATIONS
+
+#: g2 under CW excitation (or pulsed with an unknown period): lag window each side and bin, ps.
+CW_WINDOW_PS = 100_000
+CW_BIN_PS = 100
+#: Pulsed g2: the window reaches at least this many laser periods each side ...
+PULSED_WINDOW_PERIODS = 3.5
+#: ... in bins of about a period / this number.
+PULSED_BINS_PER_PERIOD = 250
+#: Decay histogram: bin width, ps, coarsened so that one period holds at most LIFETIME_MAX_BINS.
+LIFETIME_BIN_PS = 16
+LIFETIME_MAX_BINS = 4096
+
+PULSED_METHODS = ("auto", "window", "fit")
+LIFETIME_MODELS = ("auto", *MODELS)
+IRFS = ("gaussian", "none")
+
+TimeLike = str | int
+ChannelKey = str | int
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """What :func:`summarize` computes, as in the ``[analysis]`` table of a run config.
+
+    Times are strings with a unit (``"10 ms"``) or integer ps; ``None`` picks the default
+    described for each field once the run's metadata is known (:func:`resolve_settings`).
+
+    Attributes
+    ----------
+    g2_pair
+        Start and stop detector of the HBT cross-correlation; default: the metadata's
+        ``hbt_pair``, else the first two detector channels.
+    g2_window, g2_bin
+        Lag window each side and bin width of g2(τ). Default for pulsed excitation (laser period
+        known): at least 3.5 periods each side, so that the peaks at ±1 period and their
+        neighbours fit, in bins of about period / 250 rounded to whole ps (the window is a whole
+        number of bins). Otherwise ±100 ns in 100 ps bins.
+    excitation
+        ``"auto"`` (pulsed when the laser period is known or the histogram shows periodic peaks,
+        else CW), ``"pulsed"`` or ``"cw"``. A CW g2(0) is reported only for a real dip:
+        g2(0) < 1 and a Poisson deviance at least 25 below that of a flat g2.
+    g2_method
+        Pulsed g2(0) from one-period ``"window"`` sums, a ``"fit"`` of the peak comb, or
+        ``"auto"`` (windows when peaks do not leak out of them).
+    lifetime_channel
+        Detector of the decay histogram; default: the first of the g2 pair, else the first
+        detector.
+    lifetime_bin
+        Decay bin width; default 16 ps, widened so that one sync period holds at most 4096
+        bins, and in T3 the nearest whole multiple of the nanotime unit at or above that.
+    lifetime_model
+        ``"mono"``, ``"bi"``, ``"tri"`` or ``"auto"``: fit one, two, three exponentials in
+        turn and keep adding a component only while the likelihood-ratio test rejects the
+        simpler model at ``model_significance`` (deviance drop above the χ²(2) quantile
+        ``-2 ln(significance)``, 13.8 at 0.1 %) and every lifetime of the larger model lies at
+        least three standard errors above zero.
+    model_significance
+        Significance level of that test.
+    irf
+        Instrument response of the lifetime fit: ``"gaussian"`` (reconvolution, width fitted
+        unless ``irf_sigma`` is given) or ``"none"`` (tail fit from the maximum).
+    irf_sigma
+        Fixed width (standard deviation) of the Gaussian IRF.
+    trace_bin
+        Bin of the intensity trace and the blinking analysis (default 10 ms).
+    thresholds_cps
+        One (OFF / ON) or two (OFF / grey / ON) intensity thresholds, counts/s; default:
+        automatic (Poisson-mixture fit of the occurrence histogram).
+    n_states
+        2 or 3 states for the automatic thresholds; ``None`` lets BIC choose.
+    flid_bin
+        Time bin of the FLID map; default: the trace bin.
+    """
+
+    g2_pair: tuple[ChannelKey, ChannelKey] | None = None
+    g2_window: TimeLike | None = None
+    g2_bin: TimeLike | None = None
+    excitation: str = "auto"
+    g2_method: str = "auto"
+    lifetime_channel: ChannelKey | None = None
+    lifetime_bin: TimeLike | None = None
+    lifetime_model: str = "auto"
+    model_significance: float = 1e-3
+    irf: str = "gaussian"
+    irf_sigma: TimeLike | None = None
+    trace_bin: TimeLike = "10 ms"
+    thresholds_cps: tuple[float, ...] | None = None
+    n_states: int | None = None
+    flid_bin: TimeLike | None = None
+
+    def __post_init__(self) -> None:
+        if self.g2_pair is not None:
+            pair = tuple(self.g2_pair)
+            if len(pair) != 2 or pair[0] == pair[1]:
+                raise AnalysisError(f"g2_pair: give two different channels, got {self.g2_pair!r}")
+            object.__setattr__(self, "g2_pair", pair)
+        if self.thresholds_cps is not None:
+            object.__setattr__(self, "thresholds_cps", _thresholds(self.thresholds_cps))
+        check_choice("excitation", self.excitation, EXCITATIONS)
+        check_choice("g2_method", self.g2_method, PULSED_METHODS)
+        check_choice("lifetime_model", self.lifetime_model, LIFETIME_MODELS)
+        check_irf(self.irf)
+        if self.n_states not in (None, 2, 3):
+            raise AnalysisError(f"n_states must be 2, 3 or absent, got {self.n_states!r}")
+        if not isinstance(self.model_significance, float | int) or not (
+            0 < self.model_significance < 1
+        ):
+            raise AnalysisError(
+                f"model_significance must lie between 0 and 1, got {self.model_significance!r}"
+            )
+        if self.irf_sigma is not None and self.irf != "gaussian":
+            raise AnalysisError("irf_sigma is the width of a Gaussian IRF: it needs irf='gaussian'")
+        for name in ("g2_window", "g2_bin", "lifetime_bin", "irf_sigma", "trace_bin", "flid_bin"):
+            value = getattr(self, name)
+            if value is not None and parse_time(value, name) <= 0:
+                raise AnalysisError(f"{name} must be positive, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SummarySettings:
+        """Settings from a config's ``[analysis]`` table (keys = the attribute names).
+
+        Raises
+        ------
+        AnalysisError
+            An unknown key or an invalid value.
+        """
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise AnalysisError(
+                f"[analysis]: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return cls(**dict(d))
+
+
+def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise AnalysisError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def check_irf(value: object) -> None:
+    if value == "measured":
+        raise AnalysisError(
+            "irf: 'measured' needs an IRF histogram, which the run summary does not take; "
+            "use 'gaussian' or 'none'"
+        )
+    check_choice("irf", value, IRFS)
+
+
+def _thresholds(values: Iterable[float]) -> tuple[float, ...]:
+    try:
+        thr = tuple(float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisError(f"thresholds_cps: numbers expected, got {values!r}") from exc
+    ok = len(thr) in (1, 2) and all(math.isfinite(t) and t > 0 for t in thr)
+    if not ok or (len(thr) == 2 and thr[1] <= thr[0]):
+        raise AnalysisError(f"thresholds_cps: one or two increasing rates (counts/s), got {thr}")
+    return thr
+
+
+# ---------------------------------------------------------------------------------- defaults
+def default_g2_binning(period_ps: float | None) -> tuple[int, int]:
+    """Default g2 lag window (each side) and bin width, ps.
+
+    Pulsed (``period_ps`` given): bin = period / 250 rounded to whole ps (at least 1), window =
+    the smallest whole number of bins reaching 3.5 periods. CW: ±100 ns in 100 ps bins.
+    """
+    if period_ps is None:
+        return CW_WINDOW_PS, CW_BIN_PS
+    width = max(1, round(period_ps / PULSED_BINS_PER_PERIOD))
+    return math.ceil(PULSED_WINDOW_PERIODS * period_ps / width) * width, width
+
+
+def default_lifetime_bin(period_ps: float | None, unit_ps: float | None = None) -> int:
+    """Default decay bin width, ps: 16 ps, widened so that a period holds at most 4096 bins,
+    then (T3) raised to the nearest whole multiple of the nanotime unit ``unit_ps`` that is a
+    whole number of ps."""
+    target = float(LIFETIME_BIN_PS)
+    if period_ps is not None:
+        target = max(target, period_ps / LIFETIME_MAX_BINS)
+    if unit_ps is None:
+        return math.ceil(target - 1e-9)
+    first = max(1, math.ceil(target / unit_ps - 1e-9))
+    for k in range(first, first + 10_000):
+        width = k * unit_ps
+        if abs(width - round(width)) <= 1e-9 * width:
+            return round(width)
+    raise AnalysisError(
+        f"lifetime: no whole-ps bin is a multiple of the nanotime unit ({unit_ps:g} ps)"
+    )
+
+
+def _largest_divisor(total: int, at_most: int) -> int:
+    for width in range(max(1, min(at_most, total)), 0, -1):
+        if total % width == 0:
+            return width
+    return 1
+
+
+def _g2_binning(settings: SummarySettings, period_ps: float | None) -> tuple[int, int]:
+    """Window and bin from the settings, defaults filling what is not given."""
+    pulsed = period_ps is not None and settings.excitation != "cw"
+    window, width = default_g2_binning(period_ps if pulsed else None)
+    if settings.g2_bin is not None:
+        width = parse_time(settings.g2_bin, "g2_bin")
+        if settings.g2_window is None:
+            window = math.ceil(window / width) * width
+    if settings.g2_window is not None:
+        window = parse_time(settings.g2_window, "g2_window")
+        if settings.g2_bin is None:
+            width = _largest_divisor(window, width)
+    if window % width:
+        raise AnalysisError(f"g2_bin ({width} ps) must divide g2_window ({window} ps)")
+    return window, width
+
+
+# ---------------------------------------------------------------------------------- resolution
+def resolve_settings(
+    settings: SummarySettings, metadata: RunMetadata
+) -> tuple[SummarySettings, list[str]]:
+    """Fill in the defaults that depend on the run, with channels as names and times as ps.
+
+    Returns the resolved settings and notes on the parts that the metadata rules out (their
+    channel or bin is then ``None``).
+
+    Raises
+    ------
+    AnalysisError, ChannelError
+        A channel, bin or window given in ``settings`` that the run cannot use.
+    """
+    notes: list[str] = []
+    pair = _resolve_pair(settings, metadata, notes)
+    window, width = _g2_binning(settings, metadata.laser_period_ps)
+    channel = _resolve_lifetime_channel(settings, metadata, pair, notes)
+    lifetime_bin = _resolve_lifetime_bin(settings, metadata) if channel is not None else None
+    trace_bin = parse_time(settings.trace_bin, "trace_bin")
+    flid_bin = trace_bin if settings.flid_bin is None else parse_time(settings.flid_bin, "flid_bin")
+    sigma = None if settings.irf_sigma is None else parse_time(settings.irf_sigma, "irf_sigma")
+    resolved = dataclasses.replace(
+        settings,
+        g2_pair=pair,
+        g2_window=window,
+        g2_bin=width,
+        lifetime_channel=channel,
+        lifetime_bin=lifetime_bin,
+        irf_sigma=sigma,
+        trace_bin=trace_bin,
+        flid_bin=flid_bin,
+    )
+    return resolved, notes
+
+
+def _name(key: ChannelKey, metadata: RunMetadata) -> str:
+    return metadata.channels.lookup(key).name
+
+
+def detector_names(metadata: RunMetadata) -> list[str]:
+    return [c.name for c in metadata.channels.detectors]
+
+
+def _resolve_pair(
+    settings: SummarySettings, metadata: RunMetadata, notes: list[str]
+) -> tuple[str, str] | None:
+    if settings.g2_pair is not None:
+        a, b = (_name(k, metadata) for k in settings.g2_pair)
+        if a == b:
+            raise AnalysisError(f"g2_pair: {settings.g2_pair!r} names one channel twice")
+        return a, b
+    if metadata.hbt_pair is not None:
+        return metadata.hbt_pair
+    detectors = detector_names(metadata)
+    if len(detectors) < 2:
+        notes.append(
+            f"g2: the run has {len(detectors)} detector channel(s); an HBT g2 needs two detectors"
+        )
+        return None
+    return detectors[0], detectors[1]
+
+
+def _resolve_lifetime_channel(
+    settings: SummarySettings,
+    metadata: RunMetadata,
+    pair: tuple[str, str] | None,
+    notes: list[str],
+) -> str | None:
+    reason = no_decay_reason(metadata)
+    if settings.lifetime_channel is not None:
+        channel = _name(settings.lifetime_channel, metadata)
+    elif pair is not None:
+        channel = pair[0]
+    else:
+        detectors = detector_names(metadata)
+        channel = detectors[0] if detectors else None
+        if channel is None:
+            reason = reason or "the run has no detector channel"
+    if reason is not None:
+        notes.append(f"lifetime: {reason}")
+        return None
+    return channel
+
+
+def no_decay_reason(metadata: RunMetadata) -> str | None:
+    """Why the run cannot give decay histograms (or FLID), or ``None``."""
+    if metadata.sync_period_ps is None:
+        return "the run's metadata give no laser sync period"
+    if metadata.mode == "T2" and metadata.channels.sync is None:
+        return "T2 data without a sync channel"
+    return None
+
+
+def _resolve_lifetime_bin(settings: SummarySettings, metadata: RunMetadata) -> int:
+    unit = metadata.nanotime_unit_ps if metadata.mode == "T3" else None
+    if settings.lifetime_bin is None:
+        return default_lifetime_bin(metadata.sync_period_ps, unit)
+    width = parse_time(settings.lifetime_bin, "lifetime_bin")
+    if unit is not None:
+        factor = width / unit
+        if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
+            raise AnalysisError(
+                f"lifetime_bin ({width} ps) must be a whole multiple of the T3 nanotime unit "
+                f"({unit:g} ps)"
+            )
+    return width
+
+
+# ---------------------------------------------------------------------------------- the pass
