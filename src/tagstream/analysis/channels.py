@@ -49,3 +49,12 @@ def selection_table(numbers: Sequence[int]) -> np.ndarray:
     sel = np.zeros(256, dtype=np.bool_)
     sel[list(numbers)] = True
     return sel
+
+
+def resolve_sync(key: str | int | None, channels: ChannelMap | None) -> int | None:
+    """The sync channel: the one given, else the channel map's (``None`` if neither)."""
+    if key is not None:
+        return resolve_channel(key, channels)
+    if channels is not None and channels.sync is not None:
+        return channels.sync.number
+    return None

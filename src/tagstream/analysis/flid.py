@@ -11,8 +11,8 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..kernels import NO_SYNC, bin_delays_t2, bin_delays_t3
-from ..tags import ChannelMap, TagBatch, parse_time
-from .channels import resolve_many, selection_table
+from ..tags import ChannelMap, TagBatch, parse_time, parse_time_range
+from .channels import resolve_many, resolve_sync, selection_table
 from .stream import Coverage, GrowingColumns, add_exposure, gap_cuts
 
 
@@ -116,20 +116,8 @@ class FlidAnalyzer:
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("FLID: the bin width must be positive")
-        self._range = (
-            None
-            if delay_range is None
-            else (
-                parse_time(delay_range[0], "delay start"),
-                parse_time(delay_range[1], "delay stop"),
-            )
-        )
-        if sync is not None:
-            (self.sync,) = resolve_many(sync, channels)
-        elif channels is not None and channels.sync is not None:
-            self.sync = channels.sync.number
-        else:
-            self.sync = None
+        self._range = parse_time_range(delay_range, "delay")
+        self.sync = resolve_sync(sync, channels)
         self._selected = selection_table(self.detectors)
         self._cols = GrowingColumns(4)  # counts, timed, delay sum, exposure
         self._coverage = Coverage()

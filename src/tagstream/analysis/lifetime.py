@@ -17,8 +17,8 @@ from ..kernels import (
     magic_divisor,
 )
 from ..kernels.divide import MAX_DIVIDEND
-from ..tags import ChannelMap, TagBatch, parse_time
-from .channels import channel_label, resolve_many
+from ..tags import ChannelMap, TagBatch, parse_time, parse_time_range
+from .channels import channel_label, resolve_many, resolve_sync
 from .parallel import default_threads, pieces, run_all
 from .stream import Coverage, gap_cuts
 
@@ -104,17 +104,8 @@ class LifetimeAnalyzer:
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("lifetime: the bin width must be positive")
-        self._range = (
-            None
-            if range is None
-            else (parse_time(range[0], "range start"), parse_time(range[1], "range stop"))
-        )
-        if sync is not None:
-            (self.sync,) = resolve_many(sync, channels)
-        elif channels is not None and channels.sync is not None:
-            self.sync = channels.sync.number
-        else:
-            self.sync = None
+        self._range = parse_time_range(range, "range")
+        self.sync = resolve_sync(sync, channels)
         self.period_ps = period
         self._rows = np.full(256, -1, dtype=np.int64)
         self._rows[self.detectors] = np.arange(len(self.detectors))

@@ -3,7 +3,7 @@
 from . import intervals
 from .batch import CHANNEL_DTYPE, TIMESTAMP_DTYPE, TagBatch
 from .metadata import Channel, ChannelMap, Role, RunMetadata, resolve_channel
-from .units import format_time, parse_frequency, parse_period_ps, parse_time
+from .units import format_time, parse_frequency, parse_period_ps, parse_time, parse_time_range
 
 __all__ = [
     "CHANNEL_DTYPE",
@@ -18,5 +18,6 @@ __all__ = [
     "parse_frequency",
     "parse_period_ps",
     "parse_time",
+    "parse_time_range",
     "resolve_channel",
 ]

@@ -133,3 +133,14 @@ def format_time(ps: float) -> str:
         if magnitude >= PS_PER_UNIT[unit]:
             return f"{ps / PS_PER_UNIT[unit]:.6g} {unit}"
     return f"{ps:.6g} ps"
+
+
+def parse_time_range(value, field: str = "range") -> tuple[int, int] | None:
+    """Parse ``(start, stop)`` times into picoseconds; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    try:
+        start, stop = value
+    except (TypeError, ValueError):
+        raise UnitError(f"{field}: expected (start, stop), got {value!r}") from None
+    return parse_time(start, f"{field} start"), parse_time(stop, f"{field} stop")
