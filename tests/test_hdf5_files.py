@@ -21,7 +21,7 @@ from tagstream.errors import (
 from tagstream.sources.files import open_run
 from tagstream.sources.hdf5_file import HDF5Run, to_ps
 from tagstream.sources.timeline import StateTimeline
-from tagstream.store.photon_hdf5 import write_run
+from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 
 PERIOD = 12_500  # ps, an 80 MHz laser
@@ -162,7 +162,19 @@ def test_round_trip(recorded):
         np.testing.assert_array_equal(truth.states, TRUTH.states)
     with h5py.File(path) as f:
         assert f["/user/tagstream/config"][()].decode() == "[source]\npreset = 'cspbi3-10nm'\n"
-        np.testing.assert_array_equal(f["/user/tagstream/span"][()], [0, 5_000_000])
+        committed = f["/user/tagstream/committed"]
+        assert [v.decode() for v in committed.attrs["fields"]] == [
+            "tags",
+            "gaps",
+            "t_begin_ps",
+            "t_end_ps",
+        ]
+        np.testing.assert_array_equal(committed[()], [len(whole), 3, 0, 5_000_000])
+        assert f["/user/tagstream/status"][()] == b"complete"
+        assert f["/acquisition_duration"][()] == 5e-6
+        np.testing.assert_array_equal(
+            f["/setup/detectors/counts"][()], [np.sum(whole.channels == c) for c in (0, 1, 2, 7)]
+        )
         assert f["/photon_data/timestamps"].dtype == np.int64
         assert f["/photon_data/timestamps"].maxshape == (None,)
 
@@ -219,31 +231,38 @@ def test_existing_file_is_kept_without_force(tmp_path, rng):
     assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]
 
 
-def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(tmp_path, rng):
+def test_interrupted_write_keeps_what_was_written(tmp_path, rng):
     def failing(batches):
         yield batches[0]
+        yield batches[1]
         raise KeyboardInterrupt
 
-    new, old = tmp_path / "new.h5", tmp_path / "old.h5"
-    old.write_bytes(b"old run")
-    for path in (new, old):
-        with pytest.raises(KeyboardInterrupt):
-            write_run(path, failing(_batches(rng, "T2")), _metadata("T2"), force=True)
-    assert not new.exists() and old.read_bytes() == b"old run"
-    assert [p.name for p in tmp_path.iterdir()] == ["old.h5"]
+    path = tmp_path / "run.h5"
+    path.write_bytes(b"old run")
+    batches = _batches(rng, "T2")
+    with pytest.raises(KeyboardInterrupt):
+        write_run(path, failing(batches), _metadata("T2"), force=True)
+    with open_run(path) as run:
+        assert run.status == "stopped: interrupted"
+        _assert_same_tags(run.read(), TagBatch.concat(batches[:2]))
+    assert [p.name for p in tmp_path.iterdir()] == ["run.h5"]
 
 
 def test_writer_refuses_batches_that_do_not_fit(tmp_path, rng):
     metadata = _metadata("T2")
-    path = tmp_path / "bad.h5"
-    overlapping = [TagBatch([5], [1], 0, 100), TagBatch([50], [1], 50, 200)]
-    with pytest.raises(BatchError, match="before the previous one ended"):
-        write_run(path, overlapping, metadata)
-    with pytest.raises(BatchError, match="channel 9"):
-        write_run(path, [TagBatch([5], [9], 0, 100)], metadata)
-    with pytest.raises(BatchError, match="T3 batch in a T2 run"):
-        write_run(path, _batches(rng, "T3"), metadata)
-    assert list(tmp_path.iterdir()) == []
+    good = TagBatch([5], [1], 0, 100)
+    cases = {
+        "overlap": ([good, TagBatch([50], [1], 50, 200)], "before the previous one ended"),
+        "channel": ([good, TagBatch([150], [9], 100, 200)], "channel 9"),
+        "mode": ([good, _batches(rng, "T3")[-1]], "T3 batch in a T2 run"),
+    }
+    for name, (batches, message) in cases.items():
+        path = tmp_path / f"{name}.h5"
+        with pytest.raises(BatchError, match=message):
+            write_run(path, batches, metadata)
+        with open_run(path) as run:  # the batch before the bad one is kept
+            assert run.status.startswith("stopped: BatchError")
+            _assert_same_tags(run.read(), good)
 
 
 def test_missing_folder(tmp_path, rng):
@@ -405,13 +424,25 @@ def test_sync_found_by_periodicity_without_labels(tmp_path, rng, rate_hz):
         assert md.laser_period_ps == pytest.approx(1e12 / rate_hz)
 
 
-def test_compressed_file_reads_back(tmp_path, rng):
+@pytest.mark.parametrize(
+    ("compression", "filter_id"),
+    [("none", None), ("blosc", "32001"), ("lzf", "lzf"), ("gzip", "gzip")],
+)
+def test_every_compression_reads_back(tmp_path, rng, compression, filter_id):
     batches = _batches(rng, "T3")
-    path = write_run(tmp_path / "packed.h5", batches, _metadata("T3"), compression=4)
+    path = write_run(tmp_path / "packed.h5", batches, _metadata("T3"), compression=compression)
     with h5py.File(path) as f:
-        assert f["/photon_data/timestamps"].compression == "gzip"
+        for name in ("timestamps", "detectors", "nanotimes"):
+            filters = f[f"/photon_data/{name}"]._filters
+            assert (filter_id in filters) if filter_id else not filters
     with open_run(path) as run:
         _assert_same_tags(run.read(), TagBatch.concat(batches))
+
+
+def test_unknown_compression_is_refused(tmp_path, rng):
+    with pytest.raises(TagstreamError, match="compression 'zip': choose one of none, blosc"):
+        write_run(tmp_path / "x.h5", _batches(rng, "T2"), _metadata("T2"), compression="zip")
+    assert not (tmp_path / "x.h5").exists()
 
 
 def test_timestamp_units_round_to_the_nearest_picosecond():

@@ -77,3 +77,8 @@ class OutputExistsError(RunFileError):
 
     def __init__(self, path: str | os.PathLike):
         super().__init__(path, "file exists; use --force to overwrite it")
+
+
+class WriteError(RunFileError):
+    """A run file could not be written (disk full, quota, I/O error); what its last commit
+    made final stays readable. The command line exits with code 1."""

@@ -115,9 +115,27 @@ class LifetimeAnalyzer:
         self._last_sync = np.array([NO_SYNC], dtype=np.int64)
 
     def _setup(self, batch: TagBatch) -> None:
-        self._mode = batch.mode
+        self.configure(batch.mode, batch.sync_period_ps, batch.nanotime_unit_ps)
+
+    def configure(
+        self, mode: str, sync_period_ps: float | None, nanotime_unit_ps: float | None
+    ) -> None:
+        """Lay out the histogram before the first batch (else the first batch does it).
+
+        Parameters
+        ----------
+        mode
+            ``"T2"`` or ``"T3"``.
+        sync_period_ps
+            Sync period, ps (the default range and the period unless given).
+        nanotime_unit_ps
+            T3 nanotime unit, ps.
+        """
+        if self._hist is not None:
+            raise AnalysisError("lifetime: the histogram is already laid out")
+        self._mode = mode
         if self.period_ps is None:
-            self.period_ps = batch.sync_period_ps
+            self.period_ps = sync_period_ps
         start, stop = self._range if self._range is not None else (0, self.period_ps)
 
         # the default range holds the whole bins inside one period (a fit folds the tail of
@@ -131,7 +149,9 @@ class LifetimeAnalyzer:
                 "e.g. range=('0 ns', '50 ns')"
             )
         if self._mode == "T3":
-            unit = batch.nanotime_unit_ps
+            unit = nanotime_unit_ps
+            if not unit:
+                raise AnalysisError("lifetime: T3 data need their nanotime unit")
             factor = self.bin_ps / unit
             if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
                 raise AnalysisError(
@@ -214,6 +234,13 @@ class LifetimeAnalyzer:
         for h in hists[1:]:
             self._hist += h
         self._last_sync[0] = states[-1][0]
+
+    @property
+    def edges_ps(self) -> np.ndarray:
+        """Bin edges, ps (once laid out)."""
+        if self._hist is None:
+            raise AnalysisError("lifetime: no data processed yet")
+        return self._edges.copy()
 
     def result(self, detector: str | int | None = None) -> DecayResult:
         """The histogram of one detector (the only one, if a single detector was given)."""

@@ -171,6 +171,17 @@ class TraceAnalyzer:
         for buf, first in zip(buffers[1:], firsts[1:], strict=True):
             counts[:, first : first + buf.shape[1]] += buf
 
+    @property
+    def n_bins(self) -> int:
+        """Bins so far (the last one may be partly covered)."""
+        return self._exposure.view().shape[1] if self.t0 is not None else 0
+
+    def bins(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of bins ``start`` to ``stop``: counts ``(channels, k)`` and exposure ``(k,)``,
+        ps."""
+        counts = self._counts.view()[:-1, start:stop].copy()
+        return counts, self._exposure.view()[0, start:stop].copy()
+
     def result(self) -> TraceResult:
         if self.t0 is None:
             raise AnalysisError("trace: no data processed yet")

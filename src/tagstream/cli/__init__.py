@@ -1,7 +1,7 @@
 """The ``tagstream`` command line: thin verbs over the library.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr naming the problem),
-1 anything else.
+1 anything else (a file that cannot be written, Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import TagstreamError
+from ..errors import TagstreamError, WriteError
 from . import analyze, bench, info, simulate
 
 VERBS = (simulate, analyze, info, bench)
@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except WriteError as exc:
+        print(f"tagstream {args.verb}: error: {exc}", file=sys.stderr)
+        return 1
     except TagstreamError as exc:
         print(f"tagstream {args.verb}: error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,9 @@ import json
 
 import numpy as np
 
+from ..pipeline.result_series import read_results
 from ..sources.files import open_run
+from ..sources.hdf5_file import HDF5Run
 from ..tags import format_time
 
 
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_run(args.file) as source:
         md = source.metadata
+        status = source.status if isinstance(source, HDF5Run) else None
         counts = np.zeros(256, dtype=np.int64)
         span = [None, None]
         lost = 0
@@ -32,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
             lost += batch.duration_ps - batch.live_ps
     duration = (span[1] - span[0]) if span[0] is not None else 0
     print(f"file      {args.file}")
+    if status is not None:
+        print(f"status    {status}{_STATUS_NOTES.get(status, '')}")
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
     print(f"duration  {format_time(duration)}   lost {format_time(lost)}")
     if md.laser_period_ps:
@@ -49,4 +54,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {ch.number:3d} {ch.name:12s} {ch.role!s:9s} {n:12d} tags  {n / seconds:12.1f} /s")
     if md.settings:
         print("settings  " + json.dumps(md.settings, default=str)[:2000])
+    if status is not None:
+        series = read_results(args.file).series
+        if series:
+            listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
+            print(f"results   {listed}")
     return 0
+
+
+_STATUS_NOTES = {
+    "recording": "  (still being written, or its writer stopped before closing it)",
+}

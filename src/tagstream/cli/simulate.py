@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..pipeline.offline import record_run
+from ..pipeline.record import record_run
 from ..sources.simulator import preset_names, resolve_config, simulate
+from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from .progress import ProgressBar
 
 
@@ -22,6 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same tags)")
     p.add_argument("--realtime", action="store_true", help="pace the run to the wall clock")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
+    p.add_argument(
+        "--compression",
+        choices=COMPRESSIONS,
+        default=DEFAULT_COMPRESSION,
+        help=f"compression of the tag arrays (default {DEFAULT_COMPRESSION})",
+    )
+    p.add_argument(
+        "--results-every",
+        default="1 s",
+        metavar="DURATION",
+        help="run time between snapshots of the live results (default 1 s; 'off' for none)",
+    )
     p.set_defaults(run=run)
 
 
@@ -30,8 +43,17 @@ def run(args: argparse.Namespace) -> int:
     source = simulate(config, duration=args.duration, seed=args.seed, realtime=args.realtime)
     text = Path(args.model).read_text() if Path(args.model).is_file() else None
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
+    every = None if args.results_every.strip().lower() == "off" else args.results_every
     try:
-        out = record_run(source, args.output, force=args.force, progress=bar, config_text=text)
+        out = record_run(
+            source,
+            args.output,
+            force=args.force,
+            progress=bar,
+            config_text=text,
+            compression=args.compression,
+            results_every=every,
+        )
     finally:
         bar.close()
     print(f"wrote {out} ({config.name}, {args.duration}, seed {args.seed})")

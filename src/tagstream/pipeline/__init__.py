@@ -1,5 +1,14 @@
-"""Layer 7: composing a source, the analyzers and the store."""
+"""Layer 7: composing sources, analyzers and storage into jobs."""
 
-from .offline import analyze_run, load_analysis_settings, record_run, summary
+from .offline import analyze_run, load_analysis_settings, summary
+from .record import record_run
+from .result_series import RecordedResults, read_results
 
-__all__ = ["analyze_run", "load_analysis_settings", "record_run", "summary"]
+__all__ = [
+    "RecordedResults",
+    "analyze_run",
+    "load_analysis_settings",
+    "read_results",
+    "record_run",
+    "summary",
+]

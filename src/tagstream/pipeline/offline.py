@@ -1,4 +1,4 @@
-"""Offline jobs: summarise a recorded or simulated run, and record a run into a file."""
+"""Offline jobs: summarise a recorded or simulated run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from ..analysis.summary import RunSummary, SummarySettings, summarize
 from ..errors import RunFileError, TagstreamError
 from ..sources.files import open_run
 from ..sources.run import Run
-from ..store.photon_hdf5 import write_run
 
 Progress = Callable[[int], None]
 
@@ -49,23 +48,3 @@ def summary(path: str | os.PathLike, config: str | os.PathLike | None = None) ->
     settings = load_analysis_settings(config)
     with open_run(path) as run:
         return analyze_run(run, str(path), settings).to_dict()
-
-
-def record_run(
-    run: Run,
-    path: str | os.PathLike,
-    force: bool = False,
-    progress: Progress | None = None,
-    config_text: str | None = None,
-) -> Path:
-    """Write every batch of ``run`` (tags, metadata, gaps and ground truth) to a run file."""
-    return write_run(
-        path,
-        run.batches(),
-        run.metadata,
-        force=force,
-        duration_ps=run.duration_ps,
-        truth=run.truth,
-        config_text=config_text,
-        progress=progress,
-    )

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
+import hdf5plugin  # noqa: F401  (registers the Blosc filter our files use)
 import numpy as np
 
 from ..errors import (
@@ -66,6 +67,11 @@ WHOLE_PS = 1e-9  # relative tolerance for a unit to count as a whole number of p
 
 #: What h5py and the tag model raise on damaged or inconsistent content.
 _DAMAGE = (TagstreamError, OSError, RuntimeError, KeyError)
+#: What HDF5 says of a file whose writer has not closed it (SWMR writing, or died).
+_OPEN_FOR_WRITE = "file is already open for write"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: Superblock status flag (versions 3 and later): open for SWMR writing.
+SWMR_WRITE_ACCESS = 0x04
 _MULTISPOT = re.compile(r"^photon_data\d+$")
 _NON_PHOTON = re.compile(r"^non_photon_id\d+$")
 
@@ -123,7 +129,7 @@ class HDF5Run(Run):
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._file = _open_hdf5(self.path)
+        self._file = open_hdf5(self.path)
         try:
             self._load()
         except BaseException as exc:
@@ -137,20 +143,28 @@ class HDF5Run(Run):
         f = self._file
         _require(f, self.path, spec.READ_REQUIRED)
         pd = f["/photon_data"]
+        own = _own_metadata(f, self.path)
+        committed = _committed(f, self.path) if own is not None else None
         self._timestamps = _tag_array(pd, "timestamps", self.path)
-        self.num_tags = int(self._timestamps.shape[0])
-        self._detectors = _tag_array(pd, "detectors", self.path, self.num_tags)
-        self._nanotimes = _tag_array(pd, "nanotimes", self.path, self.num_tags)
+        if committed is None:
+            self.num_tags = int(self._timestamps.shape[0])
+            exact = True
+        else:
+            self.num_tags = committed[0]
+            exact = False
+            _check_length(self._timestamps, self.num_tags, self.path)
+        self._detectors = _tag_array(pd, "detectors", self.path, self.num_tags, exact)
+        self._nanotimes = _tag_array(pd, "nanotimes", self.path, self.num_tags, exact)
         if self._nanotimes is not None:
             _require(f, self.path, spec.READ_REQUIRED_T3)
-        own = _own_metadata(f, self.path)
+        self.status: str | None = None
         if own is not None:
-            self._load_own(own)
+            self._load_own(own, committed)
         else:
             self._load_foreign()
         self.duration_ps = self.t_end - self.t_begin
 
-    def _load_own(self, metadata: RunMetadata) -> None:
+    def _load_own(self, metadata: RunMetadata, committed: tuple[int, ...] | None) -> None:
         if (metadata.mode == "T3") != (self._nanotimes is not None):
             raise CorruptFileError(
                 self.path,
@@ -160,12 +174,18 @@ class HDF5Run(Run):
         self.metadata = metadata
         self._clock = _Clock(_timestamps_unit_ps(self._file, self.path))
         user = self._file[spec.TAGSTREAM_GROUP]
-        span = user.get(spec.USER_SPAN)
-        if span is None:
-            self.t_begin, self.t_end = self._tag_span(0)
+        status = user.get(spec.USER_STATUS)
+        self.status = _text(status[()]) if isinstance(status, h5py.Dataset) else None
+        if committed is not None:
+            _, n_gaps, self.t_begin, self.t_end = committed[:4]
+            self.gaps = iv.clip(_read_gaps(user, self.path, n_gaps), self.t_begin, self.t_end)
         else:
-            self.t_begin, self.t_end = (int(v) for v in span[()])
-        self.gaps = _read_gaps(user, self.path)
+            span = user.get(spec.USER_SPAN)
+            if span is None:
+                self.t_begin, self.t_end = self._tag_span(0)
+            else:
+                self.t_begin, self.t_end = (int(v) for v in span[()])
+            self.gaps = _read_gaps(user, self.path)
         self.truth = _read_truth(user, self.path)
 
     def _load_foreign(self) -> None:
@@ -353,7 +373,15 @@ class HDF5Run(Run):
 
 
 # ---------------------------------------------------------------------- file access
-def _open_hdf5(path: Path) -> h5py.File:
+def open_hdf5(path: Path) -> h5py.File:
+    """Open an HDF5 file for reading, also while another process writes it (SWMR) or after its
+    writer died without closing it.
+
+    The Blosc, LZ4 and Zstd filters come from hdf5plugin. An HDF5 file whose writer has not
+    closed it is marked "open for writing"; only such a file is opened for SWMR reading, which
+    sees everything the writer has flushed. (A damaged file is never opened that way: SWMR
+    reading retries failed reads for a long time, as the writer might be in the middle of one.)
+    """
     if path.is_dir():
         raise MissingFileError(path, "is a folder, not a run file")
     try:
@@ -361,9 +389,27 @@ def _open_hdf5(path: Path) -> h5py.File:
     except FileNotFoundError as exc:
         raise MissingFileError(path, "no such file") from exc
     except OSError as exc:
-        inner = re.search(r"\((.*)\)", str(exc))
-        reason = inner.group(1) if inner else str(exc)
-        raise CorruptFileError(path, f"corrupt or truncated HDF5 file: {reason}") from exc
+        first = exc
+    if _OPEN_FOR_WRITE in str(first) or _swmr_writer_flag(path):
+        try:
+            return h5py.File(path, "r", swmr=True)
+        except OSError:
+            pass
+    inner = re.search(r"\((.*)\)", str(first))
+    reason = inner.group(1) if inner else str(first)
+    raise CorruptFileError(path, f"corrupt or truncated HDF5 file: {reason}") from first
+
+
+def _swmr_writer_flag(path: Path) -> bool:
+    """Whether the superblock at the start of the file says a SWMR writer has it open (it
+    still does, or died). Such a file may be shorter than the end address its superblock
+    records: space the writer had reserved but not yet filled."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[:8] == HDF5_SIGNATURE and head[8] >= 3 and bool(head[11] & SWMR_WRITE_ACCESS)
 
 
 def _require(f: h5py.File, path: Path, fields: tuple[str, ...]) -> None:
@@ -375,17 +421,43 @@ def _require(f: h5py.File, path: Path, fields: tuple[str, ...]) -> None:
 
 
 def _tag_array(
-    group: h5py.Group, name: str, path: Path, length: int | None = None
+    group: h5py.Group, name: str, path: Path, length: int | None = None, exact: bool = True
 ) -> h5py.Dataset | None:
-    """The per-tag array ``name`` (1-D, integer, ``length`` values); ``None`` when absent."""
+    """The per-tag array ``name`` (1-D, integer, ``length`` values, or at least that many when
+    not ``exact``); ``None`` when absent."""
     ds = group.get(name)
     if ds is None:
         return None
     if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "iu":
         raise CorruptFileError(path, f"{ds.name} must be a 1-D integer array")
-    if length is not None and ds.shape[0] != length:
-        raise CorruptFileError(path, f"{ds.name} holds {ds.shape[0]} values for {length} tags")
+    if length is not None:
+        if exact and ds.shape[0] != length:
+            raise CorruptFileError(path, f"{ds.name} holds {ds.shape[0]} values for {length} tags")
+        _check_length(ds, length, path)
     return ds
+
+
+def _check_length(ds: h5py.Dataset, length: int, path: Path) -> None:
+    if ds.shape[0] < length:
+        raise CorruptFileError(
+            path, f"{ds.name} holds {ds.shape[0]} values; {length} tags were committed"
+        )
+
+
+def _committed(f: h5py.File, path: Path) -> tuple[int, ...] | None:
+    """tagstream's record of what the writer's last commit made final (layout 2), if any:
+    ``(tags, gap rows, t_begin, t_end, ...)``."""
+    node = f.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_COMMITTED}")
+    if node is None:
+        return None
+    values = np.asarray(node[()])
+    n = len(spec.COMMITTED_FIELDS)
+    if values.ndim != 1 or values.size < n or values.dtype.kind not in "iu":
+        raise CorruptFileError(path, f"{node.name} must hold at least {n} integers")
+    record = tuple(int(v) for v in values)
+    if min(record[:2]) < 0 or record[3] < record[2]:
+        raise CorruptFileError(path, f"{node.name} is inconsistent: {list(record[:4])}")
+    return record
 
 
 def _first_index_at(
@@ -577,12 +649,13 @@ def _own_metadata(f: h5py.File, path: Path) -> RunMetadata | None:
         raise CorruptFileError(path, f"{node.name} cannot be read ({exc})") from exc
 
 
-def _read_gaps(user: h5py.Group, path: Path) -> np.ndarray:
+def _read_gaps(user: h5py.Group, path: Path, rows: int | None = None) -> np.ndarray:
+    """The stored gaps (their first ``rows`` rows when given)."""
     node = user.get(spec.USER_GAPS)
     if node is None:
         return iv.EMPTY
     try:
-        gaps = iv.as_intervals(node[()], node.name)
+        gaps = iv.as_intervals(node[()] if rows is None else node[:rows], node.name)
     except BatchError as exc:
         raise CorruptFileError(path, str(exc)) from exc
     if not iv.is_normalized(gaps):

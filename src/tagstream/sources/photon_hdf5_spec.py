@@ -207,12 +207,23 @@ READ_REQUIRED_T3: tuple[str, ...] = ("/photon_data/nanotimes_specs/tcspc_unit",)
 # ---------------------------------------------------------------- tagstream's own fields
 TAGSTREAM_GROUP = "/user/tagstream"
 #: Version of the layout under :data:`TAGSTREAM_GROUP` (an attribute of that group).
-TAGSTREAM_LAYOUT_VERSION = 1
+TAGSTREAM_LAYOUT_VERSION = 2
 USER_METADATA = "metadata"  # JSON of RunMetadata.to_dict()
 USER_CONFIG = "config"  # the run's config text
 USER_GAPS = "gaps"  # int64 (k, 2), ps: lost time of the whole run
-USER_SPAN = "span"  # int64 [t_begin, t_end], ps
+USER_SPAN = "span"  # int64 [t_begin, t_end], ps (layout 1; layout 2 keeps it in "committed")
 USER_TRUTH = "truth"  # group: names, starts, states, end (the simulator's state timeline)
+USER_COMMITTED = "committed"  # int64 record of what the last flush made final, see below
+USER_STATUS = "status"  # "recording", "complete" or "stopped: <reason>"
+USER_RESULTS = "results"  # group: one subgroup per result series
+
+#: Leading entries of the ``committed`` record; one entry per result series follows
+#: (``results/<name>``: snapshots committed). Its ``fields`` attribute names every entry.
+COMMITTED_FIELDS: tuple[str, ...] = ("tags", "gaps", "t_begin_ps", "t_end_ps")
+
+STATUS_RECORDING = "recording"
+STATUS_COMPLETE = "complete"
+STATUS_STOPPED = "stopped"
 
 
 def description(path: str) -> str:

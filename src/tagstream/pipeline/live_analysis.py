@@ -1,0 +1,168 @@
+"""The analyzers that follow a run while it is recorded, and their snapshots.
+
+:class:`LiveAnalysis` feeds every batch to a g2, a decay-histogram and a trace analyzer (set up
+as for the run summary) and, each time the data cross another ``every`` of run time, takes a
+snapshot of each for the run file's result series, with the blinking statistics of the trace
+so far. Snapshots follow the data's own clock, so a replay at any speed records the same ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.g2 import G2Analyzer
+from ..analysis.lifetime import LifetimeAnalyzer
+from ..analysis.stream import Coverage
+from ..analysis.summary import MIN_BLINKING_BINS
+from ..analysis.summary_settings import (
+    SummarySettings,
+    detector_names,
+    no_decay_reason,
+    resolve_settings,
+)
+from ..analysis.trace import TraceAnalyzer
+from ..errors import AnalysisError, TagstreamError
+from ..store.results import SeriesSpec, Snapshot
+from ..tags import RunMetadata, TagBatch, parse_time
+from . import result_series as rs
+
+DEFAULT_EVERY = "1 s"
+
+
+class LiveAnalysis:
+    """Analyzers over a run's batches, with snapshots at a fixed interval of run time.
+
+    Parameters
+    ----------
+    metadata
+        The run's metadata (channel map, mode, periods).
+    settings
+        Analysis settings, resolved as for :func:`~tagstream.analysis.summary.summarize`.
+    every
+        Run time between snapshots (``"1 s"``).
+
+    Attributes
+    ----------
+    specs
+        The result series, to create in the run file before the run starts.
+    notes
+        Parts left out, and why.
+    """
+
+    def __init__(
+        self,
+        metadata: RunMetadata,
+        settings: SummarySettings | None = None,
+        every: str | int = DEFAULT_EVERY,
+    ):
+        self.every_ps = parse_time(every, "results interval")
+        if self.every_ps <= 0:
+            raise TagstreamError(f"results interval must be positive, got {every!r}")
+        resolved, notes = resolve_settings(settings or SummarySettings(), metadata)
+        self.settings = resolved
+        self.notes = list(notes)
+        self._coverage = Coverage()
+        self._next_ps: int | None = None
+        self._trace_rows = 0
+        self._dirty = False
+        cmap = metadata.channels
+        self.g2 = self.lifetime = self.trace = None
+        specs: list[SeriesSpec] = []
+        if resolved.g2_pair is not None:
+            self.g2 = G2Analyzer(
+                *resolved.g2_pair,
+                window=resolved.g2_window,
+                bin=resolved.g2_bin,
+                channels=cmap,
+                period_ps=metadata.laser_period_ps,
+            )
+            specs.append(rs.g2_spec(self.g2))
+        reason = no_decay_reason(metadata)
+        if resolved.lifetime_channel is not None and reason is None:
+            self.lifetime = LifetimeAnalyzer(
+                resolved.lifetime_channel, bin=resolved.lifetime_bin, channels=cmap
+            )
+            self.lifetime.configure(
+                metadata.mode, metadata.sync_period_ps, metadata.nanotime_unit_ps
+            )
+            specs.append(rs.lifetime_spec(self.lifetime, metadata.mode))
+        elif reason is not None:
+            self._note(f"lifetime: {reason}")
+        detectors = list(resolved.g2_pair) if resolved.g2_pair else detector_names(metadata)
+        if detectors:
+            self.trace = TraceAnalyzer(detectors, bin=resolved.trace_bin, channels=cmap)
+            specs += [rs.trace_spec(self.trace), rs.blinking_spec(self.trace.bin_ps)]
+        self.specs = tuple(specs)
+
+    def process(self, batch: TagBatch) -> list[Snapshot]:
+        """Feed one batch; the snapshots due within it (often none).
+
+        A batch that crosses snapshot times is fed in pieces cut there, so each snapshot covers
+        the run up to a whole number of intervals (the histograms do not depend on the cuts).
+        """
+        if self._next_ps is None:
+            self._next_ps = batch.t_begin + self.every_ps
+        while self._next_ps <= batch.t_begin:  # after a pause in the data
+            self._next_ps += self.every_ps
+        cuts = np.arange(self._next_ps, batch.t_end + 1, self.every_ps, dtype=np.int64)
+        pieces = batch.split_at(cuts) if cuts.size else [batch]
+        out: list[Snapshot] = []
+        for piece in pieces:
+            self._feed(piece)
+            if piece.t_end >= self._next_ps:
+                out += self.snapshot()
+                self._next_ps += self.every_ps
+        return out
+
+    def _feed(self, batch: TagBatch) -> None:
+        self._coverage.add(batch)
+        for name in ("g2", "lifetime", "trace"):
+            analyzer = getattr(self, name)
+            if analyzer is None:
+                continue
+            try:
+                analyzer.process(batch)
+            except AnalysisError as exc:
+                self._note(f"{name}: {exc}")
+                setattr(self, name, None)
+        self._dirty = True
+
+    def snapshot(self, final: bool = False) -> list[Snapshot]:
+        """Snapshots of every analyzer now; ``final`` includes the trace's last, partial bin."""
+        self._dirty = False
+        t_begin, t_end = self._coverage.t_begin, self._coverage.t_end
+        if t_begin is None:
+            return []
+        covered, live = (t_begin, t_end), self._coverage.live_ps
+        out = []
+        if self.g2 is not None:
+            out.append(rs.g2_snapshot(self.g2.result(), covered))
+        if self.lifetime is not None:
+            out.append(rs.lifetime_snapshot(self.lifetime.result(), covered, live))
+        if self.trace is not None and self.trace.t0 is not None:
+            out += self._trace_snapshots(covered, live, final)
+        return out
+
+    def final(self) -> list[Snapshot]:
+        """The last snapshots, when data came in since the previous ones."""
+        return self.snapshot(final=True) if self._dirty else []
+
+    def _trace_snapshots(self, covered: tuple[int, int], live: int, final: bool) -> list:
+        trace = self.trace
+        done = trace.n_bins if final else (covered[1] - trace.t0) // trace.bin_ps
+        out = [rs.trace_snapshot(trace, self._trace_rows, done, covered, live)]
+        self._trace_rows = done
+        result = trace.result()
+        full = int((result.exposure_ps == result.bin_ps).sum())
+        if full >= MIN_BLINKING_BINS:
+            try:
+                states = result.states(self.settings.thresholds_cps, self.settings.n_states)
+            except AnalysisError as exc:
+                self._note(f"blinking: {exc}")
+            else:
+                out.append(rs.blinking_snapshot(states, covered, live))
+        return out
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)

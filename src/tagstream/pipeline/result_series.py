@@ -1,0 +1,249 @@
+"""The result series of a run file: analyzer results as snapshots, and back.
+
+Four series, each cumulative from the start of the run (see :mod:`tagstream.store.results`
+for the common datasets):
+
+``g2``
+    ``counts``, ``expected`` (coincidences of uncorrelated light) and ``overlap_ps`` per lag
+    bin, ``n_ab`` (tags on A and B); axis ``edges_ps``; g2 = counts / expected.
+``lifetime``
+    ``counts`` per decay bin; axis ``edges_ps``.
+``trace``
+    Row arrays ``counts`` (bins × channels) and ``exposure_ps`` (live time per bin), one row per
+    completed bin; snapshot ``k`` holds the first ``rows[k]`` bins, starting at ``t0_ps[k]``.
+``blinking``
+    ``thresholds_cps`` (NaN where a state is absent), ``fractions`` (on, grey, off) and
+    ``exponents`` (ON and OFF dwell-time power laws, NaN when not found) of the trace so far.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.blinking import BlinkingResult
+from ..analysis.g2 import G2Analyzer, G2Result
+from ..analysis.lifetime import DecayResult, LifetimeAnalyzer
+from ..analysis.trace import TraceAnalyzer, TraceResult
+from ..errors import TagstreamError
+from ..sources.hdf5_file import open_hdf5
+from ..store.results import Column, RecordedSeries, SeriesSpec, Snapshot, read_series
+
+G2, LIFETIME, TRACE, BLINKING = "g2", "lifetime", "trace", "blinking"
+STATES = ("on", "grey", "off")
+
+
+def _period_attr(period_ps: float | None) -> float:
+    return float("nan") if period_ps is None else float(period_ps)
+
+
+def _period(value: object) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+# ---------------------------------------------------------------------- g2
+def g2_spec(analyzer: G2Analyzer) -> SeriesSpec:
+    bins = int(2 * analyzer.window // analyzer.bin)
+    edges = np.arange(-analyzer.window, analyzer.window + 1, analyzer.bin, dtype=np.int64)
+    return SeriesSpec(
+        name=G2,
+        description="g2(τ) of the HBT pair: coincidences per lag bin (τ = t_B − t_A).",
+        fields={
+            "counts": Column(np.int64, (bins,), "Coincidences per lag bin."),
+            "expected": Column(np.float64, (bins,), "Coincidences expected without correlation."),
+            "overlap_ps": Column(np.int64, (bins,), "Live time that can hold each lag, ps."),
+            "n_ab": Column(np.int64, (2,), "Tags counted on A and on B."),
+        },
+        axes={"edges_ps": (edges, "Lag bin edges, ps.")},
+        attrs={
+            "channel_a": analyzer.labels[0],
+            "channel_b": analyzer.labels[1],
+            "bin_ps": int(analyzer.bin),
+            "period_ps": _period_attr(analyzer.period_ps),
+        },
+    )
+
+
+def g2_snapshot(result: G2Result, covered: tuple[int, int]) -> Snapshot:
+    return Snapshot(
+        G2,
+        covered,
+        result.live_ps,
+        {
+            "counts": result.counts,
+            "expected": result.expected,
+            "overlap_ps": result.overlap_ps,
+            "n_ab": np.array([result.n_a, result.n_b], dtype=np.int64),
+        },
+    )
+
+
+def g2_from(series: RecordedSeries, k: int = -1) -> G2Result:
+    """The g2 result of snapshot ``k``."""
+    f, a = series.fields, series.attrs
+    n_a, n_b = (int(v) for v in f["n_ab"][k])
+    return G2Result(
+        channels=(str(a["channel_a"]), str(a["channel_b"])),
+        edges_ps=series.axes["edges_ps"],
+        counts=f["counts"][k],
+        expected=f["expected"][k],
+        overlap_ps=f["overlap_ps"][k],
+        n_a=n_a,
+        n_b=n_b,
+        live_ps=int(series.live_ps[k]),
+        period_ps=_period(a["period_ps"]),
+    )
+
+
+# ---------------------------------------------------------------------- lifetime
+def lifetime_spec(analyzer: LifetimeAnalyzer, mode: str) -> SeriesSpec:
+    edges = analyzer.edges_ps
+    return SeriesSpec(
+        name=LIFETIME,
+        description="Decay histogram: photon delay after the laser sync.",
+        fields={"counts": Column(np.int64, (edges.size - 1,), "Photons per delay bin.")},
+        axes={"edges_ps": (edges, "Delay bin edges, ps.")},
+        attrs={
+            "channel": analyzer.labels[0],
+            "mode": mode,
+            "period_ps": _period_attr(analyzer.period_ps),
+        },
+    )
+
+
+def lifetime_snapshot(result: DecayResult, covered: tuple[int, int], live_ps: int) -> Snapshot:
+    return Snapshot(LIFETIME, covered, live_ps, {"counts": result.counts})
+
+
+def lifetime_from(series: RecordedSeries, k: int = -1) -> DecayResult:
+    """The decay histogram of snapshot ``k``."""
+    a = series.attrs
+    return DecayResult(
+        channel=str(a["channel"]),
+        edges_ps=series.axes["edges_ps"],
+        counts=series.fields["counts"][k],
+        period_ps=_period(a["period_ps"]),
+        mode=str(a["mode"]),
+    )
+
+
+# ---------------------------------------------------------------------- trace
+def trace_spec(analyzer: TraceAnalyzer) -> SeriesSpec:
+    n = len(analyzer.labels)
+    return SeriesSpec(
+        name=TRACE,
+        description="Intensity trace: counts per time bin and channel.",
+        fields={"t0_ps": Column(np.int64, (), "Start of bin 0, ps.")},
+        row_arrays={
+            "counts": Column(np.int64, (n,), "Counts per bin (rows) and channel (columns)."),
+            "exposure_ps": Column(np.int64, (), "Live time inside each bin, ps."),
+        },
+        attrs={"channels": ",".join(analyzer.labels), "bin_ps": int(analyzer.bin_ps)},
+    )
+
+
+def trace_snapshot(
+    analyzer: TraceAnalyzer, first: int, last: int, covered: tuple[int, int], live_ps: int
+) -> Snapshot:
+    """Bins ``first`` to ``last`` as new rows."""
+    counts, exposure = analyzer.bins(first, last)
+    return Snapshot(
+        TRACE,
+        covered,
+        live_ps,
+        {"t0_ps": analyzer.t0},
+        new_rows={"counts": counts.T, "exposure_ps": exposure},
+    )
+
+
+def trace_from(series: RecordedSeries, k: int = -1) -> TraceResult:
+    """The trace as of snapshot ``k``."""
+    rows = series.rows(k)
+    return TraceResult(
+        channels=tuple(str(series.attrs["channels"]).split(",")),
+        t0_ps=int(series.fields["t0_ps"][k]),
+        bin_ps=int(series.attrs["bin_ps"]),
+        counts_by_channel=np.ascontiguousarray(series.row_arrays["counts"][:rows].T),
+        exposure_ps=series.row_arrays["exposure_ps"][:rows],
+    )
+
+
+# ---------------------------------------------------------------------- blinking
+def blinking_spec(bin_ps: int) -> SeriesSpec:
+    return SeriesSpec(
+        name=BLINKING,
+        description="Blinking of the trace so far: thresholds, time fractions, power laws.",
+        fields={
+            "thresholds_cps": Column(np.float64, (2,), "Intensity thresholds, counts/s."),
+            "fractions": Column(np.float64, (3,), "Fraction of live time ON, grey, OFF."),
+            "exponents": Column(np.float64, (2,), "Power-law exponents of ON and OFF dwells."),
+        },
+        attrs={"bin_ps": int(bin_ps), "states": ",".join(STATES)},
+    )
+
+
+def blinking_snapshot(result: BlinkingResult, covered: tuple[int, int], live_ps: int) -> Snapshot:
+    thresholds = np.full(2, np.nan)
+    thresholds[: len(result.thresholds_cps)] = result.thresholds_cps
+    exponents = [result.on_exponent, result.off_exponent]
+    return Snapshot(
+        BLINKING,
+        covered,
+        live_ps,
+        {
+            "thresholds_cps": thresholds,
+            "fractions": np.array([result.fractions[s] for s in STATES]),
+            "exponents": np.array([np.nan if e is None else e for e in exponents]),
+        },
+    )
+
+
+# ---------------------------------------------------------------------- reading
+@dataclass(frozen=True)
+class RecordedResults:
+    """The result series of a run file, as far as they were committed.
+
+    Attributes
+    ----------
+    path
+        The file.
+    series
+        Every series by name (see :class:`~tagstream.store.results.RecordedSeries`).
+    """
+
+    path: Path
+    series: dict[str, RecordedSeries]
+
+    def _get(self, name: str) -> RecordedSeries:
+        found = self.series.get(name)
+        if found is None or not len(found):
+            raise TagstreamError(f"{self.path}: no {name} snapshots")
+        return found
+
+    def g2(self, k: int = -1) -> G2Result:
+        """g2 as of snapshot ``k`` (default: the last)."""
+        return g2_from(self._get(G2), k)
+
+    def lifetime(self, k: int = -1) -> DecayResult:
+        """Decay histogram as of snapshot ``k``."""
+        return lifetime_from(self._get(LIFETIME), k)
+
+    def trace(self, k: int = -1) -> TraceResult:
+        """Intensity trace as of snapshot ``k``."""
+        return trace_from(self._get(TRACE), k)
+
+    def blinking(self) -> RecordedSeries:
+        """The blinking statistics of every snapshot."""
+        return self._get(BLINKING)
+
+
+def read_results(path: str | os.PathLike) -> RecordedResults:
+    """The result series stored in a run file (also while it is being written)."""
+    file = Path(path)
+    with open_hdf5(file) as f:
+        return RecordedResults(file, read_series(f, file))

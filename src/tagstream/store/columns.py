@@ -1,0 +1,77 @@
+"""Same-length tag arrays appended to their HDF5 datasets in whole chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import h5py
+import numpy as np
+
+#: Chunks held in memory per array before they are written.
+STAGE_CHUNKS = 8
+
+
+class ChunkedColumns:
+    """Appends rows to 1-D resizable datasets of equal length, a whole chunk at a time.
+
+    Rows wait in a staging buffer of :data:`STAGE_CHUNKS` chunks that starts on a chunk
+    boundary in the file, so HDF5 always writes (and compresses) whole chunks and never reads
+    one back. :meth:`flush` writes the rows still staged as well; the partial chunk at the end is
+    written again, complete, once its rows arrive.
+
+    Parameters
+    ----------
+    datasets
+        The datasets by name, all empty, chunked with the same chunk length.
+    """
+
+    def __init__(self, datasets: Mapping[str, h5py.Dataset]):
+        self._datasets = dict(datasets)
+        chunk = {ds.chunks[0] for ds in self._datasets.values()}
+        if len(chunk) != 1:
+            raise ValueError("columns: the datasets must share one chunk length")
+        self.capacity = chunk.pop() * STAGE_CHUNKS
+        self._stage = {
+            name: np.empty(self.capacity, dtype=ds.dtype) for name, ds in self._datasets.items()
+        }
+        self._start = 0  # file row of stage[0], a chunk boundary
+        self._fill = 0  # rows staged
+
+    @property
+    def rows(self) -> int:
+        """Rows appended so far (in the file or staged)."""
+        return self._start + self._fill
+
+    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Append equal-length arrays, one per dataset, of the datasets' dtypes."""
+        n = len(next(iter(columns.values())))
+        i = 0
+        while i < n:
+            if self._fill == 0 and n - i >= self.capacity:
+                whole = (n - i) // self.capacity * self.capacity
+                self._write({k: v[i : i + whole] for k, v in columns.items()}, self._start)
+                self._start += whole
+                i += whole
+                continue
+            take = min(n - i, self.capacity - self._fill)
+            for name, stage in self._stage.items():
+                stage[self._fill : self._fill + take] = columns[name][i : i + take]
+            self._fill += take
+            i += take
+            if self._fill == self.capacity:
+                self._write(self._stage, self._start)
+                self._start += self.capacity
+                self._fill = 0
+
+    def flush(self) -> None:
+        """Write the staged rows too (they stay staged until their chunks are complete)."""
+        if self._fill:
+            self._write({k: v[: self._fill] for k, v in self._stage.items()}, self._start)
+
+    def _write(self, columns: Mapping[str, np.ndarray], at: int) -> None:
+        for name, values in columns.items():
+            ds = self._datasets[name]
+            end = at + len(values)
+            if ds.shape[0] < end:
+                ds.resize(end, axis=0)
+            ds[at:end] = values

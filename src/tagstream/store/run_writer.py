@@ -1,0 +1,459 @@
+"""Writing a run file while the run goes on: crash-safe, readable by others meanwhile.
+
+The file is created under its final name and opened for single-writer / multiple-reader access
+(SWMR, HDF5 ≥ 1.10 file format): another process can open it with ``h5py.File(path, "r",
+swmr=True)`` (``ts.open`` does so by itself) and read everything committed so far.
+
+A *commit* writes every appended tag, the gaps and the snapshots to the file, flushes, and then
+records in ``/user/tagstream/committed`` how many of each are final and the span they cover
+(with ``/setup/detectors/counts`` and ``/acquisition_duration``), and flushes again. It happens
+at least every ``flush_every_s`` while batches come, and when the run ends. A writer killed at
+any moment, even with SIGKILL, leaves a file that opens (with SWMR read access, as the HDF5
+superblock still says "open for writing") and holds every tag up to its last commit.
+
+A write error (disk full, quota, I/O error) stops the writer: the file keeps what the last
+commit made final and :class:`~tagstream.errors.WriteError` says what went wrong, where. HDF5
+cannot close a file after a failed write (it retries, fails again, and crashes at exit), so the
+writer first points HDF5's file descriptor at ``/dev/null``: the file on disk then holds exactly
+what was written before the error — the state of a writer killed at that moment, which the SWMR
+write order keeps readable — and HDF5 closes cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+import numpy as np
+
+from ..errors import BatchError, OutputExistsError, TagstreamError, WriteError
+from ..sources import photon_hdf5_spec as spec
+from ..sources.timeline import StateTimeline
+from ..tags import RunMetadata, TagBatch
+from ..tags import intervals as iv
+from . import layout
+from .columns import ChunkedColumns
+from .packing import DEFAULT_COMPRESSION, check_compression
+from .paths import check_target
+from .results import SeriesSpec, SeriesWriter, Snapshot
+
+FLUSH_EVERY_S = 1.0
+#: HDF5 file format bounds: the 1.10 format is the oldest that allows SWMR, and what HDF5 1.10
+#: and later (PyTables, phconvert, MATLAB) read.
+LIBVER = ("v110", "v110")
+
+
+def write_run(
+    path: str | os.PathLike,
+    batches: Iterable[TagBatch],
+    metadata: RunMetadata,
+    *,
+    force: bool = False,
+    duration_ps: int | None = None,
+    truth: StateTimeline | None = None,
+    config_text: str | None = None,
+    progress: Callable[[int], object] | None = None,
+    description: str | None = None,
+    compression: str = DEFAULT_COMPRESSION,
+) -> Path:
+    """Write consecutive batches to a new run file, as they come (in this thread).
+
+    Parameters
+    ----------
+    path
+        The file to create.
+    batches
+        Consecutive tag batches (a run's ``batches()``); time between two spans becomes a gap.
+    metadata
+        The run's metadata, stored as JSON and used for ``/setup``.
+    force
+        Replace an existing file.
+    duration_ps
+        Acquisition duration to record, ps; defaults to the span the batches cover.
+    truth
+        The simulator's state timeline, stored under ``/user/tagstream/truth``.
+    config_text
+        The run's configuration, stored verbatim.
+    progress
+        Called with the end of each batch's span (ps) once the batch is written.
+    description
+        The file's ``/description``; a default names the source and mode.
+    compression
+        One of :data:`~tagstream.store.packing.COMPRESSIONS`.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    RunFileError
+        The file exists (without ``force``) or the folder is missing.
+    WriteError
+        The file cannot be written; it keeps what was committed.
+    BatchError
+        A batch overlaps the previous one, has the wrong mode or an unmapped channel; the file
+        keeps the batches before it.
+    """
+    with RunWriter(
+        path,
+        metadata,
+        force=force,
+        config_text=config_text,
+        description=description,
+        compression=compression,
+        truth=truth,
+    ) as writer:
+        for batch in batches:
+            writer.append(batch)
+            if progress is not None:
+                progress(batch.t_end)
+        return writer.finish(duration_ps=duration_ps)
+
+
+class RunWriter:
+    """A run file being written batch by batch (see the module docstring).
+
+    Use as a context manager: leaving the block normally completes the file; an exception
+    stops it with the exception as the reason, keeping what was written.
+
+    Parameters
+    ----------
+    path, metadata, force, config_text, description, compression, truth
+        As for :func:`write_run`.
+    series
+        The result series the run will append snapshots to.
+    flush_every_s
+        Commit after an append when this much time (s) has passed since the last commit.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        metadata: RunMetadata,
+        *,
+        force: bool = False,
+        config_text: str | None = None,
+        description: str | None = None,
+        compression: str = DEFAULT_COMPRESSION,
+        truth: StateTimeline | None = None,
+        series: Sequence[SeriesSpec] = (),
+        flush_every_s: float = FLUSH_EVERY_S,
+    ):
+        self.path = check_target(path, force)
+        self.metadata = metadata
+        self.flush_every_s = float(flush_every_s)
+        check_compression(compression)
+        _check_metadata(metadata)
+        self._nanotime_dtype = layout.nanotime_dtype(metadata)
+        self._ids = np.array([c.number for c in metadata.channels], dtype=np.uint8)
+        self._known = np.zeros(256, dtype=bool)
+        self._known[self._ids] = True
+        self._counts = np.zeros(256, dtype=np.int64)
+        self._span: list[int] | None = None
+        self._gap_rows = 0  # final rows of the gaps dataset
+        self._pending_gap = iv.EMPTY  # the last gap, which the next batch may extend
+        self._committed_span: tuple[int, int] | None = None
+        self._failed: BaseException | None = None
+        names = [s.name for s in series]
+        if len(set(names)) != len(names):
+            raise TagstreamError(f"result series named twice: {names}")
+        self._file = _create(self.path, force)
+        try:
+            self._layout(metadata, description, compression, config_text, truth, series)
+            self._file.swmr_mode = True
+        except BaseException as exc:
+            self._abandon()
+            self.path.unlink(missing_ok=True)  # it holds nothing yet
+            raise self._as_write_error(exc, "cannot create it") from exc
+        self._last_commit = time.monotonic()
+
+    def _layout(self, metadata, description, compression, config_text, truth, series) -> None:
+        f = self._file
+        self._duration = layout.write_root(f, description or layout.default_description(metadata))
+        layout.write_identity(f, self.path)
+        self._detector_counts = layout.write_setup(f, metadata)
+        self._columns = ChunkedColumns(layout.create_photon_data(f, metadata, compression))
+        names = [s.name for s in series]
+        user = layout.write_user(f, metadata, config_text, truth, names)
+        self._committed, self._status, self._gaps = user["committed"], user["status"], user["gaps"]
+        self._series = {}
+        if series:
+            results = layout.results_group(f)
+            self._series = {s.name: SeriesWriter(results, s, compression) for s in series}
+
+    # ------------------------------------------------------------------ writing
+    @property
+    def open(self) -> bool:
+        return self._file is not None
+
+    @property
+    def last_commit(self) -> float:
+        """``time.monotonic()`` of the last commit."""
+        return self._last_commit
+
+    @property
+    def tags(self) -> int:
+        """Tags appended so far."""
+        return self._columns.rows if self.open else 0
+
+    def append(self, batch: TagBatch) -> None:
+        """Append one batch; it must begin where (or after) the previous one ended.
+
+        The writer keeps references to the batch's arrays only until it returns.
+        """
+        self._writable()
+        per_channel = self._check_batch(batch)
+        try:
+            if self._span is None:
+                self._span = [batch.t_begin, batch.t_begin]
+            if batch.t_begin > self._span[1]:
+                self._add_gaps(np.array([[self._span[1], batch.t_begin]], dtype=np.int64))
+            self._add_gaps(batch.gaps)
+            if len(batch):
+                columns = {"timestamps": batch.timestamps, "detectors": batch.channels}
+                if batch.nanotimes is not None:
+                    nt = batch.nanotimes
+                    columns["nanotimes"] = nt.astype(self._nanotime_dtype, copy=False)
+                self._columns.append(columns)
+                self._counts += per_channel
+            self._span[1] = batch.t_end
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        self.commit_if_due()
+
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        """Append one snapshot to its result series (final at the next commit)."""
+        self._writable()
+        writer = self._series.get(snapshot.series)
+        if writer is None:
+            raise TagstreamError(f"no result series {snapshot.series!r} in {self.path}")
+        try:
+            writer.append(snapshot)
+        except TagstreamError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from exc
+
+    def commit_if_due(self) -> None:
+        """Commit when :attr:`flush_every_s` has passed since the last commit."""
+        if self.open and time.monotonic() - self._last_commit >= self.flush_every_s:
+            self.commit()
+
+    def commit(self) -> None:
+        """Write everything appended and record it as final (see the module docstring)."""
+        self._writable()
+        f = self._file
+        try:
+            self._columns.flush()
+            if len(self._pending_gap):
+                _put_row(self._gaps, self._gap_rows, self._pending_gap[0])
+            f.flush()
+            span = tuple(self._span) if self._span is not None else (0, 0)
+            gaps = self._gap_rows + len(self._pending_gap)
+            record = [self._columns.rows, gaps, *span, *(s.count for s in self._series.values())]
+            self._committed[...] = np.asarray(record, dtype=np.int64)
+            self._detector_counts[...] = self._counts[self._ids]
+            self._duration[()] = (span[1] - span[0]) / layout.PS_PER_S
+            f.flush()
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        self._committed_span = span
+        self._last_commit = time.monotonic()
+
+    def finish(self, *, duration_ps: int | None = None) -> Path:
+        """Commit, mark the file complete and close it.
+
+        Parameters
+        ----------
+        duration_ps
+            Acquisition duration to record, ps; defaults to the span covered.
+        """
+        self._writable()
+        try:
+            self._status[()] = layout.status_text(spec.STATUS_COMPLETE)
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        self.commit()
+        if duration_ps is not None:
+            try:
+                self._duration[()] = int(duration_ps) / layout.PS_PER_S
+            except Exception as exc:
+                raise self._fail(exc) from exc
+        self._close_file()
+        return self.path
+
+    def stop(self, reason: str) -> None:
+        """Commit what was appended, mark the file stopped with ``reason`` and close it.
+
+        Raises :class:`WriteError` if the file could not be written (it is closed anyway).
+        """
+        if not self.open:
+            return
+        try:
+            self._status[()] = layout.status_text(f"{spec.STATUS_STOPPED}: {reason}")
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        self.commit()
+        self._close_file()
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            if self.open:
+                self.finish()
+            return
+        if self.open:
+            try:
+                self.stop(stop_reason(exc))
+            except WriteError:
+                pass  # the exception in flight says more
+
+    # ------------------------------------------------------------------ helpers
+    def _writable(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+        if self._file is None:
+            raise TagstreamError(f"{self.path}: the file is already closed")
+
+    def _check_batch(self, batch: TagBatch) -> np.ndarray:
+        """Check that the batch fits the file; return its tag count per channel number."""
+        if self._span is not None and batch.t_begin < self._span[1]:
+            raise BatchError(
+                f"batch begins at {batch.t_begin} ps, before the previous one ended "
+                f"({self._span[1]} ps)"
+            )
+        if batch.mode != self.metadata.mode:
+            raise BatchError(f"a {batch.mode} batch in a {self.metadata.mode} run")
+        if batch.nanotimes is not None:
+            _check_nanotimes(batch, self.metadata, self._nanotime_dtype)
+        per_channel = np.bincount(batch.channels, minlength=256)
+        unknown = np.flatnonzero((per_channel > 0) & ~self._known)
+        if unknown.size:
+            raise BatchError(f"tags on channel {int(unknown[0])}, which the channel map lacks")
+        return per_channel
+
+    def _add_gaps(self, gaps: np.ndarray) -> None:
+        """Write the gaps that are final; the last one waits, as the next batch may extend it."""
+        if not len(gaps):
+            return
+        merged = iv.normalize(np.concatenate([self._pending_gap, gaps]))
+        for row in merged[:-1]:
+            _put_row(self._gaps, self._gap_rows, row)
+            self._gap_rows += 1
+        self._pending_gap = merged[-1:]
+
+    def _fail(self, exc: BaseException) -> BaseException:
+        """Stop writing after ``exc``: close the file, keeping what is on disk, and return the
+        error to raise."""
+        if self._failed is None:
+            self._failed = self._as_write_error(exc, "cannot write")
+            self._abandon()
+        return self._failed
+
+    def _as_write_error(self, exc: BaseException, doing: str) -> BaseException:
+        if isinstance(exc, TagstreamError | KeyboardInterrupt | SystemExit):
+            return exc
+        message = str(exc)
+        reason = _HDF5_OS_ERROR.search(message)
+        offset = _HDF5_OFFSET.search(message)
+        text = reason.group(1) if reason else (" ".join(message.split()) or type(exc).__name__)
+        if offset:
+            text += f" at byte offset {offset.group(1)}"
+        kept = "nothing was committed"
+        if self._committed_span is not None:
+            t0, t1 = self._committed_span
+            kept = f"it keeps the run up to {(t1 - t0) / layout.PS_PER_S:.6g} s"
+        return WriteError(self.path, f"{doing}: {text}; {kept}")
+
+    def _abandon(self) -> None:
+        """Close the file after a failure without writing anything more to it."""
+        f = self._file
+        if f is None:
+            return
+        try:
+            fd = f.id.get_vfd_handle()
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, fd)
+            os.close(null)
+        except Exception:  # the file is closed below either way
+            pass
+        self._close()
+
+    def _close_file(self) -> None:
+        try:
+            self._file.close()
+        except Exception as exc:
+            raise self._fail(exc) from exc
+        self._file = None
+
+    def _close(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except Exception:  # after a failure nothing more can be saved
+                pass
+
+
+def stop_reason(exc: BaseException | None) -> str:
+    """What the status of a stopped file says about why it stopped."""
+    if exc is None:
+        return "stopped"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+#: The operating system's reason and the byte offset in HDF5's message on a failed write.
+_HDF5_OS_ERROR = re.compile(r"error message = '([^']*)'")
+_HDF5_OFFSET = re.compile(r"offset = (\d+)")
+
+
+def _create(path: Path, force: bool) -> h5py.File:
+    try:
+        return h5py.File(path, "w" if force else "w-", libver=LIBVER)
+    except FileExistsError:
+        raise OutputExistsError(path) from None
+    except OSError as exc:
+        if path.exists() and not force:
+            raise OutputExistsError(path) from None
+        raise WriteError(path, f"cannot create it: {exc.strerror or exc}") from exc
+
+
+def _put_row(ds: h5py.Dataset, index: int, row: np.ndarray) -> None:
+    if ds.shape[0] <= index:
+        ds.resize(index + 1, axis=0)
+    ds[index] = row
+
+
+# ---------------------------------------------------------------------- checks
+def _check_metadata(metadata: RunMetadata) -> None:
+    if metadata.mode == "T3" and not metadata.laser_period_ps:
+        raise TagstreamError(
+            "a T3 run needs its sync period (metadata.sync_period_ps) to be written to Photon-HDF5"
+        )
+
+
+def _check_nanotimes(batch: TagBatch, metadata: RunMetadata, dtype: np.dtype) -> None:
+    unit = batch.nanotime_unit_ps
+    if unit is not None and not np.isclose(unit, metadata.nanotime_unit_ps, rtol=1e-9):
+        raise BatchError(
+            f"nanotime unit {unit} ps differs from the run's {metadata.nanotime_unit_ps} ps"
+        )
+    nt = batch.nanotimes
+    if nt.size and (nt.min() < 0 or nt.max() > np.iinfo(dtype).max):
+        raise BatchError(f"nanotimes outside 0..{np.iinfo(dtype).max}")

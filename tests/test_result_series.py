@@ -1,0 +1,123 @@
+"""Result series: every snapshot in a run file equals the offline analysis of the data it
+covers, and files with results stay valid Photon-HDF5."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import h5py
+import numpy as np
+import pytest
+from phconvert import hdf5 as phc_hdf5
+
+import tagstream as ts
+from tagstream.cli import main
+from tagstream.pipeline import read_results, record_run
+from tagstream.pipeline.live_analysis import LiveAnalysis
+from tagstream.sources.simulator import resolve_config
+
+from .test_hdf5_files import OPTIONAL_FIELDS
+
+
+def _t2_with_sync():
+    config = resolve_config("cspbi3-10nm")
+    return replace(
+        config,
+        setup=replace(config.setup, mode="T2"),
+        excitation=replace(config.excitation, sync_divider=4),
+    )
+
+
+@pytest.fixture(scope="module", params=["T3", "T2"])
+def recorded(request, tmp_path_factory):
+    """A simulated run recorded with snapshots every 0.4 s: (path, its tags)."""
+    model = "cspbi3-10nm" if request.param == "T3" else _t2_with_sync()
+    path = tmp_path_factory.mktemp("series") / f"{request.param}.h5"
+    record_run(ts.simulate(model, duration="3 s", seed=4), path, results_every="0.4 s")
+    with ts.open(path) as run:
+        return path, run.read()
+
+
+def test_snapshots_equal_the_offline_analysis_of_their_span(recorded):
+    path, tags = recorded
+    results = read_results(path)
+    assert set(results.series) == {"g2", "lifetime", "trace", "blinking"}
+    ends = results.series["g2"].covered_ps[:, 1]
+    # every 0.4 s of run time, and the end
+    np.testing.assert_array_equal(ends, [*np.arange(1, 8) * 400 * 10**9, tags.t_end])
+    for k, end in enumerate(ends):
+        part = tags.slice_time(0, int(end))
+        g2 = results.g2(k)
+        want = ts.g2(part, *g2.channels, window=int(g2.edges_ps[-1]), bin=g2.bin_ps)
+        np.testing.assert_array_equal(g2.counts, want.counts)
+        np.testing.assert_allclose(g2.expected, want.expected, rtol=1e-12)
+        assert (g2.n_a, g2.n_b, g2.live_ps) == (want.n_a, want.n_b, want.live_ps)
+        decay = results.lifetime(k)
+        want_decay = ts.lifetime(part, decay.channel, bin=round(decay.bin_ps))
+        np.testing.assert_array_equal(decay.edges_ps, want_decay.edges_ps)
+        np.testing.assert_array_equal(decay.counts, want_decay.counts)
+        trace = results.trace(k)
+        want_trace = ts.trace(part, bin=trace.bin_ps, channels=list(trace.channels))
+        done = trace.exposure_ps.size  # complete bins (all of them at the end)
+        assert done == (want_trace.exposure_ps.size if k == len(ends) - 1 else end // trace.bin_ps)
+        np.testing.assert_array_equal(
+            trace.counts_by_channel, want_trace.counts_by_channel[:, :done]
+        )
+        np.testing.assert_array_equal(trace.exposure_ps, want_trace.exposure_ps[:done])
+    blinking = results.blinking()
+    last = ts.trace(tags, bin=results.trace().bin_ps, channels=list(results.trace().channels))
+    states = last.states()
+    np.testing.assert_allclose(
+        blinking.fields["fractions"][-1], [states.fractions[s] for s in ("on", "grey", "off")]
+    )
+    assert blinking.covered_ps[-1, 1] == tags.t_end
+
+
+def test_the_last_snapshot_gives_the_runs_g2_zero(recorded):
+    path, _ = recorded
+    zero = read_results(path).g2().g2_zero()
+    assert zero.value == pytest.approx(ts.summary(path)["g2"]["g2_zero"], rel=1e-9)
+
+
+def test_files_with_results_are_valid_photon_hdf5(recorded):
+    path, _ = recorded
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h5 = phc_hdf5.load_photon_hdf5(str(path), require_rootformat=True)
+        h5.close()
+    missing = {str(w.message).split('"')[1] for w in caught}
+    assert missing <= set(OPTIONAL_FIELDS), [str(w.message) for w in caught]
+
+
+def test_series_without_a_sync_leave_out_the_lifetime():
+    cw = ts.simulate("cw-antibunching", duration="1 s", seed=1)
+    live = LiveAnalysis(cw.metadata, every="0.5 s")
+    assert [s.name for s in live.specs] == ["g2", "trace", "blinking"]
+    assert any(note.startswith("lifetime:") for note in live.notes)
+
+
+def test_results_can_be_left_out_and_their_interval_is_checked(tmp_path, capsys):
+    out = tmp_path / "tags_only.h5"
+    code = main(["simulate", "cspbi3-10nm", "--duration", "1 s", "-o", str(out)])
+    assert code == 0
+    plain = tmp_path / "plain.h5"
+    assert main(["simulate", "cspbi3-10nm", "--duration", "1s", "-o", str(plain),
+                 "--results-every", "off", "--compression", "lzf"]) == 0  # fmt: skip
+    with h5py.File(plain) as f:
+        assert "results" not in f["/user/tagstream"]
+        assert f["/photon_data/timestamps"].compression == "lzf"
+    assert main(["simulate", "cspbi3-10nm", "-o", str(tmp_path / "x.h5"),
+                 "--results-every", "-1 s"]) == 2  # fmt: skip
+    assert "results interval must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_info_shows_the_status_and_the_series(recorded, capsys):
+    path, _ = recorded
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "status    complete" in out
+    results = [line for line in out.splitlines() if line.startswith("results   ")]
+    assert len(results) == 1 and "g2 (8 snapshots)" in results[0]
+    assert "trace (8 snapshots)" in results[0]
