@@ -21,6 +21,7 @@ from tagstream.tags import TagBatch
 from . import peers
 from .datasets import Dataset, hbt_t2_with_sync, hbt_t3
 from .timing import best_time
+from .writer import measure_writer
 
 WINDOW_PS = 100_000  # ±100 ns
 BIN_PS = 100
@@ -44,6 +45,7 @@ class Row:
     budget: str | None = None
     meets_budget: bool | None = None
     agrees: bool | None = None
+    note: str | None = None
 
 
 def _batches(batch: TagBatch) -> list[TagBatch]:
@@ -205,6 +207,7 @@ def run_suite(
     )
 
     _simulator(bench, hbt, seconds)
+    disk = measure_writer(bench.measure, hbt)
 
     return {
         "machine": {
@@ -217,6 +220,7 @@ def run_suite(
         "threads": threads,
         "datasets": {d.name: {"tags": d.n, "description": d.description} for d in (hbt, t2)},
         "numpy_sum_tags_per_s": bench.sum_rate,
+        "disk_write_bytes_per_s": disk,
         "rows": [asdict(r) for r in bench.rows],
     }
 
@@ -336,12 +340,19 @@ def format_table(report: dict) -> str:
             if r["agrees"] is None
             else ("  (same histogram)" if r["agrees"] else "  (histogram differs)")
         )
+        note = f"  ({r['note']})" if r.get("note") else ""
         lines.append(
             f"{r['analysis']:50s} {r['implementation']:24s} {r['tags_per_s'] / 1e6:9.1f} "
-            f"{r['ratio_to_sum']:7.3f}  {r['budget'] or ''}{verdict}{agrees}"
+            f"{r['ratio_to_sum']:7.3f}  {r['budget'] or ''}{verdict}{agrees}{note}"
         )
     sums = ", ".join(
         f"{k}: {v / 1e6:.0f} Mtags/s" for k, v in report["numpy_sum_tags_per_s"].items()
     )
     lines.append(f"numpy.sum over the same timestamps: {sums}")
+    disk = report.get("disk_write_bytes_per_s")
+    if disk:
+        lines.append(
+            f"disk under the run files, sustained with fsync: {disk / 1e6:.0f} MB/s "
+            f"({disk / 11e6:.0f} Mtags/s of uncompressed T3 tags)"
+        )
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from tagstream.errors import (
     UnsupportedFormatError,
 )
 from tagstream.sources.files import open_run
-from tagstream.sources.hdf5_file import HDF5Run, to_ps
+from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run, to_ps
 from tagstream.sources.timeline import StateTimeline
 from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
@@ -502,3 +502,26 @@ def test_closed_run_refuses_to_read(recorded):
     run.close()
     with pytest.raises(TagstreamError, match="closed"):
         next(run.batches())
+
+
+def test_batches_read_only_their_own_slice_of_the_file(tmp_path, monkeypatch):
+    """A run far larger than one batch is read piece by piece: no read returns much more than
+    the tags of one batch (plus a binary-search block)."""
+    n = 400_000
+    t = np.arange(n, dtype=np.int64) * 1000  # 1 tag per ns: a batch of 10 us holds 10 000
+    batch = TagBatch(t, (t // 1000 % 2 + 1).astype(np.uint8), 0, n * 1000)
+    path = write_run(tmp_path / "big.h5", [batch], _metadata("T2"), compression="blosc")
+    sizes = []
+    original = h5py.Dataset.__getitem__
+
+    def counting(self, key):
+        out = original(self, key)
+        if self.name.startswith("/photon_data/"):
+            sizes.append(np.size(out))
+        return out
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", counting)
+    with open_run(path) as run:
+        total = sum(len(b) for b in run.batches("10 us"))
+    assert total == n
+    assert max(sizes) <= 10_000 + SEARCH_BLOCK, max(sizes)

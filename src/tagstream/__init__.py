@@ -15,6 +15,7 @@ from .analysis.state_resolved import g2_in_state, in_state, state_lifetimes
 from .analysis.trace import TraceAnalyzer, TraceResult
 from .errors import TagstreamError
 from .pipeline.offline import summary
+from .pipeline.result_series import read_results as results
 from .sources.files import open_run as open
 from .sources.simulator import simulate
 from .tags import (
@@ -62,6 +63,7 @@ __all__ = [
     "parse_frequency",
     "parse_period_ps",
     "parse_time",
+    "results",
     "simulate",
     "state_lifetimes",
     "summary",
