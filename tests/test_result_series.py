@@ -121,3 +121,22 @@ def test_info_shows_the_status_and_the_series(recorded, capsys):
     results = [line for line in out.splitlines() if line.startswith("results   ")]
     assert len(results) == 1 and "g2 (8 snapshots)" in results[0]
     assert "trace (8 snapshots)" in results[0]
+
+
+def test_the_trace_keeps_its_last_partial_bin_when_the_run_ends_on_a_snapshot(tmp_path):
+    from tagstream.analysis.summary_settings import SummarySettings
+
+    path = tmp_path / "run.h5"
+    settings = SummarySettings(trace_bin="300 ms")
+    record_run(
+        ts.simulate("cspbi3-10nm", duration="2 s", seed=1),
+        path,
+        results_every="1 s",
+        settings=settings,
+    )
+    with ts.open(path) as run:
+        want = ts.trace(run.read(), bin="300 ms", channels=["A", "B"])
+    got = read_results(path).trace()
+    assert got.exposure_ps.size == want.exposure_ps.size == 7
+    np.testing.assert_array_equal(got.counts_by_channel, want.counts_by_channel)
+    np.testing.assert_array_equal(got.exposure_ps, want.exposure_ps)

@@ -124,7 +124,7 @@ def _assert_write_error(proc: subprocess.CompletedProcess, out: Path, reason: st
     assert "Traceback" not in proc.stderr
     message = lines[0]
     assert message.startswith(f"tagstream simulate: error: {out}: cannot write: {reason}")
-    assert " at byte offset " in message and "it keeps the run up to" in message
+    assert " at byte offset " in message and "it keeps the first" in message
 
 
 def test_a_write_error_stops_the_run_and_keeps_the_file_readable(tmp_path):
@@ -137,7 +137,7 @@ def test_a_write_error_stops_the_run_and_keeps_the_file_readable(tmp_path):
         timeout=300,
     )
     _assert_write_error(proc, out, "File too large")
-    kept = float(proc.stderr.split("up to ")[1].split(" s")[0])
+    kept = float(proc.stderr.split("it keeps the first ")[1].split(" s")[0])
     got = _assert_prefix(out, _expected("40 s"))
     assert got.t_end * 1e-12 == pytest.approx(kept)
     assert out.stat().st_size <= 2_000_000

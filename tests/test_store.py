@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import time
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -117,14 +120,62 @@ def test_a_failed_write_is_reported_once_and_the_writer_refuses_more(tmp_path):
     writer = RunWriter(path, T2)
     writer.append(_batch(0, 1000))
     writer.commit()
-    writer._columns._datasets["timestamps"].id.close()  # HDF5 fails from now on
-    with pytest.raises(WriteError, match=r"run\.h5: cannot write: .*it keeps the run up to"):
-        writer.append(_batch(1000, 2000, rate=10**6))
-    with pytest.raises(WriteError):
+
+    def disk_full(columns, at):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    writer._columns._write = disk_full
+    message = r"run\.h5: cannot write: No space left on device; it keeps the first 1e-09 s of"
+    with pytest.raises(WriteError, match=message):
+        writer.append(_batch(1000, 2000, rate=10**6))  # too many to stage: written at once
+    with pytest.raises(WriteError, match=message):
         writer.append(_batch(2000, 3000))
     assert not writer.open
     with ts.open(path) as run:
-        assert run.num_tags == 20 and run.t_end == 1000
+        assert run.num_tags == 20 and run.t_end == 1000 and run.status == "recording"
+
+
+def test_a_snapshot_that_does_not_fit_is_refused_before_anything_is_written(tmp_path):
+    from tagstream.pipeline.live_analysis import LiveAnalysis
+
+    path = tmp_path / "run.h5"
+    live = LiveAnalysis(T2, every=500)
+    writer = BackgroundWriter(RunWriter(path, T2, series=live.specs))
+    snapshots = []
+    for k in range(4):
+        batch = _batch(k * 1000, (k + 1) * 1000)
+        writer.append(batch)
+        snapshots += live.process(batch)
+    g2 = next(s for s in snapshots if s.series == "g2")
+    wrong = replace(g2, values={**g2.values, "counts": g2.values["counts"][:3]})
+    writer.add_snapshot(wrong)
+    for snapshot in snapshots:
+        writer.add_snapshot(snapshot)
+    writer.finish()
+    assert len(writer.notes) == 1
+    assert "results/g2/counts: shape (3,)" in writer.notes[0]
+    with ts.open(path) as run:
+        assert run.num_tags == 80 and run.status == "complete"
+    assert len(ts.results(path).series["g2"]) == 8
+
+
+def test_flushes_rewrite_only_the_chunk_still_filling(tmp_path):
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        cols = _columns(f, 4)
+        writes = []
+        original = cols._write
+        cols._write = lambda columns, at: (
+            writes.append((at, len(columns["t"]))),
+            original(columns, at),
+        )
+        cols.append({"t": np.arange(10), "c": np.zeros(10, np.uint8)})
+        cols.flush()
+        cols.append({"t": np.arange(10, 13), "c": np.zeros(3, np.uint8)})
+        cols.flush()
+        cols.flush()  # nothing new
+        cols.append({"t": np.arange(13, 40), "c": np.zeros(27, np.uint8)})  # the stage fills
+        assert writes == [(0, 10), (8, 5), (12, 20)]
+        np.testing.assert_array_equal(f["t"][()], np.arange(32))
 
 
 def test_series_must_be_named_once(tmp_path):
@@ -189,3 +240,22 @@ def test_background_writer_stops_with_the_producers_exception(tmp_path):
     with ts.open(path) as run:
         assert run.status == "stopped: interrupted" and run.num_tags == 20
     assert not [t for t in threading.enumerate() if t.name == "tagstream-writer"]
+
+
+def test_an_append_interrupted_midway_leaves_a_consistent_file(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = RunWriter(path, T2)
+    writer.append(_batch(0, 1000))
+    original = writer._columns.append
+
+    def interrupted(columns):
+        original(columns)  # the tags are staged, then Ctrl-C arrives
+        raise KeyboardInterrupt
+
+    writer._columns.append = interrupted
+    with pytest.raises(KeyboardInterrupt), writer:
+        writer.append(_batch(1000, 2000))
+    with ts.open(path) as run:  # the commit goes by the batches that were wholly appended
+        assert run.status == "stopped: interrupted"
+        assert (run.num_tags, run.t_end) == (20, 1000)
+        assert len(run.read()) == 20

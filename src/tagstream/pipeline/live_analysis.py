@@ -144,8 +144,15 @@ class LiveAnalysis:
         return out
 
     def final(self) -> list[Snapshot]:
-        """The last snapshots, when data came in since the previous ones."""
-        return self.snapshot(final=True) if self._dirty else []
+        """The last snapshots: of every analyzer when data came in since the previous ones, else
+        of the trace's last, partial bin if it is still missing."""
+        if self._dirty:
+            return self.snapshot(final=True)
+        trace = self.trace
+        if trace is None or trace.n_bins <= self._trace_rows:
+            return []
+        covered = (self._coverage.t_begin, self._coverage.t_end)
+        return self._trace_snapshots(covered, self._coverage.live_ps, final=True)
 
     def _trace_snapshots(self, covered: tuple[int, int], live: int, final: bool) -> list:
         trace = self.trace

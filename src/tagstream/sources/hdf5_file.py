@@ -18,9 +18,12 @@ Times
     one sync period are put in order of that time (stably). Nanotimes keep their stored values,
     in units of ``tcspc_unit``.
 
-Span
-    tagstream's files store it (``/user/tagstream/span``), with the gaps and the truth
-    timeline. For other files it starts at 0 (timestamps count from the start of the
+Span and growing files
+    tagstream's files record the span, the number of tags and of gap rows that their writer's
+    last commit made final (``/user/tagstream/committed``; older files: ``span``); a file still
+    being written, or whose writer died, is read up to that commit (opened for SWMR reading),
+    and ``status`` says which (``recording``, ``complete``, ``stopped: <reason>``). For other
+    files it starts at 0 (timestamps count from the start of the
     acquisition) unless the first tag lies beyond ``acquisition_duration``, then at the first
     tag; it ends at the last tag or at the start plus ``acquisition_duration``, whichever is
     later.
@@ -123,6 +126,9 @@ class HDF5Run(Run):
         The span the run covers, ps.
     gaps
         Lost-time intervals of the whole run (k, 2), ps.
+    status
+        tagstream's files: ``"recording"``, ``"complete"`` or ``"stopped: <reason>"``; other
+        files: ``None``.
     num_tags
         Number of tags in the file.
     """

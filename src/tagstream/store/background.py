@@ -5,8 +5,9 @@ commits at least every ``flush_every_s`` — also when no data come. The produce
 the queue is full (the disk is slower than the data), which keeps the recording lossless. HDF5
 work releases the GIL, so the producer's numba kernels run meanwhile.
 
-An error in the writer thread (a full disk, a bad batch) stops it; the producer's next call
-raises that error, and the file keeps what was committed.
+An error in the writer thread (a full disk, a bad batch) stops it: the thread commits what it
+can and closes the file, then the producer's next call raises that error. A snapshot that does
+not fit its series is dropped with a note in :attr:`BackgroundWriter.notes`; the tags go on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ..errors import TagstreamError
 from ..tags import TagBatch
 from .results import Snapshot
 from .run_writer import RunWriter, stop_reason
@@ -47,6 +49,7 @@ class BackgroundWriter:
         self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._result: Path | None = None
+        self.notes: list[str] = []
         self._thread = threading.Thread(target=self._work, name="tagstream-writer", daemon=True)
         self._thread.start()
 
@@ -62,11 +65,12 @@ class BackgroundWriter:
     def finish(self, duration_ps: int | None = None) -> Path:
         """Write everything queued, complete the file and wait for the thread; the file's
         path. Raises the writer's error, if any."""
-        self._put(("finish", duration_ps), 0)
+        self._put(("finish", duration_ps), 0, check=False)
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._result is not None
+        if self._result is None:
+            raise TagstreamError(f"{self.path}: the writer was stopped, not finished")
         return self._result
 
     def stop(self, reason: str) -> None:
@@ -115,7 +119,7 @@ class BackgroundWriter:
                 raise self._error
             if not self._thread.is_alive():
                 if check:
-                    raise RuntimeError(f"{self.path}: the writer has stopped")
+                    raise TagstreamError(f"{self.path}: the writer has already stopped")
                 return
             self._queue.append((item, nbytes))
             self._pending_bytes += nbytes
@@ -134,7 +138,10 @@ class BackgroundWriter:
                 if kind == "batch":
                     writer.append(value)
                 elif kind == "snapshot":
-                    writer.add_snapshot(value)
+                    try:
+                        writer.add_snapshot(value)
+                    except TagstreamError as exc:
+                        self.notes.append(f"snapshot dropped: {exc}")
                     writer.commit_if_due()
                 elif kind == "finish":
                     self._result = writer.finish(duration_ps=value)

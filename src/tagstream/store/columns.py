@@ -15,9 +15,11 @@ class ChunkedColumns:
     """Appends rows to 1-D resizable datasets of equal length, a whole chunk at a time.
 
     Rows wait in a staging buffer of :data:`STAGE_CHUNKS` chunks that starts on a chunk
-    boundary in the file, so HDF5 always writes (and compresses) whole chunks and never reads
-    one back. :meth:`flush` writes the rows still staged as well; the partial chunk at the end is
-    written again, complete, once its rows arrive.
+    boundary in the file, so HDF5 writes (and compresses) whole chunks and never reads one back.
+    :meth:`flush` writes the staged rows not yet in the file; the partial chunk at the end is
+    written again, complete, once its rows arrive. (A compressed chunk that grows is stored
+    anew, and a file open for SWMR writing does not reuse the old space: each flush in the middle
+    of a chunk costs up to one compressed chunk of file size.)
 
     Parameters
     ----------
@@ -30,12 +32,14 @@ class ChunkedColumns:
         chunk = {ds.chunks[0] for ds in self._datasets.values()}
         if len(chunk) != 1:
             raise ValueError("columns: the datasets must share one chunk length")
-        self.capacity = chunk.pop() * STAGE_CHUNKS
+        self.chunk = chunk.pop()
+        self.capacity = self.chunk * STAGE_CHUNKS
         self._stage = {
             name: np.empty(self.capacity, dtype=ds.dtype) for name, ds in self._datasets.items()
         }
         self._start = 0  # file row of stage[0], a chunk boundary
         self._fill = 0  # rows staged
+        self._written = 0  # rows in the file
 
     @property
     def rows(self) -> int:
@@ -51,6 +55,7 @@ class ChunkedColumns:
                 whole = (n - i) // self.capacity * self.capacity
                 self._write({k: v[i : i + whole] for k, v in columns.items()}, self._start)
                 self._start += whole
+                self._written = self._start
                 i += whole
                 continue
             take = min(n - i, self.capacity - self._fill)
@@ -59,14 +64,22 @@ class ChunkedColumns:
             self._fill += take
             i += take
             if self._fill == self.capacity:
-                self._write(self._stage, self._start)
+                self._write_staged()
                 self._start += self.capacity
                 self._fill = 0
 
     def flush(self) -> None:
-        """Write the staged rows too (they stay staged until their chunks are complete)."""
-        if self._fill:
-            self._write({k: v[: self._fill] for k, v in self._stage.items()}, self._start)
+        """Write the staged rows not yet in the file (they stay staged until their chunks are
+        complete)."""
+        if self._start + self._fill > self._written:
+            self._write_staged()
+
+    def _write_staged(self) -> None:
+        """Write the staged rows from the first chunk not yet complete in the file."""
+        first = (self._written - self._start) // self.chunk * self.chunk
+        staged = {k: v[first : self._fill] for k, v in self._stage.items()}
+        self._write(staged, self._start + first)
+        self._written = self._start + self._fill
 
     def _write(self, columns: Mapping[str, np.ndarray], at: int) -> None:
         for name, values in columns.items():

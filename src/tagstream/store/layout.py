@@ -52,7 +52,7 @@ from ..errors import TagstreamError
 from ..sources import photon_hdf5_spec as spec
 from ..sources.timeline import StateTimeline
 from ..tags import Channel, Role, RunMetadata
-from .packing import CHUNK_TAGS, filter_options
+from .packing import CHUNK_TAGS, chunk_tags, filter_options
 
 PS_PER_S = 1e12
 SOFTWARE = "tagstream"
@@ -238,6 +238,7 @@ def create_photon_data(
             pd,
             name,
             dtype,
+            chunk=chunk_tags(compression),
             compression=compression,
             description=spec.description(f"/photon_data/{name}"),
         )

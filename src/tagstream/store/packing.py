@@ -28,9 +28,15 @@ import hdf5plugin
 
 from ..errors import TagstreamError
 
-#: Tags per chunk of the tag arrays: 512 kB of timestamps, small enough for a reader's binary
-#: search to decompress little, large enough for the per-chunk cost to vanish.
+#: Tags per chunk of uncompressed tag arrays: 512 kB of timestamps, large enough for the
+#: per-chunk cost to vanish.
 CHUNK_TAGS = 1 << 16
+#: Tags per chunk of compressed tag arrays. A commit in the middle of a chunk stores it, and the
+#: complete chunk is stored anew later; a file open for SWMR writing never reuses the space of
+#: the first copy. At one commit per second that costs up to one compressed chunk per second:
+#: with 16384-tag chunks files grow by 8 % at 100 kcps and 1 % at 1 Mcps (33 % and 3 % with
+#: 65536), for 15-20 % less write speed. Uncompressed chunks are rewritten in place.
+COMPRESSED_CHUNK_TAGS = 1 << 14
 #: Snapshots per chunk of a result series.
 CHUNK_SNAPSHOTS = 16
 
@@ -43,6 +49,11 @@ def check_compression(name: str) -> str:
     if name not in COMPRESSIONS:
         raise TagstreamError(f"compression {name!r}: choose one of {', '.join(COMPRESSIONS)}")
     return name
+
+
+def chunk_tags(name: str) -> int:
+    """Tags per chunk of the tag arrays under the compression ``name``."""
+    return CHUNK_TAGS if check_compression(name) == "none" else COMPRESSED_CHUNK_TAGS
 
 
 def filter_options(name: str) -> dict[str, Any]:

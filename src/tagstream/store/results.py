@@ -96,6 +96,8 @@ class Snapshot:
         One value per field of the series.
     new_rows
         Rows to append to each row array (all of the same length).
+    wall_time_s
+        When it was taken (Unix time, s).
     """
 
     series: str
@@ -103,6 +105,7 @@ class Snapshot:
     live_ps: int
     values: Mapping[str, np.ndarray | float | int]
     new_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
+    wall_time_s: float = field(default_factory=time.time)
 
 
 class SeriesWriter:
@@ -142,29 +145,59 @@ class SeriesWriter:
         self.rows = 0
 
     def append(self, snapshot: Snapshot) -> None:
-        """Write one snapshot (not yet committed)."""
-        values = dict(snapshot.values)
-        missing = set(self.spec.fields) - set(values)
-        if missing:
-            raise TagstreamError(f"results/{self.spec.name}: snapshot lacks {sorted(missing)}")
+        """Write one snapshot (final at the next commit).
+
+        Raises
+        ------
+        TagstreamError
+            The snapshot does not fit the series (nothing is written then).
+        """
+        values = {
+            "covered_ps": np.asarray(snapshot.covered_ps, dtype=np.int64),
+            "live_ps": snapshot.live_ps,
+            "wall_time_s": snapshot.wall_time_s,
+            **snapshot.values,
+        }
+        new_rows = dict(snapshot.new_rows)
+        added = self._check(values, new_rows)
         if self._row_arrays:
-            lengths = {len(snapshot.new_rows.get(k, ())) for k in self._row_arrays}
-            if len(lengths) != 1:
-                raise TagstreamError(f"results/{self.spec.name}: row arrays of unequal growth")
-            added = lengths.pop()
             for key, ds in self._row_arrays.items():
                 if added:
                     ds.resize(self.rows + added, axis=0)
-                    ds[self.rows :] = snapshot.new_rows[key]
-            self.rows += added
-            values["rows"] = self.rows
-        values["covered_ps"] = np.asarray(snapshot.covered_ps, dtype=np.int64)
-        values["live_ps"] = snapshot.live_ps
-        values["wall_time_s"] = time.time()
+                    ds[self.rows :] = new_rows[key]
+            values["rows"] = self.rows + added
         for key, ds in self._per_snapshot.items():
             ds.resize(self.count + 1, axis=0)
             ds[self.count] = values[key]
+        self.rows += added
         self.count += 1
+
+    def _check(self, values: dict, new_rows: dict) -> int:
+        """Check every value's shape against the series; the number of new rows."""
+        name = f"results/{self.spec.name}"
+        expected = {k: ds.shape[1:] for k, ds in self._per_snapshot.items() if k != "rows"}
+        if set(values) != set(expected):
+            raise TagstreamError(
+                f"{name}: a snapshot holds {sorted(values)}, not {sorted(expected)}"
+            )
+        for key, shape in expected.items():
+            if np.shape(values[key]) != shape:
+                raise TagstreamError(f"{name}/{key}: shape {np.shape(values[key])}, not {shape}")
+        if set(new_rows) != set(self._row_arrays):
+            raise TagstreamError(
+                f"{name}: new rows for {sorted(new_rows)}, not {sorted(self._row_arrays)}"
+            )
+        lengths = set()
+        for key, ds in self._row_arrays.items():
+            rows = np.asarray(new_rows[key])
+            if rows.shape[1:] != ds.shape[1:]:
+                raise TagstreamError(
+                    f"{name}/{key}: rows of shape {rows.shape[1:]}, not {ds.shape[1:]}"
+                )
+            lengths.add(rows.shape[0])
+        if len(lengths) > 1:
+            raise TagstreamError(f"{name}: row arrays grow by different numbers of rows")
+        return lengths.pop() if lengths else 0
 
 
 @dataclass(frozen=True)

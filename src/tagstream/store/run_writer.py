@@ -25,6 +25,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -155,8 +156,10 @@ class RunWriter:
         self._ids = np.array([c.number for c in metadata.channels], dtype=np.uint8)
         self._known = np.zeros(256, dtype=bool)
         self._known[self._ids] = True
-        self._counts = np.zeros(256, dtype=np.int64)
-        self._span: list[int] | None = None
+        # what commits record: rows appended, span [t_begin, t_end), tags per channel; replaced
+        # as a whole once a batch is in, so that an interrupted append leaves it consistent
+        self._done = _Done(0, None, None, np.zeros(256, dtype=np.int64))
+        self._final_duration_ps: int | None = None
         self._gap_rows = 0  # final rows of the gaps dataset
         self._pending_gap = iv.EMPTY  # the last gap, which the next batch may extend
         self._committed_span: tuple[int, int] | None = None
@@ -201,7 +204,7 @@ class RunWriter:
     @property
     def tags(self) -> int:
         """Tags appended so far."""
-        return self._columns.rows if self.open else 0
+        return self._done.rows
 
     def append(self, batch: TagBatch) -> None:
         """Append one batch; it must begin where (or after) the previous one ended.
@@ -210,11 +213,11 @@ class RunWriter:
         """
         self._writable()
         per_channel = self._check_batch(batch)
+        done = self._done
+        t_begin = batch.t_begin if done.t_begin is None else done.t_begin
         try:
-            if self._span is None:
-                self._span = [batch.t_begin, batch.t_begin]
-            if batch.t_begin > self._span[1]:
-                self._add_gaps(np.array([[self._span[1], batch.t_begin]], dtype=np.int64))
+            if done.t_end is not None and batch.t_begin > done.t_end:
+                self._add_gaps(np.array([[done.t_end, batch.t_begin]], dtype=np.int64))
             self._add_gaps(batch.gaps)
             if len(batch):
                 columns = {"timestamps": batch.timestamps, "detectors": batch.channels}
@@ -222,10 +225,9 @@ class RunWriter:
                     nt = batch.nanotimes
                     columns["nanotimes"] = nt.astype(self._nanotime_dtype, copy=False)
                 self._columns.append(columns)
-                self._counts += per_channel
-            self._span[1] = batch.t_end
-        except Exception as exc:
+        except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
+        self._done = _Done(self._columns.rows, t_begin, batch.t_end, done.counts + per_channel)
         self.commit_if_due()
 
     def add_snapshot(self, snapshot: Snapshot) -> None:
@@ -236,9 +238,7 @@ class RunWriter:
             raise TagstreamError(f"no result series {snapshot.series!r} in {self.path}")
         try:
             writer.append(snapshot)
-        except TagstreamError:
-            raise
-        except Exception as exc:
+        except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
 
     def commit_if_due(self) -> None:
@@ -246,23 +246,35 @@ class RunWriter:
         if self.open and time.monotonic() - self._last_commit >= self.flush_every_s:
             self.commit()
 
-    def commit(self) -> None:
-        """Write everything appended and record it as final (see the module docstring)."""
+    def commit(self, status: str | None = None) -> None:
+        """Write everything appended and record it as final (see the module docstring).
+
+        Parameters
+        ----------
+        status
+            New status of the file, recorded with the rest.
+        """
         self._writable()
         f = self._file
+        done = self._done
+        span = (0, 0) if done.t_begin is None else (done.t_begin, done.t_end)
+        duration_ps = span[1] - span[0]
+        if self._final_duration_ps is not None:
+            duration_ps = self._final_duration_ps
         try:
             self._columns.flush()
             if len(self._pending_gap):
                 _put_row(self._gaps, self._gap_rows, self._pending_gap[0])
             f.flush()
-            span = tuple(self._span) if self._span is not None else (0, 0)
             gaps = self._gap_rows + len(self._pending_gap)
-            record = [self._columns.rows, gaps, *span, *(s.count for s in self._series.values())]
+            record = [done.rows, gaps, *span, *(s.count for s in self._series.values())]
             self._committed[...] = np.asarray(record, dtype=np.int64)
-            self._detector_counts[...] = self._counts[self._ids]
-            self._duration[()] = (span[1] - span[0]) / layout.PS_PER_S
+            self._detector_counts[...] = done.counts[self._ids]
+            self._duration[()] = duration_ps / layout.PS_PER_S
+            if status is not None:
+                self._status[()] = layout.status_text(status)
             f.flush()
-        except Exception as exc:
+        except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
         self._committed_span = span
         self._last_commit = time.monotonic()
@@ -276,16 +288,9 @@ class RunWriter:
             Acquisition duration to record, ps; defaults to the span covered.
         """
         self._writable()
-        try:
-            self._status[()] = layout.status_text(spec.STATUS_COMPLETE)
-        except Exception as exc:
-            raise self._fail(exc) from exc
-        self.commit()
         if duration_ps is not None:
-            try:
-                self._duration[()] = int(duration_ps) / layout.PS_PER_S
-            except Exception as exc:
-                raise self._fail(exc) from exc
+            self._final_duration_ps = int(duration_ps)
+        self.commit(status=spec.STATUS_COMPLETE)
         self._close_file()
         return self.path
 
@@ -296,11 +301,7 @@ class RunWriter:
         """
         if not self.open:
             return
-        try:
-            self._status[()] = layout.status_text(f"{spec.STATUS_STOPPED}: {reason}")
-        except Exception as exc:
-            raise self._fail(exc) from exc
-        self.commit()
+        self.commit(status=f"{spec.STATUS_STOPPED}: {reason}")
         self._close_file()
 
     def __enter__(self) -> RunWriter:
@@ -331,10 +332,10 @@ class RunWriter:
 
     def _check_batch(self, batch: TagBatch) -> np.ndarray:
         """Check that the batch fits the file; return its tag count per channel number."""
-        if self._span is not None and batch.t_begin < self._span[1]:
+        end = self._done.t_end
+        if end is not None and batch.t_begin < end:
             raise BatchError(
-                f"batch begins at {batch.t_begin} ps, before the previous one ended "
-                f"({self._span[1]} ps)"
+                f"batch begins at {batch.t_begin} ps, before the previous one ended ({end} ps)"
             )
         if batch.mode != self.metadata.mode:
             raise BatchError(f"a {batch.mode} batch in a {self.metadata.mode} run")
@@ -370,13 +371,18 @@ class RunWriter:
         message = str(exc)
         reason = _HDF5_OS_ERROR.search(message)
         offset = _HDF5_OFFSET.search(message)
-        text = reason.group(1) if reason else (" ".join(message.split()) or type(exc).__name__)
+        if reason is not None:
+            text = reason.group(1)
+        elif isinstance(exc, OSError) and exc.strerror:
+            text = exc.strerror
+        else:
+            text = " ".join(message.split()) or type(exc).__name__
         if offset:
             text += f" at byte offset {offset.group(1)}"
         kept = "nothing was committed"
         if self._committed_span is not None:
             t0, t1 = self._committed_span
-            kept = f"it keeps the run up to {(t1 - t0) / layout.PS_PER_S:.6g} s"
+            kept = f"it keeps the first {(t1 - t0) / layout.PS_PER_S:.6g} s of the run"
         return WriteError(self.path, f"{doing}: {text}; {kept}")
 
     def _abandon(self) -> None:
@@ -396,7 +402,7 @@ class RunWriter:
     def _close_file(self) -> None:
         try:
             self._file.close()
-        except Exception as exc:
+        except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
         self._file = None
 
@@ -407,6 +413,16 @@ class RunWriter:
                 f.close()
             except Exception:  # after a failure nothing more can be saved
                 pass
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What the appended batches amount to."""
+
+    rows: int
+    t_begin: int | None
+    t_end: int | None
+    counts: np.ndarray  # tags per channel number
 
 
 def stop_reason(exc: BaseException | None) -> str:
@@ -444,7 +460,8 @@ def _put_row(ds: h5py.Dataset, index: int, row: np.ndarray) -> None:
 def _check_metadata(metadata: RunMetadata) -> None:
     if metadata.mode == "T3" and not metadata.laser_period_ps:
         raise TagstreamError(
-            "a T3 run needs its sync period (metadata.sync_period_ps) to be written to Photon-HDF5"
+            "a T3 run needs its sync period (metadata.sync_period_ps or laser_period_ps) to be "
+            "written to Photon-HDF5"
         )
 
 
