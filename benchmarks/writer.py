@@ -79,7 +79,7 @@ def measure_writer(measure: Callable[..., tuple], data, folder: str | None = Non
                 data,
                 lambda c=compression: write_batches(where, batches, c),
             )
-            row.note = f"file {raw / size:.2f}x smaller than the raw arrays"
+            row.note = f"file = raw arrays / {raw / size:.2f}"
             budget = {"none": UNCOMPRESSED_BUDGET, DEFAULT_COMPRESSION: DEFAULT_BUDGET}
             if compression in budget:
                 row.budget = f">= {budget[compression] / 1e6:g} Mtags/s"

@@ -4,20 +4,20 @@ Measured with ``tagstream bench`` on a 2-core machine (T3 stream of 2 × 1 Mcps 
 131072 tags, 11 bytes per tag; T2 stream with a 20 MHz sync channel, 9 bytes per tag):
 
 ``none``
-    About 115 M tags/s; the file holds every byte of the arrays.
+    About 120 M tags/s; the file holds every byte of the arrays.
 ``blosc`` (default)
-    Blosc with LZ4 (level 5) and byte shuffling, about 75 M tags/s; files 2.0× (T3) to 4.8×
+    Blosc with LZ4 (level 5) and byte shuffling, about 60 M tags/s; files 2.0× (T3) to 4.4×
     (T2 with a sync channel) smaller, so the disk has less to absorb on long runs. It is HDF5
     filter 32001, which PyTables (and therefore phconvert) reads natively; h5py reads it after
     ``import hdf5plugin``. Byte shuffling puts the slowly varying high bytes of the timestamps
     together; bit shuffling packs T3 files 10 % smaller but T2 files 30 % larger, and Zstd or
-    BloscLZ pack as well but write at 50 M tags/s.
+    BloscLZ pack as well but write 30 % slower.
 ``lzf``
     Ships with h5py (no plugin needed) and packs like Blosc after shuffling, but writes at
-    about 18 M tags/s, below what fast taggers deliver.
+    about 15 M tags/s, below what fast taggers deliver.
 ``gzip``
-    Level 1 with shuffling: the smallest files (2.35× for T3) and readable everywhere, about
-    9 M tags/s.
+    Level 1 with shuffling: the smallest files (2.3× for T3, 6.5× for T2 with a sync) and
+    readable everywhere, about 10 M tags/s.
 """
 
 from __future__ import annotations
