@@ -211,6 +211,26 @@ class G2Analyzer:
         self._carry_t = np.concatenate([self._carry_t[keep], tail_t[relevant]])
         self._carry_r = np.concatenate([self._carry_r[keep], tail_r[relevant]])
 
+    def restore(self, counts: np.ndarray, n_a: int, n_b: int, coverage: Coverage) -> None:
+        """Continue from an earlier result, after time was lost.
+
+        Parameters
+        ----------
+        counts
+            Coincidences per bin so far.
+        n_a, n_b
+            Tags counted on A and B so far.
+        coverage
+            The time covered so far. The next batch must begin at least one window after its
+            end, so that no pair across the lost time is missed.
+        """
+        self._hist[:-1] = counts
+        self._hist[-1] = 0
+        self._n[:] = (n_a, n_b)
+        self._coverage = coverage
+        self._carry_t = np.zeros(0, dtype=np.int64)
+        self._carry_r = np.zeros(0, dtype=np.uint8)
+
     def result(self) -> G2Result:
         """A snapshot of the histogram so far (a copy: later batches do not change it)."""
         edges = np.arange(-self.window, self.window + 1, self.bin, dtype=np.int64)

@@ -235,6 +235,15 @@ class LifetimeAnalyzer:
             self._hist += h
         self._last_sync[0] = states[-1][0]
 
+    def restore(self, counts: np.ndarray, coverage: Coverage) -> None:
+        """Continue from earlier histograms (rows: detectors), after time was lost; the
+        histogram must be laid out (:meth:`configure`)."""
+        if self._hist is None:
+            raise AnalysisError("lifetime: configure the histogram before restoring it")
+        self._hist[...] = counts
+        self._coverage = coverage
+        self._last_sync[0] = NO_SYNC
+
     @property
     def edges_ps(self) -> np.ndarray:
         """Bin edges, ps (once laid out)."""

@@ -46,6 +46,17 @@ class Coverage:
                 self._ends.append(e)
         return lost
 
+    @classmethod
+    def from_intervals(cls, covered: np.ndarray, t_begin: int, t_end: int) -> Coverage:
+        """The coverage of a stream that covered the normalised intervals ``covered`` between
+        ``t_begin`` and ``t_end`` (to continue after a restart)."""
+        coverage = cls()
+        coverage.t_begin, coverage.t_end = int(t_begin), int(t_end)
+        for start, stop in iv.as_intervals(covered, "covered"):
+            coverage._starts.append(int(start))
+            coverage._ends.append(int(stop))
+        return coverage
+
     def intervals(self) -> np.ndarray:
         if not self._starts:
             return iv.EMPTY

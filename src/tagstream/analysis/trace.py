@@ -171,6 +171,19 @@ class TraceAnalyzer:
         for buf, first in zip(buffers[1:], firsts[1:], strict=True):
             counts[:, first : first + buf.shape[1]] += buf
 
+    def restore(
+        self, t0: int, counts: np.ndarray, exposure: np.ndarray, coverage: Coverage
+    ) -> None:
+        """Continue from an earlier trace (counts ``(channels, bins)``, exposure per bin),
+        after time was lost."""
+        n = exposure.size
+        self.t0 = int(t0)
+        self._counts = GrowingColumns(len(self.detectors) + 1, max(n, 1024))
+        self._counts.ensure(n)[:-1, :n] = counts
+        self._exposure = GrowingColumns(1, max(n, 1024))
+        self._exposure.ensure(n)[0, :n] = exposure
+        self._coverage = coverage
+
     @property
     def n_bins(self) -> int:
         """Bins so far (the last one may be partly covered)."""

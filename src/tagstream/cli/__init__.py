@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import TagstreamError, WriteError
-from . import analyze, bench, info, simulate
+from . import analyze, bench, info, replay, run, simulate, worker
 
-VERBS = (simulate, analyze, info, bench)
+VERBS = (simulate, analyze, run, replay, info, bench, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,8 @@ so far. Snapshots follow the data's own clock, so a replay at any speed records 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..analysis.g2 import G2Analyzer
@@ -27,6 +29,35 @@ from ..tags import RunMetadata, TagBatch, parse_time
 from . import result_series as rs
 
 DEFAULT_EVERY = "1 s"
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """Where an analysis continues after it lost time (a restarted worker): the last snapshots.
+
+    Attributes
+    ----------
+    t_begin
+        Start of the run's data, ps.
+    t_resume
+        End of the data the snapshots cover, ps; analysis continues with the next batch after it.
+    covered
+        The time the snapshots cover (k, 2), ps: the run less lost time.
+    g2
+        ``(counts, n_a, n_b)`` of the g2 snapshot.
+    lifetime
+        Counts of the decay-histogram snapshot.
+    trace
+        ``(t0, counts (bins, channels), exposure (bins,), partial counts, partial exposure)``:
+        the trace's complete bins and the bin still filling at ``t_resume``.
+    """
+
+    t_begin: int
+    t_resume: int
+    covered: np.ndarray
+    g2: tuple[np.ndarray, int, int] | None = None
+    lifetime: np.ndarray | None = None
+    trace: tuple[int, np.ndarray, np.ndarray, np.ndarray, int] | None = None
 
 
 class LiveAnalysis:
@@ -94,6 +125,11 @@ class LiveAnalysis:
             specs += [rs.trace_spec(self.trace), rs.blinking_spec(self.trace.bin_ps)]
         self.specs = tuple(specs)
 
+    @property
+    def covered_until(self) -> int | None:
+        """End of the data fed so far, ps (``None`` before the first batch)."""
+        return self._coverage.t_end
+
     def process(self, batch: TagBatch) -> list[Snapshot]:
         """Feed one batch; the snapshots due within it (often none).
 
@@ -153,6 +189,31 @@ class LiveAnalysis:
             return []
         covered = (self._coverage.t_begin, self._coverage.t_end)
         return self._trace_snapshots(covered, self._coverage.live_ps, final=True)
+
+    def restore(self, state: ResumeState) -> None:
+        """Continue from ``state`` (the analyzers must be fresh); the next batch must start
+        after ``state.t_resume`` (by more than the g2 window)."""
+
+        def coverage() -> Coverage:
+            return Coverage.from_intervals(state.covered, state.t_begin, state.t_resume)
+
+        self._coverage = coverage()
+        if self.g2 is not None and state.g2 is not None:
+            counts, n_a, n_b = state.g2
+            self.g2.restore(counts, n_a, n_b, coverage())
+        if self.lifetime is not None and state.lifetime is not None:
+            self.lifetime.restore(np.asarray(state.lifetime)[None, :], coverage())
+        if self.trace is not None and state.trace is not None:
+            t0, rows, exposure, partial, partial_exposure = state.trace
+            counts, exposure = np.asarray(rows).T, np.asarray(exposure)
+            self._trace_rows = exposure.size
+            if (state.t_resume - t0) % self.trace.bin_ps:
+                counts = np.column_stack([counts, partial])
+                exposure = np.append(exposure, partial_exposure)
+            self.trace.restore(t0, counts, exposure, coverage())
+        done = (state.t_resume - state.t_begin) // self.every_ps
+        self._next_ps = state.t_begin + (done + 1) * self.every_ps
+        self._dirty = False
 
     def _trace_snapshots(self, covered: tuple[int, int], live: int, final: bool) -> list:
         trace = self.trace

@@ -33,7 +33,7 @@ from ..errors import TagstreamError
 from ..sources.hdf5_file import open_hdf5
 from ..store.results import Column, RecordedSeries, SeriesSpec, Snapshot, read_series
 
-G2, LIFETIME, TRACE, BLINKING = "g2", "lifetime", "trace", "blinking"
+G2, LIFETIME, TRACE, BLINKING, ANALYSIS = "g2", "lifetime", "trace", "blinking", "analysis"
 STATES = ("on", "grey", "off")
 
 
@@ -85,18 +85,23 @@ def g2_snapshot(result: G2Result, covered: tuple[int, int]) -> Snapshot:
 
 def g2_from(series: RecordedSeries, k: int = -1) -> G2Result:
     """The g2 result of snapshot ``k``."""
-    f, a = series.fields, series.attrs
-    n_a, n_b = (int(v) for v in f["n_ab"][k])
+    f = series.fields
+    values = {name: f[name][k] for name in ("counts", "expected", "overlap_ps", "n_ab")}
+    return _g2(series.attrs, series.axes["edges_ps"], values, int(series.live_ps[k]))
+
+
+def _g2(attrs, edges: np.ndarray, values, live_ps: int) -> G2Result:
+    n_a, n_b = (int(v) for v in values["n_ab"])
     return G2Result(
-        channels=(str(a["channel_a"]), str(a["channel_b"])),
-        edges_ps=series.axes["edges_ps"],
-        counts=f["counts"][k],
-        expected=f["expected"][k],
-        overlap_ps=f["overlap_ps"][k],
+        channels=(str(attrs["channel_a"]), str(attrs["channel_b"])),
+        edges_ps=edges,
+        counts=np.asarray(values["counts"]),
+        expected=np.asarray(values["expected"]),
+        overlap_ps=np.asarray(values["overlap_ps"]),
         n_a=n_a,
         n_b=n_b,
-        live_ps=int(series.live_ps[k]),
-        period_ps=_period(a["period_ps"]),
+        live_ps=live_ps,
+        period_ps=_period(attrs["period_ps"]),
     )
 
 
@@ -122,14 +127,27 @@ def lifetime_snapshot(result: DecayResult, covered: tuple[int, int], live_ps: in
 
 def lifetime_from(series: RecordedSeries, k: int = -1) -> DecayResult:
     """The decay histogram of snapshot ``k``."""
-    a = series.attrs
+    return _decay(series.attrs, series.axes["edges_ps"], series.fields["counts"][k])
+
+
+def _decay(attrs, edges: np.ndarray, counts: np.ndarray) -> DecayResult:
     return DecayResult(
-        channel=str(a["channel"]),
-        edges_ps=series.axes["edges_ps"],
-        counts=series.fields["counts"][k],
-        period_ps=_period(a["period_ps"]),
-        mode=str(a["mode"]),
+        channel=str(attrs["channel"]),
+        edges_ps=edges,
+        counts=np.asarray(counts),
+        period_ps=_period(attrs["period_ps"]),
+        mode=str(attrs["mode"]),
     )
+
+
+def snapshot_result(spec: SeriesSpec, snapshot: Snapshot) -> G2Result | DecayResult:
+    """The g2 or decay result a live snapshot holds (``spec``: its series)."""
+    edges = spec.axes["edges_ps"][0]
+    if spec.name == G2:
+        return _g2(spec.attrs, edges, snapshot.values, snapshot.live_ps)
+    if spec.name == LIFETIME:
+        return _decay(spec.attrs, edges, snapshot.values["counts"])
+    raise TagstreamError(f"no result type for series {spec.name!r}")
 
 
 # ---------------------------------------------------------------------- trace
@@ -138,7 +156,11 @@ def trace_spec(analyzer: TraceAnalyzer) -> SeriesSpec:
     return SeriesSpec(
         name=TRACE,
         description="Intensity trace: counts per time bin and channel.",
-        fields={"t0_ps": Column(np.int64, (), "Start of bin 0, ps.")},
+        fields={
+            "t0_ps": Column(np.int64, (), "Start of bin 0, ps."),
+            "partial_counts": Column(np.int64, (n,), "Counts so far in the bin still filling."),
+            "partial_exposure_ps": Column(np.int64, (), "Live time so far in that bin, ps."),
+        },
         row_arrays={
             "counts": Column(np.int64, (n,), "Counts per bin (rows) and channel (columns)."),
             "exposure_ps": Column(np.int64, (), "Live time inside each bin, ps."),
@@ -150,13 +172,19 @@ def trace_spec(analyzer: TraceAnalyzer) -> SeriesSpec:
 def trace_snapshot(
     analyzer: TraceAnalyzer, first: int, last: int, covered: tuple[int, int], live_ps: int
 ) -> Snapshot:
-    """Bins ``first`` to ``last`` as new rows."""
+    """Bins ``first`` to ``last`` as new rows, and the bin after them so far."""
     counts, exposure = analyzer.bins(first, last)
+    partial_counts, partial_exposure = analyzer.bins(last, last + 1)
+    n = len(analyzer.labels)
     return Snapshot(
         TRACE,
         covered,
         live_ps,
-        {"t0_ps": analyzer.t0},
+        {
+            "t0_ps": analyzer.t0,
+            "partial_counts": partial_counts[:, 0] if partial_exposure.size else np.zeros(n),
+            "partial_exposure_ps": int(partial_exposure[0]) if partial_exposure.size else 0,
+        },
         new_rows={"counts": counts.T, "exposure_ps": exposure},
     )
 
@@ -203,6 +231,32 @@ def blinking_snapshot(result: BlinkingResult, covered: tuple[int, int], live_ps:
     )
 
 
+# ---------------------------------------------------------------------- the analysis itself
+def analysis_spec() -> SeriesSpec:
+    return SeriesSpec(
+        name=ANALYSIS,
+        description=(
+            "The live analysis: messages received, malformed and missed, and the time it lost "
+            "(results exclude it; the raw tags in /photon_data hold everything)."
+        ),
+        fields={
+            "received": Column(np.int64, (), "Valid messages received."),
+            "malformed": Column(np.int64, (), "Malformed messages rejected."),
+            "missed": Column(np.int64, (), "Batch messages lost (holes in the sequence)."),
+            "restarts": Column(np.int64, (), "Restarts of the analysis worker."),
+        },
+        row_arrays={"gaps": Column(np.int64, (2,), "Time the analysis lost, [start, stop) ps.")},
+    )
+
+
+def analysis_snapshot(
+    counters: dict[str, int], new_gaps: np.ndarray, covered: tuple[int, int], live_ps: int
+) -> Snapshot:
+    values = {k: int(counters[k]) for k in ("received", "malformed", "missed", "restarts")}
+    gaps = np.asarray(new_gaps, dtype=np.int64).reshape(-1, 2)
+    return Snapshot(ANALYSIS, covered, live_ps, values, new_rows={"gaps": gaps})
+
+
 # ---------------------------------------------------------------------- reading
 @dataclass(frozen=True)
 class RecordedResults:
@@ -240,6 +294,13 @@ class RecordedResults:
     def blinking(self) -> RecordedSeries:
         """The blinking statistics of every snapshot."""
         return self._get(BLINKING)
+
+    def analysis_gaps(self) -> np.ndarray:
+        """Time the live analysis lost (k, 2), ps: its results exclude it."""
+        series = self.series.get(ANALYSIS)
+        if series is None or not len(series):
+            return np.zeros((0, 2), np.int64)
+        return series.row_arrays["gaps"]
 
 
 def read_results(path: str | os.PathLike) -> RecordedResults:

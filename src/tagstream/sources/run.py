@@ -27,11 +27,16 @@ class Run(ABC):
         Length of the run when known in advance (files, a simulation of given duration).
     truth
         The emitter's state timeline when known (the simulator), else ``None``.
+    paced
+        True when batches come at the pace of the wall clock (hardware, a real-time simulation
+        or replay) and the source cannot wait for its consumers; False when it can (a file read
+        or a simulation at full speed).
     """
 
     metadata: RunMetadata
     duration_ps: int | None = None
     truth: StateTimeline | None = None
+    paced: bool = False
 
     @abstractmethod
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:

@@ -54,6 +54,7 @@ class SimulatedRun(Run):
         self.config = config
         self.seed = int(seed)
         self.realtime = realtime
+        self.paced = realtime
         self.duration_ps = None if duration is None else parse_time(duration, "duration")
         if self.duration_ps is not None and self.duration_ps <= 0:
             from ...errors import TagstreamError
@@ -132,7 +133,7 @@ class SimulatedRun(Run):
             clicks = bank.smear(times, dets, rng)
             all_t = np.concatenate([pend_t, clicks])
             all_d = np.concatenate([pend_d, dets])
-            window_end = int(end) if last else min(block_end - margin, int(end))
+            window_end = int(end) if last else int(min(block_end - margin, end))
             now = all_t < window_end
             pend_t, pend_d = all_t[~now], all_d[~now]
             batch = self._window(

@@ -1,0 +1,118 @@
+"""The live terminal view of a running pipeline: one line, refreshed about once a second."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+import numpy as np
+
+from ..analysis.summary import value_with_error
+from ..errors import TagstreamError
+from ..pipeline import result_series as rs
+from ..pipeline.live_run import LivePipeline
+
+REFRESH_S = 1.0
+#: Without a terminal, print a line this often, s.
+LOG_EVERY_S = 10.0
+
+
+class LiveView:
+    """Shows a pipeline's status while it runs (a context manager around ``pipeline.run``)."""
+
+    def __init__(self, pipeline: LivePipeline, stream: TextIO | None = None):
+        self.pipeline = pipeline
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tagstream-view", daemon=True)
+
+    def __enter__(self) -> LiveView:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _loop(self) -> None:
+        waited = 0.0
+        while not self._stop.wait(REFRESH_S):
+            waited += REFRESH_S
+            if not self.tty and waited < LOG_EVERY_S:
+                continue
+            waited = 0.0
+            line = status_line(self.pipeline)
+            if self.tty:
+                self.stream.write("\r\x1b[2K" + line)
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def status_line(pipeline: LivePipeline) -> str:
+    """``12.0 s | A 27.1 kcps B 26.8 kcps | g2(0) 0.03 ± 0.01 | tau 5.9 ns | ON 0.96 | ...``."""
+    status = pipeline.status()
+    latest = pipeline.latest()
+    parts = [f"{status['t_s'] or 0:.1f} s"]
+    rates = status["rates_cps"]
+    if rates:
+        parts.append(" ".join(f"{name} {_cps(r)}" for name, r in rates.items() if r > 0))
+    parts.append(_g2(pipeline, latest))
+    parts.append(_tau(pipeline, latest))
+    parts.append(_on(latest))
+    lag = status["lag_s"]
+    parts.append("lag —" if lag is None else f"lag {lag:.2f} s")
+    losses = [
+        f"{status['missed']} msgs lost" if status["missed"] else "",
+        f"{status['malformed']} malformed" if status["malformed"] else "",
+        f"{status['restarts']} restarts" if status["restarts"] else "",
+        f"writer {status['writer_queue_mb']:.0f} MB queued" if status["writer_queue_mb"] else "",
+    ]
+    parts.append(", ".join(x for x in losses if x) or "nothing lost")
+    return " | ".join(p for p in parts if p)
+
+
+def _spec(pipeline: LivePipeline, name: str):
+    return next((s for s in pipeline.specs if s.name == name), None)
+
+
+def _g2(pipeline: LivePipeline, latest: dict[str, Any]) -> str:
+    snapshot, spec = latest.get(rs.G2), _spec(pipeline, rs.G2)
+    if snapshot is None or spec is None:
+        return "g2(0) —"
+    try:
+        zero = rs.snapshot_result(spec, snapshot).g2_zero(excitation=pipeline.analysis.excitation)
+    except (TagstreamError, ValueError, FloatingPointError):
+        return "g2(0) —"
+    return f"g2(0) {value_with_error(zero.value, zero.error)}"
+
+
+def _tau(pipeline: LivePipeline, latest: dict[str, Any]) -> str:
+    snapshot, spec = latest.get(rs.LIFETIME), _spec(pipeline, rs.LIFETIME)
+    if snapshot is None or spec is None or not np.any(snapshot.values["counts"]):
+        return "tau —"
+    try:
+        fit = rs.snapshot_result(spec, snapshot).fit("mono")
+    except (TagstreamError, ValueError, FloatingPointError):
+        return "tau —"
+    return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
+
+
+def _on(latest: dict[str, Any]) -> str:
+    snapshot = latest.get(rs.BLINKING)
+    if snapshot is None:
+        return "ON —"
+    return f"ON {float(snapshot.values['fractions'][0]):.2f}"
+
+
+def _cps(rate: float) -> str:
+    if rate >= 1e6:
+        return f"{rate / 1e6:.3g} Mcps"
+    if rate >= 1e3:
+        return f"{rate / 1e3:.3g} kcps"
+    return f"{rate:.3g} cps"

@@ -1,0 +1,49 @@
+"""``tagstream replay FILE``: a recorded run through the live pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from ..pipeline.live_run import LivePipeline
+from ..pipeline.run_config import RunConfig, load_run_config
+from ..sources.files import open_run
+from ..sources.paced import PacedRun, parse_speed
+from .live import run_live
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "replay",
+        help="replay a recorded run (PTU, Photon-HDF5, ours) through the live pipeline",
+        description="OUT.h5 holds the tags and the result series like a live run.",
+    )
+    p.add_argument("file", metavar="FILE", help="the recorded run")
+    p.add_argument("--config", metavar="CONFIG", help="analyses, output and pipeline settings")
+    p.add_argument(
+        "--speed", default="max", help="1 for the recorded pace, 10 for ten times it, max (default)"
+    )
+    p.add_argument("-o", "--output", metavar="OUT.h5", help="default: FILE's name + -replay.h5")
+    p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_run_config(args.config) if args.config else RunConfig()
+    speed = parse_speed(args.speed)
+    file = Path(args.file)
+    out = args.output or config.output.path or file.with_name(f"{file.stem}-replay.h5")
+    output = dataclasses.replace(config.output, path=Path(out), force=args.force)
+    with PacedRun(open_run(file), speed) as source:
+        pipeline = LivePipeline(
+            source,
+            output,
+            config.pipeline,
+            config.analysis,
+            config.analysis_table,
+            config.text,
+            metadata=config.apply_channels(source.metadata),
+        )
+        run_live(pipeline, None)
+    return 0

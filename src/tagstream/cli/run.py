@@ -1,0 +1,59 @@
+"""``tagstream run CONFIG``: a live run — source → ZeroMQ → analysis workers → run file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..pipeline.live_run import LivePipeline
+from ..pipeline.run_config import RunConfig, load_run_config
+from ..sources.files import open_run
+from ..sources.paced import PacedRun
+from ..sources.run import Run
+from ..sources.simulator import simulate
+from ..tags import parse_time
+from .live import run_live
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="a live run: source -> ZeroMQ -> analyses -> run file, with a live view",
+        description="Stops after --duration, at the end of the source, or on Ctrl-C/SIGTERM "
+        "(the file is completed either way). Example configs: configs/run-*.toml.",
+    )
+    p.add_argument("config", metavar="CONFIG", help="the run's TOML config")
+    p.add_argument("--duration", metavar="D", help="stop after this much data time (e.g. 60s)")
+    p.add_argument("-o", "--output", metavar="OUT.h5", help="run file (default: [output] path)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_run_config(args.config)
+    output = config.output
+    if args.output:
+        output = dataclasses.replace(output, path=args.output)
+    if args.force:
+        output = dataclasses.replace(output, force=True)
+    duration = args.duration or config.source.duration
+    source = _source(config, duration)
+    with source:
+        pipeline = LivePipeline(
+            source,
+            output,
+            config.pipeline,
+            config.analysis,
+            config.analysis_table,
+            config.text,
+            metadata=config.apply_channels(source.metadata),
+        )
+        run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
+    return 0
+
+
+def _source(config: RunConfig, duration: str | None) -> Run:
+    s = config.source
+    if s.simulator is not None:
+        return simulate(s.simulator, duration=duration, seed=s.seed, realtime=s.realtime)
+    return PacedRun(open_run(s.file), s.speed)

@@ -1,0 +1,519 @@
+"""The live pipeline: a source streamed over ZeroMQ to analysis workers, everything recorded.
+
+The acquisition side (this module, in the process that runs ``tagstream run`` or ``replay``):
+
+- the **main thread** reads the source, hands every batch to the recorder (a
+  :class:`~tagstream.store.background.BackgroundWriter`: lossless) and publishes it;
+- a **service thread** receives the workers' snapshots (stored in the run file) and progress
+  reports, and answers the control socket: ``hello`` (a worker joins, or rejoins after a crash
+  and gets the state to resume from), ``status`` and ``stop``;
+- **workers** (:mod:`.worker`) run as threads for ``inproc://`` endpoints, else as child
+  processes, or anywhere else (``tagstream worker --control ENDPOINT``). A local worker that dies
+  is restarted; it resumes from the last snapshots, and the time in between is recorded as lost
+  to the analysis (``results/analysis/gaps``), never to the recording.
+
+Sources that can wait (a file, a simulation at full speed) are held back while a worker is more
+than ``in_flight`` messages behind, so their analysis loses nothing. Sources that cannot (hardware,
+real-time simulation, paced replay) never wait: a worker that falls ``hwm`` messages behind loses
+messages, which it reports as a gap.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zmq
+
+from ..analysis.stream import Coverage
+from ..analysis.summary_settings import SummarySettings
+from ..errors import TagstreamError
+from ..sources.run import Run
+from ..store.background import BackgroundWriter
+from ..store.run_writer import RunWriter
+from ..tags import RunMetadata, TagBatch, parse_time
+from ..transport.control import reply_frames
+from ..transport.streams import BatchPublisher, bind
+from ..transport.wire import Kind, WireError, decode
+from . import result_series as rs
+from .live_analysis import LiveAnalysis
+from .messages import decode_snapshots, resume_arrays
+from .resume import ResumeBook
+from .run_config import OutputSettings, PipelineSettings
+from .worker import AnalysisWorker
+
+#: Messages a source that can wait lets the slowest worker fall behind.
+IN_FLIGHT = 8
+#: Seconds to wait for workers to subscribe at the start and to finish at the end.
+WORKER_TIMEOUT_S = 60.0
+#: Seconds a waiting source waits for a worker that makes no progress before going on.
+STALL_TIMEOUT_S = 10.0
+MAX_RESTARTS = 10
+#: Data time over which count rates are averaged, ps.
+RATE_WINDOW_PS = 10**12
+
+
+@dataclass
+class WorkerInfo:
+    """A worker as the acquisition sees it."""
+
+    name: str
+    sequence: int  # last batch message it finished
+    t_end: int | None = None
+    latency_s: float = 0.0  # from publishing a batch to its analysis
+    counters: dict[str, Any] = field(default_factory=dict)
+    active: bool = True
+    done: bool = False
+
+
+@dataclass
+class _LocalWorker:
+    index: int
+    name: str
+    handle: subprocess.Popen | threading.Thread
+    finished: bool = False
+
+
+class LivePipeline:
+    """A source through ZeroMQ to the analysis workers, recorded to a run file.
+
+    Parameters
+    ----------
+    source
+        Where the tags come from.
+    output
+        The run file and how to write it.
+    pipeline
+        Endpoints, number of local workers, queue length.
+    analysis
+        Settings of the live analyses.
+    analysis_table
+        The same as given in the config (sent to the workers).
+    config_text
+        Stored in the run file.
+    metadata
+        The run's metadata as published (default: the source's).
+    """
+
+    def __init__(
+        self,
+        source: Run,
+        output: OutputSettings,
+        pipeline: PipelineSettings | None = None,
+        analysis: SummarySettings | None = None,
+        analysis_table: dict[str, Any] | None = None,
+        config_text: str | None = None,
+        metadata: RunMetadata | None = None,
+    ):
+        if output.path is None:
+            raise TagstreamError("the run needs an output file ([output] path or -o)")
+        self.source = source
+        self.output = output
+        self.settings = pipeline or PipelineSettings()
+        self.analysis = analysis or SummarySettings()
+        self.analysis_table = dict(analysis_table or {})
+        self.config_text = config_text
+        self.metadata = metadata or source.metadata
+        self.every_ps = parse_time(output.results_every, "results interval")
+        self.stop_requested = threading.Event()
+        self.stop_reason: str | None = None
+        self.notes: list[str] = []
+        self._lock = threading.Condition()
+        self._workers: dict[str, WorkerInfo] = {}
+        self._local: list[_LocalWorker] = []
+        self._restarts = 0
+        self._book = ResumeBook()
+        self._acquired = Coverage()
+        self._counts = np.zeros(256, dtype=np.int64)
+        self._rates: collections.deque = collections.deque()
+        self._published_at: dict[int, float] = {}
+        self._published = 0
+        self._malformed_results = 0
+        self._service_stop = threading.Event()
+        self._started = time.monotonic()
+        self._background: BackgroundWriter | None = None
+        self.specs = (
+            *LiveAnalysis(self.metadata, self.analysis, self.every_ps).specs,
+            rs.analysis_spec(),
+        )
+
+    # ------------------------------------------------------------------ public
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the run to end after the current batch (thread- and signal-safe)."""
+        self.stop_reason = self.stop_reason or reason
+        self.stop_requested.set()
+
+    def run(self, duration_ps: int | None = None) -> Path:
+        """Stream the source until it ends, ``duration_ps`` of data have passed, or
+        :meth:`stop`; complete the run file and return its path."""
+        specs = self.specs
+        writer = RunWriter(
+            self.output.path,
+            self.metadata,
+            force=self.output.force,
+            config_text=self.config_text,
+            compression=self.output.compression,
+            truth=self.source.truth,
+            series=specs,
+        )
+        self._context = zmq.Context()
+        try:
+            with BackgroundWriter(writer) as background:
+                self._background = background
+                self._open_sockets()
+                service = threading.Thread(target=self._serve, name="tagstream-service")
+                service.start()
+                try:
+                    self._start_workers()
+                    self._stream(duration_ps)
+                    self._wait_for_workers()
+                finally:
+                    self._service_stop.set()
+                    service.join()
+                    self._stop_workers()
+                    self._close_sockets()
+                out = background.finish(duration_ps=self._duration_ps())
+                for note in background.notes:
+                    self._note(note)
+                return out
+        finally:
+            self._context.term()
+
+    def status(self) -> dict[str, Any]:
+        """Rates, lag, losses and the writer's queue, now (thread-safe)."""
+        with self._lock:
+            now = time.monotonic()
+            workers = {}
+            for w in self._workers.values():
+                if not w.active and w.done is False:
+                    continue
+                waiting = self._published_at.get(w.sequence + 1)
+                lag = max(w.latency_s, now - waiting) if waiting is not None else w.latency_s
+                workers[w.name] = {
+                    "t_end_s": None if w.t_end is None else w.t_end * 1e-12,
+                    "lag_s": 0.0 if w.done else lag,
+                    "done": w.done,
+                    **{k: w.counters.get(k, 0) for k in ("received", "malformed", "missed")},
+                }
+            t_end = self._acquired.t_end
+            return {
+                "t_s": None if t_end is None else (t_end - (self._acquired.t_begin or 0)) * 1e-12,
+                "tags": int(self._counts.sum()),
+                "rates_cps": self._rates_cps(),
+                "published": self._published,
+                "workers": workers,
+                "lag_s": max((w["lag_s"] for w in workers.values()), default=None),
+                "malformed": sum(w["malformed"] for w in workers.values()),
+                "missed": sum(w["missed"] for w in workers.values()),
+                "analysis_gaps": len(self._book.lost),
+                "restarts": self._restarts,
+                "writer_queue_mb": (
+                    0.0 if self._background is None else self._background.pending_bytes / 1e6
+                ),
+                "wall_s": now - self._started,
+                "stopping": self.stop_requested.is_set(),
+            }
+
+    def latest(self) -> dict[str, Any]:
+        """The latest snapshot of each result series (thread-safe)."""
+        with self._lock:
+            return dict(self._book.latest)
+
+    # ------------------------------------------------------------------ sockets
+    def _open_sockets(self) -> None:
+        ctx, s = self._context, self.settings
+        self._publisher = BatchPublisher(ctx, s.data, hwm=s.hwm)
+        self._results = ctx.socket(zmq.PULL)
+        self._results.setsockopt(zmq.LINGER, 0)
+        self._results_endpoint = bind(self._results, s.results)
+        self._control = ctx.socket(zmq.REP)
+        self._control.setsockopt(zmq.LINGER, 0)
+        self.control_endpoint = bind(self._control, s.control)
+
+    def _close_sockets(self) -> None:
+        self._publisher.close()
+        self._results.close(0)
+        self._control.close(0)
+
+    # ------------------------------------------------------------------ main thread
+    def _stream(self, duration_ps: int | None) -> None:
+        publisher = self._publisher
+        expected = max(self.settings.workers, 1)
+        if not publisher.wait_for_subscribers(expected, WORKER_TIMEOUT_S):
+            self._note(f"{publisher.subscriptions} of {expected} analysis workers joined")
+        publisher.send_header(self.metadata)
+        batches = self.source.batches()
+        end = None
+        try:
+            for batch in batches:
+                if end is None and duration_ps is not None:
+                    end = batch.t_begin + duration_ps
+                if end is not None and batch.t_begin >= end:
+                    break
+                if end is not None and batch.t_end > end:
+                    batch = batch.slice_time(batch.t_begin, end)
+                self._take(batch)
+                if self.stop_requested.is_set():
+                    break
+        finally:
+            batches.close()
+        t_end = self._acquired.t_end
+        publisher.send_end(0 if t_end is None else t_end)
+
+    def _take(self, batch: TagBatch) -> None:
+        """Record a batch, then publish it (after the slowest worker caught up, if the source
+        can wait)."""
+        self._background.append(batch)
+        counts = batch.counts()
+        with self._lock:
+            self._acquired.add(batch)
+            self._counts += counts
+            self._rates.append((batch.t_end, self._counts.copy()))
+            while len(self._rates) > 2 and self._rates[1][0] <= batch.t_end - RATE_WINDOW_PS:
+                self._rates.popleft()
+        if not self.source.paced:
+            self._wait_for_progress()
+        sent_at = time.monotonic()
+        used = self._publisher.send_batch(batch)
+        with self._lock:
+            for seq in used:
+                self._published_at[seq] = sent_at
+            self._published = self._publisher.sequence
+        self._publisher.poll_subscriptions()
+        self._supervise()
+
+    def _wait_for_progress(self) -> None:
+        deadline = time.monotonic() + STALL_TIMEOUT_S
+        with self._lock:
+            while True:
+                active = [w for w in self._workers.values() if w.active and not w.done]
+                if not active:
+                    return
+                slowest = min(w.sequence for w in active)
+                if self._publisher.sequence - 1 - slowest < IN_FLIGHT:
+                    return
+                if time.monotonic() > deadline:
+                    self._note_locked(f"a worker made no progress for {STALL_TIMEOUT_S:g} s")
+                    return
+                self._lock.wait(0.05)
+                self._lock.release()
+                try:
+                    self._supervise()
+                finally:
+                    self._lock.acquire()
+
+    def _wait_for_workers(self) -> None:
+        """Wait until every active worker has sent its last snapshots."""
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        with self._lock:
+            while True:
+                pending = [w for w in self._workers.values() if w.active and not w.done]
+                if not pending:
+                    return
+                if time.monotonic() > deadline:
+                    self._note_locked(f"{len(pending)} worker(s) did not finish")
+                    return
+                self._lock.wait(0.1)
+                self._lock.release()
+                try:
+                    self._supervise(restart=False)
+                finally:
+                    self._lock.acquire()
+
+    def _duration_ps(self) -> int | None:
+        t0, t1 = self._acquired.t_begin, self._acquired.t_end
+        return None if t0 is None else t1 - t0
+
+    # ------------------------------------------------------------------ workers
+    def _start_workers(self) -> None:
+        for index in range(self.settings.workers):
+            self._local.append(self._launch(index, f"local-{index}"))
+
+    def _launch(self, index: int, name: str) -> _LocalWorker:
+        if self.settings.data.startswith("inproc://"):
+            worker = AnalysisWorker(self.control_endpoint, self._context, name)
+            handle = threading.Thread(target=worker.run, name=f"tagstream-{name}", daemon=True)
+            handle.start()
+        else:
+            command = [sys.executable, "-m", "tagstream", "worker"]
+            command += ["--control", self.control_endpoint, "--name", name]
+            # a session of its own: Ctrl-C at the terminal reaches only the acquisition, which
+            # ends the stream in order
+            handle = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+        return _LocalWorker(index, name, handle)
+
+    def _supervise(self, restart: bool = True) -> None:
+        """Restart local workers that died (up to :data:`MAX_RESTARTS` in all)."""
+        for k, local in enumerate(self._local):
+            if local.finished or _alive(local.handle):
+                continue
+            with self._lock:
+                info = self._workers.get(local.name)
+                ended = info is not None and info.done
+                if info is not None:
+                    info.active = False
+                self._lock.notify_all()
+            if ended or _exit_code(local.handle) == 0:
+                local.finished = True
+                continue
+            local.finished = True
+            if not restart or self._restarts >= MAX_RESTARTS or self.stop_requested.is_set():
+                self._note(f"analysis worker {local.name} died")
+                continue
+            with self._lock:
+                self._restarts += 1
+                restarts = self._restarts
+            self._local[k] = self._launch(local.index, f"local-{local.index}.{restarts}")
+
+    def _stop_workers(self) -> None:
+        for local in self._local:
+            handle = local.handle
+            if isinstance(handle, subprocess.Popen):
+                try:
+                    handle.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    handle.kill()
+                    handle.wait()
+
+    # ------------------------------------------------------------------ service thread
+    def _serve(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._results, zmq.POLLIN)
+        poller.register(self._control, zmq.POLLIN)
+        while True:
+            events = dict(poller.poll(50))
+            if self._results in events:
+                while self._results.poll(0):
+                    self._on_result(self._results.recv_multipart(copy=False))
+            if self._control in events:
+                self._on_control(self._control.recv_multipart(copy=False))
+            if self._service_stop.is_set() and not self._results.poll(0):
+                return
+
+    def _on_result(self, frames: list) -> None:
+        received = time.monotonic()
+        try:
+            message = decode(frames)
+            if message.kind == Kind.SNAPSHOT:
+                snapshots = decode_snapshots(message.record, message.arrays)
+            elif message.kind not in (Kind.PROGRESS, Kind.END):
+                raise WireError(f"a {message.kind.name} message on the results socket")
+        except WireError as exc:
+            with self._lock:
+                self._malformed_results += 1
+                self._note_locked(f"results: {exc}")
+            return
+        record = message.record
+        if message.kind == Kind.SNAPSHOT:
+            for snapshot in snapshots:
+                self._background.add_snapshot(snapshot)
+            with self._lock:
+                for snapshot in snapshots:
+                    self._book.add(snapshot)
+            return
+        with self._lock:
+            info = self._workers.get(str(record.get("worker")))
+            if info is None:
+                return
+            if message.kind == Kind.END:
+                info.done = True
+                info.counters.update(record)
+            else:
+                info.sequence = max(info.sequence, int(record["sequence"]))
+                info.t_end = int(record["t_end"])
+                info.counters = record
+                sent = self._published_at.get(info.sequence)
+                if sent is not None:
+                    info.latency_s = received - sent
+                self._prune_published()
+            self._lock.notify_all()
+
+    def _prune_published(self) -> None:
+        active = [w.sequence for w in self._workers.values() if w.active and not w.done]
+        floor = min(active, default=self._published) - 1
+        for seq in [s for s in self._published_at if s < floor]:
+            del self._published_at[seq]
+
+    def _on_control(self, frames: list) -> None:
+        try:
+            message = decode(frames)
+            if message.kind != Kind.CONTROL or message.record is None:
+                raise WireError(f"a {message.kind.name} message on the control socket")
+            record, arrays = self._answer(message.record)
+        except (WireError, TagstreamError, KeyError, TypeError, ValueError) as exc:
+            record, arrays = {"error": str(exc)}, None
+        self._control.send_multipart(reply_frames(record, arrays))
+
+    def _answer(self, request: dict[str, Any]) -> tuple[dict[str, Any], dict | None]:
+        op = request.get("op")
+        if op == "status":
+            return self.status(), None
+        if op == "stop":
+            self.stop(str(request.get("reason", "stopped by request")))
+            return {"ok": True}, None
+        if op == "hello":
+            return self._hello(str(request["worker"]))
+        raise TagstreamError(f"unknown request {op!r}")
+
+    def _hello(self, name: str) -> tuple[dict[str, Any], dict | None]:
+        with self._lock:
+            t_begin = self._acquired.t_begin
+            resume, arrays = None, None
+            if t_begin is not None:
+                state = self._book.state(t_begin, self._acquired.intervals())
+                resume, arrays = resume_arrays(state)
+            counters = self._book.counters()
+            counters["restarts"] = self._restarts
+            self._workers[name] = WorkerInfo(name, sequence=self._published - 1)
+            self._lock.notify_all()
+        reply = {
+            "metadata": self.metadata.to_dict(),
+            "settings": self.analysis_table,
+            "every_ps": self.every_ps,
+            "data": self._publisher.endpoint,
+            "results": self._results_endpoint,
+            "hwm": self.settings.hwm,
+            "resume": resume,
+            "counters": counters,
+        }
+        return reply, arrays
+
+    # ------------------------------------------------------------------ helpers
+    def _rates_cps(self) -> dict[str, float]:
+        if len(self._rates) < 2:
+            return {}
+        (t0, c0), (t1, c1) = self._rates[0], self._rates[-1]
+        if t1 <= t0:
+            return {}
+        rate = (c1 - c0) * 1e12 / (t1 - t0)
+        return {c.name: float(rate[c.number]) for c in self.metadata.channels}
+
+    def _note(self, text: str) -> None:
+        with self._lock:
+            self._note_locked(text)
+
+    def _note_locked(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def _alive(handle: subprocess.Popen | threading.Thread) -> bool:
+    if isinstance(handle, subprocess.Popen):
+        return handle.poll() is None
+    return handle.is_alive()
+
+
+def _exit_code(handle: subprocess.Popen | threading.Thread) -> int | None:
+    return handle.poll() if isinstance(handle, subprocess.Popen) else None
+
+
+def replace_output(output: OutputSettings, **changes: Any) -> OutputSettings:
+    return dataclasses.replace(output, **changes)

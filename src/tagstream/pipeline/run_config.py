@@ -1,0 +1,259 @@
+"""The configuration of a live run (``tagstream run CONFIG``), a TOML file::
+
+    [source]                      # one of:
+    simulator = "cspbi3-10nm"     #   a preset name or a simulator TOML file
+    seed = 1
+    realtime = true               #   pace to the wall clock (default true)
+    duration = "60 s"             #   optional; without it the run goes on until stopped
+    # file = "recorded.h5"        #   a recorded run, replayed
+    # speed = "1"                 #   "1", "10", ... or "max"
+
+    [channels]                    # optional: names and roles by channel number
+    1 = "APD1"
+    0 = { name = "laser", role = "sync" }
+
+    [analysis]                    # the live analyses, as in `analyze --config`
+    trace_bin = "10 ms"
+
+    [output]
+    path = "run.h5"
+    compression = "blosc"         # none, blosc, lzf, gzip
+    force = false
+    results_every = "1 s"         # run time between result snapshots
+
+    [pipeline]                    # ZeroMQ endpoints (tcp://, ipc://, inproc://) and workers
+    data = "tcp://127.0.0.1:*"    # "*" picks a free port
+    results = "tcp://127.0.0.1:*"
+    control = "tcp://127.0.0.1:*"
+    workers = 1                   # local analysis workers (0: wait for `tagstream worker`)
+    hwm = 16                      # messages queued per worker before live analysis drops
+
+Relative paths are taken from the config file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..analysis.summary_settings import SummarySettings
+from ..errors import RunFileError, TagstreamError
+from ..sources.paced import parse_speed
+from ..store.packing import DEFAULT_COMPRESSION, check_compression
+from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
+from ..transport.streams import DEFAULT_HWM
+
+SECTIONS = ("source", "channels", "analysis", "output", "pipeline")
+
+
+class RunConfigError(TagstreamError):
+    """A live-run config that cannot be used; the message names the file and the setting."""
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    simulator: str | None = None
+    file: Path | None = None
+    seed: int = 0
+    realtime: bool = True
+    duration: str | None = None
+    speed: float | None = 1.0
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    path: Path | None = None
+    compression: str = DEFAULT_COMPRESSION
+    force: bool = False
+    results_every: str = "1 s"
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    data: str = "tcp://127.0.0.1:*"
+    results: str = "tcp://127.0.0.1:*"
+    control: str = "tcp://127.0.0.1:*"
+    workers: int = 1
+    hwm: int = DEFAULT_HWM
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed and checked live-run config (see the module docstring)."""
+
+    source: SourceSettings = field(default_factory=SourceSettings)
+    channels: dict[int, tuple[str, Role]] = field(default_factory=dict)
+    analysis: SummarySettings = field(default_factory=SummarySettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    analysis_table: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+
+    def apply_channels(self, metadata: RunMetadata) -> RunMetadata:
+        """``metadata`` with the names and roles of ``[channels]``."""
+        if not self.channels:
+            return metadata
+        numbers = {c.number for c in metadata.channels}
+        unknown = sorted(set(self.channels) - numbers)
+        if unknown:
+            raise RunConfigError(
+                f"[channels]: the source has no channel {unknown[0]} (it has {sorted(numbers)})"
+            )
+        renamed = {}
+        channels = []
+        for c in metadata.channels:
+            name, role = self.channels.get(c.number, (c.name, c.role))
+            renamed[c.name] = name
+            channels.append(Channel(c.number, name, role))
+        pair = metadata.hbt_pair
+        if pair is not None:
+            pair = (renamed[pair[0]], renamed[pair[1]])
+        return dataclasses.replace(metadata, channels=ChannelMap(channels), hbt_pair=pair)
+
+
+def load_run_config(path: str | os.PathLike) -> RunConfig:
+    """Read and check a live-run config file."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise RunFileError(file, "no such file") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RunFileError(file, f"not valid TOML: {exc}") from None
+    try:
+        return parse_run_config(raw, file.parent, text)
+    except TagstreamError as exc:
+        raise RunConfigError(f"{file}: {exc}") from None
+
+
+def parse_run_config(
+    raw: dict[str, Any], folder: Path = Path("."), text: str | None = None
+) -> RunConfig:
+    """A config from its TOML tables; relative paths are taken from ``folder``."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise RunConfigError(f"unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}")
+    tables = {name: _table(raw, name) for name in SECTIONS}
+    analysis_table = tables["analysis"]
+    return RunConfig(
+        source=_source(tables["source"], folder),
+        channels=_channels(tables["channels"]),
+        analysis=SummarySettings.from_dict(analysis_table),
+        output=_output(tables["output"], folder),
+        pipeline=_pipeline(tables["pipeline"]),
+        analysis_table=dict(analysis_table),
+        text=text,
+    )
+
+
+def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise RunConfigError(f"[{name}] must be a table")
+    return table
+
+
+def _keys(table: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise RunConfigError(
+            f"[{section}] {unknown[0]}: unknown setting; known: {', '.join(known)}"
+        )
+
+
+def _typed(table: dict[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
+    value = table.get(key, default)
+    wrong = value is not None and not isinstance(value, kind)
+    if wrong or (isinstance(value, bool) and kind is not bool):
+        raise RunConfigError(f"[{section}] {key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
+    _keys(table, "source", ("simulator", "file", "seed", "realtime", "duration", "speed"))
+    simulator = _typed(table, "source", "simulator", str, None)
+    file = _typed(table, "source", "file", str, None)
+    if (simulator is None) == (file is None):
+        raise RunConfigError("[source] give either simulator = PRESET|CONFIG or file = PATH")
+    if simulator is not None and simulator.endswith(".toml"):
+        simulator = str(_relative(simulator, folder))
+    duration = table.get("duration")
+    if duration is not None:
+        if parse_time(duration, "[source] duration") <= 0:
+            raise RunConfigError(f"[source] duration must be positive, got {duration!r}")
+        duration = str(duration)
+    return SourceSettings(
+        simulator=simulator,
+        file=None if file is None else _relative(file, folder),
+        seed=_typed(table, "source", "seed", int, 0),
+        realtime=_typed(table, "source", "realtime", bool, True),
+        duration=duration,
+        speed=parse_speed(table.get("speed", "1")),
+    )
+
+
+def _channels(table: dict[str, Any]) -> dict[int, tuple[str, Role]]:
+    out = {}
+    for key, value in table.items():
+        try:
+            number = int(key)
+        except ValueError:
+            raise RunConfigError(f"[channels] {key!r}: keys are channel numbers") from None
+        if isinstance(value, str):
+            name, role = value, Role.DETECTOR
+        elif isinstance(value, dict) and isinstance(value.get("name"), str):
+            try:
+                role = Role(value.get("role", "detector"))
+            except ValueError:
+                raise RunConfigError(
+                    f"[channels] {key}: role must be sync, detector or marker"
+                ) from None
+            name = value["name"]
+        else:
+            raise RunConfigError(f"[channels] {key}: give a name or {{name = ..., role = ...}}")
+        out[number] = (name, role)
+    return out
+
+
+def _output(table: dict[str, Any], folder: Path) -> OutputSettings:
+    _keys(table, "output", ("path", "compression", "force", "results_every"))
+    path = _typed(table, "output", "path", str, None)
+    every = str(table.get("results_every", "1 s"))
+    if parse_time(every, "[output] results_every") <= 0:
+        raise RunConfigError(f"[output] results_every must be positive, got {every!r}")
+    return OutputSettings(
+        path=None if path is None else _relative(path, folder),
+        compression=check_compression(_typed(table, "output", "compression", str, "blosc")),
+        force=_typed(table, "output", "force", bool, False),
+        results_every=every,
+    )
+
+
+def _pipeline(table: dict[str, Any]) -> PipelineSettings:
+    _keys(table, "pipeline", ("data", "results", "control", "workers", "hwm"))
+    defaults = PipelineSettings()
+    endpoints = {
+        key: _typed(table, "pipeline", key, str, getattr(defaults, key))
+        for key in ("data", "results", "control")
+    }
+    for key, value in endpoints.items():
+        if not value.startswith(("tcp://", "ipc://", "inproc://")):
+            raise RunConfigError(
+                f"[pipeline] {key}: {value!r} is not a tcp://, ipc:// or inproc://"
+            )
+    workers = _typed(table, "pipeline", "workers", int, 1)
+    hwm = _typed(table, "pipeline", "hwm", int, DEFAULT_HWM)
+    if workers < 0 or hwm < 1:
+        raise RunConfigError("[pipeline] workers must be >= 0 and hwm >= 1")
+    return PipelineSettings(workers=workers, hwm=hwm, **endpoints)
+
+
+def _relative(path: str, folder: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else folder / p

@@ -1,0 +1,159 @@
+"""An analysis worker: subscribes to a run's tag stream, runs the live analyzers, and sends
+their snapshots to the recorder.
+
+A worker knows only the acquisition's control endpoint. Its hello there returns the run's
+metadata, the analysis settings, the data and results endpoints, and — for a worker that
+replaces one that died — the state to resume from. It then reports its progress after every
+batch and a bundle of snapshots every interval of run time, and ends with the stream.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+import numpy as np
+import zmq
+
+from ..analysis.summary_settings import SummarySettings
+from ..tags import RunMetadata, TagBatch
+from ..transport.control import ControlTimeout, request
+from ..transport.streams import BatchSubscriber
+from ..transport.wire import Kind, encode_record
+from . import result_series as rs
+from .live_analysis import LiveAnalysis
+from .messages import encode_snapshots, resume_state
+from .resume import COUNTERS
+
+#: Seconds without a message after which a worker asks whether the run still exists.
+IDLE_CHECK_S = 30.0
+#: Progress reports are sent at most this often, s (and after the last batch).
+PROGRESS_EVERY_S = 0.02
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{time.monotonic_ns() % 10**6}"
+
+
+class AnalysisWorker:
+    """One analysis worker.
+
+    Parameters
+    ----------
+    control
+        The acquisition's control endpoint.
+    context
+        ZeroMQ context (needed for ``inproc://`` endpoints: the acquisition's own).
+    name
+        How the worker calls itself in its reports.
+    """
+
+    def __init__(self, control: str, context: zmq.Context | None = None, name: str | None = None):
+        self.control = control
+        self.context = context or zmq.Context.instance()
+        self.name = name or worker_name()
+
+    def run(self) -> int:
+        """Work until the stream ends; the exit code (0, or 1 when the run vanished)."""
+        hello, arrays = request(self.context, self.control, {"op": "hello", "worker": self.name})
+        metadata = RunMetadata.from_dict(hello["metadata"])
+        settings = SummarySettings.from_dict(hello.get("settings") or {})
+        live = LiveAnalysis(metadata, settings, every=int(hello["every_ps"]))
+        subscriber = BatchSubscriber(self.context, hello["data"], int(hello["hwm"]))
+        subscriber.metadata = metadata
+        results = self.context.socket(zmq.PUSH)
+        results.setsockopt(zmq.LINGER, 5000)
+        results.setsockopt(zmq.SNDHWM, 10_000)
+        results.connect(hello["results"])
+        offset = {k: 0 for k in COUNTERS}
+        offset.update(hello.get("counters") or {})
+        if hello.get("resume") is not None:
+            state = resume_state(hello["resume"], arrays)
+            live.restore(state)
+            subscriber.resume_at(state.t_resume)
+        self._reported_gaps = 0
+        try:
+            return self._loop(live, subscriber, results, offset)
+        finally:
+            subscriber.close()
+            results.close()
+
+    def _loop(self, live, subscriber, results, offset) -> int:
+        sequence, last_progress, idle_since = 0, 0.0, time.monotonic()
+        while True:
+            message = subscriber.receive(timeout_s=1.0)
+            if message is None:
+                if time.monotonic() - idle_since > IDLE_CHECK_S:
+                    try:
+                        request(self.context, self.control, {"op": "status"}, timeout_s=5)
+                    except ControlTimeout:
+                        return 1
+                    idle_since = time.monotonic()
+                continue
+            idle_since = time.monotonic()
+            if message.kind == Kind.BATCH:
+                batch = _after(message.batch, live)
+                snapshots = live.process(batch) if batch is not None else []
+                sequence = self._send(results, subscriber, offset, snapshots, sequence)
+                now = time.monotonic()
+                if now - last_progress >= PROGRESS_EVERY_S or snapshots:
+                    self._progress(results, subscriber, message.sequence, message.batch.t_end)
+                    last_progress = now
+            elif message.kind == Kind.END:
+                sequence = self._send(results, subscriber, offset, live.final(), sequence)
+                done = {"worker": self.name, "op": "done", **self._counters(subscriber, offset)}
+                results.send_multipart(encode_record(Kind.END, 0, sequence, done))
+                return 0
+
+    def _send(self, results, subscriber, offset, snapshots: list, sequence: int) -> int:
+        """Send the snapshots, one bundle per time they were taken at (with the analysis
+        series' own snapshot); the next bundle's sequence number."""
+        times = sorted({s.covered_ps[1] for s in snapshots})
+        for t in times:
+            bundle = [s for s in snapshots if s.covered_ps[1] == t]
+            bundle.append(self._analysis_snapshot(subscriber, offset, bundle[0]))
+            results.send_multipart(encode_snapshots(0, sequence, bundle))
+            sequence += 1
+        return sequence
+
+    def _counters(self, subscriber: BatchSubscriber, offset: dict[str, int]) -> dict[str, int]:
+        counters = subscriber.counters.to_dict()
+        out = {k: int(counters.get(k, 0)) + int(offset.get(k, 0)) for k in COUNTERS}
+        out["restarts"] = int(offset.get("restarts", 0))
+        return out
+
+    def _analysis_snapshot(self, subscriber, offset, like) -> Any:
+        gaps = subscriber.counters.gaps
+        new = np.asarray(gaps[self._reported_gaps :], dtype=np.int64).reshape(-1, 2)
+        self._reported_gaps = len(gaps)
+        return rs.analysis_snapshot(
+            self._counters(subscriber, offset), new, like.covered_ps, like.live_ps
+        )
+
+    def _progress(self, results, subscriber, sequence: int, t_end: int) -> None:
+        record = {
+            "worker": self.name,
+            "sequence": int(sequence),
+            "t_end": int(t_end),
+            "wall_time_s": time.time(),
+            **subscriber.counters.to_dict(),
+        }
+        results.send_multipart(encode_record(Kind.PROGRESS, 0, int(sequence), record))
+
+
+def _after(batch: TagBatch, live: LiveAnalysis) -> TagBatch | None:
+    """The part of ``batch`` after the data the analysis already holds (a worker that resumed
+    may first see batches it was restored past)."""
+    t_end = live.covered_until
+    if t_end is None or batch.t_begin >= t_end:
+        return batch
+    if batch.t_end <= t_end:
+        return None
+    return batch.slice_time(t_end, batch.t_end)
+
+
+def run_worker(control: str, context: zmq.Context | None = None) -> int:
+    """Entry point of ``tagstream worker``."""
+    return AnalysisWorker(control, context).run()
