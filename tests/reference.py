@@ -104,3 +104,21 @@ def cell_pair_sum(covered, cell, m):
         for p in range(int(s), int(e)):
             x[p // cell] = x.get(p // cell, 0) + 1
     return sum(v * x.get(a + m, 0) for a, v in x.items())
+
+
+def first_out_of_order(ts, t_begin, t_end):
+    """First index whose timestamp is below its predecessor (or t_begin) or not below t_end."""
+    previous = t_begin
+    for i, t in enumerate(ts):
+        if t < previous or t >= t_end:
+            return i
+        previous = t
+    return -1
+
+
+def channel_counts(channels):
+    """Tags on each channel number 0..255, by counting."""
+    counts = [0] * 256
+    for c in channels:
+        counts[int(c)] += 1
+    return np.array(counts, dtype=np.int64)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AnalysisError, FitError, TagstreamError
+from ..kernels.channel_counts import channel_counts
 from ..tags import Role, RunMetadata, TagBatch
 from .blinking import BlinkingResult
 from .decay_fit import DecayFit
@@ -100,7 +101,7 @@ class _Tally:
 
     def add(self, batch: TagBatch) -> None:
         self.coverage.add(batch)
-        self.counts += np.bincount(batch.channels, minlength=256)
+        self.counts += channel_counts(batch.channels)
         self.mode = self.mode or batch.mode
         self.batches += 1
 

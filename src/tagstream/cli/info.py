@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from ..kernels.channel_counts import channel_counts
 from ..pipeline.result_series import read_results
 from ..sources.files import open_run
 from ..sources.hdf5_file import HDF5Run
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         span = [None, None]
         lost = 0
         for batch in source.batches():
-            counts += batch.counts()
+            counts += channel_counts(batch.channels)
             span[0] = batch.t_begin if span[0] is None else span[0]
             span[1] = batch.t_end
             lost += batch.duration_ps - batch.live_ps

@@ -36,6 +36,7 @@ import zmq
 from ..analysis.stream import Coverage
 from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
+from ..kernels.channel_counts import channel_counts
 from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.run_writer import RunWriter
@@ -78,7 +79,7 @@ class WorkerInfo:
 class _LocalWorker:
     index: int
     name: str
-    handle: subprocess.Popen | threading.Thread
+    handle: subprocess.Popen | _WorkerThread
     finished: bool = False
 
 
@@ -135,10 +136,16 @@ class LivePipeline:
         self._counts = np.zeros(256, dtype=np.int64)
         self._rates: collections.deque = collections.deque()
         self._published_at: dict[int, float] = {}
+        # (end of the data published, ps; when) for the lag of the results
+        self._published_until: collections.deque = collections.deque(maxlen=1 << 16)
+        self._results_lag: tuple[float, float] | None = None  # (latest, largest), s
         self._published = 0
         self._malformed_results = 0
         self._service_stop = threading.Event()
         self._started = time.monotonic()
+        #: Wall-clock marks (``time.monotonic``) of the run: ``first_batch`` (the workers
+        #: joined and streaming began), ``source_done``, ``analysis_done``, ``file_done``.
+        self.timing: dict[str, float] = {}
         self._background: BackgroundWriter | None = None
         self.specs = (
             *LiveAnalysis(self.metadata, self.analysis, self.every_ps).specs,
@@ -174,13 +181,16 @@ class LivePipeline:
                 try:
                     self._start_workers()
                     self._stream(duration_ps)
+                    self.timing["source_done"] = time.monotonic()
                     self._wait_for_workers()
+                    self.timing["analysis_done"] = time.monotonic()
                 finally:
                     self._service_stop.set()
                     service.join()
                     self._stop_workers()
                     self._close_sockets()
                 out = background.finish(duration_ps=self._duration_ps())
+                self.timing["file_done"] = time.monotonic()
                 for note in background.notes:
                     self._note(note)
                 return out
@@ -211,6 +221,8 @@ class LivePipeline:
                 "published": self._published,
                 "workers": workers,
                 "lag_s": max((w["lag_s"] for w in workers.values()), default=None),
+                "results_lag_s": None if self._results_lag is None else self._results_lag[0],
+                "results_lag_max_s": None if self._results_lag is None else self._results_lag[1],
                 "malformed": sum(w["malformed"] for w in workers.values()),
                 "missed": sum(w["missed"] for w in workers.values()),
                 "analysis_gaps": len(self._book.lost),
@@ -271,8 +283,9 @@ class LivePipeline:
     def _take(self, batch: TagBatch) -> None:
         """Record a batch, then publish it (after the slowest worker caught up, if the source
         can wait)."""
+        self.timing.setdefault("first_batch", time.monotonic())
         self._background.append(batch)
-        counts = batch.counts()
+        counts = channel_counts(batch.channels)
         with self._lock:
             self._acquired.add(batch)
             self._counts += counts
@@ -286,6 +299,7 @@ class LivePipeline:
         with self._lock:
             for seq in used:
                 self._published_at[seq] = sent_at
+            self._published_until.append((batch.t_end, sent_at))
             self._published = self._publisher.sequence
         self._publisher.poll_subscriptions()
         self._supervise()
@@ -339,8 +353,7 @@ class LivePipeline:
 
     def _launch(self, index: int, name: str) -> _LocalWorker:
         if self.settings.data.startswith("inproc://"):
-            worker = AnalysisWorker(self.control_endpoint, self._context, name)
-            handle = threading.Thread(target=worker.run, name=f"tagstream-{name}", daemon=True)
+            handle = _WorkerThread(AnalysisWorker(self.control_endpoint, self._context, name))
             handle.start()
         else:
             command = [sys.executable, "-m", "tagstream", "worker"]
@@ -355,16 +368,17 @@ class LivePipeline:
         for k, local in enumerate(self._local):
             if local.finished or _alive(local.handle):
                 continue
+            local.finished = True
+            if _exit_code(local.handle) == 0:  # its last records may still be on their way
+                continue
             with self._lock:
                 info = self._workers.get(local.name)
                 ended = info is not None and info.done
                 if info is not None:
                     info.active = False
                 self._lock.notify_all()
-            if ended or _exit_code(local.handle) == 0:
-                local.finished = True
+            if ended:
                 continue
-            local.finished = True
             if not restart or self._restarts >= MAX_RESTARTS or self.stop_requested.is_set():
                 self._note(f"analysis worker {local.name} died")
                 continue
@@ -418,6 +432,8 @@ class LivePipeline:
             with self._lock:
                 for snapshot in snapshots:
                     self._book.add(snapshot)
+                if snapshots:
+                    self._note_results_lag(snapshots[0].covered_ps[1], received)
             return
         with self._lock:
             info = self._workers.get(str(record.get("worker")))
@@ -435,6 +451,18 @@ class LivePipeline:
                     info.latency_s = received - sent
                 self._prune_published()
             self._lock.notify_all()
+
+    def _note_results_lag(self, t_ps: int, received: float) -> None:
+        """Results covering the data up to ``t_ps`` arrived at ``received``: how long after the
+        acquisition published those data."""
+        published = self._published_until
+        while published and published[0][0] < t_ps:
+            published.popleft()
+        if not published:
+            return
+        lag = received - published[0][1]
+        largest = max(lag, self._results_lag[1]) if self._results_lag else lag
+        self._results_lag = (lag, largest)
 
     def _prune_published(self) -> None:
         active = [w.sequence for w in self._workers.values() if w.active and not w.done]
@@ -505,14 +533,27 @@ class LivePipeline:
             self.notes.append(text)
 
 
-def _alive(handle: subprocess.Popen | threading.Thread) -> bool:
+class _WorkerThread(threading.Thread):
+    """A local worker in a thread; :attr:`exit_code` is set when it returns (not when it
+    fails)."""
+
+    def __init__(self, worker: AnalysisWorker):
+        super().__init__(name=f"tagstream-{worker.name}", daemon=True)
+        self.worker = worker
+        self.exit_code: int | None = None
+
+    def run(self) -> None:
+        self.exit_code = self.worker.run()
+
+
+def _alive(handle: subprocess.Popen | _WorkerThread) -> bool:
     if isinstance(handle, subprocess.Popen):
         return handle.poll() is None
     return handle.is_alive()
 
 
-def _exit_code(handle: subprocess.Popen | threading.Thread) -> int | None:
-    return handle.poll() if isinstance(handle, subprocess.Popen) else None
+def _exit_code(handle: subprocess.Popen | _WorkerThread) -> int | None:
+    return handle.poll() if isinstance(handle, subprocess.Popen) else handle.exit_code
 
 
 def replace_output(output: OutputSettings, **changes: Any) -> OutputSettings:

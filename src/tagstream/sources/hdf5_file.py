@@ -309,29 +309,26 @@ class HDF5Run(Run):
             raise CorruptFileError(self.path, f"cannot read the tags ({exc})") from exc
 
     def _absolute_batches(self, edges: list[int]) -> Iterator[TagBatch]:
-        i0 = 0
+        ahead = _ReadAhead(self._timestamps, self.num_tags, self._clock.macro_ps)
         for a, b in itertools.pairwise(edges):
-            i1 = (
-                self.num_tags
-                if b >= self.t_end
-                else _first_index_at(self._timestamps, b, i0, self.num_tags, self._clock.macro_ps)
-            )
-            t = self._clock.macro_ps(self._timestamps[i0:i1])
+            i0, raw, t = ahead.before(b if b < self.t_end else None)
+            i1 = i0 + raw.size
             yield self._batch(a, b, t, self._channels(i0, i1), self._nanotimes_slice(i0, i1))
-            i0 = i1
 
     def _sync_counting_batches(self, edges: list[int]) -> Iterator[TagBatch]:
         """T3 tags whose absolute order may differ from the stored order within a sync period:
         each batch reads every tag whose sync comes before its end, keeps those that arrive
         before it and carries the rest to the next batch."""
-        clock, i0 = self._clock, 0
+        clock = self._clock
+        ahead = _ReadAhead(self._timestamps, self.num_tags, clock.macro_ps)
         t_carry = np.zeros(0, np.int64)
         ch_carry = np.zeros(0, np.uint8)
         nt_carry = np.zeros(0, self._nanotimes.dtype)
         for a, b in itertools.pairwise(edges):
-            i1 = _first_index_at(self._timestamps, b, i0, self.num_tags, clock.macro_ps)
+            i0, raw, _ = ahead.before(b)
+            i1 = i0 + raw.size
             nt_new = self._nanotimes[i0:i1]
-            t = np.concatenate([t_carry, clock.absolute_ps(self._timestamps[i0:i1], nt_new)])
+            t = np.concatenate([t_carry, clock.absolute_ps(raw, nt_new)])
             ch = np.concatenate([ch_carry, self._channels(i0, i1)])
             nt = np.concatenate([nt_carry, nt_new])
             order = np.argsort(t, kind="stable")
@@ -339,7 +336,6 @@ class HDF5Run(Run):
             k = int(np.searchsorted(t, b, side="left"))
             yield self._batch(a, b, t[:k], ch[:k], nt[:k])
             t_carry, ch_carry, nt_carry = t[k:], ch[k:], nt[k:]
-            i0 = i1
         if t_carry.size:
             raise CorruptFileError(self.path, "nanotimes reach beyond the TCSPC range")
 
@@ -469,19 +465,8 @@ def _committed(f: h5py.File, path: Path) -> tuple[int, ...] | None:
 def _first_index_at(
     ds: h5py.Dataset, t_ps: int, lo: int, hi: int, to_ps: Callable[[np.ndarray], np.ndarray]
 ) -> int:
-    """The first index in ``[lo, hi]`` whose time is at least ``t_ps``.
-
-    Probes single values, first in steps of doubling length from ``lo`` (batches are read in
-    order, so the answer is usually near), then by bisection, until at most
-    :data:`SEARCH_BLOCK` values remain; those are read at once.
-    """
-    step = SEARCH_BLOCK
-    while hi - lo > SEARCH_BLOCK:
-        probe = min(lo + step, hi - 1)
-        if to_ps(ds[probe : probe + 1])[0] >= t_ps:
-            hi = probe
-            break
-        lo, step = probe + 1, 2 * step
+    """The first index in ``[lo, hi]`` whose time is at least ``t_ps``, by bisection on single
+    values until at most :data:`SEARCH_BLOCK` values remain; those are read at once."""
     while hi - lo > SEARCH_BLOCK:
         mid = (lo + hi) // 2
         if to_ps(ds[mid : mid + 1])[0] < t_ps:
@@ -489,6 +474,37 @@ def _first_index_at(
         else:
             hi = mid
     return lo + int(np.searchsorted(to_ps(ds[lo:hi]), t_ps, side="left"))
+
+
+class _ReadAhead:
+    """Reads a sorted timestamp dataset in order, a block at a time, and hands it out cut at
+    given times, so each value is read once. A block is as long as the last piece handed out
+    (at least :data:`SEARCH_BLOCK`) and doubles while a piece is not complete."""
+
+    def __init__(self, ds: h5py.Dataset, n: int, to_ps: Callable[[np.ndarray], np.ndarray]):
+        self._ds, self._n, self._to_ps = ds, n, to_ps
+        self._start = 0  # file index of the first value held
+        self._raw = np.zeros(0, ds.dtype)
+        self._block = SEARCH_BLOCK
+
+    def before(self, t_ps: int | None) -> tuple[int, np.ndarray, np.ndarray]:
+        """The next values whose time is before ``t_ps`` (all the rest for ``None``): their
+        first file index, raw values and times (ps)."""
+        held, end, block = [self._raw], self._start + self._raw.size, self._block
+        while end < self._n and (t_ps is None or not self._reaches(held[-1], t_ps)):
+            held.append(self._ds[end : min(end + block, self._n)])
+            end += held[-1].size
+            block *= 2
+        raw = held[0] if len(held) == 1 else np.concatenate(held)
+        t = self._to_ps(raw)
+        k = raw.size if t_ps is None else int(np.searchsorted(t, t_ps, side="left"))
+        start = self._start
+        self._raw, self._start = raw[k:], start + k
+        self._block = max(SEARCH_BLOCK, k)
+        return start, raw[:k], t[:k]
+
+    def _reaches(self, raw: np.ndarray, t_ps: int) -> bool:
+        return raw.size > 0 and self._to_ps(raw[-1:])[0] >= t_ps
 
 
 def _text(value: object) -> str:

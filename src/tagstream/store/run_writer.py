@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 
 from ..errors import BatchError, OutputExistsError, TagstreamError, WriteError
+from ..kernels.channel_counts import channel_counts
 from ..sources import photon_hdf5_spec as spec
 from ..sources.timeline import StateTimeline
 from ..tags import RunMetadata, TagBatch
@@ -341,7 +342,7 @@ class RunWriter:
             raise BatchError(f"a {batch.mode} batch in a {self.metadata.mode} run")
         if batch.nanotimes is not None:
             _check_nanotimes(batch, self.metadata, self._nanotime_dtype)
-        per_channel = np.bincount(batch.channels, minlength=256)
+        per_channel = channel_counts(batch.channels)
         unknown = np.flatnonzero((per_channel > 0) & ~self._known)
         if unknown.size:
             raise BatchError(f"tags on channel {int(unknown[0])}, which the channel map lacks")
@@ -472,5 +473,7 @@ def _check_nanotimes(batch: TagBatch, metadata: RunMetadata, dtype: np.dtype) ->
             f"nanotime unit {unit} ps differs from the run's {metadata.nanotime_unit_ps} ps"
         )
     nt = batch.nanotimes
+    if np.can_cast(nt.dtype, dtype, casting="safe"):
+        return
     if nt.size and (nt.min() < 0 or nt.max() > np.iinfo(dtype).max):
         raise BatchError(f"nanotimes outside 0..{np.iinfo(dtype).max}")
