@@ -29,6 +29,9 @@ class Agreement:
     ----------
     tags
         Tags recorded.
+    covered_ps
+        The span the last live results cover, ps (the whole run when the analysis kept up to
+        the end); the offline analysis covers the same.
     analysis_gaps
         Time the live analysis lost (k, 2), ps.
     equal
@@ -37,6 +40,7 @@ class Agreement:
     """
 
     tags: int
+    covered_ps: tuple[int, int]
     analysis_gaps: np.ndarray
     equal: dict[str, bool]
 
@@ -50,6 +54,7 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
     results = read_results(path)
     lost = results.analysis_gaps()
     analyzers = {}
+    covered = None
     with open_run(path) as run:
         cmap = run.metadata.channels
         if G2 in results.series and len(results.series[G2]):
@@ -62,10 +67,18 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
         if TRACE in results.series and len(results.series[TRACE]):
             tr = results.trace()
             analyzers[TRACE] = TraceAnalyzer(list(tr.channels), bin=tr.bin_ps, channels=cmap)
+        last = [results.series[name].covered_ps[-1] for name in analyzers]
+        covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last))) if last else None
         keep = iv.complement(lost, run.t_begin, run.t_end)
+        if covered is not None:
+            keep = iv.intersect(keep, np.array([covered], np.int64))
         tags = 0
         for batch in run.batches():
             tags += len(batch)
+            if covered is not None and batch.t_end > covered[1]:
+                if batch.t_begin >= covered[1]:
+                    continue
+                batch = batch.slice_time(batch.t_begin, covered[1])
             if len(lost):
                 batch = batch.restricted_to(keep)
             for analyzer in analyzers.values():
@@ -83,4 +96,4 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
             )
         else:
             equal[name] = np.array_equal(live.counts, offline.counts)
-    return Agreement(tags, lost, equal)
+    return Agreement(tags, covered or (0, 0), lost, equal)

@@ -58,6 +58,8 @@ WORKER_TIMEOUT_S = 60.0
 #: Seconds a waiting source waits for a worker that makes no progress before going on.
 STALL_TIMEOUT_S = 10.0
 MAX_RESTARTS = 10
+#: Seconds between repeats of the end of the stream while workers have not finished.
+END_REPEAT_S = 0.5
 #: Data time over which count rates are averaged, ps.
 RATE_WINDOW_PS = 10**12
 
@@ -146,6 +148,7 @@ class LivePipeline:
         #: Wall-clock marks (``time.monotonic``) of the run: ``first_batch`` (the workers
         #: joined and streaming began), ``source_done``, ``analysis_done``, ``file_done``.
         self.timing: dict[str, float] = {}
+        self._end_sent = 0.0
         self._background: BackgroundWriter | None = None
         self.specs = (
             *LiveAnalysis(self.metadata, self.analysis, self.every_ps).specs,
@@ -277,8 +280,14 @@ class LivePipeline:
                     break
         finally:
             batches.close()
+        self._send_end()
+
+    def _send_end(self) -> None:
+        """The end of the stream (sent again while workers wait for it: a worker whose queue
+        is full when it goes out loses it like any message)."""
         t_end = self._acquired.t_end
-        publisher.send_end(0 if t_end is None else t_end)
+        self._publisher.send_end(0 if t_end is None else t_end)
+        self._end_sent = time.monotonic()
 
     def _take(self, batch: TagBatch) -> None:
         """Record a batch, then publish it (after the slowest worker caught up, if the source
@@ -309,10 +318,10 @@ class LivePipeline:
         with self._lock:
             while True:
                 active = [w for w in self._workers.values() if w.active and not w.done]
-                if not active:
-                    return
-                slowest = min(w.sequence for w in active)
-                if self._publisher.sequence - 1 - slowest < IN_FLIGHT:
+                joining = any(not w.finished and w.name not in self._workers for w in self._local)
+                slowest = min((w.sequence for w in active), default=None)
+                caught_up = slowest is None or self._publisher.sequence - 1 - slowest < IN_FLIGHT
+                if caught_up and not joining:  # a started worker (a replacement) joins first
                     return
                 if time.monotonic() > deadline:
                     self._note_locked(f"a worker made no progress for {STALL_TIMEOUT_S:g} s")
@@ -330,6 +339,10 @@ class LivePipeline:
         with self._lock:
             while True:
                 pending = [w for w in self._workers.values() if w.active and not w.done]
+                # local workers started (a replacement, say) that have not joined yet
+                pending += [
+                    w for w in self._local if not w.finished and w.name not in self._workers
+                ]
                 if not pending:
                     return
                 if time.monotonic() > deadline:
@@ -339,6 +352,8 @@ class LivePipeline:
                 self._lock.release()
                 try:
                     self._supervise(restart=False)
+                    if time.monotonic() - self._end_sent > END_REPEAT_S:
+                        self._send_end()
                 finally:
                     self._lock.acquire()
 

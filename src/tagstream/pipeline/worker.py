@@ -29,7 +29,7 @@ from .resume import COUNTERS
 
 #: Seconds without a message after which a worker asks whether the run still exists.
 IDLE_CHECK_S = 30.0
-#: Progress reports are sent at most this often, s (and after the last batch).
+#: Progress reports are sent at most this often, s, and whenever the worker has caught up.
 PROGRESS_EVERY_S = 0.02
 
 
@@ -82,9 +82,14 @@ class AnalysisWorker:
 
     def _loop(self, live, subscriber, results, offset) -> int:
         sequence, last_progress, idle_since = 0, 0.0, time.monotonic()
+        unreported = None  # (sequence, t_end) of the last batch, when its progress is not sent
         while True:
-            message = subscriber.receive(timeout_s=1.0)
+            message = subscriber.receive(timeout_s=PROGRESS_EVERY_S if unreported else 1.0)
             if message is None:
+                if unreported:  # caught up: the acquisition may be waiting for this
+                    self._progress(results, subscriber, *unreported)
+                    unreported, last_progress = None, time.monotonic()
+                    continue
                 if time.monotonic() - idle_since > IDLE_CHECK_S:
                     try:
                         request(self.context, self.control, {"op": "status"}, timeout_s=5)
@@ -98,10 +103,15 @@ class AnalysisWorker:
                 snapshots = live.process(batch) if batch is not None else []
                 sequence = self._send(results, subscriber, offset, snapshots, sequence)
                 now = time.monotonic()
+                unreported = (message.sequence, message.batch.t_end)
                 if now - last_progress >= PROGRESS_EVERY_S or snapshots:
-                    self._progress(results, subscriber, message.sequence, message.batch.t_end)
-                    last_progress = now
+                    self._progress(results, subscriber, *unreported)
+                    unreported, last_progress = None, now
             elif message.kind == Kind.END:
+                if message.batch is not None:  # the stream's tail, lost on the way
+                    tail = _after(message.batch, live)
+                    snapshots = live.process(tail) if tail is not None else []
+                    sequence = self._send(results, subscriber, offset, snapshots, sequence)
                 sequence = self._send(results, subscriber, offset, live.final(), sequence)
                 done = {"worker": self.name, "op": "done", **self._counters(subscriber, offset)}
                 results.send_multipart(encode_record(Kind.END, 0, sequence, done))

@@ -174,6 +174,8 @@ class BatchSubscriber:
                 self._take_header(message)
             elif message.kind == Kind.BATCH:
                 self._take_batch(message)
+            elif message.kind == Kind.END:
+                self._take_end(message)
             return message
 
     def resume_at(self, t_ps: int) -> None:
@@ -208,6 +210,24 @@ class BatchSubscriber:
                 self.counters.gaps.append((self._t_end, batch.t_begin))
             message.batch = _with_leading_gap(batch, self._t_end)
         self._t_end = message.batch.t_end
+
+    def _take_end(self, message: Message) -> None:
+        """An end of stream after lost batches (its sequence number counts the batches sent),
+        or right after a resume, comes with an empty batch covering the lost tail as a gap."""
+        lost = self._resumed  # resumed, and the stream ended before another batch came
+        if self._next_sequence is not None and message.sequence > self._next_sequence:
+            self.counters.missed += message.sequence - self._next_sequence
+            self._next_sequence = message.sequence
+            lost = True
+        self._resumed = False
+        if lost and self._t_end is not None and message.t_end > self._t_end:
+            tail = (self._t_end, message.t_end)
+            self.counters.gaps.append(tail)
+            t3 = self.metadata is not None and self.metadata.mode == "T3"
+            message.batch = TagBatch.empty(
+                *tail, t3=t3, metadata=self.metadata, gaps=np.array([tail], np.int64)
+            )
+            self._t_end = message.t_end
 
     def close(self) -> None:
         self.socket.close(0)
