@@ -295,6 +295,7 @@ path = "live.h5"
     path = tmp_path / "live.h5"
     process = subprocess.Popen(
         [sys.executable, "-m", "tagstream", "run", str(config)],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

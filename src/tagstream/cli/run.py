@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from ..pipeline.live_run import LivePipeline
-from ..pipeline.run_config import RunConfig, load_run_config
+from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config
 from ..sources.files import open_run
 from ..sources.paced import PacedRun
 from ..sources.run import Run
@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_run_config(args.config)
+    if config.source.simulator is None and config.source.file is None:
+        raise RunConfigError(f"{args.config}: [source] is missing (simulator = ... or file = ...)")
     output = config.output
     if args.output:
         output = dataclasses.replace(output, path=args.output)

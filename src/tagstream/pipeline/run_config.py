@@ -28,7 +28,8 @@
     workers = 1                   # local analysis workers (0: wait for `tagstream worker`)
     hwm = 16                      # messages queued per worker before live analysis drops
 
-Relative paths are taken from the config file's folder.
+Relative paths in ``[source]`` are taken from the config file's folder; the output path, like
+``-o``, from the current folder.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def parse_run_config(
         source=_source(tables["source"], folder),
         channels=_channels(tables["channels"]),
         analysis=SummarySettings.from_dict(analysis_table),
-        output=_output(tables["output"], folder),
+        output=_output(tables["output"]),
         pipeline=_pipeline(tables["pipeline"]),
         analysis_table=dict(analysis_table),
         text=text,
@@ -177,6 +178,8 @@ def _typed(table: dict[str, Any], section: str, key: str, kind: type, default: A
 
 def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
     _keys(table, "source", ("simulator", "file", "seed", "realtime", "duration", "speed"))
+    if not table:  # a config for `replay`, whose source is the file it replays
+        return SourceSettings()
     simulator = _typed(table, "source", "simulator", str, None)
     file = _typed(table, "source", "file", str, None)
     if (simulator is None) == (file is None):
@@ -221,14 +224,14 @@ def _channels(table: dict[str, Any]) -> dict[int, tuple[str, Role]]:
     return out
 
 
-def _output(table: dict[str, Any], folder: Path) -> OutputSettings:
+def _output(table: dict[str, Any]) -> OutputSettings:
     _keys(table, "output", ("path", "compression", "force", "results_every"))
     path = _typed(table, "output", "path", str, None)
     every = str(table.get("results_every", "1 s"))
     if parse_time(every, "[output] results_every") <= 0:
         raise RunConfigError(f"[output] results_every must be positive, got {every!r}")
     return OutputSettings(
-        path=None if path is None else _relative(path, folder),
+        path=None if path is None else Path(path).expanduser(),  # like -o: from the cwd
         compression=check_compression(_typed(table, "output", "compression", str, "blosc")),
         force=_typed(table, "output", "force", bool, False),
         results_every=every,
