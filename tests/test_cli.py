@@ -17,6 +17,8 @@ def test_bench_writes_json_and_refuses_to_overwrite(tmp_path, capsys):
     analyses = {row["analysis"] for row in report["rows"]}
     assert any(a.startswith("g2 linear") for a in analyses)
     assert any(a.startswith("lifetime") for a in analyses)
+    pipeline = [row for row in report["rows"] if row["analysis"].startswith("pipeline")]
+    assert len(pipeline) == 5 and all(row["agrees"] for row in pipeline)
     assert all(row["tags_per_s"] > 0 for row in report["rows"])
     assert "numpy.sum" in capsys.readouterr().out
     assert main(["bench", "--seconds", "0.05", "--json", str(out)]) == 2
