@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
 from .live_view import LiveView
@@ -29,6 +30,7 @@ def stopped_by_signals(pipeline: LivePipeline) -> Iterator[None]:
 
 def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
     """Run the pipeline with the live view and signal handling; print what it did."""
+    reuse_freed_memory()
     with stopped_by_signals(pipeline), LiveView(pipeline):
         out = pipeline.run(duration_ps)
     status = pipeline.status()
