@@ -36,14 +36,6 @@ def run(args: argparse.Namespace) -> int:
     out = args.output or config.output.path or file.with_name(f"{file.stem}-replay.h5")
     output = dataclasses.replace(config.output, path=Path(out), force=args.force)
     with PacedRun(open_run(file), speed) as source:
-        pipeline = LivePipeline(
-            source,
-            output,
-            config.pipeline,
-            config.analysis,
-            config.analysis_table,
-            config.text,
-            metadata=config.apply_channels(source.metadata),
-        )
+        pipeline = LivePipeline.from_config(source, config, output)
         run_live(pipeline, None)
     return 0

@@ -41,15 +41,7 @@ def run(args: argparse.Namespace) -> int:
     duration = args.duration or config.source.duration
     source = _source(config, duration)
     with source:
-        pipeline = LivePipeline(
-            source,
-            output,
-            config.pipeline,
-            config.analysis,
-            config.analysis_table,
-            config.text,
-            metadata=config.apply_channels(source.metadata),
-        )
+        pipeline = LivePipeline.from_config(source, config, output)
         run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
     return 0
 

@@ -21,7 +21,6 @@ messages, which it reports as a gap.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import subprocess
 import sys
 import threading
@@ -48,7 +47,7 @@ from . import result_series as rs
 from .live_analysis import LiveAnalysis
 from .messages import decode_snapshots, resume_arrays
 from .resume import ResumeBook
-from .run_config import OutputSettings, PipelineSettings
+from .run_config import OutputSettings, PipelineSettings, RunConfig
 from .worker import AnalysisWorker
 
 #: Messages a source that can wait lets the slowest worker fall behind.
@@ -153,6 +152,19 @@ class LivePipeline:
         self.specs = (
             *LiveAnalysis(self.metadata, self.analysis, self.every_ps).specs,
             rs.analysis_spec(),
+        )
+
+    @classmethod
+    def from_config(cls, source: Run, config: RunConfig, output: OutputSettings) -> LivePipeline:
+        """The pipeline a run config describes, fed by ``source`` and writing ``output``."""
+        return cls(
+            source,
+            output,
+            config.pipeline,
+            config.analysis,
+            config.analysis_table,
+            config.text,
+            metadata=config.apply_channels(source.metadata),
         )
 
     # ------------------------------------------------------------------ public
@@ -569,7 +581,3 @@ def _alive(handle: subprocess.Popen | _WorkerThread) -> bool:
 
 def _exit_code(handle: subprocess.Popen | _WorkerThread) -> int | None:
     return handle.poll() if isinstance(handle, subprocess.Popen) else handle.exit_code
-
-
-def replace_output(output: OutputSettings, **changes: Any) -> OutputSettings:
-    return dataclasses.replace(output, **changes)
