@@ -228,7 +228,7 @@ def test_pure_poisson_mixture_would_invent_a_grey_state():
     values, occ = values.astype(float), occ.astype(float)
     bic = {}
     for k in (2, 3):
-        means, weights = bl._poisson_em(values, occ, k)
+        means, weights = bl._poisson_em(values, occ, k, gammaln(values + 1))
         log_pmf = np.log(weights)[:, None] + (
             values * np.log(means)[:, None] - means[:, None] - gammaln(values + 1)
         )

@@ -6,6 +6,7 @@ import warnings
 import h5py
 import numpy as np
 import pytest
+import tables
 from phconvert import hdf5 as phc_hdf5
 
 from tagstream.errors import (
@@ -21,6 +22,7 @@ from tagstream.errors import (
 from tagstream.sources.files import open_run
 from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run, to_ps
 from tagstream.sources.timeline import StateTimeline
+from tagstream.store.packing import COMPRESSED_CHUNK_TAGS
 from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 
@@ -437,6 +439,23 @@ def test_every_compression_reads_back(tmp_path, rng, compression, filter_id):
             assert (filter_id in filters) if filter_id else not filters
     with open_run(path) as run:
         _assert_same_tags(run.read(), TagBatch.concat(batches))
+
+
+def test_pytables_decodes_the_blosc_chunks_we_write(tmp_path, rng):
+    """Our Blosc chunks are compressed outside HDF5 and written directly: PyTables (phconvert's
+    reader, with its own Blosc filter) must decode them, the last partial chunk included."""
+    n = 3 * COMPRESSED_CHUNK_TAGS + 123
+    t = np.cumsum(rng.integers(1, 500, n))
+    nt = rng.integers(0, PERIOD // UNIT, n).astype(np.uint16)
+    channels = rng.integers(1, 3, n).astype(np.uint8)
+    whole = TagBatch(t, channels, 0, int(t[-1]) + 1, nanotimes=nt, nanotime_unit_ps=UNIT)
+    batches = whole.split_at(t[[5000, 20000, 20001]])
+    path = write_run(tmp_path / "packed.h5", batches, _metadata("T3"), compression="blosc")
+    with tables.open_file(str(path)) as f:
+        pd = f.root.photon_data
+        np.testing.assert_array_equal(pd.timestamps.read(), whole.timestamps)
+        np.testing.assert_array_equal(pd.detectors.read(), whole.channels)
+        np.testing.assert_array_equal(pd.nanotimes.read(), whole.nanotimes)
 
 
 def test_unknown_compression_is_refused(tmp_path, rng):

@@ -15,7 +15,9 @@ import pytest
 import tagstream as ts
 from tagstream.errors import BatchError, TagstreamError, WriteError
 from tagstream.store.background import BackgroundWriter
+from tagstream.store.chunk_codec import CHUNKS_PER_TASK
 from tagstream.store.columns import STAGE_CHUNKS, ChunkedColumns
+from tagstream.store.packing import chunk_codec, filter_options
 from tagstream.store.run_writer import RunWriter
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 
@@ -24,16 +26,24 @@ T2 = RunMetadata("test", CHANNELS, mode="T2", sync_period_ps=12_500, hbt_pair=("
 
 
 # ---------------------------------------------------------------------- chunked columns
-def _columns(f: h5py.File, chunk: int) -> ChunkedColumns:
+def _columns(f: h5py.File, chunk: int, compression: str = "none") -> ChunkedColumns:
     datasets = {
-        name: f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,))
+        name: f.create_dataset(
+            name,
+            shape=(0,),
+            maxshape=(None,),
+            dtype=dtype,
+            chunks=(chunk,),
+            **filter_options(compression, dtype),
+        )
         for name, dtype in (("t", np.int64), ("c", np.uint8))
     }
-    return ChunkedColumns(datasets)
+    return ChunkedColumns(datasets, chunk_codec(compression))
 
 
+@pytest.mark.parametrize("compression", ["none", "blosc"])
 @pytest.mark.parametrize("seed", range(6))
-def test_columns_hold_what_was_appended_in_any_pieces(tmp_path, seed):
+def test_columns_hold_what_was_appended_in_any_pieces(tmp_path, seed, compression):
     rng = np.random.default_rng(seed)
     chunk = int(rng.choice([1, 3, 4, 7]))
     capacity = chunk * STAGE_CHUNKS
@@ -43,7 +53,7 @@ def test_columns_hold_what_was_appended_in_any_pieces(tmp_path, seed):
     t = np.arange(int(sizes.sum()), dtype=np.int64) * 7
     c = (t % 251).astype(np.uint8)
     with h5py.File(tmp_path / "c.h5", "w") as f:
-        cols = _columns(f, chunk)
+        cols = _columns(f, chunk, compression)
         at = 0
         for n, flush in zip(sizes, flushes, strict=True):
             cols.append({"t": t[at : at + n], "c": c[at : at + n]})
@@ -57,9 +67,27 @@ def test_columns_hold_what_was_appended_in_any_pieces(tmp_path, seed):
         np.testing.assert_array_equal(f["c"][()], c)
 
 
-def test_columns_write_whole_chunks_until_flushed(tmp_path):
+def test_blosc_columns_compress_long_appends_in_many_tasks(tmp_path):
+    """An append of many compression tasks, ending in a partial chunk, then more rows that
+    complete that chunk: the partial chunk written at a flush is replaced."""
+    chunk = 5
+    n = chunk * CHUNKS_PER_TASK * 3 + 2
+    t = np.cumsum(np.random.default_rng(1).integers(0, 1000, n + 40))
     with h5py.File(tmp_path / "c.h5", "w") as f:
-        cols = _columns(f, 4)
+        cols = _columns(f, chunk, "blosc")
+        cols.append({"t": t[:n], "c": (t[:n] % 7).astype(np.uint8)})
+        cols.flush()
+        np.testing.assert_array_equal(f["t"][()], t[:n])
+        cols.append({"t": t[n:], "c": (t[n:] % 7).astype(np.uint8)})
+        cols.flush()
+        np.testing.assert_array_equal(f["t"][()], t)
+        np.testing.assert_array_equal(f["c"][()], t % 7)
+
+
+@pytest.mark.parametrize("compression", ["none", "blosc"])
+def test_columns_write_whole_chunks_until_flushed(tmp_path, compression):
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        cols = _columns(f, 4, compression)
         cols.append({"t": np.arange(10), "c": np.zeros(10, np.uint8)})
         assert f["t"].shape == (0,)  # still staged
         cols.append({"t": np.arange(10, 100), "c": np.zeros(90, np.uint8)})

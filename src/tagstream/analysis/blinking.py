@@ -411,8 +411,13 @@ def _exponent(
     return fit.alpha, fit.alpha_err
 
 
-def _log_poisson(values: np.ndarray, mean: np.ndarray | float) -> np.ndarray:
-    return xlogy(values, mean) - mean - gammaln(values + 1.0)
+def _log_poisson(
+    values: np.ndarray, mean: np.ndarray | float, log_fact: np.ndarray | None = None
+) -> np.ndarray:
+    """``ln P(values; mean)``; ``log_fact`` is ``gammaln(values + 1)`` when already known."""
+    if log_fact is None:
+        log_fact = gammaln(values + 1.0)
+    return xlogy(values, mean) - mean - log_fact
 
 
 def _log_switching(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -427,11 +432,11 @@ def _log_switching(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.log(np.maximum(diff, _TINY)) - np.log(high - low)
 
 
-def _component_logpmf(values: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Rows: the Poisson state components, then the switching components of each pair."""
-    rows = [_log_poisson(values, m) for m in means]
-    rows += [_log_switching(values, means[a], means[b]) for a, b in _pairs(len(means))]
-    return np.array(rows)
+def _component_logpmf(values: np.ndarray, means: np.ndarray, log_pois: np.ndarray) -> np.ndarray:
+    """Rows: the Poisson state components (``log_pois``, one row per mean), then the switching
+    components of each pair."""
+    rows = [_log_switching(values, means[a], means[b]) for a, b in _pairs(len(means))]
+    return np.concatenate([log_pois, *(r[None, :] for r in rows)])
 
 
 def _fit_histogram(
@@ -473,7 +478,9 @@ def _starts(values: np.ndarray, occ: np.ndarray, k: int) -> list[np.ndarray]:
     return [np.maximum(quantiles + 0.5, _MIN_MEAN), np.maximum(spread + 0.5, _MIN_MEAN)]
 
 
-def _poisson_em(values: np.ndarray, occ: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _poisson_em(
+    values: np.ndarray, occ: np.ndarray, k: int, log_fact: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Means and weights of a pure ``k``-component Poisson mixture, by EM from several starts."""
     best, best_ll = None, -np.inf
     for means in _starts(values, occ, k):
@@ -481,7 +488,7 @@ def _poisson_em(values: np.ndarray, occ: np.ndarray, k: int) -> tuple[np.ndarray
         last = -np.inf
         for _ in range(_EM_ITER):
             log_joint = np.log(np.maximum(weights, _TINY))[:, None] + _log_poisson(
-                values[None, :], means[:, None]
+                values[None, :], means[:, None], log_fact[None, :]
             )
             log_total = _logsumexp(log_joint)
             loglik = float(occ @ log_total)
@@ -505,7 +512,8 @@ def _fit_mixture(
     Returns the state means (increasing), the weights of all components (states first) and the
     log-likelihood of the histogram.
     """
-    means0, weights0 = _poisson_em(values, occ, k)
+    log_fact = gammaln(values + 1.0)
+    means0, weights0 = _poisson_em(values, occ, k, log_fact)
     n_switch = k * (k - 1) // 2
     top = np.log(values[-1] + 1.0)
     steps0 = np.diff(np.concatenate([[0.0], means0]))
@@ -520,14 +528,14 @@ def _fit_mixture(
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         # a quadratic wall outside the box keeps exp() finite without a bounded optimiser
         inside = np.clip(x, lower, upper)
-        value, grad = _mixture_nll(inside, values, occ, k)
+        value, grad = _mixture_nll(inside, values, occ, k, log_fact)
         out = x - inside
         return value * per_bin + 0.5 * float(out @ out), grad * per_bin + out
 
     res = minimize(objective, np.clip(x0, lower, upper), jac=True, method="BFGS")
     x = np.clip(res.x, lower, upper)
     means, log_w = _unpack(x, k)
-    return means, np.exp(log_w), -_mixture_nll(x, values, occ, k)[0]
+    return means, np.exp(log_w), -_mixture_nll(x, values, occ, k, log_fact)[0]
 
 
 def _logsumexp(a: np.ndarray) -> np.ndarray:
@@ -552,7 +560,7 @@ def _unpack(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mixture_nll(
-    x: np.ndarray, values: np.ndarray, occ: np.ndarray, k: int
+    x: np.ndarray, values: np.ndarray, occ: np.ndarray, k: int, log_fact: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """Negative log-likelihood of the histogram and its gradient by ``x``.
 
@@ -560,8 +568,8 @@ def _mixture_nll(
     ``[a, b]``, ``dS/db = (P(k;b) - S)/(b - a)`` and ``dS/da = (S - P(k;a))/(b - a)``.
     """
     means, log_w = _unpack(x, k)
-    log_pois = _log_poisson(values[None, :], means[:, None])
-    log_joint = log_w[:, None] + _component_logpmf(values, means)
+    log_pois = _log_poisson(values[None, :], means[:, None], log_fact[None, :])
+    log_joint = log_w[:, None] + _component_logpmf(values, means, log_pois)
     log_mix = _logsumexp(log_joint)
     resp = np.exp(log_joint - log_mix) * occ
     d_means = resp[:k] @ values / means - resp[:k].sum(axis=1)

@@ -4,10 +4,17 @@
 as for the run summary) and, each time the data cross another ``every`` of run time, takes a
 snapshot of each for the run file's result series, with the blinking statistics of the trace
 so far. Snapshots follow the data's own clock, so a replay at any speed records the same ones.
+
+The blinking statistics come from a fit of the whole trace so far (tens of ms, more as the run
+grows) while everything else is incremental. So that the fits never hold the analysis back, a
+snapshot carries them only when the fits so far took at most :data:`BLINKING_SHARE` of the time
+since the first one: at the pace of a live run that is every snapshot, in a fast replay every
+few. The last snapshots of a run always carry them.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +36,8 @@ from ..tags import RunMetadata, TagBatch, parse_time
 from . import result_series as rs
 
 DEFAULT_EVERY = "1 s"
+#: Largest share of the time the blinking fits may take (see the module docstring).
+BLINKING_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ class LiveAnalysis:
         Analysis settings, resolved as for :func:`~tagstream.analysis.summary.summarize`.
     every
         Run time between snapshots (``"1 s"``).
+    blinking_share
+        Largest share of the time spent on blinking fits; 1 for a fit at every snapshot.
 
     Attributes
     ----------
@@ -85,8 +96,13 @@ class LiveAnalysis:
         metadata: RunMetadata,
         settings: SummarySettings | None = None,
         every: str | int = DEFAULT_EVERY,
+        blinking_share: float = BLINKING_SHARE,
     ):
         self.every_ps = parse_time(every, "results interval")
+        self._blinking_share = float(blinking_share)
+        self._blinking_since: float | None = None  # time.perf_counter() of the first fit
+        self._blinking_spent = 0.0  # s, on fits
+        self._blinking_missing = False  # the last trace snapshot went without a fit
         if self.every_ps <= 0:
             raise TagstreamError(f"results interval must be positive, got {every!r}")
         resolved, notes = resolve_settings(settings or SummarySettings(), metadata)
@@ -185,10 +201,14 @@ class LiveAnalysis:
         if self._dirty:
             return self.snapshot(final=True)
         trace = self.trace
-        if trace is None or trace.n_bins <= self._trace_rows:
+        if trace is None:
             return []
         covered = (self._coverage.t_begin, self._coverage.t_end)
-        return self._trace_snapshots(covered, self._coverage.live_ps, final=True)
+        if trace.n_bins > self._trace_rows:
+            return self._trace_snapshots(covered, self._coverage.live_ps, final=True)
+        if self._blinking_missing:
+            return self._blinking_snapshot(covered, self._coverage.live_ps, final=True)
+        return []
 
     def restore(self, state: ResumeState) -> None:
         """Continue from ``state`` (the analyzers must be fresh); the next batch must start
@@ -220,16 +240,30 @@ class LiveAnalysis:
         done = trace.n_bins if final else (covered[1] - trace.t0) // trace.bin_ps
         out = [rs.trace_snapshot(trace, self._trace_rows, done, covered, live)]
         self._trace_rows = done
-        result = trace.result()
+        return out + self._blinking_snapshot(covered, live, final)
+
+    def _blinking_snapshot(self, covered: tuple[int, int], live: int, final: bool) -> list:
+        """The blinking statistics of the trace so far, when due (see the module docstring)."""
+        result = self.trace.result()
         full = int((result.exposure_ps == result.bin_ps).sum())
-        if full >= MIN_BLINKING_BINS:
-            try:
-                states = result.states(self.settings.thresholds_cps, self.settings.n_states)
-            except AnalysisError as exc:
-                self._note(f"blinking: {exc}")
-            else:
-                out.append(rs.blinking_snapshot(states, covered, live))
-        return out
+        if full < MIN_BLINKING_BINS:
+            return []
+        start = time.perf_counter()
+        if self._blinking_since is not None and not final:
+            if self._blinking_spent > self._blinking_share * (start - self._blinking_since):
+                self._blinking_missing = True
+                return []
+        self._blinking_missing = False
+        try:
+            states = result.states(self.settings.thresholds_cps, self.settings.n_states)
+        except AnalysisError as exc:
+            self._note(f"blinking: {exc}")
+            return []
+        finally:
+            if self._blinking_since is None:
+                self._blinking_since = start
+            self._blinking_spent += time.perf_counter() - start
+        return [rs.blinking_snapshot(states, covered, live)]
 
     def _note(self, text: str) -> None:
         if text not in self.notes:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import h5py
 import numpy as np
 
+from .chunk_codec import BloscChunks
+
 #: Chunks held in memory per array before they are written.
 STAGE_CHUNKS = 8
 
@@ -21,14 +23,20 @@ class ChunkedColumns:
     anew, and a file open for SWMR writing does not reuse the old space: each flush in the middle
     of a chunk costs up to one compressed chunk of file size.)
 
+    With a ``codec``, the chunks are compressed by it (on every core) and written to the file
+    as they are, past HDF5's filter pipeline; the datasets' filter must decode what it makes.
+
     Parameters
     ----------
     datasets
         The datasets by name, all empty, chunked with the same chunk length.
+    codec
+        Compresses chunks for direct writes; ``None`` to let HDF5 do it.
     """
 
-    def __init__(self, datasets: Mapping[str, h5py.Dataset]):
+    def __init__(self, datasets: Mapping[str, h5py.Dataset], codec: BloscChunks | None = None):
         self._datasets = dict(datasets)
+        self._codec = codec
         chunk = {ds.chunks[0] for ds in self._datasets.values()}
         if len(chunk) != 1:
             raise ValueError("columns: the datasets must share one chunk length")
@@ -82,9 +90,21 @@ class ChunkedColumns:
         self._written = self._start + self._fill
 
     def _write(self, columns: Mapping[str, np.ndarray], at: int) -> None:
+        """Write equal-length arrays at file row ``at``, a chunk boundary."""
+        codec = self._codec
+        frames = {}
+        if codec is not None:  # every column's chunks compress together, then are written
+            frames = {name: codec.submit(values, self.chunk) for name, values in columns.items()}
         for name, values in columns.items():
             ds = self._datasets[name]
             end = at + len(values)
             if ds.shape[0] < end:
                 ds.resize(end, axis=0)
-            ds[at:end] = values
+            if codec is None:
+                ds[at:end] = values
+                continue
+            row, dsid = at, ds.id
+            for future in frames[name]:
+                for frame in future.result():
+                    dsid.write_direct_chunk((row,), frame)
+                    row += self.chunk

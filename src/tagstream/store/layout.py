@@ -117,7 +117,7 @@ def growing(
         maxshape=(None, *tail),
         dtype=dtype,
         chunks=(chunk, *tail),
-        **filter_options(compression),
+        **filter_options(compression, dtype),
     )
     if description is not None:
         title(ds, description)

@@ -40,7 +40,7 @@ from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
 from . import layout
 from .columns import ChunkedColumns
-from .packing import DEFAULT_COMPRESSION, check_compression
+from .packing import DEFAULT_COMPRESSION, check_compression, chunk_codec
 from .paths import check_target
 from .results import SeriesSpec, SeriesWriter, Snapshot
 
@@ -183,7 +183,8 @@ class RunWriter:
         self._duration = layout.write_root(f, description or layout.default_description(metadata))
         layout.write_identity(f, self.path)
         self._detector_counts = layout.write_setup(f, metadata)
-        self._columns = ChunkedColumns(layout.create_photon_data(f, metadata, compression))
+        data = layout.create_photon_data(f, metadata, compression)
+        self._columns = ChunkedColumns(data, chunk_codec(compression))
         names = [s.name for s in series]
         user = layout.write_user(f, metadata, config_text, truth, names)
         self._committed, self._status, self._gaps = user["committed"], user["status"], user["gaps"]
