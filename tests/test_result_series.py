@@ -13,6 +13,7 @@ from phconvert import hdf5 as phc_hdf5
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import AnalysisError
 from tagstream.pipeline import read_results, record_run
 from tagstream.pipeline.live_analysis import LiveAnalysis
 from tagstream.sources.simulator import resolve_config
@@ -95,6 +96,36 @@ def test_series_without_a_sync_leave_out_the_lifetime():
     live = LiveAnalysis(cw.metadata, every="0.5 s")
     assert [s.name for s in live.specs] == ["g2", "trace", "blinking"]
     assert any(note.startswith("lifetime:") for note in live.notes)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_blinking_fits_take_their_share_and_the_last_snapshot_has_one(share):
+    """With all the time for blinking fits, every snapshot whose trace can be fitted carries
+    one; with none, only the first attempt (if it succeeds) and the last snapshot do. Each equals
+    the offline fit of the trace it covers."""
+    run = ts.simulate("cspbi3-10nm", duration="3 s", seed=2)
+    tags = run.read()
+    live = LiveAnalysis(run.metadata, every="0.25 s", blinking_share=share)
+    snapshots = []
+    for piece in tags.split_at(np.arange(1, 30) * 10**11):
+        snapshots += live.process(piece)
+    snapshots += live.final()
+    fits = {}
+    for end in [s.covered_ps[1] for s in snapshots if s.series == "trace"]:
+        trace = ts.trace(tags.slice_time(0, end), bin=live.trace.bin_ps, channels=["A", "B"])
+        try:
+            fits[end] = trace.states()
+        except AnalysisError:
+            pass
+    assert len(fits) > 3 and tags.t_end in fits
+    blinking = {s.covered_ps[1]: s for s in snapshots if s.series == "blinking"}
+    want = sorted(fits) if share else sorted({*sorted(fits)[:1], tags.t_end})
+    if share == 0 and min(fits) > 250 * 10**9:  # the first attempt found one level
+        want = [tags.t_end]
+    assert sorted(blinking) == want
+    for end, snap in blinking.items():
+        fractions = [fits[end].fractions[s] for s in ("on", "grey", "off")]
+        np.testing.assert_allclose(snap.values["fractions"], fractions)
 
 
 def test_results_can_be_left_out_and_their_interval_is_checked(tmp_path, capsys):
