@@ -2,8 +2,13 @@
 trace analyzers and into a new run file with the raw tags.
 
 Rates count from the first batch to the end of each stage (workers already running), so they
-are the pipeline's sustained rates, not its start-up. The run is repeated and the best kept,
-like every other row of the suite.
+are the pipeline's sustained rates, not its start-up. One unmeasured pass comes first: the
+first pass of a process maps fresh memory, which on virtual machines costs more than the work
+(a long run reuses its memory). Then each configuration is repeated and the best kept, like
+every other row of the suite.
+
+The budget applies to the default Blosc files. Uncompressed files are shown for comparison: they
+put 11 bytes per tag on the disk, more than most disks sustain at 40 M tags/s.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ def measure_pipeline(
     add_row: Callable[..., object],
     sum_rate: float,
     seconds: float = 5.0,
-    repeats: int = 2,
+    repeats: int = 3,
     say: Callable[[str], None] = lambda _m: None,
 ) -> None:
     """Rows for the pipeline at full speed (worker thread and worker process; blosc and
@@ -103,6 +108,8 @@ def measure_pipeline(
         say("pipeline: recording the input")
         source = record_input(folder, seconds)
         out = folder / "out.h5"
+        say("pipeline: one pass to warm up")
+        run_pipeline(source, out, "inproc", "blosc", None)
         for endpoints, compression in (
             ("inproc", "blosc"),
             ("inproc", "none"),
@@ -113,14 +120,17 @@ def measure_pipeline(
             runs = [run_pipeline(source, out, endpoints, compression, None) for _ in range(repeats)]
             best = max(runs, key=lambda r: r.recorded_rate)
             worker = "worker thread" if endpoints == "inproc" else "worker process"
+            budgeted = compression != "none"
             add_row(
                 "pipeline: replay max, g2+decay+trace, file",
                 f"{endpoints}:// {worker}, {compression}",
                 best.tags,
                 best.recorded_rate,
                 best.recorded_rate / sum_rate,
-                budget=f">= {PIPELINE_BUDGET / 1e6:g} Mtags/s, nothing lost",
-                meets=bool(best.recorded_rate >= PIPELINE_BUDGET and best.lost == 0),
+                budget=f">= {PIPELINE_BUDGET / 1e6:g} Mtags/s, nothing lost" if budgeted else None,
+                meets=bool(best.recorded_rate >= PIPELINE_BUDGET and best.lost == 0)
+                if budgeted
+                else None,
                 agrees=all(r.equal for r in runs),
                 note=f"analysis done at {best.analysed_rate / 1e6:.1f} Mtags/s; lost {best.lost}",
             )

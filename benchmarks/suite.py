@@ -214,7 +214,8 @@ def run_suite(
         bench.rows.append(Row(analysis, impl, n, rate, ratio, budget, meets, agrees, note))
 
     # the pipeline replays 20 Mtags per second of data: half the length, at most 5 s
-    measure_pipeline(add_row, bench.sum_rate[hbt.name], min(seconds / 2, 5.0), say=say)
+    pipeline_seconds = min(seconds / 2, 5.0)
+    measure_pipeline(add_row, bench.sum_rate[hbt.name], pipeline_seconds, repeats, say=say)
 
     return {
         "machine": {
