@@ -20,11 +20,12 @@ from tagstream.errors import (
     UnsupportedFormatError,
 )
 from tagstream.sources.files import open_run
-from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run, to_ps
+from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run
 from tagstream.sources.timeline import StateTimeline
 from tagstream.store.packing import COMPRESSED_CHUNK_TAGS
 from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
+from tagstream.tags.units import to_ps
 
 PERIOD = 12_500  # ps, an 80 MHz laser
 UNIT = 4  # ps, T3 nanotime unit
@@ -489,7 +490,7 @@ def test_open_run_errors(tmp_path, recorded):
     cases.append((text, UnsupportedFormatError, "unknown file format"))
     ptu = tmp_path / "dot.ptu"
     ptu.write_bytes(b"PQTTTR\x00\x001.0.00\x00\x00" + bytes(64))
-    cases.append((ptu, UnsupportedFormatError, "PTU files are not supported yet"))
+    cases.append((ptu, CorruptFileError, "header tag without a name at byte offset 16"))
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     cases.append((truncated, CorruptFileError, "corrupt or truncated HDF5 file"))

@@ -55,6 +55,7 @@ from ..errors import (
 )
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
+from ..tags.units import to_ps
 from . import photon_hdf5_spec as spec
 from .run import Run, batch_span_ps
 from .timeline import StateTimeline
@@ -66,7 +67,6 @@ SYNC_SAMPLE = 1 << 18  # tags looked at to find a periodic (sync) channel
 SYNC_MIN_TAGS = 16  # a channel with fewer tags in the sample is not judged periodic
 SYNC_MAX_TAGS = 1000
 SYNC_TOLERANCE = 1e-3  # allowed jitter of the sync interval, relative to the laser period
-WHOLE_PS = 1e-9  # relative tolerance for a unit to count as a whole number of ps
 
 #: What h5py and the tag model raise on damaged or inconsistent content.
 _DAMAGE = (TagstreamError, OSError, RuntimeError, KeyError)
@@ -98,16 +98,6 @@ class _Clock:
         if self.nanotime_unit_ps is None or nanotimes is None:
             return t
         return t + to_ps(nanotimes, self.nanotime_unit_ps)
-
-
-def to_ps(raw: np.ndarray, unit_ps: float) -> np.ndarray:
-    """Integer counts of ``unit_ps`` as int64 ps, rounded to the nearest ps (ties to even)."""
-    raw = np.asarray(raw).astype(np.int64, copy=False)
-    whole = round(unit_ps)
-    if abs(unit_ps - whole) <= WHOLE_PS * unit_ps:
-        return raw if whole == 1 else raw * whole
-    floor = math.floor(unit_ps)
-    return raw * floor + np.rint(raw * (unit_ps - floor)).astype(np.int64)
 
 
 class HDF5Run(Run):
