@@ -11,13 +11,16 @@ from ..kernels.channel_counts import channel_counts
 from ..pipeline.result_series import read_results
 from ..sources.files import open_run
 from ..sources.hdf5_file import HDF5Run
+from ..sources.pq_file import PtuRun
 from ..tags import format_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="header, metadata and counts of a run file")
     p.add_argument(
-        "file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)"
+        "file",
+        metavar="FILE",
+        help="a run file: Photon-HDF5 (tagstream's or other software's) or PicoQuant PTU",
     )
     p.set_defaults(run=run)
 
@@ -26,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     with open_run(args.file) as source:
         md = source.metadata
         status = source.status if isinstance(source, HDF5Run) else None
+        ptu = source if isinstance(source, PtuRun) else None
         counts = np.zeros(256, dtype=np.int64)
         span = [None, None]
         lost = 0
@@ -36,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
             lost += batch.duration_ps - batch.live_ps
     duration = (span[1] - span[0]) if span[0] is not None else 0
     print(f"file      {args.file}")
+    if ptu is not None:
+        _print_ptu(ptu)
     if status is not None:
         print(f"status    {status}{_STATUS_NOTES.get(status, '')}")
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
@@ -61,6 +67,32 @@ def run(args: argparse.Namespace) -> int:
             listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
             print(f"results   {listed}")
     return 0
+
+
+def _print_ptu(run: PtuRun) -> None:
+    """The PTU header, record type and the instrument's warnings."""
+    fmt = run.record_format
+    code = f"0x{fmt.code:08X}"
+    print(f"format    PTU {run.header.version}, {fmt.name} records ({code}, {fmt.device})")
+    print(f"records   {run.num_records}")
+    for text in run.warnings:
+        print(f"warning   {text}")
+    print("header")
+    for name, value in run.header.tags.items():
+        kind = run.header.types[name]
+        shown = "" if value is None else f" = {_short(value)}"
+        print(f"  {name} ({kind}){shown}")
+
+
+def _short(value: object) -> str:
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, threshold=8, precision=6)
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 _STATUS_NOTES = {

@@ -75,18 +75,22 @@ def _has_hdf5_user_block(fh) -> bool:
 
 
 def open_run(path: str | os.PathLike) -> Run:
-    """Open a recorded run (Photon-HDF5, including tagstream's own files) as a :class:`Run`.
+    """Open a recorded run (Photon-HDF5, including tagstream's own files, or PicoQuant PTU) as a
+    :class:`Run`.
 
     Raises
     ------
     RunFileError
         One of its subclasses, with a one-line message naming the file: missing file or a
-        folder, unknown format, PTU (not supported yet), corrupt or truncated HDF5, or an HDF5
-        file that is not Photon-HDF5 (naming the missing field).
+        folder, unknown format, a PTU header that breaks the format (naming the byte offset),
+        corrupt or truncated HDF5, or an HDF5 file that is not Photon-HDF5 (naming the missing
+        field).
     """
     kind = detect_format(path)
     if kind is FileKind.PTU:
-        raise UnsupportedFormatError(path, "PTU files are not supported yet")
+        from .pq_file import PtuRun
+
+        return PtuRun(path)
     from .hdf5_file import HDF5Run  # h5py is imported only when an HDF5 file is opened
 
     return HDF5Run(path)

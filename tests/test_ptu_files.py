@@ -1,0 +1,177 @@
+"""PicoQuant PTU files: every record type decodes to what an independent encoder (written from
+the published bit layouts, ``tests/pq_encoder.py``) put in, across overflows and chunk
+boundaries; damaged files give one-line errors naming the byte offset."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tagstream as ts
+import tagstream.sources.pq_file as pq_file
+from tagstream.cli import main
+from tagstream.errors import CorruptFileError, UnsupportedFormatError
+from tagstream.sources.files import open_run
+from tagstream.tags.units import to_ps
+
+from .pq_encoder import FORMATS, RECORD_TYPES, encode, ptu_file, ptu_header
+
+SYNC_HZ = 80e6
+T2_RES_S = {"PicoHarpT2": 4e-12}  # the others: 1 ps
+T3_RES_S = {"PicoHarpT3": 4e-12}  # the others: 5 ps
+
+
+def _events(fmt: str, rng: np.random.Generator, n: int = 3000):
+    """Random photons, markers and (HydraHarp-family T2) syncs, with long pauses that need
+    many overflows, including one longer than a counted overflow record can hold."""
+    spec = FORMATS[fmt]
+    t2 = spec.mode == 2
+    steps = rng.integers(0, 4000, n)
+    jumps = rng.random(n) < 0.01
+    steps[jumps] = rng.integers(1, 3, jumps.sum()) * (1 << 25 if t2 else 1 << 16) * 3
+    steps[n // 2] = (1 << 26) * (1 << 25 if t2 else 1 << 10)  # > the largest overflow count
+    time = np.cumsum(steps)
+    kind = np.zeros(n, dtype=np.int64)
+    kind[rng.random(n) < 0.05] = 2
+    if t2 and not spec.picoharp:
+        kind[rng.random(n) < 0.2] = 1
+    if spec.picoharp:
+        photon = rng.integers(0, 4, n) if t2 else rng.integers(1, 5, n)
+    else:
+        photon = rng.integers(0, 8, n)
+    channel = np.where(kind == 2, rng.integers(1, 16, n), photon)
+    dtime = None if t2 else rng.integers(0, 1 << (12 if spec.picoharp else 15), n)
+    return time, kind, channel, dtime
+
+
+def _expected_tags(fmt: str, want: dict, res_ps: float):
+    """Absolute ps, tagstream channel numbers and nanotimes, in time order (stable)."""
+    spec = FORMATS[fmt]
+    kind, channel = want["kind"], want["channel"]
+    ours = np.where(kind == 1, 0, np.where(kind == 2, 64 + channel, channel))
+    if not spec.picoharp:
+        ours = np.where(kind == 0, channel + 1, ours)
+    if spec.mode == 2:
+        t = to_ps(want["time"], res_ps)
+        nt = None
+    else:
+        nt = np.where(kind == 2, 0, want["dtime"])
+        t = to_ps(want["time"], 1e12 / SYNC_HZ) + to_ps(nt, res_ps)
+    order = np.argsort(t, kind="stable")
+    return t[order], ours[order].astype(np.uint8), None if nt is None else nt[order]
+
+
+@pytest.mark.parametrize("fmt", sorted(RECORD_TYPES))
+def test_every_record_type_decodes_what_was_encoded(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(pq_file, "CHUNK_RECORDS", 257)  # many chunk boundaries
+    rng = np.random.default_rng(sorted(RECORD_TYPES).index(fmt))
+    records, want = encode(fmt, *_events(fmt, rng), rng=rng)
+    t3 = FORMATS[fmt].mode == 3
+    res_s = (T3_RES_S if t3 else T2_RES_S).get(fmt, 5e-12 if t3 else 1e-12)
+    path = ptu_file(tmp_path / f"{fmt}.ptu", fmt, records, res_s, SYNC_HZ)
+    t, ch, nt = _expected_tags(fmt, want, res_s * 1e12)
+    with open_run(path) as run:
+        assert run.record_format.code == RECORD_TYPES[fmt]
+        assert run.metadata.mode == ("T3" if t3 else "T2")
+        assert run.num_records == records.size and run.warnings == []
+        parts = list(run.batches(int(t[-1] // 40 + 1)))
+        assert parts[0].t_begin == 0 and parts[-1].t_end == run.t_end > t[-1]
+        for prev, nxt in itertools.pairwise(parts):
+            assert prev.t_end == nxt.t_begin
+        got = ts.TagBatch.concat(parts)
+        np.testing.assert_array_equal(got.timestamps, t)
+        np.testing.assert_array_equal(got.channels, ch)
+        if t3:
+            np.testing.assert_array_equal(got.nanotimes, nt)
+            assert got.nanotime_unit_ps == pytest.approx(res_s * 1e12)
+        np.testing.assert_array_equal(run.counts[: ch.max() + 1], np.bincount(ch))
+        names = {c.number: c.name for c in run.metadata.channels}
+        assert all(names[c].startswith(("ch", "sync", "marker")) for c in np.unique(ch))
+
+
+def _small_file(tmp_path, **extra) -> tuple:
+    rng = np.random.default_rng(7)
+    records, _ = encode("GenericT3", *_events("GenericT3", rng, 200))
+    path = ptu_file(tmp_path / "small.ptu", "GenericT3", records, 5e-12, SYNC_HZ, **extra)
+    return path, path.read_bytes(), records
+
+
+def test_a_float_array_and_every_other_tag_type_are_read(tmp_path):
+    """phconvert 0.10.2 crashes on a header holding a float-array tag."""
+    extra = [
+        ("UsrFloats", -1, "Float8Array", [1.5, -2.0, 3.25]),
+        ("UsrBlob", -1, "BinaryBlob", b"\x01\x02\x03\x04\x05\x06\x07\x08"),
+        ("UsrWide", -1, "WideString", "Grüße"),
+        ("UsrColor", -1, "Color8", 0xFF00FF),
+        ("UsrBits", -1, "BitSet64", 0b1011),
+        ("UsrFlag", -1, "Bool8", True),
+        ("UsrWhen", -1, "TDateTime", 45000.5),
+        ("UsrNothing", -1, "Empty8", None),
+        ("UsrList", 0, "Int8", 10),
+        ("UsrList", 2, "Int8", 12),
+    ]
+    path, _, _ = _small_file(tmp_path, extra_tags=extra)
+    with open_run(path) as run:
+        tags = run.header.tags
+        np.testing.assert_array_equal(tags["UsrFloats"], [1.5, -2.0, 3.25])
+        assert tags["UsrBlob"] == b"\x01\x02\x03\x04\x05\x06\x07\x08"
+        assert tags["UsrWide"] == "Grüße"
+        assert (tags["UsrColor"], tags["UsrBits"], tags["UsrFlag"]) == (0xFF00FF, 11, True)
+        assert tags["UsrWhen"] == "2023-03-15T12:00:00+00:00"
+        assert tags["UsrNothing"] is None and tags["UsrList"] == [10, None, 12]
+        assert run.header.types["UsrFloats"] == "Float8Array"
+
+
+def test_a_file_cut_inside_a_record_reads_the_whole_records_before_it(tmp_path):
+    path, raw, records = _small_file(tmp_path)
+    path.write_bytes(raw[:-6])  # the last record loses 2 bytes, the one before it 4
+    with open_run(path) as run:
+        assert run.num_records == records.size - 2
+        offset = len(raw) - 8
+        assert run.warnings[0].startswith(f"the last record is cut short at byte offset {offset}")
+        assert "declares" in run.warnings[1]
+        assert len(run.read()) > 0
+
+
+@pytest.mark.parametrize(
+    ("damage", "error", "message"),
+    [
+        (lambda raw: b"PQTTTX" + raw[6:], UnsupportedFormatError, "unknown file format"),
+        (lambda raw: raw[:124], CorruptFileError, "header cut short at byte offset 124"),
+        (
+            lambda raw: raw[:100],
+            CorruptFileError,
+            "tag File_GUID at byte offset 16 claims 40 bytes of data; the file holds 36 more",
+        ),
+        (
+            lambda raw: raw[: 16 + 32 + 4] + b"\x33\x33\x33\x33" + raw[16 + 32 + 8 :],
+            CorruptFileError,
+            "unknown header tag type 0x33333333 .* at byte offset 16",
+        ),
+    ],
+)
+def test_damaged_headers_are_one_line_errors_naming_the_offset(tmp_path, damage, error, message):
+    path, raw, _ = _small_file(tmp_path)
+    path.write_bytes(damage(raw))
+    with pytest.raises(error, match=message) as info:
+        open_run(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_unknown_record_type_is_named_in_hex(tmp_path):
+    path = tmp_path / "odd.ptu"
+    path.write_bytes(
+        ptu_header([("TTResultFormat_TTTRRecType", -1, "Int8", 0x00010309)]) + bytes(16)
+    )
+    with pytest.raises(UnsupportedFormatError, match="unknown TTTR record type 0x00010309"):
+        open_run(path)
+
+
+def test_info_and_analyze_accept_ptu(tmp_path, capsys):
+    path, _, _ = _small_file(tmp_path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "GenericT3 records (0x00010307" in out and "TTResult_SyncRate" in out
+    assert main(["info", str(tmp_path / "missing.ptu")]) == 2
