@@ -30,6 +30,41 @@ STATE_OFFSET = 0
 STATE_UNKNOWN = 1
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _parse(r, family, wrap, counted):
+    """One record: ``(what, time, channel, dtime)``; ``what`` is 0 for an event, 1 for an
+    overflow (``time`` then holds what it adds), 2 for a special record of unknown meaning."""
+    if family <= 1:
+        ch = r >> 28
+        if family == 0:
+            t = r & 0x0FFFFFFF
+            dt = np.int64(0)
+            bits = t & 0xF
+        else:
+            t = r & 0xFFFF
+            dt = (r >> 16) & 0xFFF
+            bits = dt & 0xF
+        if ch == 15:
+            if bits == 0:
+                return 1, wrap, 0, 0
+            return 0, t, MARKER_BASE + bits, 0
+        return 0, t, ch, dt
+    ch = (r >> 25) & 0x3F
+    if family == 2:
+        t = r & 0x1FFFFFF
+        dt = np.int64(0)
+    else:
+        t = r & 0x3FF
+        dt = (r >> 10) & 0x7FFF
+    if r >> 31:
+        if ch == 63:
+            return 1, wrap * t if counted and t > 0 else wrap, 0, 0
+        if ch > 15 or (ch == 0 and family == 3):
+            return 2, 0, 0, 0
+        return 0, t, MARKER_BASE + ch if ch > 0 else 0, 0
+    return 0, t, ch + 1, dt
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def decode_records(records, family, wrap, counted, state, times, channels, dtimes):
     """Decode records into events, carrying the overflow offset across calls.
@@ -46,82 +81,25 @@ def decode_records(records, family, wrap, counted, state, times, channels, dtime
     state : int64[2]
         ``[overflow offset, unknown special records]``, updated.
     times : int64[n], channels : uint8[n], dtimes : uint16[n]
-        Filled with the events (T2 dtimes stay untouched).
+        Filled with the events (T2 dtimes are 0).
 
     Returns
     -------
     int
         Number of events written.
     """
-    offset = state[0]
-    unknown = state[1]
     k = 0
     for i in range(records.shape[0]):
-        r = np.int64(records[i])
-        if family == 0:
-            ch = r >> 28
-            t = r & 0x0FFFFFFF
-            if ch == 15:
-                bits = t & 0xF
-                if bits == 0:
-                    offset += wrap
-                    continue
-                ch = MARKER_BASE + bits
-            times[k] = offset + t
-            channels[k] = ch
-            k += 1
-        elif family == 1:
-            ch = r >> 28
-            dt = (r >> 16) & 0xFFF
-            t = r & 0xFFFF
-            if ch == 15:
-                bits = dt & 0xF
-                if bits == 0:
-                    offset += wrap
-                    continue
-                ch = MARKER_BASE + bits
-                dt = 0
-            times[k] = offset + t
-            channels[k] = ch
-            dtimes[k] = dt
-            k += 1
-        elif family == 2:
-            ch = (r >> 25) & 0x3F
-            t = r & 0x1FFFFFF
-            if r >> 31:
-                if ch == 63:
-                    offset += wrap * t if counted and t > 0 else wrap
-                    continue
-                if ch > 15:
-                    unknown += 1
-                    continue
-                ch = MARKER_BASE + ch if ch > 0 else 0
-            else:
-                ch += 1
-            times[k] = offset + t
-            channels[k] = ch
-            k += 1
+        what, t, ch, dt = _parse(np.int64(records[i]), family, wrap, counted)
+        if what == 1:
+            state[STATE_OFFSET] += t
+        elif what == 2:
+            state[STATE_UNKNOWN] += 1
         else:
-            ch = (r >> 25) & 0x3F
-            dt = (r >> 10) & 0x7FFF
-            t = r & 0x3FF
-            if r >> 31:
-                if ch == 63:
-                    offset += wrap * t if counted and t > 0 else wrap
-                    continue
-                if ch == 0 or ch > 15:
-                    unknown += 1
-                    continue
-                ch = MARKER_BASE + ch
-                dt = 0
-            else:
-                ch += 1
-            times[k] = offset + t
+            times[k] = state[STATE_OFFSET] + t
             channels[k] = ch
             dtimes[k] = dt
             k += 1
-    state[0] = offset
-    state[1] = unknown
     return k
 
 
@@ -129,35 +107,14 @@ def decode_records(records, family, wrap, counted, state, times, channels, dtime
 def count_records(records, family, wrap, counted, state, counts):
     """Count events per output channel (``counts`` int64[256], added to) without keeping them;
     returns the time of the last event (-1 if none). ``state`` as for :func:`decode_records`."""
-    offset = state[0]
-    unknown = state[1]
     last = np.int64(-1)
     for i in range(records.shape[0]):
-        r = np.int64(records[i])
-        if family <= 1:
-            ch = r >> 28
-            t = r & (0x0FFFFFFF if family == 0 else 0xFFFF)
-            if ch == 15:
-                bits = (t if family == 0 else (r >> 16)) & 0xF
-                if bits == 0:
-                    offset += wrap
-                    continue
-                ch = MARKER_BASE + bits
+        what, t, ch, _ = _parse(np.int64(records[i]), family, wrap, counted)
+        if what == 1:
+            state[STATE_OFFSET] += t
+        elif what == 2:
+            state[STATE_UNKNOWN] += 1
         else:
-            ch = (r >> 25) & 0x3F
-            t = r & (0x1FFFFFF if family == 2 else 0x3FF)
-            if r >> 31:
-                if ch == 63:
-                    offset += wrap * t if counted and t > 0 else wrap
-                    continue
-                if ch > 15 or (ch == 0 and family == 3):
-                    unknown += 1
-                    continue
-                ch = MARKER_BASE + ch if ch > 0 else 0
-            else:
-                ch += 1
-        counts[ch] += 1
-        last = offset + t
-    state[0] = offset
-    state[1] = unknown
+            counts[ch] += 1
+            last = state[STATE_OFFSET] + t
     return last
