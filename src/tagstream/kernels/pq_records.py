@@ -25,9 +25,14 @@ from numba import njit
 
 #: Output channel of marker bits ``m`` is ``MARKER_BASE + m``; must match ``pq_spec``.
 MARKER_BASE = 64
-#: ``state`` entries: the overflow offset so far, records that are neither events nor overflows.
+#: ``state`` entries: the overflow offset so far, records that are neither events nor
+#: overflows, and (:func:`decode_ps`) 1 once tags were left out of time order.
 STATE_OFFSET = 0
 STATE_UNKNOWN = 1
+STATE_UNORDERED = 2
+#: :func:`decode_ps` stops ordering by insertion after this many moves per record (then the
+#: caller sorts): real files are nearly ordered, damaged ones must not take quadratic time.
+MOVES_PER_RECORD = 8
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -65,9 +70,92 @@ def _parse(r, family, wrap, counted):
     return 0, t, ch + 1, dt
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _ps(raw, whole, floor, fraction):
+    """``raw`` counts of a unit as ps, as :func:`tagstream.tags.units.to_ps` converts them."""
+    if whole > 0:
+        return raw * whole
+    return raw * floor + np.int64(np.rint(raw * fraction))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _layout(family):
+    """Plain (non-special) records: ``(limit, channel shift, channel mask, channel added,
+    time mask, dtime shift, dtime mask)``; a record is plain when it is below ``limit``."""
+    if family == 0:
+        return np.int64(0xF0000000), 28, 0xF, 0, 0x0FFFFFFF, 0, 0
+    if family == 1:
+        return np.int64(0xF0000000), 28, 0xF, 0, 0xFFFF, 16, 0xFFF
+    if family == 2:
+        return np.int64(0x80000000), 25, 0x3F, 1, 0x1FFFFFF, 0, 0
+    return np.int64(0x80000000), 25, 0x3F, 1, 0x3FF, 10, 0x7FFF
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _plain_run(records, times, channels, dtimes, offset, family, tick, dunit):
+    """Decode plain event records (no specials among them) into outputs of the same length:
+    one branch-free loop the compiler vectorises."""
+    _, csh, cmask, cadd, tmask, dsh, dmask = _layout(family)
+    if tick[0] > 0 and dunit[0] > 0:
+        tw, dw = tick[0], dunit[0]
+        for q in range(records.shape[0]):
+            r = np.int64(records[q])
+            dt = (r >> dsh) & dmask
+            times[q] = (offset + (r & tmask)) * tw + dt * dw
+            channels[q] = ((r >> csh) & cmask) + cadd
+            dtimes[q] = dt
+    else:
+        tf, tx, df, dx = tick[1], tick[2], dunit[1], dunit[2]
+        for q in range(records.shape[0]):
+            r = np.int64(records[q])
+            dt = (r >> dsh) & dmask
+            raw = offset + (r & tmask)
+            times[q] = raw * tf + np.int64(np.rint(raw * tx)) + dt * df + np.int64(np.rint(dt * dx))
+            channels[q] = ((r >> csh) & cmask) + cadd
+            dtimes[q] = dt
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _disordered(times):
+    """Whether a tag is earlier than the one before it (a loop the compiler vectorises)."""
+    later, earlier = times[1:], times[:-1]
+    bad = 0
+    for q in range(later.shape[0]):
+        bad += later[q] < earlier[q]
+    return bad > 0
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
-def decode_records(records, family, wrap, counted, state, times, channels, dtimes):
-    """Decode records into events, carrying the overflow offset across calls.
+def _settle(times, channels, dtimes, first, end, moves_left):
+    """Insertion sort of ``[first, end)`` into the ordered ``[0, first)``, ties in place;
+    returns the moves left of the budget (negative: stopped, the rest stays as it is)."""
+    for i in range(first, end):
+        t = times[i]
+        j = i
+        while j > 0 and times[j - 1] > t:
+            j -= 1
+        if j < i:
+            c, d = channels[i], dtimes[i]
+            for q in range(i, j, -1):
+                times[q] = times[q - 1]
+                channels[q] = channels[q - 1]
+                dtimes[q] = dtimes[q - 1]
+            times[j], channels[j], dtimes[j] = t, c, d
+            moves_left -= i - j
+            if moves_left < 0:
+                return moves_left
+    return moves_left
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channels, dtimes, start):
+    """Decode records into ps time tags, appended in time order after ``start`` tags.
+
+    Tags go to ``times[start:]`` etc. and are moved back among the tags before them (from
+    index 0) until ``times[:end]`` is in order, ties kept in record order; after
+    :data:`MOVES_PER_RECORD` moves per record on average the rest is appended as it comes and
+    ``state[STATE_UNORDERED]`` is set (the caller then sorts stably). Runs of plain event
+    records (between overflow, sync and marker records) are decoded by a vectorised loop.
 
     Parameters
     ----------
@@ -78,35 +166,79 @@ def decode_records(records, family, wrap, counted, state, times, channels, dtime
         What one overflow adds to the time.
     counted : bool
         Overflow records hold their count (HydraHarp V2 and later).
-    state : int64[2]
-        ``[overflow offset, unknown special records]``, updated.
-    times : int64[n], channels : uint8[n], dtimes : uint16[n]
-        Filled with the events (T2 dtimes are 0).
+    tick, dunit : (int, int, float)
+        :func:`~tagstream.tags.units.ps_factors` of the time unit (T2 tick, or T3 sync period)
+        and of the T3 dtime unit (ignored in T2).
+    state : int64[3]
+        ``[overflow offset, unknown special records, unordered flag]``, updated.
+    times : int64[m], channels : uint8[m], dtimes : uint16[m]
+        Output, room for ``start + n`` tags; T2 dtimes are 0.
+    start : int
+        Tags already in the output.
 
     Returns
     -------
-    int
-        Number of events written.
+    end : int
+        Tags in the output now.
+    last : int
+        ps time of the last record's sync (T3) or tag (T2); no later record holds anything
+        earlier, apart from markers. -1 when the records hold no tags.
     """
-    k = 0
-    for i in range(records.shape[0]):
-        what, t, ch, dt = _parse(np.int64(records[i]), family, wrap, counted)
+    t3 = family & 1
+    limit = _layout(family)[0]
+    n = records.shape[0]
+    k = start
+    offset = state[STATE_OFFSET]
+    unknown = state[STATE_UNKNOWN]
+    moves_left = MOVES_PER_RECORD * n + 64 if state[STATE_UNORDERED] == 0 else -1
+    last = np.int64(-1)
+    i = 0
+    while i < n:
+        e = i
+        while e < n and np.int64(records[e]) < limit:
+            e += 1
+        if e > i:  # plain events
+            m = e - i
+            _plain_run(
+                records[i:e], times[k : k + m], channels[k : k + m], dtimes[k : k + m],
+                offset, family, tick, dunit,
+            )  # fmt: skip
+            r = np.int64(records[e - 1])
+            last = _ps(offset + (r & _layout(family)[4]), tick[0], tick[1], tick[2])
+            if moves_left >= 0:
+                if _disordered(times[k : k + m]) or (k > 0 and times[k] < times[k - 1]):
+                    moves_left = _settle(times, channels, dtimes, k, k + m, moves_left)
+            k += m
+        if e == n:
+            break
+        what, t, ch, dt = _parse(np.int64(records[e]), family, wrap, counted)
         if what == 1:
-            state[STATE_OFFSET] += t
+            offset += t
         elif what == 2:
-            state[STATE_UNKNOWN] += 1
+            unknown += 1
         else:
-            times[k] = state[STATE_OFFSET] + t
+            last = _ps(offset + t, tick[0], tick[1], tick[2])
+            ps = last
+            if t3:
+                ps += _ps(np.int64(dt), dunit[0], dunit[1], dunit[2])
+            times[k] = ps
             channels[k] = ch
             dtimes[k] = dt
             k += 1
-    return k
+            if moves_left >= 0 and k > 1 and times[k - 2] > ps:
+                moves_left = _settle(times, channels, dtimes, k - 1, k, moves_left)
+        i = e + 1
+    state[STATE_OFFSET] = offset
+    state[STATE_UNKNOWN] = unknown
+    state[STATE_UNORDERED] = 0 if moves_left >= 0 else 1
+    return k, last
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def count_records(records, family, wrap, counted, state, counts):
     """Count events per output channel (``counts`` int64[256], added to) without keeping them;
-    returns the time of the last event (-1 if none). ``state`` as for :func:`decode_records`."""
+    returns the time of the last event in record units (-1 if none). ``state`` as for
+    :func:`decode_ps`."""
     last = np.int64(-1)
     for i in range(records.shape[0]):
         what, t, ch, _ = _parse(np.int64(records[i]), family, wrap, counted)

@@ -10,8 +10,11 @@ Times
     T2: ``time * MeasDesc_GlobalResolution``. T3: ``nsync * MeasDesc_GlobalResolution +
     dtime * MeasDesc_Resolution``, each term rounded to ps as in
     :func:`~tagstream.tags.units.to_ps`; nanotimes keep the dtime values. Tags are put in time
-    order within a window (markers are recorded at a coarser resolution and may come slightly
-    out of order; T3 photons arrive after their sync).
+    order as they are decoded (markers are recorded at a coarser resolution and may come
+    slightly out of order; T3 photons are recorded in sync order, not arrival order). Batches
+    are handed out once no later record can reach back into them: a tag more than
+    :data:`MARKER_REACH_PS` earlier than tags recorded before it (only in damaged files) is
+    left out of the batches with a warning; :meth:`PtuRun.read` sorts everything.
 
 Damage
     A header that breaks the format raises :class:`~tagstream.errors.CorruptFileError` naming
@@ -28,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
-from ..kernels.pq_records import count_records, decode_records
+from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
-from ..tags.units import to_ps
+from ..tags.units import ps_factors, to_ps
 from . import pq_spec as spec
 from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
@@ -38,8 +41,8 @@ from .run import Run, batch_span_ps
 PS_PER_S = 1e12
 #: Records decoded at once.
 CHUNK_RECORDS = 1 << 20
-#: How far a T2 marker may precede the photons recorded before it, ps.
-T2_MARKER_REACH_PS = 10**7
+#: How far a marker may precede the photons recorded before it, ps.
+MARKER_REACH_PS = 10**7
 
 
 class PtuRun(Run):
@@ -48,7 +51,8 @@ class PtuRun(Run):
     Attributes
     ----------
     path, header
-        The file and its :class:`~.pq_header.PtuHeader`.
+        The file and its :class:`~.pq_header.PtuHeader` (read from the file unless given: a
+        legacy container's header translated into PTU tag names).
     record_format
         The :class:`~.pq_spec.RecordFormat` of its records.
     num_records
@@ -59,9 +63,9 @@ class PtuRun(Run):
         What was wrong with the file and how it was read anyway.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, header: PtuHeader | None = None):
         self.path = Path(path)
-        self.header: PtuHeader = read_header(self.path)
+        self.header: PtuHeader = read_header(self.path) if header is None else header
         self.warnings = self.header.warnings()
         code = self.header.get(spec.TAG_RECORD_TYPE)
         if not isinstance(code, int):
@@ -175,7 +179,7 @@ class PtuRun(Run):
             "sync_divider": self.header.get(spec.TAG_SYNC_DIVIDER),
         }
         return RunMetadata(
-            source=f"PicoQuant {fmt.device} (PTU)",
+            source=f"PicoQuant {fmt.device} ({self.header.container})",
             channels=ChannelMap(channels),
             mode=fmt.mode,
             resolution_ps=self._dtime_ps if fmt.mode == "T3" else self._tick_ps,
@@ -186,60 +190,93 @@ class PtuRun(Run):
         )
 
     # ------------------------------------------------------------------ reading
+    def _decoder(self):
+        """``decode(chunk, state, times, channels, dtimes, start) -> (end, last)``."""
+        fmt = self.record_format
+        tick = ps_factors(self._tick_ps)
+        dunit = ps_factors(self._dtime_ps) if fmt.mode == "T3" else (1, 1, 0.0)
+
+        def decode(chunk, state, times, channels, dtimes, start):
+            return decode_ps(
+                chunk, fmt.family, fmt.wrap, fmt.counted, tick, dunit, state,
+                times, channels, dtimes, start,
+            )  # fmt: skip
+
+        return decode
+
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
         """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end."""
         span = batch_span_ps(duration)
-        fmt = self.record_format
-        t3 = fmt.mode == "T3"
-        state = np.zeros(2, dtype=np.int64)
+        decode = self._decoder()
+        state = np.zeros(3, dtype=np.int64)
         times = np.empty(CHUNK_RECORDS, dtype=np.int64)
         chans = np.empty(CHUNK_RECORDS, dtype=np.uint8)
         dtimes = np.zeros(CHUNK_RECORDS, dtype=np.uint16)
-        carry_t = np.zeros(0, np.int64)
-        carry_c = np.zeros(0, np.uint8)
-        carry_n = np.zeros(0, np.uint16)
+        held = 0  # decoded tags not yet handed out, at the front of the buffers
+        late = 0
         a = self.t_begin
         for i in range(0, self.num_records, CHUNK_RECORDS):
             chunk = self._records[i : i + CHUNK_RECORDS]
-            k = decode_records(
-                chunk, fmt.family, fmt.wrap, fmt.counted, state, times, chans, dtimes
-            )
-            macro = to_ps(times[:k], self._tick_ps)
-            t = macro + to_ps(dtimes[:k], self._dtime_ps) if t3 else macro
+            if held + chunk.size > times.size:
+                times, chans, dtimes = _grown((times, chans, dtimes), held + chunk.size, held)
+            end, last = decode(chunk, state, times, chans, dtimes, held)
+            if state[STATE_UNORDERED]:  # damaged or unusual: sort what is held
+                _sort_stably(times, chans, dtimes, end)
+                state[STATE_UNORDERED] = 0
             # later records hold nothing earlier than this
-            done = int(macro[-1]) if k else a
-            done = done if t3 else done - T2_MARKER_REACH_PS
-            carry_t = np.concatenate([carry_t, t])
-            carry_c = np.concatenate([carry_c, chans[:k]])
-            carry_n = np.concatenate([carry_n, dtimes[:k]]) if t3 else carry_n
-            if carry_t.size > 1 and np.any(carry_t[1:] < carry_t[:-1]):
-                order = np.argsort(carry_t, kind="stable")
-                carry_t, carry_c = carry_t[order], carry_c[order]
-                carry_n = carry_n[order] if t3 else carry_n
+            done = last - MARKER_REACH_PS if end > held else a
+            j = int(np.searchsorted(times[:end], a, side="left"))
+            late += j  # earlier than what was handed out already: left out
             while a + span <= done:
                 b = a + span
-                j = int(np.searchsorted(carry_t, b, side="left"))
-                yield self._batch(a, b, carry_t[:j], carry_c[:j], carry_n[:j] if t3 else None)
-                carry_t, carry_c = carry_t[j:], carry_c[j:]
-                carry_n = carry_n[j:] if t3 else carry_n
-                a = b
+                k = j + int(np.searchsorted(times[j:end], b, side="left"))
+                yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k])
+                j, a = k, b
+            held = end - j
+            if j:
+                times[:held], chans[:held], dtimes[:held] = (
+                    times[j:end].copy(), chans[j:end].copy(), dtimes[j:end].copy()
+                )  # fmt: skip
+        j = 0
         while a < self.t_end:
             b = min(a + span, self.t_end)
-            j = int(np.searchsorted(carry_t, b, side="left"))
-            yield self._batch(a, b, carry_t[:j], carry_c[:j], carry_n[:j] if t3 else None)
-            carry_t, carry_c = carry_t[j:], carry_c[j:]
-            carry_n = carry_n[j:] if t3 else carry_n
-            a = b
+            k = j + int(np.searchsorted(times[j:held], b, side="left"))
+            yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k])
+            j, a = k, b
+        if late:
+            self.warnings.append(
+                f"{late} tags came more than {MARKER_REACH_PS / 1e6:g} us out of time order "
+                "(damaged records?) and were left out of the batches"
+            )
 
-    def _batch(self, a: int, b: int, t, ch, nt) -> TagBatch:
-        if nt is None:
-            return TagBatch(t.copy(), ch.copy(), a, b, metadata=self.metadata, check=False)
+    def read(self) -> TagBatch:
+        """The whole file as one batch (decoded straight into its arrays)."""
+        n = int(self.counts.sum())
+        times = np.empty(n, dtype=np.int64)
+        chans = np.empty(n, dtype=np.uint8)
+        dtimes = np.zeros(n, dtype=np.uint16)
+        decode = self._decoder()
+        state = np.zeros(3, dtype=np.int64)
+        end = 0
+        unordered = False
+        for i in range(0, self.num_records, CHUNK_RECORDS):
+            end, _ = decode(self._records[i : i + CHUNK_RECORDS], state, times, chans, dtimes, end)
+            unordered = unordered or bool(state[STATE_UNORDERED])
+        if unordered:
+            _sort_stably(times, chans, dtimes, end)
+        return self._batch(self.t_begin, self.t_end, times, chans, dtimes, copy=False)
+
+    def _batch(self, a: int, b: int, t, ch, nt, copy: bool = True) -> TagBatch:
+        if copy:
+            t, ch, nt = t.copy(), ch.copy(), nt.copy()
+        if self.record_format.mode == "T2":
+            return TagBatch(t, ch, a, b, metadata=self.metadata, check=False)
         return TagBatch(
-            t.copy(),
-            ch.copy(),
+            t,
+            ch,
             a,
             b,
-            nanotimes=nt.copy(),
+            nanotimes=nt,
             nanotime_unit_ps=self._dtime_ps,
             sync_period_ps=self._tick_ps,
             metadata=self.metadata,
@@ -248,3 +285,21 @@ class PtuRun(Run):
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
+
+
+def _grown(arrays: tuple[np.ndarray, ...], size: int, keep: int) -> tuple[np.ndarray, ...]:
+    """Larger buffers (at least ``size``, doubling) holding the first ``keep`` elements."""
+    out = []
+    for arr in arrays:
+        new = np.empty(max(size, 2 * arr.size), dtype=arr.dtype)
+        new[:keep] = arr[:keep]
+        out.append(new)
+    return tuple(out)
+
+
+def _sort_stably(times: np.ndarray, chans: np.ndarray, dtimes: np.ndarray, n: int) -> None:
+    """Put the first ``n`` tags in time order in place, ties in their present order."""
+    order = np.argsort(times[:n], kind="stable")
+    times[:n] = times[:n][order]
+    chans[:n] = chans[:n][order]
+    dtimes[:n] = dtimes[:n][order]

@@ -153,6 +153,19 @@ def parse_time_range(value, field: str = "range") -> tuple[int, int] | None:
 WHOLE_PS = 1e-9
 
 
+def ps_factors(unit_ps: float) -> tuple[int, int, float]:
+    """How :func:`to_ps` converts counts of ``unit_ps``: ``(whole, floor, fraction)``.
+
+    ``whole`` is the unit in ps when it is a whole number of ps (within :data:`WHOLE_PS`),
+    else 0; then ``raw * floor + rint(raw * fraction)`` is the conversion.
+    """
+    whole = round(unit_ps)
+    if whole >= 1 and abs(unit_ps - whole) <= WHOLE_PS * unit_ps:
+        return whole, whole, 0.0
+    floor = math.floor(unit_ps)
+    return 0, floor, unit_ps - floor
+
+
 def to_ps(raw: np.ndarray, unit_ps: float) -> np.ndarray:
     """Integer counts of ``unit_ps`` as int64 ps, rounded to the nearest ps (ties to even).
 
@@ -160,8 +173,7 @@ def to_ps(raw: np.ndarray, unit_ps: float) -> np.ndarray:
     precision; units that are whole picoseconds (within :data:`WHOLE_PS`) convert exactly.
     """
     raw = np.asarray(raw).astype(np.int64, copy=False)
-    whole = round(unit_ps)
-    if abs(unit_ps - whole) <= WHOLE_PS * unit_ps:
+    whole, floor, fraction = ps_factors(unit_ps)
+    if whole:
         return raw if whole == 1 else raw * whole
-    floor = math.floor(unit_ps)
-    return raw * floor + np.rint(raw * (unit_ps - floor)).astype(np.int64)
+    return raw * floor + np.rint(raw * fraction).astype(np.int64)
