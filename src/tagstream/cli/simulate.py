@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from ..pipeline.record import record_run
+from ..sources.pq_spec import FORMATS_BY_NAME
 from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
+from ..store.ptu_writer import write_ptu
 from .progress import ProgressBar
 
 
@@ -19,7 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", metavar="PRESET|CONFIG", help="a preset name or a TOML file")
     p.add_argument("--duration", default="10 s", help="length of the run (default 10 s)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="run file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.h5",
+        help="run file to write (a name ending in .ptu writes a PicoQuant PTU file)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same tags)")
     p.add_argument("--realtime", action="store_true", help="pace the run to the wall clock")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
@@ -28,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=COMPRESSIONS,
         default=DEFAULT_COMPRESSION,
         help=f"compression of the tag arrays (default {DEFAULT_COMPRESSION})",
+    )
+    p.add_argument(
+        "--ptu-type",
+        choices=sorted(FORMATS_BY_NAME),
+        metavar="TYPE",
+        help="record type of a .ptu output (default GenericT3 or GenericT2, as the run's mode)",
     )
     p.add_argument(
         "--results-every",
@@ -45,15 +59,19 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
     every = None if args.results_every.strip().lower() == "off" else args.results_every
     try:
-        out = record_run(
-            source,
-            args.output,
-            force=args.force,
-            progress=bar,
-            config_text=text,
-            compression=args.compression,
-            results_every=every,
-        )
+        if Path(args.output).suffix.lower() == ".ptu":
+            kind = args.ptu_type or f"Generic{source.metadata.mode}"
+            out = write_ptu(source, args.output, kind, force=args.force, progress=bar)
+        else:
+            out = record_run(
+                source,
+                args.output,
+                force=args.force,
+                progress=bar,
+                config_text=text,
+                compression=args.compression,
+                results_every=every,
+            )
     finally:
         bar.close()
     print(f"wrote {out} ({config.name}, {args.duration}, seed {args.seed})")

@@ -59,7 +59,7 @@ TAG_RESOLUTION = "MeasDesc_Resolution"  # s: the T3 dtime unit
 TAG_SYNC_RATE = "TTResult_SyncRate"  # Hz
 TAG_ACQUISITION_TIME = "MeasDesc_AcquisitionTime"  # ms
 TAG_MEASUREMENT_MODE = "Measurement_Mode"  # 2 = T2, 3 = T3
-TAG_SYNC_DIVIDER = "HW_SyncDivider"
+TAG_SYNC_DIVIDER = "HWSync_Divider"
 TAG_STOP_REASON = "TTResult_StopReason"
 TAG_HARDWARE = "HW_Type"
 TAG_SERIAL = "HW_SerialNo"

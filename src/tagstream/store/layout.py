@@ -141,7 +141,8 @@ def _official(f: h5py.File, path: str, data: object) -> h5py.Dataset:
     return dataset(f, path, data, spec.description(path))
 
 
-def _software_version() -> str:
+def software_version() -> str:
+    """The installed tagstream version, ``"unknown"`` when run from an uninstalled tree."""
     try:
         return package_version(SOFTWARE)
     except PackageNotFoundError:
@@ -171,7 +172,7 @@ def write_identity(f: h5py.File, out: Path) -> None:
         "filename_full": str(out.resolve()),
         "creation_time": time.strftime("%Y-%m-%d %H:%M:%S"),
         "software": SOFTWARE,
-        "software_version": _software_version(),
+        "software_version": software_version(),
         "format_name": spec.FORMAT_NAME,
         "format_version": spec.FORMAT_VERSION,
         "format_url": spec.FORMAT_URL,
