@@ -15,6 +15,7 @@ from ..errors import (
     RunFileError,
     UnsupportedFormatError,
 )
+from . import pq_legacy
 from .run import Run
 
 #: The HDF5 superblock signature; it sits at offset 0 or, after a user block, at 512, 1024, ...
@@ -29,6 +30,7 @@ class FileKind(StrEnum):
 
     HDF5 = "hdf5"
     PTU = "ptu"
+    PQ_LEGACY = "pq-legacy"  # PicoQuant .pt2/.pt3/.ht2/.ht3 (fixed binary header)
 
 
 def detect_format(path: str | os.PathLike) -> FileKind:
@@ -39,7 +41,7 @@ def detect_format(path: str | os.PathLike) -> FileKind:
     MissingFileError
         No such file, or a folder.
     UnsupportedFormatError
-        Neither HDF5 nor PicoQuant PTU (an empty file included).
+        Neither HDF5 nor PicoQuant PTU/PT2/PT3/HT2/HT3 (an empty file included).
     RunFileError
         The file cannot be read (permissions, I/O error).
     """
@@ -50,16 +52,20 @@ def detect_format(path: str | os.PathLike) -> FileKind:
         raise MissingFileError(src, "no such file")
     try:
         with src.open("rb") as fh:
-            head = fh.read(len(HDF5_SIGNATURE))
+            head = fh.read(max(len(HDF5_SIGNATURE), pq_legacy.IDENT_BYTES))
             if head.startswith(PTU_MAGIC):
                 return FileKind.PTU
-            if head == HDF5_SIGNATURE or _has_hdf5_user_block(fh):
+            if pq_legacy.detect_legacy(head) is not None:
+                return FileKind.PQ_LEGACY
+            if head[: len(HDF5_SIGNATURE)] == HDF5_SIGNATURE or _has_hdf5_user_block(fh):
                 return FileKind.HDF5
     except OSError as exc:
         raise RunFileError(src, f"cannot read the file ({exc.strerror or exc})") from exc
     if not head:
         raise UnsupportedFormatError(src, "the file is empty")
-    raise UnsupportedFormatError(src, "unknown file format (expected Photon-HDF5 or PicoQuant PTU)")
+    raise UnsupportedFormatError(
+        src, "unknown file format (expected Photon-HDF5 or PicoQuant PTU, PT2, PT3, HT2, HT3)"
+    )
 
 
 def _has_hdf5_user_block(fh) -> bool:
@@ -75,14 +81,14 @@ def _has_hdf5_user_block(fh) -> bool:
 
 
 def open_run(path: str | os.PathLike) -> Run:
-    """Open a recorded run (Photon-HDF5, including tagstream's own files, or PicoQuant PTU) as a
-    :class:`Run`.
+    """Open a recorded run (Photon-HDF5, including tagstream's own files, or PicoQuant PTU and
+    the legacy PT2/PT3/HT2/HT3) as a :class:`Run`.
 
     Raises
     ------
     RunFileError
         One of its subclasses, with a one-line message naming the file: missing file or a
-        folder, unknown format, a PTU header that breaks the format (naming the byte offset),
+        folder, unknown format, a PicoQuant header that breaks the format (naming the byte offset),
         corrupt or truncated HDF5, or an HDF5 file that is not Photon-HDF5 (naming the missing
         field).
     """
@@ -91,6 +97,10 @@ def open_run(path: str | os.PathLike) -> Run:
         from .pq_file import PtuRun
 
         return PtuRun(path)
+    if kind is FileKind.PQ_LEGACY:
+        from .pq_file import PtuRun
+
+        return PtuRun(path, header=pq_legacy.read_legacy_header(path))
     from .hdf5_file import HDF5Run  # h5py is imported only when an HDF5 file is opened
 
     return HDF5Run(path)

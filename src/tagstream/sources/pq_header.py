@@ -38,12 +38,15 @@ class PtuHeader:
         Type name of each identifier (``"Int8"``, ``"AnsiString"``, ...).
     records_offset
         Byte offset of the first record.
+    container
+        ``"PTU"``, or the legacy container the header was translated from (``"PT3"``, ...).
     """
 
     version: str
     tags: dict[str, object] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     records_offset: int = 0
+    container: str = "PTU"
 
     def get(self, name: str, default: object = None) -> object:
         """The value of tag ``name`` (element 0 of an array tag), or ``default``."""
