@@ -122,3 +122,44 @@ def channel_counts(channels):
     for c in channels:
         counts[int(c)] += 1
     return np.array(counts, dtype=np.int64)
+
+
+def pq_decode(records, family, wrap, counted, tick_ps, dtime_ps):
+    """PicoQuant TTTR records one by one, from the bit layouts: ``(time ps, channel, dtime)``
+    per tag in record order; ps rounded half to even as ``tags.units.to_ps``. ``family``:
+    0 PicoHarp T2, 1 PicoHarp T3, 2 HydraHarp-family T2, 3 HydraHarp-family T3."""
+    from tagstream.tags.units import to_ps
+
+    offset = 0
+    out = []
+    for word in (int(r) for r in records):
+        if family in (0, 1):
+            channel = word >> 28
+            if family == 0:
+                time, dtime, low = word & 0x0FFFFFFF, 0, word & 0xF
+            else:
+                time, dtime, low = word & 0xFFFF, (word >> 16) & 0xFFF, (word >> 16) & 0xF
+            if channel == 15 and low == 0:
+                offset += wrap
+                continue
+            if channel == 15:
+                channel, dtime = 64 + low, 0
+        else:
+            special = word >> 31
+            channel = (word >> 25) & 0x3F
+            time = word & (0x1FFFFFF if family == 2 else 0x3FF)
+            dtime = 0 if family == 2 else (word >> 10) & 0x7FFF
+            if special and channel == 63:
+                offset += wrap * (time if counted and time else 1)
+                continue
+            if special and (channel > 15 or (channel == 0 and family == 3)):
+                continue
+            if special:
+                channel, dtime = (64 + channel if channel else 0), 0
+            else:
+                channel += 1
+        ps = int(to_ps(np.array([offset + time]), tick_ps)[0])
+        if family in (1, 3):
+            ps += int(to_ps(np.array([dtime]), dtime_ps)[0])
+        out.append((ps, channel, dtime))
+    return out

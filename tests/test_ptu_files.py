@@ -65,7 +65,7 @@ def _expected_tags(fmt: str, want: dict, res_ps: float):
 
 @pytest.mark.parametrize("fmt", sorted(RECORD_TYPES))
 def test_every_record_type_decodes_what_was_encoded(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(pq_file, "CHUNK_RECORDS", 257)  # many chunk boundaries
+    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 257)  # many chunk boundaries
     rng = np.random.default_rng(sorted(RECORD_TYPES).index(fmt))
     records, want = encode(fmt, *_events(fmt, rng), rng=rng)
     t3 = FORMATS[fmt].mode == 3
@@ -175,3 +175,12 @@ def test_info_and_analyze_accept_ptu(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "GenericT3 records (0x00010307" in out and "TTResult_SyncRate" in out
     assert main(["info", str(tmp_path / "missing.ptu")]) == 2
+
+
+def test_overflow_records_that_carry_time_past_53_days_are_an_error(tmp_path):
+    """5000 counted overflows of 2^25 - 1 each, at 1 ps: 65 days, not a real measurement."""
+    records = np.full(5001, 0xFE000000 | ((1 << 25) - 1), dtype=np.uint32)
+    records[-1] = 1 << 25  # a photon on input 2
+    path = ptu_file(tmp_path / "far.ptu", "GenericT2", records, 1e-12, SYNC_HZ)
+    with pytest.raises(CorruptFileError, match=r"byte offsets \d+ and \d+ carry the time past 53"):
+        open_run(path)

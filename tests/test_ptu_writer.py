@@ -126,7 +126,7 @@ def _decoded(fmt: str, want: dict, unit: float = UNIT_PS, binning: int = 1):
 
 @pytest.mark.parametrize("fmt", sorted(RECORD_TYPES))
 def test_written_records_equal_the_independent_encoder_and_decode_back(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(pq_file, "CHUNK_RECORDS", 509)
+    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 509)
     rng = np.random.default_rng(sorted(RECORD_TYPES).index(fmt) + 100)
     run, t, ch, nt = _run(fmt, rng)
     path = write_ptu(run, tmp_path / "w.ptu", fmt)

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "file",
         metavar="FILE",
-        help="a run file: Photon-HDF5 (tagstream's or other software's) or PicoQuant PTU, PT2, PT3, HT2, HT3",
+        help="a run file: Photon-HDF5 (tagstream's or other software's) or PicoQuant "
+        "PTU, PT2, PT3, HT2, HT3",
     )
     p.set_defaults(run=run)
 
@@ -73,7 +74,8 @@ def _print_ptu(run: PtuRun) -> None:
     """The PTU header, record type and the instrument's warnings."""
     fmt = run.record_format
     code = f"0x{fmt.code:08X}"
-    print(f"format    {run.header.container} {run.header.version}, {fmt.name} records ({code}, {fmt.device})")
+    container = f"{run.header.container} {run.header.version}"
+    print(f"format    {container}, {fmt.name} records ({code}, {fmt.device})")
     print(f"records   {run.num_records}")
     for text in run.warnings:
         print(f"warning   {text}")

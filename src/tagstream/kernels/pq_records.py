@@ -30,6 +30,8 @@ MARKER_BASE = 64
 STATE_OFFSET = 0
 STATE_UNKNOWN = 1
 STATE_UNORDERED = 2
+#: Overflow offsets are counted up to this (record units) and no further.
+MAX_OFFSET = 1 << 62
 #: :func:`decode_ps` stops ordering by insertion after this many moves per record (then the
 #: caller sorts): real files are nearly ordered, damaged ones must not take quadratic time.
 MOVES_PER_RECORD = 8
@@ -148,6 +150,21 @@ def _settle(times, channels, dtimes, first, end, moves_left):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
+def settle(times, channels, dtimes, first, end):
+    """Join two ordered runs ``[0, first)`` and ``[first, end)`` whose overlap is small: move
+    the second run's early tags back into place (ties stay behind). Returns False, leaving
+    the arrays unordered, when that takes more than :data:`MOVES_PER_RECORD` moves per tag."""
+    budget = MOVES_PER_RECORD * (end - first) + 64
+    i = first
+    while 0 < i < end and times[i] < times[i - 1]:
+        budget = _settle(times, channels, dtimes, i, i + 1, budget)
+        if budget < 0:
+            return False
+        i += 1
+    return True
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
 def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channels, dtimes, start):
     """Decode records into ps time tags, appended in time order after ``start`` tags.
 
@@ -238,15 +255,19 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
 def count_records(records, family, wrap, counted, state, counts):
     """Count events per output channel (``counts`` int64[256], added to) without keeping them;
     returns the time of the last event in record units (-1 if none). ``state`` as for
-    :func:`decode_ps`."""
+    :func:`decode_ps`; its overflow offset stops at :data:`MAX_OFFSET` (damaged files)."""
     last = np.int64(-1)
+    offset = state[STATE_OFFSET]
+    unknown = state[STATE_UNKNOWN]
     for i in range(records.shape[0]):
         what, t, ch, _ = _parse(np.int64(records[i]), family, wrap, counted)
         if what == 1:
-            state[STATE_OFFSET] += t
+            offset = min(offset + t, MAX_OFFSET)
         elif what == 2:
-            state[STATE_UNKNOWN] += 1
+            unknown += 1
         else:
             counts[ch] += 1
-            last = state[STATE_OFFSET] + t
+            last = offset + t
+    state[STATE_OFFSET] = offset
+    state[STATE_UNKNOWN] = unknown
     return last

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
-from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps
+from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps, settle
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags.units import ps_factors, to_ps
 from . import pq_spec as spec
@@ -39,8 +40,10 @@ from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
 
 PS_PER_S = 1e12
-#: Records decoded at once.
-CHUNK_RECORDS = 1 << 20
+#: Records decoded at once by one thread (two pieces at a time).
+PIECE_RECORDS = 1 << 19
+#: Times beyond this (ps, about 53 days) mean damaged overflow records.
+MAX_TIME_PS = float(1 << 62)
 #: How far a marker may precede the photons recorded before it, ps.
 MARKER_REACH_PS = 10**7
 
@@ -133,21 +136,47 @@ class PtuRun(Run):
             self._dtime_ps = res * PS_PER_S
 
     def _scan(self) -> None:
-        """Tags per channel and the time of the last tag, in one pass."""
+        """Tags per channel, the time of the last tag, and where each piece of
+        :data:`PIECE_RECORDS` starts (overflow offset, tags before it): pieces are counted
+        independently on two threads and joined."""
         fmt = self.record_format
-        counts = np.zeros(256, dtype=np.int64)
-        state = np.zeros(2, dtype=np.int64)
-        last = -1
-        for i in range(0, self.num_records, CHUNK_RECORDS):
-            chunk = self._records[i : i + CHUNK_RECORDS]
-            got = count_records(chunk, fmt.family, fmt.wrap, fmt.counted, state, counts)
-            last = max(last, int(got))
-        self.counts = counts
-        if state[1]:
-            self.warnings.append(f"{int(state[1])} special records of unknown meaning were skipped")
+
+        def count(i: int) -> tuple[np.ndarray, np.ndarray, int]:
+            counts = np.zeros(256, dtype=np.int64)
+            state = np.zeros(2, dtype=np.int64)
+            chunk = self._records[i : i + PIECE_RECORDS]
+            last = count_records(chunk, fmt.family, fmt.wrap, fmt.counted, state, counts)
+            return counts, state, int(last)
+
+        starts = range(0, self.num_records, PIECE_RECORDS)
+        parts = list(_pool().map(count, starts))
+        per_piece = np.array([c.sum() for c, _, _ in parts], dtype=np.int64)
+        added = np.array([st[0] for _, st, _ in parts], dtype=np.int64)
+        reach = np.cumsum(added.astype(float)) * self._tick_ps  # ps, after each piece
+        if reach.size and reach[-1] >= MAX_TIME_PS:
+            p = int(np.argmax(reach >= MAX_TIME_PS))
+            raise CorruptFileError(
+                self.path,
+                f"overflow records between byte offsets {self._byte(p * PIECE_RECORDS)} and "
+                f"{self._byte((p + 1) * PIECE_RECORDS)} carry the time past "
+                f"{MAX_TIME_PS / 86400e12:.0f} days",
+            )
+        self._piece_offset = np.concatenate([[0], np.cumsum(added)])[: len(parts)]
+        self._piece_first = np.concatenate([[0], np.cumsum(per_piece)])[: len(parts)]
+        self.counts = sum((c for c, _, _ in parts), np.zeros(256, dtype=np.int64))
+        unknown = sum(int(st[1]) for _, st, _ in parts)
+        if unknown:
+            self.warnings.append(f"{unknown} special records of unknown meaning were skipped")
+        lasts = [int(o) + got for o, (_, _, got) in zip(self._piece_offset, parts, strict=True)
+                 if got >= 0]  # fmt: skip
+        last = max(lasts, default=-1)
         self._last_ps = -1 if last < 0 else int(to_ps(np.array([last]), self._tick_ps)[0])
         if fmt.mode == "T3" and last >= 0:
             self._last_ps += round(((1 << fmt.dtime_bits) - 1) * self._dtime_ps)
+
+    def _byte(self, record: int) -> int:
+        """Byte offset of record number ``record`` (or the end of the records)."""
+        return self.header.records_offset + 4 * min(record, self.num_records)
 
     def _metadata(self) -> RunMetadata:
         fmt = self.record_format
@@ -190,39 +219,55 @@ class PtuRun(Run):
         )
 
     # ------------------------------------------------------------------ reading
-    def _decoder(self):
-        """``decode(chunk, state, times, channels, dtimes, start) -> (end, last)``."""
+    def _decode(self, chunk, state, times, channels, dtimes, start) -> tuple[int, int]:
+        """:func:`~tagstream.kernels.pq_records.decode_ps` with this file's format and units."""
         fmt = self.record_format
         tick = ps_factors(self._tick_ps)
         dunit = ps_factors(self._dtime_ps) if fmt.mode == "T3" else (1, 1, 0.0)
+        return decode_ps(
+            chunk, fmt.family, fmt.wrap, fmt.counted, tick, dunit, state,
+            times, channels, dtimes, start,
+        )  # fmt: skip
 
-        def decode(chunk, state, times, channels, dtimes, start):
-            return decode_ps(
-                chunk, fmt.family, fmt.wrap, fmt.counted, tick, dunit, state,
-                times, channels, dtimes, start,
-            )  # fmt: skip
-
-        return decode
+    def _decode_piece(self, p: int, times, chans, dtimes, start: int) -> tuple[int, int, bool]:
+        """Decode piece ``p`` into the outputs after ``start`` tags; ``(end, last, ordered)``."""
+        state = np.array([self._piece_offset[p], 0, 0], dtype=np.int64)
+        chunk = self._records[p * PIECE_RECORDS : (p + 1) * PIECE_RECORDS]
+        end, last = self._decode(chunk, state, times, chans, dtimes, start)
+        return end, last, not state[STATE_UNORDERED]
 
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
-        """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end."""
+        """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end.
+
+        Two pieces of the file are decoded at a time, one on a worker thread, into buffers
+        reused from batch to batch; memory stays constant whatever the file size.
+        """
         span = batch_span_ps(duration)
-        decode = self._decoder()
-        state = np.zeros(3, dtype=np.int64)
-        times = np.empty(CHUNK_RECORDS, dtype=np.int64)
-        chans = np.empty(CHUNK_RECORDS, dtype=np.uint8)
-        dtimes = np.zeros(CHUNK_RECORDS, dtype=np.uint16)
+        pieces = self._piece_first.size
+        times = np.empty(2 * PIECE_RECORDS, dtype=np.int64)
+        chans = np.empty(2 * PIECE_RECORDS, dtype=np.uint8)
+        dtimes = np.zeros(2 * PIECE_RECORDS, dtype=np.uint16)
         held = 0  # decoded tags not yet handed out, at the front of the buffers
         late = 0
         a = self.t_begin
-        for i in range(0, self.num_records, CHUNK_RECORDS):
-            chunk = self._records[i : i + CHUNK_RECORDS]
-            if held + chunk.size > times.size:
-                times, chans, dtimes = _grown((times, chans, dtimes), held + chunk.size, held)
-            end, last = decode(chunk, state, times, chans, dtimes, held)
-            if state[STATE_UNORDERED]:  # damaged or unusual: sort what is held
+        for p in range(0, pieces, 2):
+            n_a = self._piece_tags(p)
+            n_b = self._piece_tags(p + 1)
+            if held + n_a + n_b > times.size:
+                times, chans, dtimes = _grown((times, chans, dtimes), held + n_a + n_b, held)
+            mid = held + n_a
+            second = None
+            if n_b:
+                views = times[mid:], chans[mid:], dtimes[mid:]
+                second = _pool().submit(self._decode_piece, p + 1, *views, 0)
+            end, last, ordered = self._decode_piece(p, times, chans, dtimes, held)
+            if second is not None:
+                got, last_b, ordered_b = second.result()
+                end = mid + got
+                last = max(last, last_b)
+                ordered = ordered and ordered_b and settle(times, chans, dtimes, mid, end)
+            if not ordered:  # damaged or unusual: sort what is held
                 _sort_stably(times, chans, dtimes, end)
-                state[STATE_UNORDERED] = 0
             # later records hold nothing earlier than this
             done = last - MARKER_REACH_PS if end > held else a
             j = int(np.searchsorted(times[:end], a, side="left"))
@@ -235,8 +280,10 @@ class PtuRun(Run):
             held = end - j
             if j:
                 times[:held], chans[:held], dtimes[:held] = (
-                    times[j:end].copy(), chans[j:end].copy(), dtimes[j:end].copy()
-                )  # fmt: skip
+                    times[j:end].copy(),
+                    chans[j:end].copy(),
+                    dtimes[j:end].copy(),
+                )
         j = 0
         while a < self.t_end:
             b = min(a + span, self.t_end)
@@ -249,21 +296,31 @@ class PtuRun(Run):
                 "(damaged records?) and were left out of the batches"
             )
 
+    def _piece_tags(self, p: int) -> int:
+        """Tags in piece ``p`` (0 past the end)."""
+        if p >= self._piece_first.size:
+            return 0
+        nxt = self._piece_first[p + 1] if p + 1 < self._piece_first.size else self.counts.sum()
+        return int(nxt - self._piece_first[p])
+
     def read(self) -> TagBatch:
-        """The whole file as one batch (decoded straight into its arrays)."""
+        """The whole file as one batch, its pieces decoded on two threads straight into the
+        batch's arrays."""
         n = int(self.counts.sum())
         times = np.empty(n, dtype=np.int64)
         chans = np.empty(n, dtype=np.uint8)
         dtimes = np.zeros(n, dtype=np.uint16)
-        decode = self._decoder()
-        state = np.zeros(3, dtype=np.int64)
-        end = 0
-        unordered = False
-        for i in range(0, self.num_records, CHUNK_RECORDS):
-            end, _ = decode(self._records[i : i + CHUNK_RECORDS], state, times, chans, dtimes, end)
-            unordered = unordered or bool(state[STATE_UNORDERED])
-        if unordered:
-            _sort_stably(times, chans, dtimes, end)
+
+        def piece(p: int) -> bool:
+            at = int(self._piece_first[p])
+            views = times[at:], chans[at:], dtimes[at:]
+            return self._decode_piece(p, *views, 0)[2]
+
+        ordered = all(list(_pool().map(piece, range(self._piece_first.size))))
+        for at in self._piece_first[1:]:
+            ordered = ordered and settle(times, chans, dtimes, int(at), n)
+        if not ordered:
+            _sort_stably(times, chans, dtimes, n)
         return self._batch(self.t_begin, self.t_end, times, chans, dtimes, copy=False)
 
     def _batch(self, a: int, b: int, t, ch, nt, copy: bool = True) -> TagBatch:
@@ -285,6 +342,17 @@ class PtuRun(Run):
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two threads decoding pieces of PicoQuant files (the kernels release the GIL)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(2, thread_name_prefix="tagstream-ptu")
+    return _POOL
 
 
 def _grown(arrays: tuple[np.ndarray, ...], size: int, keep: int) -> tuple[np.ndarray, ...]:
