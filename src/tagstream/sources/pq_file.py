@@ -25,6 +25,7 @@ Damage
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -239,22 +240,23 @@ class PtuRun(Run):
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
         """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end.
 
-        Two pieces of the file are decoded at a time, one on a worker thread, into buffers
-        reused from batch to batch; memory stays constant whatever the file size.
+        Two pieces of the file are decoded at a time, one on a worker thread, straight into
+        the arrays the batches are views of (a batch's tags are written once); the tags after
+        the last batch handed out move to the next arrays. Memory stays bounded by the batch
+        duration and :data:`PIECE_RECORDS`, whatever the file size.
         """
         span = batch_span_ps(duration)
-        pieces = self._piece_first.size
-        times = np.empty(2 * PIECE_RECORDS, dtype=np.int64)
-        chans = np.empty(2 * PIECE_RECORDS, dtype=np.uint8)
-        dtimes = np.zeros(2 * PIECE_RECORDS, dtype=np.uint16)
+        spare = _Spare()
+        bufs = _buffers(0)
+        room = 0
         held = 0  # decoded tags not yet handed out, at the front of the buffers
         late = 0
         a = self.t_begin
-        for p in range(0, pieces, 2):
-            n_a = self._piece_tags(p)
-            n_b = self._piece_tags(p + 1)
-            if held + n_a + n_b > times.size:
-                times, chans, dtimes = _grown((times, chans, dtimes), held + n_a + n_b, held)
+        for p in range(0, self._piece_first.size, 2):
+            n_a, n_b = self._piece_tags(p), self._piece_tags(p + 1)
+            if held + n_a + n_b > bufs[0].size:
+                bufs = spare.moved(bufs, 0, held, 2 * (held + n_a + n_b))
+            times, chans, dtimes = bufs
             mid = held + n_a
             second = None
             if n_b:
@@ -272,23 +274,24 @@ class PtuRun(Run):
             done = last - MARKER_REACH_PS if end > held else a
             j = int(np.searchsorted(times[:end], a, side="left"))
             late += j  # earlier than what was handed out already: left out
+            first = j
             while a + span <= done:
                 b = a + span
                 k = j + int(np.searchsorted(times[j:end], b, side="left"))
-                yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k])
+                yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k], copy=False)
                 j, a = k, b
             held = end - j
-            if j:
-                times[:held], chans[:held], dtimes[:held] = (
-                    times[j:end].copy(),
-                    chans[j:end].copy(),
-                    dtimes[j:end].copy(),
-                )
+            if j > first:  # batches are views of these arrays: the rest goes to others
+                room = max(room, j - first)  # the largest batch so far, tags
+                bufs = spare.moved(bufs, j, end, held + room + 2 * PIECE_RECORDS)
+            elif j:
+                bufs = spare.moved(bufs, j, end, bufs[0].size)
+        times, chans, dtimes = bufs
         j = 0
         while a < self.t_end:
             b = min(a + span, self.t_end)
             k = j + int(np.searchsorted(times[j:held], b, side="left"))
-            yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k])
+            yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k], copy=False)
             j, a = k, b
         if late:
             self.warnings.append(
@@ -355,14 +358,45 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _grown(arrays: tuple[np.ndarray, ...], size: int, keep: int) -> tuple[np.ndarray, ...]:
-    """Larger buffers (at least ``size``, doubling) holding the first ``keep`` elements."""
-    out = []
-    for arr in arrays:
-        new = np.empty(max(size, 2 * arr.size), dtype=arr.dtype)
-        new[:keep] = arr[:keep]
-        out.append(new)
-    return tuple(out)
+def _buffers(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times, channels and dtimes for ``size`` tags."""
+    return (
+        np.empty(size, dtype=np.int64),
+        np.empty(size, dtype=np.uint8),
+        np.empty(size, dtype=np.uint16),
+    )
+
+
+class _Spare:
+    """Buffers for :meth:`PtuRun.batches`, reused once no batch is a view of them any more
+    (fresh memory costs more than decoding on some machines)."""
+
+    KEEP = 3
+
+    def __init__(self):
+        self.pool: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def moved(self, bufs: tuple, start: int, end: int, size: int) -> tuple:
+        """Buffers of at least ``size`` holding ``[start, end)`` of ``bufs`` at their front."""
+        new = self._free(size, bufs)
+        for old, arr in zip(bufs, new, strict=True):
+            arr[: end - start] = old[start:end]
+        if bufs[0].size and not any(kept is bufs for kept in self.pool):
+            self.pool.append(bufs)
+            del self.pool[: -self.KEEP]
+        return new
+
+    def _free(self, size: int, busy: tuple) -> tuple:
+        for bufs in self.pool:
+            # referenced by this list, the loop and getrefcount's argument: no batch views
+            if bufs is not busy and bufs[0].size >= size and not _viewed(bufs):
+                return bufs
+        return _buffers(size)
+
+
+def _viewed(bufs: tuple) -> bool:
+    """Whether anything but the caller's references holds one of the arrays."""
+    return any(sys.getrefcount(arr) > 3 for arr in bufs)
 
 
 def _sort_stably(times: np.ndarray, chans: np.ndarray, dtimes: np.ndarray, n: int) -> None:
