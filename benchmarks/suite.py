@@ -21,6 +21,7 @@ from tagstream.tags import TagBatch
 from . import peers
 from .datasets import Dataset, hbt_t2_with_sync, hbt_t3
 from .pipeline import measure_pipeline
+from .ptu_decode import measure_ptu
 from .timing import best_time
 from .writer import measure_writer
 
@@ -209,6 +210,7 @@ def run_suite(
 
     _simulator(bench, hbt, seconds)
     disk = measure_writer(bench.measure, hbt)
+    measure_ptu(bench.measure, hbt)
 
     def add_row(analysis, impl, n, rate, ratio, budget, meets, agrees, note) -> None:
         bench.rows.append(Row(analysis, impl, n, rate, ratio, budget, meets, agrees, note))
@@ -346,7 +348,7 @@ def format_table(report: dict) -> str:
         agrees = (
             ""
             if r["agrees"] is None
-            else ("  (same histogram)" if r["agrees"] else "  (histogram differs)")
+            else ("  (same result)" if r["agrees"] else "  (result differs)")
         )
         note = f"  ({r['note']})" if r.get("note") else ""
         lines.append(

@@ -94,36 +94,47 @@ def _layout(family):
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _plain_run(records, times, channels, dtimes, offset, family, tick, dunit):
-    """Decode plain event records (no specials among them) into outputs of the same length:
-    one branch-free loop the compiler vectorises."""
-    _, csh, cmask, cadd, tmask, dsh, dmask = _layout(family)
-    if tick[0] > 0 and dunit[0] > 0:
-        tw, dw = tick[0], dunit[0]
-        for q in range(records.shape[0]):
-            r = np.int64(records[q])
-            dt = (r >> dsh) & dmask
-            times[q] = (offset + (r & tmask)) * tw + dt * dw
-            channels[q] = ((r >> csh) & cmask) + cadd
-            dtimes[q] = dt
-    else:
-        tf, tx, df, dx = tick[1], tick[2], dunit[1], dunit[2]
-        for q in range(records.shape[0]):
-            r = np.int64(records[q])
-            dt = (r >> dsh) & dmask
-            raw = offset + (r & tmask)
-            times[q] = raw * tf + np.int64(np.rint(raw * tx)) + dt * df + np.int64(np.rint(dt * dx))
-            channels[q] = ((r >> csh) & cmask) + cadd
-            dtimes[q] = dt
+def _plain_end(records, i, limit):
+    """Index of the first special record from ``i`` on (or the end), unsigned indices."""
+    n = np.uint64(records.shape[0])
+    e = np.uint64(i)
+    one = np.uint64(1)
+    while e < n and np.int64(records[e]) < limit:
+        e += one
+    return np.int64(e)
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _disordered(times):
-    """Whether a tag is earlier than the one before it (a loop the compiler vectorises)."""
-    later, earlier = times[1:], times[:-1]
+def _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit):
+    """Decode the ``m`` plain event records from ``records[i]`` (no specials among them) to
+    the outputs from index ``k``: one branch-free loop the compiler vectorises. Indices are
+    unsigned, so that no negative-index wraparound stands in the way. Returns whether the
+    tags are out of time order, among themselves or after the tag before them."""
+    _, csh, cmask, cadd, tmask, dsh, dmask = _layout(family)
+    ui, uk = np.uint64(i), np.uint64(k)
+    if tick[0] > 0 and dunit[0] > 0:
+        tw, dw = tick[0], dunit[0]
+        for q in range(np.uint64(m)):
+            r = np.int64(records[ui + q])
+            dt = (r >> dsh) & dmask
+            times[uk + q] = (offset + (r & tmask)) * tw + dt * dw
+            channels[uk + q] = ((r >> csh) & cmask) + cadd
+            dtimes[uk + q] = dt
+    else:
+        tf, tx, df, dx = tick[1], tick[2], dunit[1], dunit[2]
+        for q in range(np.uint64(m)):
+            r = np.int64(records[ui + q])
+            dt = (r >> dsh) & dmask
+            raw = offset + (r & tmask)
+            times[uk + q] = (
+                raw * tf + np.int64(np.rint(raw * tx)) + dt * df + np.int64(np.rint(dt * dx))
+            )
+            channels[uk + q] = ((r >> csh) & cmask) + cadd
+            dtimes[uk + q] = dt
     bad = 0
-    for q in range(later.shape[0]):
-        bad += later[q] < earlier[q]
+    one = np.uint64(1)
+    for q in range(np.uint64(0 if k > 0 else 1), np.uint64(m)):
+        bad += times[uk + q] < times[uk + q - one]
     return bad > 0
 
 
@@ -208,23 +219,16 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
     offset = state[STATE_OFFSET]
     unknown = state[STATE_UNKNOWN]
     moves_left = MOVES_PER_RECORD * n + 64 if state[STATE_UNORDERED] == 0 else -1
-    last = np.int64(-1)
+    last_i, last_offset = -1, offset  # the last event record and the offset it had
     i = 0
     while i < n:
-        e = i
-        while e < n and np.int64(records[e]) < limit:
-            e += 1
+        e = _plain_end(records, i, limit)
         if e > i:  # plain events
             m = e - i
-            _plain_run(
-                records[i:e], times[k : k + m], channels[k : k + m], dtimes[k : k + m],
-                offset, family, tick, dunit,
-            )  # fmt: skip
-            r = np.int64(records[e - 1])
-            last = _ps(offset + (r & _layout(family)[4]), tick[0], tick[1], tick[2])
-            if moves_left >= 0:
-                if _disordered(times[k : k + m]) or (k > 0 and times[k] < times[k - 1]):
-                    moves_left = _settle(times, channels, dtimes, k, k + m, moves_left)
+            bad = _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit)
+            last_i, last_offset = e - 1, offset
+            if bad and moves_left >= 0:
+                moves_left = _settle(times, channels, dtimes, k, k + m, moves_left)
             k += m
         if e == n:
             break
@@ -234,8 +238,8 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
         elif what == 2:
             unknown += 1
         else:
-            last = _ps(offset + t, tick[0], tick[1], tick[2])
-            ps = last
+            last_i, last_offset = e, offset
+            ps = _ps(offset + t, tick[0], tick[1], tick[2])
             if t3:
                 ps += _ps(np.int64(dt), dunit[0], dunit[1], dunit[2])
             times[k] = ps
@@ -248,6 +252,10 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown
     state[STATE_UNORDERED] = 0 if moves_left >= 0 else 1
+    last = np.int64(-1)
+    if last_i >= 0:
+        t = _parse(np.int64(records[last_i]), family, wrap, counted)[1]
+        last = _ps(last_offset + t, tick[0], tick[1], tick[2])
     return k, last
 
 

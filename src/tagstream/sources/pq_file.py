@@ -85,9 +85,7 @@ class PtuRun(Run):
         self._scan()
         self.metadata = self._metadata()
         self.t_begin = 0
-        acquired = self.header.get(spec.TAG_ACQUISITION_TIME)
-        acquired_ps = int(float(acquired) * 1e9) if isinstance(acquired, int | float) else 0
-        self.t_end = max(self._last_ps + 1, acquired_ps, 1)
+        self.t_end = max(self._last_ps + 1, self._acquired_ps(), 1)
         self.duration_ps = self.t_end
 
     # ------------------------------------------------------------------ set-up
@@ -174,6 +172,21 @@ class PtuRun(Run):
         self._last_ps = -1 if last < 0 else int(to_ps(np.array([last]), self._tick_ps)[0])
         if fmt.mode == "T3" and last >= 0:
             self._last_ps += round(((1 << fmt.dtime_bits) - 1) * self._dtime_ps)
+
+    def _acquired_ps(self) -> int:
+        """``MeasDesc_AcquisitionTime`` in ps where it is believable (0 otherwise, with a
+        warning): at most ten times the time of the last tag plus one second."""
+        value = self.header.get(spec.TAG_ACQUISITION_TIME)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value == 0:
+            return 0
+        ps = float(value) * 1e9
+        if 0 < ps <= min(10 * (self._last_ps + 1e12), MAX_TIME_PS):
+            return int(ps)
+        self.warnings.append(
+            f"{spec.TAG_ACQUISITION_TIME} = {value} ms does not fit the tags (the last at "
+            f"{self._last_ps / 1e12:g} s); the run ends after the last tag"
+        )
+        return 0
 
     def _byte(self, record: int) -> int:
         """Byte offset of record number ``record`` (or the end of the records)."""
