@@ -404,7 +404,7 @@ class _Spare:
             # referenced by this list, the loop and getrefcount's argument: no batch views
             if bufs is not busy and bufs[0].size >= size and not _viewed(bufs):
                 return bufs
-        return _buffers(size)
+        return _buffers(size + size // 4)  # room for the next request, a little larger
 
 
 def _viewed(bufs: tuple) -> bool:

@@ -1,8 +1,8 @@
 """The tagged header of a PicoQuant PTU file (layout in :mod:`.pq_spec`).
 
 Every tag type is read, arrays by index; reading stops at ``Header_End``. A header that breaks
-the format (wrong magic, a tag cut short, an unknown type code, a payload longer than the file)
-raises :class:`~tagstream.errors.CorruptFileError` naming the byte offset.
+the format (wrong magic, a tag cut short, an unknown type code, a payload longer than the file,
+an absurd array index) raises :class:`~tagstream.errors.CorruptFileError` naming the byte offset.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from . import pq_spec as spec
 _TAG = struct.Struct(f"<{spec.IDENT_BYTES}siIq")
 #: Payloads larger than this are refused (a corrupt length, not a real header), bytes.
 MAX_PAYLOAD = 1 << 28
+#: Array indices from this on are refused (a corrupt index: real arrays run over channels).
+MAX_INDEX = 1 << 16
+#: Array elements (missing ones included) a header may hold in all, so that corrupt indices
+#: cannot make a small file fill the memory.
+MAX_ELEMENTS = 1 << 20
 
 
 @dataclass
@@ -38,6 +43,9 @@ class PtuHeader:
         Type name of each identifier (``"Int8"``, ``"AnsiString"``, ...).
     records_offset
         Byte offset of the first record.
+    offsets
+        Byte offset of the tag :meth:`get` reads for each identifier (element 0 of an array), so
+        that a bad value can be reported where it is; empty for a translated legacy header.
     container
         ``"PTU"``, or the legacy container the header was translated from (``"PT3"``, ...).
     """
@@ -47,6 +55,7 @@ class PtuHeader:
     types: dict[str, str] = field(default_factory=dict)
     records_offset: int = 0
     container: str = "PTU"
+    offsets: dict[str, int] = field(default_factory=dict)
 
     def get(self, name: str, default: object = None) -> object:
         """The value of tag ``name`` (element 0 of an array tag), or ``default``."""
@@ -63,7 +72,7 @@ class PtuHeader:
                 continue
             values = value if isinstance(value, list) else [value]
             if any(isinstance(v, bool | int | float) and v for v in values):
-                out.append(f"{name} = {value}")
+                out.append(" ".join(f"{name} = {value}".split()))  # one line
         return out
 
 
@@ -87,6 +96,7 @@ def read_header(path: str | os.PathLike) -> PtuHeader:
             raise CorruptFileError(src, f"header cut short at byte offset {len(head)}")
         header = PtuHeader(_text(head[len(spec.MAGIC) :]))
         offset = len(head)
+        elements = 0
         while True:
             raw = fh.read(_TAG.size)
             if len(raw) < _TAG.size:
@@ -102,6 +112,11 @@ def read_header(path: str | os.PathLike) -> PtuHeader:
                 raise CorruptFileError(
                     src, f"unknown header tag type 0x{code:08X} ({name}) at byte offset {offset}"
                 )
+            if index >= MAX_INDEX or (index >= 0 and elements + index >= MAX_ELEMENTS):
+                raise CorruptFileError(
+                    src, f"header tag {name} at byte offset {offset} has array index {index}"
+                )
+            at = offset
             offset += _TAG.size
             if code in spec.PAYLOAD_TYPES:
                 if value < 0 or value > MAX_PAYLOAD or offset + value > size:
@@ -115,23 +130,28 @@ def read_header(path: str | os.PathLike) -> PtuHeader:
                 offset += value
             else:
                 parsed = _scalar(code, value)
-            _store(header, name, index, type_name, parsed)
+            elements += _store(header, name, index, type_name, parsed)
+            if index <= 0 or name not in header.offsets:  # where get(name) reads from
+                header.offsets[name] = at
             if name == spec.HEADER_END:
                 header.records_offset = offset
                 return header
 
 
-def _store(header: PtuHeader, name: str, index: int, type_name: str, value: object) -> None:
+def _store(header: PtuHeader, name: str, index: int, type_name: str, value: object) -> int:
+    """Keep one tag; returns how many array elements it added."""
     header.types[name] = type_name
     if index < 0:
         header.tags[name] = value
-        return
+        return 0
     values = header.tags.get(name)
     if not isinstance(values, list):
         values = []
         header.tags[name] = values
-    values.extend([None] * (index + 1 - len(values)))
+    added = max(index + 1 - len(values), 0)
+    values.extend([None] * added)
     values[index] = value
+    return added
 
 
 def _scalar(code: int, value: int) -> object:
