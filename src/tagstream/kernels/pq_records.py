@@ -260,56 +260,58 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _count(records, family, wrap, counted, state, tables, limit, csh, cmask, cadd):
-    """The counting loop of :func:`count_records`; returns the offset and unknown records."""
+def _count(records, family, wrap, counted, state, tables, limit, csh, cmask, cadd, tmask):
+    """The counting loop of :func:`count_records`: ``(offset, unknown, latest)``."""
     offset = state[STATE_OFFSET]
     unknown = state[STATE_UNKNOWN]
+    latest = np.int64(-1)
+    high = np.int64(-1)  # the largest time field since the offset last changed
     for q in range(records.shape[0]):
         r = np.int64(records[q])
         if r < limit:
             tables[q & 3, ((r >> csh) & cmask) + cadd] += 1
+            high = max(high, r & tmask)
             continue
         what, t, ch, _ = _parse(r, family, wrap, counted)
         if what == 1:
+            if high >= 0:
+                latest = max(latest, offset + high)
+                high = -1
             offset = min(offset + t, MAX_OFFSET)
         elif what == 2:
             unknown += 1
         else:
             tables[q & 3, ch] += 1
-    return offset, unknown
+            latest = max(latest, offset + t)
+    if high >= 0:
+        latest = max(latest, offset + high)
+    return offset, unknown, latest
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def count_records(records, family, wrap, counted, state, counts):
     """Count events per output channel (``counts`` int64[256], added to) without keeping them;
-    returns the time of the last event in record units (-1 if none). ``state`` as for
-    :func:`decode_ps`; its overflow offset stops at :data:`MAX_OFFSET` (damaged files).
+    returns the time of the latest event in record units (-1 if none), which in a damaged
+    file need not be the last. ``state`` as for :func:`decode_ps`; its overflow offset stops
+    at :data:`MAX_OFFSET`.
 
     Plain event records are counted into four interleaved tables, so that a long run on one
     channel does not wait on one counter.
     """
     tables = np.zeros((4, 256), dtype=np.int64)
     if family <= 1:  # constant layouts, so the compiler specialises each loop
-        offset, unknown = _count(
-            records, family, wrap, counted, state, tables, 0xF0000000, 28, 0xF, 0
-        )
+        offset, unknown, latest = _count(
+            records, family, wrap, counted, state, tables, 0xF0000000, 28, 0xF, 0,
+            0x0FFFFFFF if family == 0 else 0xFFFF,
+        )  # fmt: skip
     else:
-        offset, unknown = _count(
-            records, family, wrap, counted, state, tables, 0x80000000, 25, 0x3F, 1
-        )
-    start = state[STATE_OFFSET]
-    n = records.shape[0]
+        offset, unknown, latest = _count(
+            records, family, wrap, counted, state, tables, 0x80000000, 25, 0x3F, 1,
+            0x1FFFFFF if family == 2 else 0x3FF,
+        )  # fmt: skip
     for k in range(4):
         for c in range(256):
             counts[c] += tables[k, c]
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown
-    # the last event: walk back over the overflow and unknown records after it
-    after = np.int64(0)
-    for q in range(n - 1, -1, -1):
-        what, t, _, _ = _parse(np.int64(records[q]), family, wrap, counted)
-        if what == 0:
-            return max(offset - after, start) + t
-        if what == 1:
-            after += t
-    return np.int64(-1)
+    return latest

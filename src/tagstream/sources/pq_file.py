@@ -43,6 +43,10 @@ from .run import Run, batch_span_ps
 PS_PER_S = 1e12
 #: Records decoded at once by one thread (two pieces at a time).
 PIECE_RECORDS = 1 << 19
+#: Resolutions a header may give (T2 tick, T3 sync period, T3 dtime unit), s.
+RESOLUTION_RANGE_S = (1e-15, 1.0)
+#: Sync rates a header may give, Hz.
+SYNC_RANGE_HZ = (1e-3, 1e11)
 #: Times beyond this (ps, about 53 days) mean damaged overflow records.
 MAX_TIME_PS = float(1 << 62)
 #: How far a marker may precede the photons recorded before it, ps.
@@ -72,12 +76,17 @@ class PtuRun(Run):
         self.header: PtuHeader = read_header(self.path) if header is None else header
         self.warnings = self.header.warnings()
         code = self.header.get(spec.TAG_RECORD_TYPE)
-        if not isinstance(code, int):
-            raise CorruptFileError(self.path, f"no {spec.TAG_RECORD_TYPE} tag in the header")
+        if not _is_int(code):
+            raise CorruptFileError(
+                self.path,
+                f"no {spec.TAG_RECORD_TYPE} integer tag {self._where(spec.TAG_RECORD_TYPE)}",
+            )
         fmt = spec.RECORD_FORMATS.get(code)
         if fmt is None:
             raise UnsupportedFormatError(
-                self.path, f"unknown TTTR record type 0x{code & 0xFFFFFFFF:08X}"
+                self.path,
+                f"unknown TTTR record type 0x{code & 0xFFFFFFFF:08X} "
+                f"{self._where(spec.TAG_RECORD_TYPE)}",
             )
         self.record_format = fmt
         self._map_records()
@@ -100,13 +109,18 @@ class PtuRun(Run):
             )
         n = whole
         declared = self.header.get(spec.TAG_NUM_RECORDS)
-        if isinstance(declared, int) and declared != whole:
-            if declared > whole:
+        if _is_int(declared) and declared != whole:
+            if declared < 0:
+                self.warnings.append(
+                    f"the header declares {declared} records {self._where(spec.TAG_NUM_RECORDS)}; "
+                    f"reading the {whole} in the file"
+                )
+            elif declared > whole:
                 self.warnings.append(
                     f"the header declares {declared} records but the file ends after {whole} "
                     f"(byte offset {offset + 4 * whole}); reading those"
                 )
-            elif declared >= 0:
+            else:
                 self.warnings.append(
                     f"{whole - declared} records follow the {declared} the header declares "
                     f"(from byte offset {offset + 4 * declared}); they are ignored"
@@ -119,20 +133,29 @@ class PtuRun(Run):
             self._records = np.zeros(0, dtype="<u4")
 
     def _units(self) -> None:
-        glob = self.header.get(spec.TAG_GLOBAL_RESOLUTION)
-        if not isinstance(glob, float) or not glob > 0:
-            raise CorruptFileError(
-                self.path, f"{spec.TAG_GLOBAL_RESOLUTION} is missing or not positive"
-            )
-        self._tick_ps = glob * PS_PER_S  # T2 time unit, or T3 sync period
+        self._tick_ps = self._seconds(spec.TAG_GLOBAL_RESOLUTION) * PS_PER_S
         self._dtime_ps = None
         if self.record_format.mode == "T3":
-            res = self.header.get(spec.TAG_RESOLUTION)
-            if not isinstance(res, float) or not res > 0:
-                raise CorruptFileError(
-                    self.path, f"{spec.TAG_RESOLUTION} is missing or not positive"
-                )
-            self._dtime_ps = res * PS_PER_S
+            self._dtime_ps = self._seconds(spec.TAG_RESOLUTION) * PS_PER_S
+
+    def _seconds(self, name: str) -> float:
+        """A resolution tag, s: a float in :data:`RESOLUTION_RANGE_S` (T2 tick, T3 sync period
+        or dtime unit), else a corrupt-file error."""
+        value = self.header.get(name)
+        lo, hi = RESOLUTION_RANGE_S
+        if not isinstance(value, float) or not lo <= value <= hi:
+            shown = "missing" if value is None else f"{value!r}"
+            raise CorruptFileError(
+                self.path,
+                f"{name} {self._where(name)} is {shown}, not a time from {lo:g} to {hi:g} s",
+            )
+        return value
+
+    def _where(self, name: str) -> str:
+        """Where tag ``name`` is (or would be): ``"at byte offset N"``."""
+        offsets = self.header.offsets
+        at = offsets.get(name, offsets.get(spec.HEADER_END))
+        return "in the header" if at is None else f"at byte offset {at}"
 
     def _scan(self) -> None:
         """Tags per channel, the time of the last tag, and where each piece of
@@ -152,6 +175,16 @@ class PtuRun(Run):
         per_piece = np.array([c.sum() for c, _, _ in parts], dtype=np.int64)
         added = np.array([st[0] for _, st, _ in parts], dtype=np.int64)
         reach = np.cumsum(added.astype(float)) * self._tick_ps  # ps, after each piece
+        if (
+            reach.size
+            and (reach[-1] + 2.0**fmt.time_bits * self._tick_ps) >= MAX_TIME_PS > reach[-1]
+        ):
+            raise CorruptFileError(
+                self.path,
+                f"{spec.TAG_GLOBAL_RESOLUTION} {self._where(spec.TAG_GLOBAL_RESOLUTION)} = "
+                f"{self._tick_ps / PS_PER_S:g} s makes the times reach past "
+                f"{MAX_TIME_PS / 86400e12:.0f} days",
+            )
         if reach.size and reach[-1] >= MAX_TIME_PS:
             p = int(np.argmax(reach >= MAX_TIME_PS))
             raise CorruptFileError(
@@ -212,8 +245,14 @@ class PtuRun(Run):
         sync_period = None
         if fmt.mode == "T3":
             sync_period = self._tick_ps
-        elif isinstance(rate, int | float) and rate > 0:
-            sync_period = PS_PER_S / float(rate)
+        elif isinstance(rate, int | float) and not isinstance(rate, bool):
+            if SYNC_RANGE_HZ[0] <= rate <= SYNC_RANGE_HZ[1]:
+                sync_period = PS_PER_S / float(rate)
+            elif rate:
+                self.warnings.append(
+                    f"{spec.TAG_SYNC_RATE} {self._where(spec.TAG_SYNC_RATE)} = {rate} Hz is not a "
+                    "sync rate; the sync period is unknown"
+                )
         settings = {
             "file": str(self.path),
             "record_type": fmt.name,
@@ -253,52 +292,48 @@ class PtuRun(Run):
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
         """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end.
 
-        Two pieces of the file are decoded at a time, one on a worker thread, straight into
-        the arrays the batches are views of (a batch's tags are written once); the tags after
-        the last batch handed out move to the next arrays. Memory stays bounded by the batch
-        duration and :data:`PIECE_RECORDS`, whatever the file size.
+        The file is decoded two pieces at a time on two worker threads, straight into the
+        arrays the batches are views of (a batch's tags are written once), while the batches
+        of the pieces before are handed out; the tags after the last batch handed out move to
+        the next arrays. Memory stays bounded by the batch duration and
+        :data:`PIECE_RECORDS`, whatever the file size.
         """
         span = batch_span_ps(duration)
         spare = _Spare()
-        bufs = _buffers(0)
-        room = 0
-        held = 0  # decoded tags not yet handed out, at the front of the buffers
+        pieces = self._piece_first.size
         late = 0
+        room = 0  # the largest batch so far, tags
         a = self.t_begin
-        for p in range(0, self._piece_first.size, 2):
-            n_a, n_b = self._piece_tags(p), self._piece_tags(p + 1)
-            if held + n_a + n_b > bufs[0].size:
-                bufs = spare.moved(bufs, 0, held, 2 * (held + n_a + n_b))
+        held = 0  # decoded tags not yet handed out, at the front of the buffers
+        bufs = spare.moved(_buffers(0), 0, 0, self._round_tags(0) + 2 * PIECE_RECORDS)
+        pending = self._start_round(0, bufs, held)
+        for p in range(0, pieces, 2):
+            end, last = self._finish_round(pending, bufs, held)
             times, chans, dtimes = bufs
-            mid = held + n_a
-            second = None
-            if n_b:
-                views = times[mid:], chans[mid:], dtimes[mid:]
-                second = _pool().submit(self._decode_piece, p + 1, *views, 0)
-            end, last, ordered = self._decode_piece(p, times, chans, dtimes, held)
-            if second is not None:
-                got, last_b, ordered_b = second.result()
-                end = mid + got
-                last = max(last, last_b)
-                ordered = ordered and ordered_b and settle(times, chans, dtimes, mid, end)
-            if not ordered:  # damaged or unusual: sort what is held
-                _sort_stably(times, chans, dtimes, end)
             # later records hold nothing earlier than this
             done = last - MARKER_REACH_PS if end > held else a
             j = int(np.searchsorted(times[:end], a, side="left"))
             late += j  # earlier than what was handed out already: left out
             first = j
+            cuts = []
             while a + span <= done:
                 b = a + span
                 k = j + int(np.searchsorted(times[j:end], b, side="left"))
-                yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k], copy=False)
+                cuts.append((a, b, j, k))
                 j, a = k, b
             held = end - j
-            if j > first:  # batches are views of these arrays: the rest goes to others
-                room = max(room, j - first)  # the largest batch so far, tags
-                bufs = spare.moved(bufs, j, end, held + room + 2 * PIECE_RECORDS)
-            elif j:
-                bufs = spare.moved(bufs, j, end, bufs[0].size)
+            room = max(room, j - first)
+            nxt = self._round_tags(p + 2)
+            if cuts or j or held + nxt > times.size:  # the rest goes to other arrays
+                size = held + max(nxt, room + 2 * PIECE_RECORDS)
+                new = spare.moved(bufs, j, end, size)
+            else:
+                new = bufs
+            if p + 2 < pieces:
+                pending = self._start_round(p + 2, new, held)
+            for a0, b0, j0, k0 in cuts:  # while the next pieces are decoded
+                yield self._batch(a0, b0, times[j0:k0], chans[j0:k0], dtimes[j0:k0], copy=False)
+            bufs = new
         times, chans, dtimes = bufs
         j = 0
         while a < self.t_end:
@@ -311,6 +346,36 @@ class PtuRun(Run):
                 f"{late} tags came more than {MARKER_REACH_PS / 1e6:g} us out of time order "
                 "(damaged records?) and were left out of the batches"
             )
+
+    def _round_tags(self, p: int) -> int:
+        """Tags in pieces ``p`` and ``p + 1``."""
+        return self._piece_tags(p) + self._piece_tags(p + 1)
+
+    def _start_round(self, p: int, bufs: tuple, held: int) -> tuple:
+        """Decode pieces ``p`` and ``p + 1`` on the worker threads, after ``held`` tags."""
+        mid = held + self._piece_tags(p)
+        first = _pool().submit(self._decode_piece, p, *bufs, held)
+        views = tuple(arr[mid:] for arr in bufs)
+        second = (
+            _pool().submit(self._decode_piece, p + 1, *views, 0)
+            if p + 1 < len(self._piece_first)
+            else None
+        )
+        return first, second, mid
+
+    def _finish_round(self, pending: tuple, bufs: tuple, held: int) -> tuple[int, int]:
+        """Wait for a round; its pieces joined in time order. ``(end, last)``."""
+        first, second, mid = pending
+        end, last, ordered = first.result()
+        if second is not None:
+            got, last_b, ordered_b = second.result()
+            if got:
+                end = mid + got
+                last = max(last, last_b)
+                ordered = ordered and ordered_b and settle(*bufs, mid, end)
+        if not ordered:  # damaged or unusual: sort what is held
+            _sort_stably(*bufs, end)
+        return end, last
 
     def _piece_tags(self, p: int) -> int:
         """Tags in piece ``p`` (0 past the end)."""
@@ -358,6 +423,10 @@ class PtuRun(Run):
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 _POOL: ThreadPoolExecutor | None = None
