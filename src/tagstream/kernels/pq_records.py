@@ -108,8 +108,7 @@ def _plain_end(records, i, limit):
 def _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit):
     """Decode the ``m`` plain event records from ``records[i]`` (no specials among them) to
     the outputs from index ``k``: one branch-free loop the compiler vectorises. Indices are
-    unsigned, so that no negative-index wraparound stands in the way. Returns whether the
-    tags are out of time order, among themselves or after the tag before them."""
+    unsigned, so that no negative-index wraparound stands in the way."""
     _, csh, cmask, cadd, tmask, dsh, dmask = _layout(family)
     ui, uk = np.uint64(i), np.uint64(k)
     if tick[0] > 0 and dunit[0] > 0:
@@ -131,11 +130,31 @@ def _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, 
             )
             channels[uk + q] = ((r >> csh) & cmask) + cadd
             dtimes[uk + q] = dt
-    bad = 0
+
+
+#: Tags checked for time order at once by :func:`_order`.
+ORDER_BLOCK = 64
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _order(times, channels, dtimes, first, end, moves_left):
+    """Put ``[first, end)`` in time order after the ordered ``[0, first)``: blocks of
+    :data:`ORDER_BLOCK` tags are checked by a vectorised loop, and only blocks holding a tag
+    earlier than the one before it are settled by insertion. Returns the moves left (negative:
+    stopped, the rest left as it is)."""
     one = np.uint64(1)
-    for q in range(np.uint64(0 if k > 0 else 1), np.uint64(m)):
-        bad += times[uk + q] < times[uk + q - one]
-    return bad > 0
+    b = max(first, 1)
+    while b < end:
+        c = min(b + ORDER_BLOCK, end)
+        bad = 0
+        for q in range(np.uint64(b), np.uint64(c)):
+            bad += times[q] < times[q - one]
+        if bad:
+            moves_left = _settle(times, channels, dtimes, b, c, moves_left)
+            if moves_left < 0:
+                return moves_left
+        b = c
+    return moves_left
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -179,11 +198,12 @@ def settle(times, channels, dtimes, first, end):
 def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channels, dtimes, start):
     """Decode records into ps time tags, appended in time order after ``start`` tags.
 
-    Tags go to ``times[start:]`` etc. and are moved back among the tags before them (from
-    index 0) until ``times[:end]`` is in order, ties kept in record order; after
-    :data:`MOVES_PER_RECORD` moves per record on average the rest is appended as it comes and
-    ``state[STATE_UNORDERED]`` is set (the caller then sorts stably). Runs of plain event
-    records (between overflow, sync and marker records) are decoded by a vectorised loop.
+    Tags go to ``times[start:]`` etc. in record order (runs of plain event records, between
+    overflow, sync and marker records, by a vectorised loop); then each tag earlier than the
+    one before it is moved back among the tags before it (from index 0) until ``times[:end]``
+    is in order, ties kept in record order. After :data:`MOVES_PER_RECORD`
+    moves per record on average the rest is left as it is and ``state[STATE_UNORDERED]`` is
+    set (the caller then sorts stably).
 
     Parameters
     ----------
@@ -225,10 +245,8 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
         e = _plain_end(records, i, limit)
         if e > i:  # plain events
             m = e - i
-            bad = _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit)
+            _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit)
             last_i, last_offset = e - 1, offset
-            if bad and moves_left >= 0:
-                moves_left = _settle(times, channels, dtimes, k, k + m, moves_left)
             k += m
         if e == n:
             break
@@ -246,9 +264,9 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
             channels[k] = ch
             dtimes[k] = dt
             k += 1
-            if moves_left >= 0 and k > 1 and times[k - 2] > ps:
-                moves_left = _settle(times, channels, dtimes, k - 1, k, moves_left)
         i = e + 1
+    if moves_left >= 0:
+        moves_left = _order(times, channels, dtimes, start, k, moves_left)
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown
     state[STATE_UNORDERED] = 0 if moves_left >= 0 else 1

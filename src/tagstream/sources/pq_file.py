@@ -89,6 +89,7 @@ class PtuRun(Run):
                 f"{self._where(spec.TAG_RECORD_TYPE)}",
             )
         self.record_format = fmt
+        self._spare = _Spare()  # batch buffers, kept for the next pass over the file
         self._map_records()
         self._units()
         self._scan()
@@ -299,7 +300,7 @@ class PtuRun(Run):
         :data:`PIECE_RECORDS`, whatever the file size.
         """
         span = batch_span_ps(duration)
-        spare = _Spare()
+        spare = self._spare
         pieces = self._piece_first.size
         late = 0
         room = 0  # the largest batch so far, tags
@@ -423,6 +424,7 @@ class PtuRun(Run):
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
+        self._spare = _Spare()
 
 
 def _is_int(value: object) -> bool:
