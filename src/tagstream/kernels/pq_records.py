@@ -239,24 +239,29 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
     offset = state[STATE_OFFSET]
     unknown = state[STATE_UNKNOWN]
     moves_left = MOVES_PER_RECORD * n + 64 if state[STATE_UNORDERED] == 0 else -1
-    last_i, last_offset = -1, offset  # the last event record and the offset it had
+    hh_overflow = family >= 2
+    tmask = _layout(family)[4]
     i = 0
     while i < n:
         e = _plain_end(records, i, limit)
         if e > i:  # plain events
             m = e - i
             _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit)
-            last_i, last_offset = e - 1, offset
             k += m
         if e == n:
             break
-        what, t, ch, dt = _parse(np.int64(records[e]), family, wrap, counted)
+        r = np.int64(records[e])
+        if hh_overflow and r >> 25 == 0x7F:  # the common special record, first
+            c = r & tmask
+            offset += wrap * c if counted and c > 0 else wrap
+            i = e + 1
+            continue
+        what, t, ch, dt = _parse(r, family, wrap, counted)
         if what == 1:
             offset += t
         elif what == 2:
             unknown += 1
         else:
-            last_i, last_offset = e, offset
             ps = _ps(offset + t, tick[0], tick[1], tick[2])
             if t3:
                 ps += _ps(np.int64(dt), dunit[0], dunit[1], dunit[2])
@@ -270,11 +275,15 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown
     state[STATE_UNORDERED] = 0 if moves_left >= 0 else 1
-    last = np.int64(-1)
-    if last_i >= 0:
-        t = _parse(np.int64(records[last_i]), family, wrap, counted)[1]
-        last = _ps(last_offset + t, tick[0], tick[1], tick[2])
-    return k, last
+    # the last event: walk back over the overflow and unknown records after it
+    after = np.int64(0)
+    for q in range(n - 1, -1, -1):
+        what, t, _, _ = _parse(np.int64(records[q]), family, wrap, counted)
+        if what == 0:
+            return k, _ps(offset - after + t, tick[0], tick[1], tick[2])
+        if what == 1:
+            after += t
+    return k, np.int64(-1)
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
