@@ -353,7 +353,9 @@ class PtuRun(Run):
         return self._piece_tags(p) + self._piece_tags(p + 1)
 
     def _start_round(self, p: int, bufs: tuple, held: int) -> tuple:
-        """Decode pieces ``p`` and ``p + 1`` on the worker threads, after ``held`` tags."""
+        """Decode pieces ``p`` and ``p + 1`` on the worker threads, after ``held`` tags; ask
+        the system to read the two pieces after them meanwhile."""
+        self._read_ahead(p + 2)
         mid = held + self._piece_tags(p)
         first = _pool().submit(self._decode_piece, p, *bufs, held)
         views = tuple(arr[mid:] for arr in bufs)
@@ -421,6 +423,18 @@ class PtuRun(Run):
             metadata=self.metadata,
             check=False,
         )
+
+    def _read_ahead(self, p: int) -> None:
+        """Start reading pieces ``p`` and ``p + 1`` from the disk into the page cache."""
+        if p >= self._piece_first.size or not hasattr(os, "posix_fadvise"):
+            return
+        start = self._byte(p * PIECE_RECORDS)
+        length = self._byte((p + 2) * PIECE_RECORDS) - start
+        try:
+            with self.path.open("rb") as fh:
+                os.posix_fadvise(fh.fileno(), start, length, os.POSIX_FADV_WILLNEED)
+        except OSError:  # advice only
+            pass
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
