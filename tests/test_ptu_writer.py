@@ -232,3 +232,17 @@ def test_simulate_writes_ptu_when_asked(tmp_path, capsys):
     args = ["simulate", "cspbi3-10nm", "--duration", "0.2 s", "-o", str(out2)]
     assert main([*args, "--ptu-type", "PicoHarpT3"]) == 0
     assert ts.open(out2).record_format.name == "PicoHarpT3"
+
+
+def test_info_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """``tagstream info X.ptu | head``: the closed pipe ends the command without a traceback."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    run, *_ = _run("GenericT2", rng, n=50)
+    path = write_ptu(run, tmp_path / "x.ptu", "GenericT2")
+    cmd = f'"{sys.executable}" -m tagstream info "{path}" | head -n 1'
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("file")
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

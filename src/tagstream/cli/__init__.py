@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 bad usage or bad input (one line on stderr naming the p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"tagstream {args.verb}: interrupted", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader went away (`tagstream info X | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit flush does not fail again
         return 1
 
 
