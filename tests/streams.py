@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tagstream.tags import TagBatch
@@ -63,3 +65,13 @@ def random_cuts(rng, batch, n_cuts, window=0):
         cuts += list(picks) + list(picks + 1) + list(picks - window // 2)
     cuts += cuts[:3]  # duplicates -> empty batches
     return np.array(cuts, dtype=np.int64)
+
+
+def read_in_batches(run, span):
+    """All of ``run`` through ``run.batches(span)``, checking that the batches tile
+    ``[0, run.t_end)`` without gaps; the batches joined into one."""
+    parts = list(run.batches(span))
+    assert parts[0].t_begin == 0 and parts[-1].t_end == run.t_end
+    for prev, nxt in itertools.pairwise(parts):
+        assert prev.t_end == nxt.t_begin
+    return TagBatch.concat(parts)

@@ -19,6 +19,7 @@ from tagstream.store.ptu_writer import PtuWriteError, write_ptu
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 
 from .pq_encoder import FORMATS, RECORD_TYPES, encode
+from .streams import read_in_batches
 
 PERIOD_PS = 12_500
 UNIT_PS = 5
@@ -140,7 +141,7 @@ def test_written_records_equal_the_independent_encoder_and_decode_back(tmp_path,
     want_t, want_ch, want_nt = _decoded(fmt, want)
     with ts.open(path) as back:
         assert back.warnings == []
-        got = TagBatch.concat(list(back.batches(int(want_t[-1] // 7 + 1))))
+        got = read_in_batches(back, int(want_t[-1] // 7 + 1))
     np.testing.assert_array_equal(got.timestamps, want_t)
     np.testing.assert_array_equal(got.channels, want_ch)
     if want_nt is not None:

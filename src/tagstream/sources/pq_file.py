@@ -138,6 +138,8 @@ class PtuRun(Run):
         self._dtime_ps = None
         if self.record_format.mode == "T3":
             self._dtime_ps = self._seconds(spec.TAG_RESOLUTION) * PS_PER_S
+        dunit = ps_factors(self._dtime_ps) if self._dtime_ps else (1, 1, 0.0)
+        self._factors = ps_factors(self._tick_ps), dunit  # as the decoding kernel takes them
 
     def _seconds(self, name: str) -> float:
         """A resolution tag, s: a float in :data:`RESOLUTION_RANGE_S` (T2 tick, T3 sync period
@@ -195,7 +197,8 @@ class PtuRun(Run):
                 f"{MAX_TIME_PS / 86400e12:.0f} days",
             )
         self._piece_offset = np.concatenate([[0], np.cumsum(added)])[: len(parts)]
-        self._piece_first = np.concatenate([[0], np.cumsum(per_piece)])[: len(parts)]
+        self._pieces = len(parts)
+        self._piece_first = np.concatenate([[0], np.cumsum(per_piece)])  # and the total
         self.counts = sum((c for c, _, _ in parts), np.zeros(256, dtype=np.int64))
         unknown = sum(int(st[1]) for _, st, _ in parts)
         if unknown:
@@ -276,8 +279,7 @@ class PtuRun(Run):
     def _decode(self, chunk, state, times, channels, dtimes, start) -> tuple[int, int]:
         """:func:`~tagstream.kernels.pq_records.decode_ps` with this file's format and units."""
         fmt = self.record_format
-        tick = ps_factors(self._tick_ps)
-        dunit = ps_factors(self._dtime_ps) if fmt.mode == "T3" else (1, 1, 0.0)
+        tick, dunit = self._factors
         return decode_ps(
             chunk, fmt.family, fmt.wrap, fmt.counted, tick, dunit, state,
             times, channels, dtimes, start,
@@ -301,7 +303,7 @@ class PtuRun(Run):
         """
         span = batch_span_ps(duration)
         spare = self._spare
-        pieces = self._piece_first.size
+        pieces = self._pieces
         late = 0
         room = 0  # the largest batch so far, tags
         a = self.t_begin
@@ -333,14 +335,14 @@ class PtuRun(Run):
             if p + 2 < pieces:
                 pending = self._start_round(p + 2, new, held)
             for a0, b0, j0, k0 in cuts:  # while the next pieces are decoded
-                yield self._batch(a0, b0, times[j0:k0], chans[j0:k0], dtimes[j0:k0], copy=False)
+                yield self._batch(a0, b0, times[j0:k0], chans[j0:k0], dtimes[j0:k0])
             bufs = new
         times, chans, dtimes = bufs
         j = 0
         while a < self.t_end:
             b = min(a + span, self.t_end)
             k = j + int(np.searchsorted(times[j:held], b, side="left"))
-            yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k], copy=False)
+            yield self._batch(a, b, times[j:k], chans[j:k], dtimes[j:k])
             j, a = k, b
         if late:
             self.warnings.append(
@@ -360,9 +362,7 @@ class PtuRun(Run):
         first = _pool().submit(self._decode_piece, p, *bufs, held)
         views = tuple(arr[mid:] for arr in bufs)
         second = (
-            _pool().submit(self._decode_piece, p + 1, *views, 0)
-            if p + 1 < len(self._piece_first)
-            else None
+            _pool().submit(self._decode_piece, p + 1, *views, 0) if p + 1 < self._pieces else None
         )
         return first, second, mid
 
@@ -382,10 +382,9 @@ class PtuRun(Run):
 
     def _piece_tags(self, p: int) -> int:
         """Tags in piece ``p`` (0 past the end)."""
-        if p >= self._piece_first.size:
+        if p >= self._pieces:
             return 0
-        nxt = self._piece_first[p + 1] if p + 1 < self._piece_first.size else self.counts.sum()
-        return int(nxt - self._piece_first[p])
+        return int(self._piece_first[p + 1] - self._piece_first[p])
 
     def read(self) -> TagBatch:
         """The whole file as one batch, its pieces decoded on two threads straight into the
@@ -400,16 +399,14 @@ class PtuRun(Run):
             views = times[at:], chans[at:], dtimes[at:]
             return self._decode_piece(p, *views, 0)[2]
 
-        ordered = all(list(_pool().map(piece, range(self._piece_first.size))))
-        for at in self._piece_first[1:]:
+        ordered = all(list(_pool().map(piece, range(self._pieces))))
+        for at in self._piece_first[1:-1]:
             ordered = ordered and settle(times, chans, dtimes, int(at), n)
         if not ordered:
             _sort_stably(times, chans, dtimes, n)
-        return self._batch(self.t_begin, self.t_end, times, chans, dtimes, copy=False)
+        return self._batch(self.t_begin, self.t_end, times, chans, dtimes)
 
-    def _batch(self, a: int, b: int, t, ch, nt, copy: bool = True) -> TagBatch:
-        if copy:
-            t, ch, nt = t.copy(), ch.copy(), nt.copy()
+    def _batch(self, a: int, b: int, t, ch, nt) -> TagBatch:
         if self.record_format.mode == "T2":
             return TagBatch(t, ch, a, b, metadata=self.metadata, check=False)
         return TagBatch(
@@ -426,7 +423,7 @@ class PtuRun(Run):
 
     def _read_ahead(self, p: int) -> None:
         """Start reading pieces ``p`` and ``p + 1`` from the disk into the page cache."""
-        if p >= self._piece_first.size or not hasattr(os, "posix_fadvise"):
+        if p >= self._pieces or not hasattr(os, "posix_fadvise"):
             return
         start = self._byte(p * PIECE_RECORDS)
         length = self._byte((p + 2) * PIECE_RECORDS) - start

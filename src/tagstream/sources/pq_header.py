@@ -94,7 +94,7 @@ def read_header(path: str | os.PathLike) -> PtuHeader:
             raise UnsupportedFormatError(src, "not a PicoQuant PTU file (no PQTTTR magic)")
         if len(head) < len(spec.MAGIC) + spec.VERSION_BYTES:
             raise CorruptFileError(src, f"header cut short at byte offset {len(head)}")
-        header = PtuHeader(_text(head[len(spec.MAGIC) :]))
+        header = PtuHeader(text_field(head[len(spec.MAGIC) :]))
         offset = len(head)
         elements = 0
         while True:
@@ -104,7 +104,7 @@ def read_header(path: str | os.PathLike) -> PtuHeader:
                     src, f"header cut short at byte offset {offset + len(raw)} (no Header_End)"
                 )
             ident, index, code, value = _TAG.unpack(raw)
-            name = _text(ident)
+            name = text_field(ident)
             if not name:
                 raise CorruptFileError(src, f"header tag without a name at byte offset {offset}")
             type_name = spec.TAG_TYPE_NAMES.get(code)
@@ -172,14 +172,15 @@ def _payload(code: int, payload: bytes) -> object:
         usable = len(payload) // 8 * 8
         return np.frombuffer(payload[:usable], dtype="<f8").copy()
     if code == spec.TY_ANSI_STRING:
-        return _text(payload)
+        return text_field(payload)
     if code == spec.TY_WIDE_STRING:
         usable = len(payload) // 2 * 2
         return payload[:usable].decode("utf-16-le", errors="replace").split("\x00", 1)[0]
     return bytes(payload)
 
 
-def _text(raw: bytes) -> str:
+def text_field(raw: bytes) -> str:
+    """A NUL-terminated text field: UTF-8, else latin-1, stripped."""
     head = raw.split(b"\x00", 1)[0]
     try:
         return head.decode("utf-8").strip()

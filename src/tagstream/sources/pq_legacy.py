@@ -56,7 +56,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from . import pq_spec as spec
-from .pq_header import PtuHeader
+from .pq_header import PtuHeader, text_field
 
 #: Bytes of the identifier at offset 0.
 IDENT_BYTES = 16
@@ -412,20 +412,12 @@ def _plain(value, dtype: np.dtype):
     if isinstance(value, np.ndarray):
         return [_plain(v, dtype) for v in value]
     if dtype.kind == "S":
-        return _text(bytes(value))
+        return text_field(bytes(value))
     if dtype == np.dtype(_F4):
         return float(str(np.float32(value)))
     if dtype.kind == "f":
         return float(value)
     return int(value)
-
-
-def _text(raw: bytes) -> str:
-    head = raw.split(b"\x00", 1)[0]
-    try:
-        return head.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        return head.decode("latin-1").strip()
 
 
 def _check_version(src: Path, layout: Layout, fields: dict) -> None:
