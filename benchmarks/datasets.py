@@ -34,13 +34,19 @@ def _merge(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]
 
 
 def hbt_t3(rng: np.random.Generator, duration_ps: int, rate_cps: float = 1e6) -> Dataset:
-    """Two detectors at ``rate_cps`` each, Poisson, T3 nanotimes of a 2 ns decay (4 ps unit)."""
-    rate = rate_cps * 1e-12
-    parts = [
-        (np.sort(rng.integers(0, duration_ps, rng.poisson(rate * duration_ps))), c) for c in (1, 2)
-    ]
+    """Two detectors at ``rate_cps`` each, Poisson over the laser pulses, each photon a 2 ns
+    decay after its pulse. Its nanotime is the delay since the latest pulse (4 ps unit) and
+    its timestamp that pulse plus the nanotime, as a TCSPC unit records them."""
+    parts = []
+    for c in (1, 2):
+        n = rng.poisson(rate_cps * 1e-12 * duration_ps)
+        emitted = np.sort(
+            rng.integers(0, duration_ps // PERIOD_PS, n)
+        ) * PERIOD_PS + rng.exponential(2_000, n).astype(np.int64)
+        emitted = np.sort(emitted[emitted < duration_ps])  # the rare delays past a pulse
+        parts.append((emitted - emitted % PERIOD_PS % NANOTIME_UNIT_PS, c))
     t, ch = _merge(parts)
-    nanotimes = (rng.exponential(2_000, t.size) % PERIOD_PS / NANOTIME_UNIT_PS).astype(np.uint16)
+    nanotimes = (t % PERIOD_PS // NANOTIME_UNIT_PS).astype(np.uint16)
     md = RunMetadata(
         "benchmark",
         CHANNELS,

@@ -4,6 +4,8 @@ boundaries; damaged files give one-line errors naming the byte offset."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -194,3 +196,35 @@ def test_an_acquisition_time_that_does_not_fit_the_tags_is_a_warning(tmp_path, a
         assert run.t_end == want["time"][-1] + 1
         assert any("MeasDesc_AcquisitionTime" in w for w in run.warnings)
         assert len(list(run.batches("1 s"))) == 1
+
+
+def _long_generic_t3(path, rng, n_syncs: int, rate: float):
+    """A GenericT3 file of photons on ``rate`` of ``n_syncs`` laser periods (80 MHz, 5 ps
+    dtimes within the period), with a counted overflow record wherever the sync counter wraps;
+    also the photons' ps times."""
+    syncs = np.sort(rng.choice(n_syncs, int(n_syncs * rate), replace=False))
+    dtime = rng.integers(0, 2500, syncs.size)
+    photons = (rng.integers(0, 4, syncs.size) << 25) | (dtime << 10) | (syncs & 1023)
+    wraps = np.diff(syncs >> 10, prepend=0)
+    records = np.empty(syncs.size + np.count_nonzero(wraps), dtype=np.uint32)
+    at = np.arange(syncs.size) + np.cumsum(wraps > 0)
+    records[at] = photons
+    records[at[wraps > 0] - 1] = 0xFE000000 | wraps[wraps > 0]
+    return ptu_file(path, "GenericT3", records, 5e-12, SYNC_HZ), syncs * 12_500 + dtime * 5
+
+
+def test_a_long_file_replays_in_constant_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 4096)  # about 600 pieces
+    path, want = _long_generic_t3(tmp_path / "long.ptu", np.random.default_rng(5), 10**8, 0.025)
+    with open_run(path) as run:
+        tracemalloc.start()
+        peaks = []
+        got = 0
+        for k, batch in enumerate(run.batches("50 us")):
+            assert np.all(batch.timestamps == want[got : got + len(batch)])
+            got += len(batch)
+            if k in (2_000, 24_000):
+                peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert k + 1 == -(-run.t_end // 50_000_000) and got == want.size
+    assert peaks[1] < 1.1 * peaks[0] + 1e5, peaks

@@ -80,36 +80,13 @@ def _ps(raw, whole, floor, fraction):
     return raw * floor + np.int64(np.rint(raw * fraction))
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _layout(family):
-    """Plain (non-special) records: ``(limit, channel shift, channel mask, channel added,
-    time mask, dtime shift, dtime mask)``; a record is plain when it is below ``limit``."""
-    if family == 0:
-        return np.int64(0xF0000000), 28, 0xF, 0, 0x0FFFFFFF, 0, 0
-    if family == 1:
-        return np.int64(0xF0000000), 28, 0xF, 0, 0xFFFF, 16, 0xFFF
-    if family == 2:
-        return np.int64(0x80000000), 25, 0x3F, 1, 0x1FFFFFF, 0, 0
-    return np.int64(0x80000000), 25, 0x3F, 1, 0x3FF, 10, 0x7FFF
-
-
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _plain_end(records, i, limit):
-    """Index of the first special record from ``i`` on (or the end), unsigned indices."""
-    n = np.uint64(records.shape[0])
-    e = np.uint64(i)
-    one = np.uint64(1)
-    while e < n and np.int64(records[e]) < limit:
-        e += one
-    return np.int64(e)
-
-
-@njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit):
+def _plain_run(records, i, m, times, channels, dtimes, k, offset, tick, dunit, layout):
     """Decode the ``m`` plain event records from ``records[i]`` (no specials among them) to
-    the outputs from index ``k``: one branch-free loop the compiler vectorises. Indices are
-    unsigned, so that no negative-index wraparound stands in the way."""
-    _, csh, cmask, cadd, tmask, dsh, dmask = _layout(family)
+    the outputs from index ``k``: one branch-free loop the compiler vectorises (unsigned
+    indices, so that no negative-index wraparound stands in the way). ``layout`` is
+    ``(channel shift, channel mask, channel added, time mask, dtime shift, dtime mask)``."""
+    csh, cmask, cadd, tmask, dsh, dmask = layout
     ui, uk = np.uint64(i), np.uint64(k)
     if tick[0] > 0 and dunit[0] > 0:
         tw, dw = tick[0], dunit[0]
@@ -130,6 +107,68 @@ def _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, 
             )
             channels[uk + q] = ((r >> csh) & cmask) + cadd
             dtimes[uk + q] = dt
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _disorder(times, k, m, prev):
+    """How many of the ``m`` tags from ``times[k]`` are earlier than the tag before them
+    (``prev`` before the first); read while they are still in the cache."""
+    uk, one = np.uint64(k), np.uint64(1)
+    bad = np.int64(times[uk] < prev)
+    for q in range(one, np.uint64(m)):
+        bad += times[uk + q] < times[uk + q - one]
+    return bad
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _decode_loop(records, family, wrap, counted, tick, dunit, times, channels, dtimes, k,
+                 offset, limit, layout):  # fmt: skip
+    """The loop of :func:`decode_ps` for one family, its ``layout`` constant (see
+    :func:`_plain_run`; a record below ``limit`` is plain): ``(end, offset, unknown records,
+    tags earlier than the one before them)``."""
+    t3 = family & 1
+    hh_overflow = family >= 2
+    tmask = layout[3]
+    n = np.uint64(records.shape[0])
+    one = np.uint64(1)
+    unknown = np.int64(0)
+    bad = np.int64(0)
+    prev = times[k - 1] if k > 0 else np.int64(-(1 << 62))
+    i = np.uint64(0)
+    while i < n:
+        e = i
+        while e < n and np.int64(records[e]) < limit:
+            e += one
+        if e > i:  # plain events
+            m = np.int64(e - i)
+            _plain_run(records, i, m, times, channels, dtimes, k, offset, tick, dunit, layout)
+            bad += _disorder(times, k, m, prev)
+            k += m
+            prev = times[k - 1]
+        if e == n:
+            break
+        r = np.int64(records[e])
+        i = e + one
+        if hh_overflow and r >> 25 == 0x7F:  # the common special record, first
+            c = r & tmask
+            offset += wrap * c if counted and c > 0 else wrap
+            continue
+        what, t, ch, dt = _parse(r, family, wrap, counted)
+        if what == 1:
+            offset += t
+        elif what == 2:
+            unknown += 1
+        else:
+            ps = _ps(offset + t, tick[0], tick[1], tick[2])
+            if t3:
+                ps += _ps(np.int64(dt), dunit[0], dunit[1], dunit[2])
+            times[k] = ps
+            channels[k] = ch
+            dtimes[k] = dt
+            bad += ps < prev
+            prev = ps
+            k += 1
+    return k, offset, unknown, bad
 
 
 #: Tags checked for time order at once by :func:`_order`.
@@ -232,45 +271,76 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
         ps time of the last record's sync (T3) or tag (T2); no later record holds anything
         earlier, apart from markers. -1 when the records hold no tags.
     """
-    t3 = family & 1
-    limit = _layout(family)[0]
     n = records.shape[0]
-    k = start
     offset = state[STATE_OFFSET]
-    unknown = state[STATE_UNKNOWN]
+    # constant layouts, so that the compiler specialises the loop for each family
+    if family == 0:
+        k, offset, unknown, bad = _decode_loop(
+            records,
+            family,
+            wrap,
+            counted,
+            tick,
+            dunit,
+            times,
+            channels,
+            dtimes,
+            start,
+            offset,
+            np.int64(0xF0000000),
+            (28, 0xF, 0, 0x0FFFFFFF, 0, 0),
+        )
+    elif family == 1:
+        k, offset, unknown, bad = _decode_loop(
+            records,
+            family,
+            wrap,
+            counted,
+            tick,
+            dunit,
+            times,
+            channels,
+            dtimes,
+            start,
+            offset,
+            np.int64(0xF0000000),
+            (28, 0xF, 0, 0xFFFF, 16, 0xFFF),
+        )
+    elif family == 2:
+        k, offset, unknown, bad = _decode_loop(
+            records,
+            family,
+            wrap,
+            counted,
+            tick,
+            dunit,
+            times,
+            channels,
+            dtimes,
+            start,
+            offset,
+            np.int64(0x80000000),
+            (25, 0x3F, 1, 0x1FFFFFF, 0, 0),
+        )
+    else:
+        k, offset, unknown, bad = _decode_loop(
+            records,
+            family,
+            wrap,
+            counted,
+            tick,
+            dunit,
+            times,
+            channels,
+            dtimes,
+            start,
+            offset,
+            np.int64(0x80000000),
+            (25, 0x3F, 1, 0x3FF, 10, 0x7FFF),
+        )
+    unknown += state[STATE_UNKNOWN]
     moves_left = MOVES_PER_RECORD * n + 64 if state[STATE_UNORDERED] == 0 else -1
-    hh_overflow = family >= 2
-    tmask = _layout(family)[4]
-    i = 0
-    while i < n:
-        e = _plain_end(records, i, limit)
-        if e > i:  # plain events
-            m = e - i
-            _plain_run(records, i, m, times, channels, dtimes, k, offset, family, tick, dunit)
-            k += m
-        if e == n:
-            break
-        r = np.int64(records[e])
-        if hh_overflow and r >> 25 == 0x7F:  # the common special record, first
-            c = r & tmask
-            offset += wrap * c if counted and c > 0 else wrap
-            i = e + 1
-            continue
-        what, t, ch, dt = _parse(r, family, wrap, counted)
-        if what == 1:
-            offset += t
-        elif what == 2:
-            unknown += 1
-        else:
-            ps = _ps(offset + t, tick[0], tick[1], tick[2])
-            if t3:
-                ps += _ps(np.int64(dt), dunit[0], dunit[1], dunit[2])
-            times[k] = ps
-            channels[k] = ch
-            dtimes[k] = dt
-            k += 1
-        i = e + 1
-    if moves_left >= 0:
+    if bad and moves_left >= 0:
         moves_left = _order(times, channels, dtimes, start, k, moves_left)
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown

@@ -42,7 +42,10 @@ from .run import Run, batch_span_ps
 
 PS_PER_S = 1e12
 #: Records decoded at once by one thread (two pieces at a time).
-PIECE_RECORDS = 1 << 19
+PIECE_RECORDS = 1 << 20
+#: The arrays :meth:`PtuRun.batches` decodes into hold this many rounds of two pieces, so
+#: that the tags held back between rounds are moved to other arrays only now and then.
+ROUNDS_PER_BUFFER = 2
 #: Resolutions a header may give (T2 tick, T3 sync period, T3 dtime unit), s.
 RESOLUTION_RANGE_S = (1e-15, 1.0)
 #: Sync rates a header may give, Hz.
@@ -285,8 +288,13 @@ class PtuRun(Run):
             times, channels, dtimes, start,
         )  # fmt: skip
 
-    def _decode_piece(self, p: int, times, chans, dtimes, start: int) -> tuple[int, int, bool]:
-        """Decode piece ``p`` into the outputs after ``start`` tags; ``(end, last, ordered)``."""
+    def _decode_piece(
+        self, p: int, times, chans, dtimes, start: int, read_ahead: bool = False
+    ) -> tuple[int, int, bool]:
+        """Decode piece ``p`` into the outputs after ``start`` tags; ``(end, last, ordered)``.
+        With ``read_ahead``, first ask the system to read the two pieces after this round."""
+        if read_ahead:
+            self._read_ahead(p + 2)
         state = np.array([self._piece_offset[p], 0, 0], dtype=np.int64)
         chunk = self._records[p * PIECE_RECORDS : (p + 1) * PIECE_RECORDS]
         end, last = self._decode(chunk, state, times, chans, dtimes, start)
@@ -296,9 +304,11 @@ class PtuRun(Run):
         """Consecutive batches of about ``duration`` (default 100 ms) from 0 to the end.
 
         The file is decoded two pieces at a time on two worker threads, straight into the
-        arrays the batches are views of (a batch's tags are written once), while the batches
-        of the pieces before are handed out; the tags after the last batch handed out move to
-        the next arrays. Memory stays bounded by the batch duration and
+        arrays the batches are views of (a batch's tags are written once). Each round of two
+        pieces is queued before the round ahead of it is finished, so the workers do not wait
+        for the batches to be cut: it goes after the tags held back (not yet handed out) when
+        the arrays have room, else into other arrays behind room for them, where they are
+        copied meanwhile. Memory stays bounded by the batch duration and
         :data:`PIECE_RECORDS`, whatever the file size.
         """
         span = batch_span_ps(duration)
@@ -308,9 +318,21 @@ class PtuRun(Run):
         room = 0  # the largest batch so far, tags
         a = self.t_begin
         held = 0  # decoded tags not yet handed out, at the front of the buffers
-        bufs = spare.moved(_buffers(0), 0, 0, self._round_tags(0) + 2 * PIECE_RECORDS)
+        arrays = spare.take((ROUNDS_PER_BUFFER + 1) * 2 * PIECE_RECORDS, None)
+        bufs = arrays  # views of the arrays from the first held tag on
         pending = self._start_round(0, bufs, held)
         for p in range(0, pieces, 2):
+            # queue the next round: at most this many tags are held back after this one
+            reach = held + self._round_tags(p)
+            nxt = self._round_tags(p + 2)
+            ahead = new = None
+            if p + 2 < pieces:
+                if reach + nxt <= bufs[0].size:  # after the held tags
+                    ahead = self._start_round(p + 2, bufs, reach)
+                else:  # other arrays, behind room for the held tags
+                    size = max(reach, room) + ROUNDS_PER_BUFFER * 2 * PIECE_RECORDS
+                    new = spare.take(size, arrays)
+                    ahead = self._start_round(p + 2, new, reach)
             end, last = self._finish_round(pending, bufs, held)
             times, chans, dtimes = bufs
             # later records hold nothing earlier than this
@@ -326,17 +348,18 @@ class PtuRun(Run):
                 j, a = k, b
             held = end - j
             room = max(room, j - first)
-            nxt = self._round_tags(p + 2)
-            if cuts or j or held + nxt > times.size:  # the rest goes to other arrays
-                size = held + max(nxt, room + 2 * PIECE_RECORDS)
-                new = spare.moved(bufs, j, end, size)
-            else:
-                new = bufs
-            if p + 2 < pieces:
-                pending = self._start_round(p + 2, new, held)
+            if new is None:
+                new_bufs = tuple(arr[j:] for arr in bufs)
+            else:  # the held tags move to the front of the next round
+                new_bufs = tuple(arr[reach - held :] for arr in new)
+                for i in range(3):
+                    new_bufs[i][:held] = bufs[i][j:end]
+                spare.keep(arrays)
+                arrays = new
+            pending = ahead
             for a0, b0, j0, k0 in cuts:  # while the next pieces are decoded
                 yield self._batch(a0, b0, times[j0:k0], chans[j0:k0], dtimes[j0:k0])
-            bufs = new
+            bufs = new_bufs
         times, chans, dtimes = bufs
         j = 0
         while a < self.t_end:
@@ -354,28 +377,30 @@ class PtuRun(Run):
         """Tags in pieces ``p`` and ``p + 1``."""
         return self._piece_tags(p) + self._piece_tags(p + 1)
 
-    def _start_round(self, p: int, bufs: tuple, held: int) -> tuple:
-        """Decode pieces ``p`` and ``p + 1`` on the worker threads, after ``held`` tags; ask
-        the system to read the two pieces after them meanwhile."""
-        self._read_ahead(p + 2)
-        mid = held + self._piece_tags(p)
-        first = _pool().submit(self._decode_piece, p, *bufs, held)
-        views = tuple(arr[mid:] for arr in bufs)
-        second = (
-            _pool().submit(self._decode_piece, p + 1, *views, 0) if p + 1 < self._pieces else None
-        )
-        return first, second, mid
+    def _start_round(self, p: int, bufs: tuple, at: int) -> tuple:
+        """Queue pieces ``p`` and ``p + 1`` for the worker threads, to be decoded into
+        ``bufs`` from index ``at`` on; the workers leave what is before alone (it may still be
+        being copied in). The first also asks the system to read the two pieces after them.
+        ``(jobs, tags of piece p)``."""
+        mid = at + self._piece_tags(p)
+        jobs = []
+        for q, to in ((p, at), (p + 1, mid)):
+            if q < self._pieces:
+                views = tuple(arr[to:] for arr in bufs)
+                jobs.append(_pool().submit(self._decode_piece, q, *views, 0, q == p))
+        return jobs, mid - at
 
     def _finish_round(self, pending: tuple, bufs: tuple, held: int) -> tuple[int, int]:
-        """Wait for a round; its pieces joined in time order. ``(end, last)``."""
-        first, second, mid = pending
-        end, last, ordered = first.result()
-        if second is not None:
-            got, last_b, ordered_b = second.result()
+        """Wait for a round decoded into ``bufs`` after ``held`` tags; the held tags and its
+        pieces joined in time order. ``(end, last)``."""
+        jobs, first = pending
+        end, last, ordered = held, -1, True
+        for job, at in zip(jobs, (held, held + first), strict=False):
+            got, last_p, ordered_p = job.result()
             if got:
-                end = mid + got
-                last = max(last, last_b)
-                ordered = ordered and ordered_b and settle(*bufs, mid, end)
+                end = at + got
+                last = max(last, last_p)
+                ordered = ordered and ordered_p and settle(*bufs, at, end)
         if not ordered:  # damaged or unusual: sort what is held
             _sort_stably(*bufs, end)
         return end, last
@@ -471,22 +496,20 @@ class _Spare:
     def __init__(self):
         self.pool: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def moved(self, bufs: tuple, start: int, end: int, size: int) -> tuple:
-        """Buffers of at least ``size`` holding ``[start, end)`` of ``bufs`` at their front."""
-        new = self._free(size, bufs)
-        for old, arr in zip(bufs, new, strict=True):
-            arr[: end - start] = old[start:end]
-        if bufs[0].size and not any(kept is bufs for kept in self.pool):
-            self.pool.append(bufs)
-            del self.pool[: -self.KEEP]
-        return new
-
-    def _free(self, size: int, busy: tuple) -> tuple:
+    def take(self, size: int, busy: tuple | None) -> tuple:
+        """Buffers for at least ``size`` tags that no batch is a view of, other than
+        ``busy``."""
         for bufs in self.pool:
             # referenced by this list, the loop and getrefcount's argument: no batch views
             if bufs is not busy and bufs[0].size >= size and not _viewed(bufs):
                 return bufs
         return _buffers(size + size // 4)  # room for the next request, a little larger
+
+    def keep(self, bufs: tuple) -> None:
+        """Keep ``bufs`` for reuse once their batches are gone."""
+        if not any(kept is bufs for kept in self.pool):
+            self.pool.append(bufs)
+            del self.pool[: -self.KEEP]
 
 
 def _viewed(bufs: tuple) -> bool:
