@@ -163,3 +163,21 @@ def pq_decode(records, family, wrap, counted, tick_ps, dtime_ps):
             ps += int(to_ps(np.array([dtime]), dtime_ps)[0])
         out.append((ps, channel, dtime))
     return out
+
+
+def tdc1_decode(words):
+    """TDC1 timestamp words to (ps, input) tags, word by word: 27-bit 2 ns time above 5 bits,
+    a wrap whenever the time goes back, bit 4 a word without event, bits 0-3 the inputs."""
+    tags = []
+    wraps, last = 0, -1
+    for w in (int(x) for x in words):
+        tick = w >> 5
+        if tick < last:
+            wraps += 1
+        last = tick
+        if w & 0x10:
+            continue
+        for bit in range(4):
+            if w >> bit & 1:
+                tags.append(((wraps * (1 << 27) + tick) * 2000, bit + 1))
+    return tags

@@ -1,0 +1,233 @@
+"""The protocols every hardware adapter implements.
+
+A :class:`TagSource` is a time tagger or TCSPC unit: a context manager that is configured, started,
+read in blocks of tags and stopped, and that says what it is (:meth:`TagSource.info`) and how it
+is doing (:meth:`TagSource.status`). An :class:`Instrument` is an auxiliary device (laser, power
+meter, filter wheel, shutter) with settings and readings. Settings are checked against a table of
+:class:`Setting` before anything is sent to a device.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from tagstream.errors import TagstreamError
+
+
+class DeviceError(TagstreamError):
+    """A device that cannot be reached or that reported an error; the message names it."""
+
+
+class SettingsError(TagstreamError):
+    """A setting a device does not accept; the message names the device and the setting."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one setting of a device accepts.
+
+    Parameters
+    ----------
+    name
+        The setting's name in configs and keyword arguments.
+    kind
+        ``float``, ``int``, ``bool`` or ``str``.
+    low, high
+        Inclusive range for numbers, in ``unit``.
+    choices
+        The accepted values, for strings (compared without case).
+    unit
+        The unit of the number, for messages.
+    """
+
+    name: str
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+
+    def check(self, value: Any, device: str) -> Any:
+        """``value`` as the setting holds it; :class:`SettingsError` when it is not accepted."""
+        where = f"{device}: setting {self.name!r}"
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise SettingsError(f"{where} must be true or false, got {value!r}")
+            return value
+        if self.kind is str:
+            text = str(value)
+            for choice in self.choices:
+                if text.lower() == choice.lower():
+                    return choice
+            raise SettingsError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise SettingsError(f"{where} must be a number, got {value!r}")
+        if self.kind is int and float(value) != int(value):
+            raise SettingsError(f"{where} must be a whole number, got {value!r}")
+        number = self.kind(value)
+        unit = f" {self.unit}" if self.unit else ""
+        if not np.isfinite(number) or (
+            (self.low is not None and number < self.low)
+            or (self.high is not None and number > self.high)
+        ):
+            raise SettingsError(
+                f"{where} must be within {self.low:g} .. {self.high:g}{unit}, got {value!r}"
+            )
+        return number
+
+
+def check_settings(
+    table: Mapping[str, Setting], settings: Mapping[str, Any], device: str
+) -> dict[str, Any]:
+    """The ``settings`` checked against ``table``: unknown names and values out of range are a
+    :class:`SettingsError` naming the device and the setting."""
+    checked = {}
+    for name, value in settings.items():
+        if name not in table:
+            known = ", ".join(sorted(table)) or "none"
+            raise SettingsError(f"{device}: no setting {name!r} (settings: {known})")
+        checked[name] = table[name].check(value, device)
+    return checked
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a device is.
+
+    Attributes
+    ----------
+    model, serial
+        As the device reports them.
+    resolution_ps
+        The unit of its timestamps, ps.
+    channels
+        Its input channels, by the numbers its tags carry.
+    """
+
+    model: str
+    serial: str
+    resolution_ps: float
+    channels: tuple[int, ...]
+
+
+@dataclass
+class DeviceStatus:
+    """How a device is doing since it was started.
+
+    Attributes
+    ----------
+    count_rates_cps
+        Events per second on each channel number, over the latest reads.
+    fifo_fill
+        Fraction of the device's buffer in use (0-1), or None when it does not say.
+    overflow
+        True once the device lost events (a full buffer).
+    warnings
+        Messages the device reported.
+    """
+
+    count_rates_cps: dict[int, float] = field(default_factory=dict)
+    fifo_fill: float | None = None
+    overflow: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TagBlock:
+    """Tags as a device delivered them: ps timestamps (non-decreasing), channel numbers, and
+    the time up to which the device has reported everything, ps."""
+
+    timestamps: np.ndarray
+    channels: np.ndarray
+    until_ps: int
+
+
+class TagSource(ABC):
+    """A time tagger or TCSPC unit. Use it as a context manager (which closes it)::
+
+    with Adapter(port) as dev:
+        dev.configure(level="NIM")
+        dev.start()
+        block = dev.read()
+        dev.stop()
+    """
+
+    #: The settings :meth:`configure` accepts.
+    SETTINGS: Mapping[str, Setting] = {}
+    #: The model name used in messages.
+    NAME = "device"
+
+    @abstractmethod
+    def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first, nothing is sent when one is not accepted)."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start acquiring; time 0 of the tags is the start."""
+
+    @abstractmethod
+    def read(self) -> TagBlock:
+        """The tags that arrived since the last read (may be none); :class:`DeviceError`
+        when the device is lost."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop acquiring."""
+
+    @abstractmethod
+    def info(self) -> DeviceInfo:
+        """Model, serial, resolution and channels."""
+
+    @abstractmethod
+    def status(self) -> DeviceStatus:
+        """Count rates, buffer fill, overflow and warnings."""
+
+    def close(self) -> None:  # noqa: B027 - adapters without resources need not override it
+        """Release the device."""
+
+    def __enter__(self) -> TagSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Instrument(ABC):
+    """An auxiliary instrument: settings in, readings out, as a context manager."""
+
+    SETTINGS: Mapping[str, Setting] = {}
+    NAME = "instrument"
+
+    @abstractmethod
+    def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first)."""
+
+    @abstractmethod
+    def readings(self) -> dict[str, Any]:
+        """What the instrument reports now, by name (numbers in SI units); stored in the run
+        file's metadata."""
+
+    def close(self) -> None:  # noqa: B027
+        """Release the instrument."""
+
+    def __enter__(self) -> Instrument:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

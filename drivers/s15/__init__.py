@@ -1,0 +1,1 @@
+"""S-Fifteen Instruments devices."""

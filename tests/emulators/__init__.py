@@ -1,0 +1,1 @@
+"""Emulators of instruments at their transport boundary, for the driver tests."""
