@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -148,7 +148,25 @@ class TagBlock:
     until_ps: int
 
 
-class TagSource(ABC):
+class _Device:
+    """A device held open until :meth:`close`, also as a context manager."""
+
+    def close(self) -> None:
+        """Release the device."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class TagSource(_Device, ABC):
     """A time tagger or TCSPC unit. Use it as a context manager (which closes it)::
 
     with Adapter(port) as dev:
@@ -188,22 +206,8 @@ class TagSource(ABC):
     def status(self) -> DeviceStatus:
         """Count rates, buffer fill, overflow and warnings."""
 
-    def close(self) -> None:  # noqa: B027 - adapters without resources need not override it
-        """Release the device."""
 
-    def __enter__(self) -> TagSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Instrument(ABC):
+class Instrument(_Device, ABC):
     """An auxiliary instrument: settings in, readings out, as a context manager."""
 
     SETTINGS: Mapping[str, Setting] = {}
@@ -217,17 +221,3 @@ class Instrument(ABC):
     def readings(self) -> dict[str, Any]:
         """What the instrument reports now, by name (numbers in SI units); stored in the run
         file's metadata."""
-
-    def close(self) -> None:  # noqa: B027
-        """Release the instrument."""
-
-    def __enter__(self) -> Instrument:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -35,6 +35,9 @@ MAX_OFFSET = 1 << 62
 #: :func:`decode_ps` stops ordering by insertion after this many moves per record (then the
 #: caller sorts): real files are nearly ordered, damaged ones must not take quadratic time.
 MOVES_PER_RECORD = 8
+#: Records from these up are special, in the PicoHarp and the HydraHarp families.
+PH_LIMIT = np.int64(0xF0000000)
+HH_LIMIT = np.int64(0x80000000)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -121,11 +124,13 @@ def _disorder(times, k, m, prev):
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _decode_loop(records, family, wrap, counted, tick, dunit, times, channels, dtimes, k,
-                 offset, limit, layout):  # fmt: skip
+def _decode_loop(head, out, k, offset, limit, layout):
     """The loop of :func:`decode_ps` for one family, its ``layout`` constant (see
     :func:`_plain_run`; a record below ``limit`` is plain): ``(end, offset, unknown records,
-    tags earlier than the one before them)``."""
+    tags earlier than the one before them)``. ``head`` is ``(records, family, wrap, counted,
+    tick, dunit)`` and ``out`` ``(times, channels, dtimes)`` of :func:`decode_ps`."""
+    records, family, wrap, counted, tick, dunit = head
+    times, channels, dtimes = out
     t3 = family & 1
     hh_overflow = family >= 2
     tmask = layout[3]
@@ -273,71 +278,21 @@ def decode_ps(records, family, wrap, counted, tick, dunit, state, times, channel
     """
     n = records.shape[0]
     offset = state[STATE_OFFSET]
+    head = (records, family, wrap, counted, tick, dunit)
+    out = (times, channels, dtimes)
     # constant layouts, so that the compiler specialises the loop for each family
     if family == 0:
-        k, offset, unknown, bad = _decode_loop(
-            records,
-            family,
-            wrap,
-            counted,
-            tick,
-            dunit,
-            times,
-            channels,
-            dtimes,
-            start,
-            offset,
-            np.int64(0xF0000000),
-            (28, 0xF, 0, 0x0FFFFFFF, 0, 0),
-        )
+        layout = (28, 0xF, 0, 0x0FFFFFFF, 0, 0)
+        k, offset, unknown, bad = _decode_loop(head, out, start, offset, PH_LIMIT, layout)
     elif family == 1:
-        k, offset, unknown, bad = _decode_loop(
-            records,
-            family,
-            wrap,
-            counted,
-            tick,
-            dunit,
-            times,
-            channels,
-            dtimes,
-            start,
-            offset,
-            np.int64(0xF0000000),
-            (28, 0xF, 0, 0xFFFF, 16, 0xFFF),
-        )
+        layout = (28, 0xF, 0, 0xFFFF, 16, 0xFFF)
+        k, offset, unknown, bad = _decode_loop(head, out, start, offset, PH_LIMIT, layout)
     elif family == 2:
-        k, offset, unknown, bad = _decode_loop(
-            records,
-            family,
-            wrap,
-            counted,
-            tick,
-            dunit,
-            times,
-            channels,
-            dtimes,
-            start,
-            offset,
-            np.int64(0x80000000),
-            (25, 0x3F, 1, 0x1FFFFFF, 0, 0),
-        )
+        layout = (25, 0x3F, 1, 0x1FFFFFF, 0, 0)
+        k, offset, unknown, bad = _decode_loop(head, out, start, offset, HH_LIMIT, layout)
     else:
-        k, offset, unknown, bad = _decode_loop(
-            records,
-            family,
-            wrap,
-            counted,
-            tick,
-            dunit,
-            times,
-            channels,
-            dtimes,
-            start,
-            offset,
-            np.int64(0x80000000),
-            (25, 0x3F, 1, 0x3FF, 10, 0x7FFF),
-        )
+        layout = (25, 0x3F, 1, 0x3FF, 10, 0x7FFF)
+        k, offset, unknown, bad = _decode_loop(head, out, start, offset, HH_LIMIT, layout)
     unknown += state[STATE_UNKNOWN]
     moves_left = MOVES_PER_RECORD * n + 64 if state[STATE_UNORDERED] == 0 else -1
     if bad and moves_left >= 0:
