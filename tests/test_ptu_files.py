@@ -228,3 +228,16 @@ def test_a_long_file_replays_in_constant_memory(tmp_path, monkeypatch):
         tracemalloc.stop()
     assert k + 1 == -(-run.t_end // 50_000_000) and got == want.size
     assert peaks[1] < 1.1 * peaks[0] + 1e5, peaks
+
+
+@pytest.mark.parametrize("n", [0, 1, 256, 257, 258, 515, 1000, 4097, 100_003])
+def test_pieces_cover_the_records_in_pairs_that_shorten_at_the_end(monkeypatch, n):
+    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 257)
+    bounds = pq_file._piece_bounds(n)
+    lengths = np.diff(bounds)
+    assert bounds[0] == 0 and bounds[-1] == n
+    assert np.all(lengths > 0) and np.all(lengths <= 257)
+    if n > 2 * 257:  # pairs of equal pieces, the last quarter as long as the first
+        pairs = lengths[: 2 * (lengths.size // 2)].reshape(-1, 2)
+        assert np.all(np.abs(pairs[:, 0] - pairs[:, 1]) <= 1)
+        assert lengths[-1] <= lengths[0] // 4 + 1

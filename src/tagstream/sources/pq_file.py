@@ -41,7 +41,7 @@ from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
 
 PS_PER_S = 1e12
-#: Records decoded at once by one thread (two pieces at a time).
+#: Records decoded at once by one thread (two pieces at a time), at most.
 PIECE_RECORDS = 1 << 20
 #: The arrays :meth:`PtuRun.batches` decodes into hold this many rounds of two pieces, so
 #: that the tags held back between rounds are moved to other arrays only now and then.
@@ -131,6 +131,8 @@ class PtuRun(Run):
                 )
                 n = declared
         self.num_records = n
+        self._bounds = _piece_bounds(n)  # where each piece starts, and the end
+        self._piece = int(np.diff(self._bounds).max(initial=1))  # the longest
         if n:
             self._records = np.memmap(self.path, dtype="<u4", mode="r", offset=offset, shape=(n,))
         else:
@@ -164,20 +166,19 @@ class PtuRun(Run):
         return "in the header" if at is None else f"at byte offset {at}"
 
     def _scan(self) -> None:
-        """Tags per channel, the time of the last tag, and where each piece of
-        :data:`PIECE_RECORDS` starts (overflow offset, tags before it): pieces are counted
-        independently on two threads and joined."""
+        """Tags per channel, the time of the last tag, and the state at the start of each
+        piece (overflow offset, tags before it): pieces are counted independently on two
+        threads and joined."""
         fmt = self.record_format
 
-        def count(i: int) -> tuple[np.ndarray, np.ndarray, int]:
+        def count(p: int) -> tuple[np.ndarray, np.ndarray, int]:
             counts = np.zeros(256, dtype=np.int64)
             state = np.zeros(2, dtype=np.int64)
-            chunk = self._records[i : i + PIECE_RECORDS]
+            chunk = self._records[self._bounds[p] : self._bounds[p + 1]]
             last = count_records(chunk, fmt.family, fmt.wrap, fmt.counted, state, counts)
             return counts, state, int(last)
 
-        starts = range(0, self.num_records, PIECE_RECORDS)
-        parts = list(_pool().map(count, starts))
+        parts = list(_pool().map(count, range(len(self._bounds) - 1)))
         per_piece = np.array([c.sum() for c, _, _ in parts], dtype=np.int64)
         added = np.array([st[0] for _, st, _ in parts], dtype=np.int64)
         reach = np.cumsum(added.astype(float)) * self._tick_ps  # ps, after each piece
@@ -195,8 +196,8 @@ class PtuRun(Run):
             p = int(np.argmax(reach >= MAX_TIME_PS))
             raise CorruptFileError(
                 self.path,
-                f"overflow records between byte offsets {self._byte(p * PIECE_RECORDS)} and "
-                f"{self._byte((p + 1) * PIECE_RECORDS)} carry the time past "
+                f"overflow records between byte offsets {self._byte(self._bounds[p])} and "
+                f"{self._byte(self._bounds[p + 1])} carry the time past "
                 f"{MAX_TIME_PS / 86400e12:.0f} days",
             )
         self._piece_offset = np.concatenate([[0], np.cumsum(added)])[: len(parts)]
@@ -288,15 +289,10 @@ class PtuRun(Run):
             times, channels, dtimes, start,
         )  # fmt: skip
 
-    def _decode_piece(
-        self, p: int, times, chans, dtimes, start: int, read_ahead: bool = False
-    ) -> tuple[int, int, bool]:
-        """Decode piece ``p`` into the outputs after ``start`` tags; ``(end, last, ordered)``.
-        With ``read_ahead``, first ask the system to read the two pieces after this round."""
-        if read_ahead:
-            self._read_ahead(p + 2)
+    def _decode_piece(self, p: int, times, chans, dtimes, start: int) -> tuple[int, int, bool]:
+        """Decode piece ``p`` into the outputs after ``start`` tags; ``(end, last, ordered)``."""
         state = np.array([self._piece_offset[p], 0, 0], dtype=np.int64)
-        chunk = self._records[p * PIECE_RECORDS : (p + 1) * PIECE_RECORDS]
+        chunk = self._records[self._bounds[p] : self._bounds[p + 1]]
         end, last = self._decode(chunk, state, times, chans, dtimes, start)
         return end, last, not state[STATE_UNORDERED]
 
@@ -318,7 +314,7 @@ class PtuRun(Run):
         room = 0  # the largest batch so far, tags
         a = self.t_begin
         held = 0  # decoded tags not yet handed out, at the front of the buffers
-        arrays = spare.take((ROUNDS_PER_BUFFER + 1) * 2 * PIECE_RECORDS, None)
+        arrays = spare.take((ROUNDS_PER_BUFFER + 1) * 2 * self._piece, None)
         bufs = arrays  # views of the arrays from the first held tag on
         pending = self._start_round(0, bufs, held)
         for p in range(0, pieces, 2):
@@ -330,7 +326,7 @@ class PtuRun(Run):
                 if reach + nxt <= bufs[0].size:  # after the held tags
                     ahead = self._start_round(p + 2, bufs, reach)
                 else:  # other arrays, behind room for the held tags
-                    size = max(reach, room) + ROUNDS_PER_BUFFER * 2 * PIECE_RECORDS
+                    size = max(reach, room) + ROUNDS_PER_BUFFER * 2 * self._piece
                     new = spare.take(size, arrays)
                     ahead = self._start_round(p + 2, new, reach)
             end, last = self._finish_round(pending, bufs, held)
@@ -380,14 +376,13 @@ class PtuRun(Run):
     def _start_round(self, p: int, bufs: tuple, at: int) -> tuple:
         """Queue pieces ``p`` and ``p + 1`` for the worker threads, to be decoded into
         ``bufs`` from index ``at`` on; the workers leave what is before alone (it may still be
-        being copied in). The first also asks the system to read the two pieces after them.
-        ``(jobs, tags of piece p)``."""
+        being copied in). ``(jobs, tags of piece p)``."""
         mid = at + self._piece_tags(p)
         jobs = []
         for q, to in ((p, at), (p + 1, mid)):
             if q < self._pieces:
                 views = tuple(arr[to:] for arr in bufs)
-                jobs.append(_pool().submit(self._decode_piece, q, *views, 0, q == p))
+                jobs.append(_pool().submit(self._decode_piece, q, *views, 0))
         return jobs, mid - at
 
     def _finish_round(self, pending: tuple, bufs: tuple, held: int) -> tuple[int, int]:
@@ -446,21 +441,24 @@ class PtuRun(Run):
             check=False,
         )
 
-    def _read_ahead(self, p: int) -> None:
-        """Start reading pieces ``p`` and ``p + 1`` from the disk into the page cache."""
-        if p >= self._pieces or not hasattr(os, "posix_fadvise"):
-            return
-        start = self._byte(p * PIECE_RECORDS)
-        length = self._byte((p + 2) * PIECE_RECORDS) - start
-        try:
-            with self.path.open("rb") as fh:
-                os.posix_fadvise(fh.fileno(), start, length, os.POSIX_FADV_WILLNEED)
-        except OSError:  # advice only
-            pass
-
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")
         self._spare = _Spare()
+
+
+def _piece_bounds(n: int) -> np.ndarray:
+    """Where the pieces of a file of ``n`` records start, and ``n``: at most
+    :data:`PIECE_RECORDS` each, in pairs of equal length so that the two threads decoding a
+    pair finish together, and the last pair's records cut into three shorter pairs (1/2, 1/4,
+    1/4), so that whichever thread is ahead at the end waits less for the other."""
+    if n <= PIECE_RECORDS:
+        return np.array([0, n] if n else [0], dtype=np.int64)
+    pairs = -(-n // (2 * PIECE_RECORDS))
+    length = -(-n // (2 * pairs))
+    bounds = list(range(0, 2 * (pairs - 1) * length, length))
+    tail = bounds[-1] + length if bounds else 0  # the last pair's records
+    bounds += [tail + (n - tail) * eighths // 8 for eighths in (0, 2, 4, 5, 6, 7)]
+    return np.unique(np.array(bounds + [n], dtype=np.int64))  # no empty pieces
 
 
 def _is_int(value: object) -> bool:
