@@ -107,13 +107,20 @@ class DeviceInfo:
     resolution_ps
         The unit of its timestamps, ps.
     channels
-        Its input channels, by the numbers its tags carry.
+        Its input channels, by the numbers its tags carry (the sync included, as 0).
+    mode
+        ``"T2"`` (every input time-tagged) or ``"T3"`` (photons timed against the sync).
+    sync_period_ps, nanotime_unit_ps
+        In T3: the sync period and the unit of the nanotimes, ps.
     """
 
     model: str
     serial: str
     resolution_ps: float
     channels: tuple[int, ...]
+    mode: str = "T2"
+    sync_period_ps: float | None = None
+    nanotime_unit_ps: float | None = None
 
 
 @dataclass
@@ -140,12 +147,27 @@ class DeviceStatus:
 
 @dataclass(frozen=True)
 class TagBlock:
-    """Tags as a device delivered them: ps timestamps (non-decreasing), channel numbers, and
-    the time up to which the device has reported everything, ps."""
+    """Tags as a device delivered them.
+
+    Attributes
+    ----------
+    timestamps : int64[n]
+        ps since the start, non-decreasing.
+    channels : uint8[n]
+        Channel numbers.
+    until_ps
+        The time up to which the device has reported everything, ps.
+    nanotimes : uint16[n] or None
+        T3 only: the delay after the sync, in the device's nanotime unit.
+    gaps : int64[k, 2] or None
+        Intervals [t0, t1) in ps in which the device lost events (a full buffer).
+    """
 
     timestamps: np.ndarray
     channels: np.ndarray
     until_ps: int
+    nanotimes: np.ndarray | None = None
+    gaps: np.ndarray | None = None
 
 
 class _Device:
@@ -180,6 +202,11 @@ class TagSource(_Device, ABC):
     SETTINGS: Mapping[str, Setting] = {}
     #: The model name used in messages.
     NAME = "device"
+
+    @classmethod
+    def find(cls) -> list[tuple[str, str]]:
+        """``(address, description)`` of the devices of this kind on this machine."""
+        return []
 
     @abstractmethod
     def configure(self, **settings: Any) -> None:

@@ -55,6 +55,18 @@ class Tdc1(TagSource):
         self._send("")  # a bare line ends anything half-typed
         self._drain()
 
+    @classmethod
+    def find(cls) -> list[tuple[str, str]]:
+        """Serial ports whose USB description names a TDC1 or S-Fifteen."""
+        from serial.tools import list_ports
+
+        found = []
+        for port in list_ports.comports():
+            text = " ".join(str(x) for x in (port.description, port.manufacturer, port.product))
+            if "TDC" in text.upper() or "S-FIFTEEN" in text.upper():
+                found.append((port.device, port.description))
+        return found
+
     # --- the command exchange -------------------------------------------------------------
     def _send(self, command: str) -> None:
         try:
@@ -126,7 +138,8 @@ class Tdc1(TagSource):
         self._rest = data[whole:]
         words = np.frombuffer(data[:whole], dtype="<u4")
         t, ch, self._tick, self._wraps = decode_words(words, self._tick, self._wraps)
-        until = (self._wraps * (1 << 27) + max(self._tick, 0)) * TICK_PS
+        # one word holds every input of its tick: everything before the next tick is in
+        until = (self._wraps * (1 << 27) + self._tick + 1) * TICK_PS
         self._count(ch, t)
         return TagBlock(t, ch, int(until))
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 
+from ..drivers.registry import open_device
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config
+from ..sources.device import DeviceRun
 from ..sources.files import open_run
 from ..sources.paced import PacedRun
 from ..sources.run import Run
@@ -31,8 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_run_config(args.config)
-    if config.source.simulator is None and config.source.file is None:
-        raise RunConfigError(f"{args.config}: [source] is missing (simulator = ... or file = ...)")
+    s = config.source
+    if s.simulator is None and s.file is None and s.device is None:
+        raise RunConfigError(
+            f"{args.config}: [source] is missing (simulator = ..., file = ... or device = ...)"
+        )
     output = config.output
     if args.output:
         output = dataclasses.replace(output, path=args.output)
@@ -42,12 +48,31 @@ def run(args: argparse.Namespace) -> int:
     source = _source(config, duration)
     with source:
         pipeline = LivePipeline.from_config(source, config, output)
-        run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
+        out = run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
+    if isinstance(source, DeviceRun) and source.lost:
+        print(
+            f"tagstream run: error: {source.lost}; the run stopped there, the data before it "
+            f"is in {out}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def _source(config: RunConfig, duration: str | None) -> Run:
     s = config.source
+    if s.device is not None:
+        device = open_device(s.device, s.address, **s.options)
+        try:
+            return DeviceRun(
+                device,
+                s.settings,
+                None if duration is None else parse_time(duration, "duration"),
+                name=s.device,
+            )
+        except BaseException:
+            device.close()
+            raise
     if s.simulator is not None:
         return simulate(s.simulator, duration=duration, seed=s.seed, realtime=s.realtime)
     return PacedRun(open_run(s.file), s.speed)

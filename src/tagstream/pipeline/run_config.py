@@ -7,6 +7,10 @@
     duration = "60 s"             #   optional; without it the run goes on until stopped
     # file = "recorded.h5"        #   a recorded run, replayed
     # speed = "1"                 #   "1", "10", ... or "max"
+    # device = "s15-tdc1"         #   a hardware adapter (`tagstream devices` lists them)
+    # address = "/dev/ttyACM0"    #   its port, URL, host or device index
+    # settings = { level = "NIM" }  # the adapter's settings, checked before they are sent
+    # options = { timeout_s = 1 }   # how the adapter opens the device
 
     [channels]                    # optional: names and roles by channel number
     1 = "APD1"
@@ -59,6 +63,10 @@ class RunConfigError(TagstreamError):
 class SourceSettings:
     simulator: str | None = None
     file: Path | None = None
+    device: str | None = None
+    address: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     realtime: bool = True
     duration: str | None = None
@@ -177,13 +185,17 @@ def _typed(table: dict[str, Any], section: str, key: str, kind: type, default: A
 
 
 def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
-    _keys(table, "source", ("simulator", "file", "seed", "realtime", "duration", "speed"))
+    known = ("simulator", "file", "device", "address", "settings", "options", "seed")
+    _keys(table, "source", (*known, "realtime", "duration", "speed"))
     if not table:  # a config for `replay`, whose source is the file it replays
         return SourceSettings()
     simulator = _typed(table, "source", "simulator", str, None)
     file = _typed(table, "source", "file", str, None)
-    if (simulator is None) == (file is None):
-        raise RunConfigError("[source] give either simulator = PRESET|CONFIG or file = PATH")
+    device = _typed(table, "source", "device", str, None)
+    if sum(x is not None for x in (simulator, file, device)) != 1:
+        raise RunConfigError(
+            "[source] give one of simulator = PRESET|CONFIG, file = PATH or device = ADAPTER"
+        )
     if simulator is not None and simulator.endswith(".toml"):
         simulator = str(_relative(simulator, folder))
     duration = table.get("duration")
@@ -194,11 +206,21 @@ def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
     return SourceSettings(
         simulator=simulator,
         file=None if file is None else _relative(file, folder),
+        device=device,
+        address=_address(table.get("address", "")),
+        settings=_typed(table, "source", "settings", dict, {}),
+        options=_typed(table, "source", "options", dict, {}),
         seed=_typed(table, "source", "seed", int, 0),
         realtime=_typed(table, "source", "realtime", bool, True),
         duration=duration,
         speed=parse_speed(table.get("speed", "1")),
     )
+
+
+def _address(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise RunConfigError(f"[source] address: expected a port, URL or number, got {value!r}")
+    return str(value)
 
 
 def _channels(table: dict[str, Any]) -> dict[int, tuple[str, Role]]:

@@ -1,0 +1,83 @@
+"""The adapters by the names configs use, imported only when asked for.
+
+A vendor library that is missing is a :class:`~.protocol.DeviceError` naming what to install,
+raised when that adapter is opened, never when tagstream is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from .protocol import DeviceError, TagSource
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One adapter: its config name, where its class lives, and what it needs installed."""
+
+    name: str
+    module: str
+    cls: str
+    needs: str
+    description: str
+
+
+ADAPTERS: dict[str, Adapter] = {
+    a.name: a
+    for a in (
+        Adapter(
+            "s15-tdc1",
+            "tagstream.drivers.s15.tdc1",
+            "Tdc1",
+            "pyserial (installed with tagstream)",
+            "S-Fifteen TDC1 four-input timestamp unit, USB serial",
+        ),
+    )
+}
+
+
+def adapter(name: str) -> Adapter:
+    """The adapter called ``name``."""
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise DeviceError(f"no device adapter {name!r} (adapters: {known})") from None
+
+
+def load(name: str) -> type:
+    """The class of adapter ``name``; a :class:`DeviceError` naming what to install when its
+    libraries are missing."""
+    a = adapter(name)
+    try:
+        module = importlib.import_module(a.module)
+    except ImportError as err:
+        raise DeviceError(f"{name} needs {a.needs} ({err})") from None
+    return getattr(module, a.cls)
+
+
+def open_device(name: str, address: str, **options: Any) -> TagSource:
+    """Adapter ``name`` opened on ``address`` (a port, URL, host or device index) with the
+    adapter's ``options``."""
+    cls = load(name)
+    try:
+        inspect.signature(cls).bind(address, **options)
+    except TypeError as err:
+        raise DeviceError(f"{name}: options {sorted(options)} not accepted ({err})") from None
+    return cls(address, **options)
+
+
+def find_devices() -> list[tuple[str, str, str]]:
+    """``(adapter, address, description)`` of every device the adapters can find, and
+    ``(adapter, "", why not)`` for adapters that cannot look."""
+    found = []
+    for name in ADAPTERS:
+        try:
+            cls = load(name)
+            found += [(name, address, text) for address, text in cls.find()]
+        except DeviceError as err:
+            found.append((name, "", str(err)))
+    return found
