@@ -458,7 +458,7 @@ def _piece_bounds(n: int) -> np.ndarray:
     bounds = list(range(0, 2 * (pairs - 1) * length, length))
     tail = bounds[-1] + length if bounds else 0  # the last pair's records
     bounds += [tail + (n - tail) * eighths // 8 for eighths in (0, 2, 4, 5, 6, 7)]
-    return np.unique(np.array(bounds + [n], dtype=np.int64))  # no empty pieces
+    return np.unique(np.array([*bounds, n], dtype=np.int64))  # no empty pieces
 
 
 def _is_int(value: object) -> bool:
