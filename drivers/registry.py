@@ -35,6 +35,22 @@ ADAPTERS: dict[str, Adapter] = {
             "pyserial (installed with tagstream)",
             "S-Fifteen TDC1 four-input timestamp unit, USB serial",
         ),
+        *(
+            Adapter(
+                f"picoquant-{name}",
+                f"tagstream.drivers.picoquant.{module}",
+                cls,
+                f"PicoQuant's {lib} (from the instrument's software)",
+                f"PicoQuant {model}, T2/T3 through {lib} (address: device index 0-7)",
+            )
+            for name, module, cls, lib, model in (
+                ("hydraharp", "hydraharp", "HydraHarp", "HHLib", "HydraHarp 400"),
+                ("multiharp", "multiharp", "MultiHarp", "MHLib", "MultiHarp 150/160"),
+                ("picoharp", "picoharp", "PicoHarp", "PHLib", "PicoHarp 300"),
+                ("timeharp260p", "timeharp", "TimeHarp260P", "TH260Lib", "TimeHarp 260 P"),
+                ("timeharp260n", "timeharp", "TimeHarp260N", "TH260Lib", "TimeHarp 260 N"),
+            )
+        ),
     )
 }
 

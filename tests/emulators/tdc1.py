@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import tty
 
 import numpy as np
 
 IDENT = "S-Fifteen Instruments,TDC1,TDC1-0042,1.3"
+#: Seconds between the last words sent and the unplugging.
+LAST_WORDS_S = 0.3
 
 
 class Tdc1Emulator:
@@ -26,13 +29,25 @@ class Tdc1Emulator:
         Bytes written at a time while streaming.
     lose_after
         Bytes of words after which the device vanishes (the pty is closed), or None.
+    seconds
+        Spread the words over this long from ``counts?`` on, as the device would send them
+        (0: as fast as the pty takes them).
     """
 
-    def __init__(self, words, ident: str = IDENT, chunk: int = 4096, lose_after: int | None = None):
+    def __init__(
+        self,
+        words,
+        ident: str = IDENT,
+        chunk: int = 4096,
+        lose_after: int | None = None,
+        seconds: float = 0.0,
+    ):
         self.data = np.asarray(words, dtype="<u4").tobytes()
         self.ident = ident
         self.chunk = chunk
         self.lose_after = lose_after
+        self.per_s = len(self.data) / seconds if seconds else 0.0
+        self.began = 0.0
         self.commands: list[str] = []
         self.sent = 0
         self.mode = "singles"
@@ -59,8 +74,14 @@ class Tdc1Emulator:
                         self._obey(command.strip())
             if self.streaming and self.sent < len(self.data):
                 end = min(self.sent + self.chunk, len(self.data))
+                if self.per_s:
+                    allowed = int((time.monotonic() - self.began) * self.per_s) // 4 * 4
+                    end = min(end, max(allowed, self.sent))
+                    if end == self.sent:
+                        continue
                 if self.lose_after is not None and end >= self.lose_after:
                     os.write(self.master, self.data[self.sent : self.lose_after])
+                    time.sleep(LAST_WORDS_S)  # read before the unplugging discards them
                     self.vanish()
                     return
                 os.write(self.master, self.data[self.sent : end])
@@ -75,6 +96,7 @@ class Tdc1Emulator:
             self.mode = "timestamp"
         elif word == "counts?" and self.mode == "timestamp":
             self.streaming = True
+            self.began = time.monotonic()
         elif word == "abort":
             self.streaming = False
 

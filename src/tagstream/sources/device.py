@@ -53,9 +53,9 @@ class DeviceRun(Run):
         name: str = "",
     ):
         self.device = device
-        self.info: DeviceInfo = device.info()
         settings = dict(settings or {})
         device.configure(**settings)
+        self.info: DeviceInfo = device.info()
         self.duration_ps = duration_ps
         self.latency_s = latency_s
         self.lost: str | None = None
@@ -79,11 +79,12 @@ class DeviceRun(Run):
                     block = device.read()
                 except DeviceError as err:
                     self.lost = str(err)
-                    stop = max(int((time.monotonic() - started) * 1e12), reported, a + 1)
+                    # the gap: from the device's last report to when the loss was noticed
+                    reported = max(reported, pending.last + 1, a)
+                    stop = max(int((time.monotonic() - started) * 1e12), reported + 1)
                     if end is not None:
-                        stop = min(stop, max(end, a + 1))
-                    reported = max(reported, pending.last + 1)
-                    yield self._batch(pending, a, max(stop, reported), lost_from=reported)
+                        stop = max(min(stop, end), reported)
+                    yield self._batch(pending, a, stop, lost_from=reported)
                     return
                 self.late += pending.add(block, a)
                 reported = max(reported, block.until_ps)
