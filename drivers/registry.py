@@ -35,6 +35,13 @@ ADAPTERS: dict[str, Adapter] = {
             "pyserial (installed with tagstream)",
             "S-Fifteen TDC1 four-input timestamp unit, USB serial",
         ),
+        Adapter(
+            "swabian-time-tagger",
+            "tagstream.drivers.swabian.time_tagger",
+            "SwabianTimeTagger",
+            "Swabian's Time Tagger software (its Python module TimeTagger)",
+            "Swabian Time Tagger 20/Ultra/X (address: serial, empty for the first found)",
+        ),
         *(
             Adapter(
                 f"picoquant-{name}",

@@ -1,11 +1,14 @@
-"""Synthetic tag streams for kernel tests: Poisson channels, correlated pairs, ties, bin edges."""
+"""Synthetic tag streams for kernel tests: Poisson channels, correlated pairs, ties, bin edges;
+given tags as a run."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
+from tagstream.sources.run import Run, batch_span_ps
 from tagstream.tags import TagBatch
 
 
@@ -75,3 +78,17 @@ def read_in_batches(run, span):
     for prev, nxt in itertools.pairwise(parts):
         assert prev.t_end == nxt.t_begin
     return TagBatch.concat(parts)
+
+
+class TagsRun(Run):
+    """Given tags in batches of 100 ms, as fast as they can be read."""
+
+    def __init__(self, t: np.ndarray, ch: np.ndarray, metadata, duration_ps: int):
+        self.t, self.ch, self.metadata, self.duration_ps = t, ch, metadata, duration_ps
+
+    def batches(self, duration=None) -> Iterator[TagBatch]:
+        span = batch_span_ps(duration)
+        for a in range(0, self.duration_ps, span):
+            b = min(a + span, self.duration_ps)
+            lo, hi = np.searchsorted(self.t, [a, b])
+            yield TagBatch(self.t[lo:hi], self.ch[lo:hi], a, b, metadata=self.metadata)

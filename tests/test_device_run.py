@@ -4,7 +4,6 @@ mid-run ends the run with its data saved, the gap recorded and a one-line messag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,9 @@ from tagstream.cli import main
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 from tagstream.sources.device import DeviceRun
-from tagstream.sources.run import Run, batch_span_ps
-from tagstream.tags import TagBatch
 
 from .emulators.tdc1 import Tdc1Emulator
+from .streams import TagsRun
 
 SECONDS = 2
 ANALYSIS = """
@@ -58,20 +56,6 @@ def _config(tmp_path: Path, source: str, name: str = "run.toml") -> Path:
     return path
 
 
-class _TagsRun(Run):
-    """Given tags in batches of 100 ms, as fast as they can be read."""
-
-    def __init__(self, t: np.ndarray, ch: np.ndarray, metadata, duration_ps: int):
-        self.t, self.ch, self.metadata, self.duration_ps = t, ch, metadata, duration_ps
-
-    def batches(self, duration=None) -> Iterator[TagBatch]:
-        span = batch_span_ps(duration)
-        for a in range(0, self.duration_ps, span):
-            b = min(a + span, self.duration_ps)
-            lo, hi = np.searchsorted(self.t, [a, b])
-            yield TagBatch(self.t[lo:hi], self.ch[lo:hi], a, b, metadata=self.metadata)
-
-
 def test_a_dot_through_the_tdc1_emulator_gives_the_results_of_its_tags_fed_directly(tmp_path):
     t, ch = _dot_on_ticks()
     with Tdc1Emulator(_words(t, ch), chunk=1 << 16, seconds=SECONDS) as emu:  # the device's pace
@@ -89,7 +73,7 @@ def test_a_dot_through_the_tdc1_emulator_gives_the_results_of_its_tags_fed_direc
 
     direct = tmp_path / "direct.h5"
     settings = load_run_config(_config(tmp_path, 'simulator = "cw-antibunching"', "d.toml"))
-    source = _TagsRun(t, ch, metadata, SECONDS * 10**12)
+    source = TagsRun(t, ch, metadata, SECONDS * 10**12)
     LivePipeline.from_config(source, settings, OutputSettings(direct)).run()
     via, straight = ts.results(out), ts.results(direct)
     assert len(via.analysis_gaps()) == len(straight.analysis_gaps()) == 0  # nothing dropped live

@@ -1,0 +1,163 @@
+"""Swabian Instruments Time Tagger (20, Ultra, X) through Swabian's Python module ``TimeTagger``.
+
+The tags come from a ``TimeTagStream`` on the chosen input channels (rising edges, numbers 1-18).
+Its buffers say when the tagger could not keep up: an ``OverflowBegin``/``OverflowEnd`` pair
+marks an interval in which events were lost (a gap), ``MissedEvents`` counts them per channel
+(status), ``Error`` is a warning. Timestamps are ps counted from the start of the stream.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..protocol import (
+    DeviceError,
+    DeviceInfo,
+    DeviceStatus,
+    Setting,
+    SettingsError,
+    TagBlock,
+    TagSource,
+    check_settings,
+)
+
+#: ``TimeTagStreamBuffer.getEventTypes`` values (Swabian's ``TagType``).
+TIME_TAG, ERROR, OVERFLOW_BEGIN, OVERFLOW_END, MISSED_EVENTS = 0, 1, 2, 3, 4
+#: Events the stream's buffer holds between reads.
+BUFFER_EVENTS = 4_000_000
+MAX_CHANNEL = 18
+NEEDS = "Swabian's Time Tagger software (its Python module TimeTagger)"
+
+
+def _module() -> ModuleType:
+    try:
+        return importlib.import_module("TimeTagger")
+    except ImportError as err:
+        raise DeviceError(f"Swabian Time Tagger: needs {NEEDS} ({err})") from None
+
+
+class SwabianTimeTagger(TagSource):
+    """The Time Tagger with serial ``address`` ("" for the first found), streaming
+    ``channels``."""
+
+    NAME = "Swabian Time Tagger"
+
+    def __init__(self, address: str = "", channels: list[int] | tuple[int, ...] = (1, 2)):
+        channels = tuple(int(c) for c in channels)
+        if not channels or any(not 1 <= c <= MAX_CHANNEL for c in channels):
+            raise SettingsError(
+                f"{self.NAME}: channels must be inputs 1-{MAX_CHANNEL}, got {channels}"
+            )
+        self.channels = channels
+        self._tt = _module()
+        try:
+            self._tagger = self._tt.createTimeTagger(str(address))
+        except RuntimeError as err:
+            raise DeviceError(
+                f"{self.NAME} {address or '(first found)'}: cannot open ({err})"
+            ) from None
+        self._stream = None
+        self._status = DeviceStatus()
+        self.SETTINGS = self._settings()
+
+    SETTINGS: ClassVar[dict[str, Setting]] = {}
+
+    def _settings(self) -> dict[str, Setting]:
+        table = {
+            "trigger_level_v": Setting("trigger_level_v", float, -2.5, 2.5, unit="V"),
+            "test_signal": Setting("test_signal", bool),
+            "deadtime_ps": Setting("deadtime_ps", int, 0, 1_000_000, unit="ps"),
+        }
+        for c in self.channels:
+            table[f"delay_ps_{c}"] = Setting(f"delay_ps_{c}", int, -2_000_000, 2_000_000, unit="ps")
+        return table
+
+    @classmethod
+    def find(cls) -> list[tuple[str, str]]:
+        return [(serial, "Swabian Time Tagger") for serial in _module().scanTimeTagger()]
+
+    def configure(self, **settings: Any) -> None:
+        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        tagger = self._tagger
+        for c in self.channels:
+            if "trigger_level_v" in checked:
+                tagger.setTriggerLevel(c, checked["trigger_level_v"])
+            if "deadtime_ps" in checked:
+                tagger.setDeadtime(c, checked["deadtime_ps"])
+            if f"delay_ps_{c}" in checked:
+                tagger.setInputDelay(c, checked[f"delay_ps_{c}"])
+        if "test_signal" in checked:
+            tagger.setTestSignal(list(self.channels), checked["test_signal"])
+
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(self._tagger.getModel(), self._tagger.getSerial(), 1.0, self.channels)
+
+    def start(self) -> None:
+        self._status = DeviceStatus()
+        self._open_gap: int | None = None
+        self._t0: int | None = None
+        self._missed: dict[int, int] = {}
+        self._stream = self._tt.TimeTagStream(self._tagger, BUFFER_EVENTS, list(self.channels))
+        self._stream.start()
+
+    def read(self) -> TagBlock:
+        try:
+            buf = self._stream.getData()
+        except RuntimeError as err:
+            raise DeviceError(f"{self.NAME}: lost ({err})") from None
+        if self._t0 is None:
+            self._t0 = int(buf.tStart)
+        t = np.asarray(buf.getTimestamps(), dtype=np.int64) - self._t0
+        ch = np.asarray(buf.getChannels())
+        kind = np.asarray(buf.getEventTypes())
+        until = int(buf.tGetData) - self._t0
+        gaps = self._gaps(t, kind, until)
+        missed = np.flatnonzero(kind == MISSED_EVENTS)
+        counts = np.asarray(buf.getMissedEvents())
+        for i in missed:
+            self._missed[int(ch[i])] = self._missed.get(int(ch[i]), 0) + int(counts[i])
+        if np.any(kind == ERROR):
+            self._status.warnings.append("the tagger reported an error event")
+        tags = kind == TIME_TAG
+        t, ch = t[tags], ch[tags].astype(np.uint8)
+        if t.size > 1 and t[-1] > t[0]:
+            counted = np.bincount(ch, minlength=MAX_CHANNEL + 1) / ((t[-1] - t[0]) * 1e-12)
+            self._status.count_rates_cps = {c: float(counted[c]) for c in self.channels}
+        if self._open_gap is not None:  # events are being lost now: report only up to it
+            until = min(until, self._open_gap)
+        return TagBlock(t, ch, until, None, gaps)
+
+    def _gaps(self, t: np.ndarray, kind: np.ndarray, until: int) -> np.ndarray | None:
+        """Closed overflow intervals ``[begin, end)``; an open one is kept for the next read."""
+        out = []
+        for i in np.flatnonzero((kind == OVERFLOW_BEGIN) | (kind == OVERFLOW_END)):
+            if kind[i] == OVERFLOW_BEGIN:
+                self._status.overflow = True
+                self._open_gap = int(t[i]) if self._open_gap is None else self._open_gap
+            elif self._open_gap is not None:
+                out.append((self._open_gap, max(int(t[i]), self._open_gap + 1)))
+                self._open_gap = None
+        return np.array(out, dtype=np.int64) if out else None
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
+
+    def status(self) -> DeviceStatus:
+        if self._missed:
+            total = sum(self._missed.values())
+            note = f"{total} events missed in overflows"
+            self._status.warnings = [w for w in self._status.warnings if "missed" not in w]
+            self._status.warnings.append(note)
+        return self._status
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            self._tt.freeTimeTagger(self._tagger)
