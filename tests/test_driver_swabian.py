@@ -98,9 +98,7 @@ def test_an_overflow_still_open_holds_the_reported_time_at_its_start(fake):
     assert block.gaps is None and block.until_ps == 400
 
 
-def test_a_dot_through_the_fake_module_gives_the_results_of_its_tags_fed_directly(
-    fake, tmp_path
-):
+def test_a_dot_through_the_fake_module_gives_the_results_of_its_tags_fed_directly(fake, tmp_path):
     tags = ts.simulate("cw-antibunching", duration=f"{SECONDS} s", seed=4).read()
     fake.load(tags.timestamps, tags.channels, seconds=SECONDS)  # at the pace of a tagger
     config = tmp_path / "tt.toml"
