@@ -208,6 +208,11 @@ class TagSource(_Device, ABC):
         """``(address, description)`` of the devices of this kind on this machine."""
         return []
 
+    @classmethod
+    def settings_for(cls, **options: Any) -> Mapping[str, Setting]:
+        """The settings :meth:`configure` accepts on a device opened with ``options``."""
+        return cls.SETTINGS
+
     @abstractmethod
     def configure(self, **settings: Any) -> None:
         """Apply ``settings`` (checked first, nothing is sent when one is not accepted)."""

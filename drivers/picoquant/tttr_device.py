@@ -67,6 +67,10 @@ class TttrDevice(TagSource):
     BINNING_STEPS = 26
 
     @classmethod
+    def settings_for(cls, **options: Any) -> dict[str, Setting]:
+        return cls.settings_table()
+
+    @classmethod
     def settings_table(cls) -> dict[str, Setting]:
         lo, hi = cls.LEVEL_MV
         table = {

@@ -62,17 +62,18 @@ class SwabianTimeTagger(TagSource):
             ) from None
         self._stream = None
         self._status = DeviceStatus()
-        self.SETTINGS = self._settings()
+        self.SETTINGS = self.settings_for(channels=channels)
 
     SETTINGS: ClassVar[dict[str, Setting]] = {}
 
-    def _settings(self) -> dict[str, Setting]:
+    @classmethod
+    def settings_for(cls, channels=(1, 2), **options: Any) -> dict[str, Setting]:
         table = {
             "trigger_level_v": Setting("trigger_level_v", float, -2.5, 2.5, unit="V"),
             "test_signal": Setting("test_signal", bool),
             "deadtime_ps": Setting("deadtime_ps", int, 0, 1_000_000, unit="ps"),
         }
-        for c in self.channels:
+        for c in channels:
             table[f"delay_ps_{c}"] = Setting(f"delay_ps_{c}", int, -2_000_000, 2_000_000, unit="ps")
         return table
 
