@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from .protocol import DeviceError, TagSource
+from .protocol import DeviceError, Instrument, TagSource
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Adapter:
     cls: str
     needs: str
     description: str
+    kind: str = "tagger"  # or "instrument" (laser, power meter, filter wheel, shutter)
 
 
 ADAPTERS: dict[str, Adapter] = {
@@ -41,6 +42,38 @@ ADAPTERS: dict[str, Adapter] = {
             "SwabianTimeTagger",
             "Swabian's Time Tagger software (its Python module TimeTagger)",
             "Swabian Time Tagger 20/Ultra/X (address: serial, empty for the first found)",
+        ),
+        Adapter(
+            "scpi-pulsed-laser",
+            "tagstream.drivers.lasers.scpi_pulsed",
+            "ScpiPulsedLaser",
+            "a VISA library (NI-VISA, or pip install pyvisa-py)",
+            "pulsed diode-laser driver speaking SCPI (address: VISA resource)",
+            "instrument",
+        ),
+        Adapter(
+            "thorlabs-pm100d",
+            "tagstream.drivers.thorlabs.pm100d",
+            "Pm100d",
+            "a VISA library (NI-VISA, or pip install pyvisa-py)",
+            "Thorlabs PM100D/PM100USB power meter (address: VISA resource)",
+            "instrument",
+        ),
+        Adapter(
+            "thorlabs-fw102c",
+            "tagstream.drivers.thorlabs.fw102c",
+            "Fw102c",
+            "pyserial (installed with tagstream)",
+            "Thorlabs FW102C/FW212C filter wheel (address: serial port)",
+            "instrument",
+        ),
+        Adapter(
+            "thorlabs-sc10",
+            "tagstream.drivers.thorlabs.sc10",
+            "Sc10",
+            "pyserial (installed with tagstream)",
+            "Thorlabs SC10 shutter controller (address: serial port)",
+            "instrument",
         ),
         *(
             Adapter(
@@ -82,7 +115,7 @@ def load(name: str) -> type:
     return getattr(module, a.cls)
 
 
-def open_device(name: str, address: str, **options: Any) -> TagSource:
+def open_device(name: str, address: str, **options: Any) -> TagSource | Instrument:
     """Adapter ``name`` opened on ``address`` (a port, URL, host or device index) with the
     adapter's ``options``."""
     cls = load(name)
@@ -100,7 +133,7 @@ def find_devices() -> list[tuple[str, str, str]]:
     for name in ADAPTERS:
         try:
             cls = load(name)
-            found += [(name, address, text) for address, text in cls.find()]
+            found += [(name, address, text) for address, text in getattr(cls, "find", list)()]
         except DeviceError as err:
             found.append((name, "", str(err)))
     return found

@@ -1,5 +1,6 @@
 """The example config of every hardware adapter loads, names a registered adapter, and holds
-options and settings that adapter accepts; every adapter has one."""
+options and settings that adapter accepts: a ``device-<adapter>.toml`` per time tagger, and
+every instrument in ``device-instruments.toml``."""
 
 from __future__ import annotations
 
@@ -15,15 +16,30 @@ from tagstream.pipeline.run_config import load_run_config
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-def test_every_adapter_has_a_config_that_it_accepts(name):
+TAGGERS = sorted(name for name, a in ADAPTERS.items() if a.kind == "tagger")
+INSTRUMENTS = sorted(name for name, a in ADAPTERS.items() if a.kind == "instrument")
+
+
+def _accepted(name: str, address: str, options: dict, settings: dict) -> None:
+    cls = load(name)
+    inspect.signature(cls).bind(address, **options)  # options it takes
+    table = cls.settings_for(**options) if hasattr(cls, "settings_for") else cls.SETTINGS
+    assert check_settings(table, settings, name).keys() == settings.keys()
+
+
+@pytest.mark.parametrize("name", TAGGERS)
+def test_every_tagger_has_a_config_that_it_accepts(name):
     path = CONFIGS / f"device-{name}.toml"
     source = load_run_config(path).source
     assert source.device == name
-    cls = load(name)
-    inspect.signature(cls).bind(source.address, **source.options)  # options it takes
-    checked = check_settings(cls.settings_for(**source.options), source.settings, name)
-    assert checked.keys() == source.settings.keys()
+    _accepted(name, source.address, source.options, source.settings)
+
+
+def test_every_instrument_is_in_the_instruments_config():
+    config = load_run_config(CONFIGS / "device-instruments.toml")
+    assert sorted(i.device for i in config.instruments.values()) == INSTRUMENTS
+    for inst in config.instruments.values():
+        _accepted(inst.device, inst.address, inst.options, inst.settings)
 
 
 def test_no_config_names_an_adapter_that_does_not_exist():

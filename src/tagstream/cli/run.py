@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from contextlib import ExitStack
 
 from ..drivers.registry import open_device
 from ..pipeline.live_run import LivePipeline
@@ -45,8 +46,12 @@ def run(args: argparse.Namespace) -> int:
     if args.force:
         output = dataclasses.replace(output, force=True)
     duration = args.duration or config.source.duration
-    source = _source(config, duration)
-    with source:
+    with ExitStack() as stack:
+        readings = _instruments(config, stack)
+        source = stack.enter_context(_source(config, duration))
+        if readings:
+            settings = {**source.metadata.settings, "instruments": readings}
+            source.metadata = dataclasses.replace(source.metadata, settings=settings)
         pipeline = LivePipeline.from_config(source, config, output)
         out = run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
     if isinstance(source, DeviceRun) and source.lost:
@@ -57,6 +62,17 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:
+    """Open and set the config's instruments (closed with ``stack``); their readings by
+    label."""
+    readings = {}
+    for label, inst in config.instruments.items():
+        device = stack.enter_context(open_device(inst.device, inst.address, **inst.options))
+        device.configure(**inst.settings)
+        readings[label] = {"device": inst.device, "address": inst.address, **device.readings()}
+    return readings
 
 
 def _source(config: RunConfig, duration: str | None) -> Run:

@@ -12,6 +12,11 @@
     # settings = { level = "NIM" }  # the adapter's settings, checked before they are sent
     # options = { timeout_s = 1 }   # how the adapter opens the device
 
+    [instruments.laser]           # optional: auxiliary instruments, set before the run starts;
+    device = "scpi-pulsed-laser"  #   their readings are stored in the run's metadata
+    address = "USB0::0x1234::0x0001::LD0042::INSTR"
+    settings = { rate_hz = 40e6, power_percent = 30, enabled = true }
+
     [channels]                    # optional: names and roles by channel number
     1 = "APD1"
     0 = { name = "laser", role = "sync" }
@@ -52,7 +57,7 @@ from ..store.packing import DEFAULT_COMPRESSION, check_compression
 from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
 from ..transport.streams import DEFAULT_HWM
 
-SECTIONS = ("source", "channels", "analysis", "output", "pipeline")
+SECTIONS = ("source", "channels", "analysis", "output", "pipeline", "instruments")
 
 
 class RunConfigError(TagstreamError):
@@ -71,6 +76,17 @@ class SourceSettings:
     realtime: bool = True
     duration: str | None = None
     speed: float | None = 1.0
+
+
+@dataclass(frozen=True)
+class InstrumentSettings:
+    """An auxiliary instrument of the run (``[instruments.LABEL]``): its adapter, address,
+    how to open it and what to set; its readings go into the run's metadata."""
+
+    device: str
+    address: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,7 @@ class RunConfig:
     analysis: SummarySettings = field(default_factory=SummarySettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    instruments: dict[str, InstrumentSettings] = field(default_factory=dict)
     analysis_table: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
 
@@ -156,6 +173,7 @@ def parse_run_config(
         analysis=SummarySettings.from_dict(analysis_table),
         output=_output(tables["output"]),
         pipeline=_pipeline(tables["pipeline"]),
+        instruments=_instruments(tables["instruments"]),
         analysis_table=dict(analysis_table),
         text=text,
     )
@@ -221,6 +239,25 @@ def _address(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise RunConfigError(f"[source] address: expected a port, URL or number, got {value!r}")
     return str(value)
+
+
+def _instruments(table: dict[str, Any]) -> dict[str, InstrumentSettings]:
+    out = {}
+    for label, entry in table.items():
+        section = f"instruments.{label}"
+        if not isinstance(entry, dict):
+            raise RunConfigError(f"[{section}] must be a table (device = ..., address = ...)")
+        _keys(entry, section, ("device", "address", "options", "settings"))
+        device = _typed(entry, section, "device", str, None)
+        if device is None:
+            raise RunConfigError(f"[{section}] device: give the instrument's adapter")
+        out[label] = InstrumentSettings(
+            device=device,
+            address=_address(entry.get("address", "")),
+            options=_typed(entry, section, "options", dict, {}),
+            settings=_typed(entry, section, "settings", dict, {}),
+        )
+    return out
 
 
 def _channels(table: dict[str, Any]) -> dict[int, tuple[str, Role]]:

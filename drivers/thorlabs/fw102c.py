@@ -1,0 +1,37 @@
+"""Thorlabs FW102C / FW212C motorised filter wheel (USB serial, 115200 baud): the neutral-density
+filter in the excitation path, for power series."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..protocol import Instrument, Setting, SettingsError, check_settings
+from .prompt_serial import PromptSerial
+
+
+class Fw102c(Instrument):
+    """Filter wheel of 6 or 12 positions; ``position`` counts from 1."""
+
+    NAME = "Thorlabs FW102C"
+    SETTINGS: ClassVar[dict[str, Setting]] = {"position": Setting("position", int, 1, 12)}
+
+    def __init__(self, port: str, timeout_s: float = 1.0):
+        self._port = PromptSerial(port, self.NAME, timeout_s=timeout_s)
+        self.ident = " ".join(self._port.ask("*idn?"))
+        self.positions = self._port.value("pcount?")
+
+    def configure(self, **settings: Any) -> None:
+        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        if "position" in checked:
+            if checked["position"] > self.positions:
+                raise SettingsError(
+                    f"{self.NAME}: setting 'position' must be within 1 .. {self.positions}, "
+                    f"got {checked['position']}"
+                )
+            self._port.ask(f"pos={checked['position']}")
+
+    def readings(self) -> dict[str, Any]:
+        return {"position": self._port.value("pos?"), "positions": self.positions}
+
+    def close(self) -> None:
+        self._port.close()

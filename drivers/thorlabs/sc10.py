@@ -1,0 +1,36 @@
+"""Thorlabs SC10 shutter controller (USB serial, 9600 baud): blocks the excitation between
+runs. ``ens`` toggles the shutter, ``ens?`` says whether it is open."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..protocol import DeviceError, Instrument, Setting, check_settings
+from .prompt_serial import PromptSerial
+
+
+class Sc10(Instrument):
+    """Shutter: ``open`` true or false."""
+
+    NAME = "Thorlabs SC10"
+    SETTINGS: ClassVar[dict[str, Setting]] = {"open": Setting("open", bool)}
+
+    def __init__(self, port: str, timeout_s: float = 1.0):
+        self._port = PromptSerial(port, self.NAME, baud=9600, timeout_s=timeout_s)
+        self.ident = " ".join(self._port.ask("*idn?"))
+
+    def configure(self, **settings: Any) -> None:
+        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        if "open" in checked and self.is_open() != checked["open"]:
+            self._port.ask("ens")
+            if self.is_open() != checked["open"]:
+                raise DeviceError(f"{self.NAME}: the shutter did not follow (interlock?)")
+
+    def is_open(self) -> bool:
+        return self._port.value("ens?") == 1
+
+    def readings(self) -> dict[str, Any]:
+        return {"open": self.is_open()}
+
+    def close(self) -> None:
+        self._port.close()
