@@ -57,7 +57,10 @@ def test_channel_map_is_applied_to_the_metadata():
     ("raw", "reason"),
     [
         ({"sauce": {}}, "unknown section \\[sauce\\]"),
-        ({"source": {"simulator": "a", "file": "b"}}, "either simulator"),
+        ({"source": {"simulator": "a", "file": "b"}}, "one of simulator"),
+        ({"source": {"device": "x", "address": [1]}}, "address: expected a port"),
+        ({"instruments": {"laser": {"address": "x"}}}, "instruments.laser\\] device"),
+        ({"instruments": {"laser": {"device": "x", "power": 1}}}, "power: unknown setting"),
         ({"source": {"simulator": "a", "seed": "x"}}, "seed: expected int"),
         ({"source": {"simulator": "a", "duration": "-1 s"}}, "duration must be positive"),
         ({"source": {"file": "a.h5", "speed": "fast"}}, "speed"),
