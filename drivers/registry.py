@@ -44,6 +44,13 @@ ADAPTERS: dict[str, Adapter] = {
             "Swabian Time Tagger 20/Ultra/X (address: serial, empty for the first found)",
         ),
         Adapter(
+            "keysight-53230a",
+            "tagstream.drivers.keysight.k53230a",
+            "Keysight53230A",
+            "a VISA library (NI-VISA, or pip install pyvisa-py)",
+            "Keysight 53230A counter, timestamp mode on input 1 (address: VISA resource)",
+        ),
+        Adapter(
             "scpi-pulsed-laser",
             "tagstream.drivers.lasers.scpi_pulsed",
             "ScpiPulsedLaser",

@@ -14,9 +14,11 @@ import pyvisa
 from .protocol import DeviceError, Instrument
 
 
-class VisaInstrument(Instrument):
-    """An instrument at VISA ``resource`` (e.g. ``USB0::0x1313::0x8078::P0001::INSTR``)."""
+class VisaSession:
+    """A SCPI conversation with the device at VISA ``resource`` (e.g.
+    ``USB0::0x1313::0x8078::P0001::INSTR``); ``NAME`` names it in messages."""
 
+    NAME = "instrument"
     #: Text the ``*IDN?`` answer must hold, to refuse a wrong instrument.
     IDENTIFIES = ""
 
@@ -102,3 +104,7 @@ class VisaInstrument(Instrument):
         if inst is not None:
             inst.close()
             self._inst = None
+
+
+class VisaInstrument(VisaSession, Instrument):
+    """An auxiliary instrument that speaks SCPI through pyvisa."""
