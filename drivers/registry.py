@@ -44,6 +44,13 @@ ADAPTERS: dict[str, Adapter] = {
             "Swabian Time Tagger 20/Ultra/X (address: serial, empty for the first found)",
         ),
         Adapter(
+            "idq-time-controller",
+            "tagstream.drivers.idq.time_controller",
+            "IdqTimeController",
+            "IDQ's DataLinkTarget service running (installed with the Time Controller software)",
+            "ID Quantique ID900/ID1000 over ZeroMQ (address: the controller's host)",
+        ),
+        Adapter(
             "keysight-53230a",
             "tagstream.drivers.keysight.k53230a",
             "Keysight53230A",

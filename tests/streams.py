@@ -81,14 +81,21 @@ def read_in_batches(run, span):
 
 
 class TagsRun(Run):
-    """Given tags in batches of 100 ms, as fast as they can be read."""
+    """Given tags (and the intervals in which none could be recorded) in batches of 100 ms, as
+    fast as they can be read."""
 
-    def __init__(self, t: np.ndarray, ch: np.ndarray, metadata, duration_ps: int):
+    def __init__(self, t, ch, metadata, duration_ps: int, gaps=None):
         self.t, self.ch, self.metadata, self.duration_ps = t, ch, metadata, duration_ps
+        self.gaps = np.zeros((0, 2), np.int64) if gaps is None else np.asarray(gaps, np.int64)
 
     def batches(self, duration=None) -> Iterator[TagBatch]:
         span = batch_span_ps(duration)
         for a in range(0, self.duration_ps, span):
             b = min(a + span, self.duration_ps)
             lo, hi = np.searchsorted(self.t, [a, b])
-            yield TagBatch(self.t[lo:hi], self.ch[lo:hi], a, b, metadata=self.metadata)
+            gaps = np.clip(self.gaps, a, b)
+            gaps = gaps[gaps[:, 1] > gaps[:, 0]]
+            yield TagBatch(
+                self.t[lo:hi], self.ch[lo:hi], a, b, gaps=gaps if len(gaps) else None,
+                metadata=self.metadata,
+            )  # fmt: skip
