@@ -5,6 +5,8 @@ every instrument in ``device-instruments.toml``."""
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,13 @@ def test_every_instrument_is_in_the_instruments_config():
 def test_no_config_names_an_adapter_that_does_not_exist():
     for path in CONFIGS.glob("device-*.toml"):
         assert load_run_config(path).source.device in ADAPTERS, path.name
+
+
+def test_tagstream_and_every_adapter_import_without_the_vendor_software():
+    """No vendor SDK is installed here: importing any adapter module must still work (the
+    missing library is an error when a device is opened, naming what to install)."""
+    code = "import tagstream, importlib\n" + "".join(
+        f"importlib.import_module({a.module!r})\n" for a in ADAPTERS.values()
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -4,6 +4,7 @@ block holds the same five timestamps)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,13 @@ import pytest
 from tagstream.drivers.keysight.k53230a import Keysight53230A
 from tagstream.drivers.protocol import DeviceError, SettingsError
 
+import tagstream as ts
+from tagstream.cli import main
+from tagstream.pipeline.live_run import LivePipeline
+from tagstream.pipeline.run_config import OutputSettings, load_run_config
 from tagstream.sources.device import DeviceRun
+
+from .streams import TagsRun
 
 SIM = f"{Path(__file__).parent / 'emulators' / 'instruments.yaml'}@sim"
 COUNTER = "USB0::0x0957::0x1907::MY50001234::INSTR"
@@ -56,3 +63,44 @@ def test_settings_are_checked_and_a_wrong_instrument_refused():
             counter.configure(slope="UP")
     with pytest.raises(DeviceError, match=r"Keysight 53230A at .*: answers 'Photonic Fake"):
         Keysight53230A(LASER, backend=SIM)
+
+
+def test_a_counter_that_goes_away_is_a_one_line_error():
+    with Keysight53230A(COUNTER, backend=SIM) as counter:
+        counter.configure(block=5)
+        counter.start()
+        counter.read()
+        counter._inst.close()  # the USB cable pulled: the session is gone
+        with pytest.raises(DeviceError, match=r"Keysight 53230A at .*: (lost|no answer)"):
+            counter.read()
+        counter._inst = None
+
+
+def test_a_dot_served_by_the_counter_gives_the_results_of_its_tags_fed_directly(tmp_path):
+    tags = ts.simulate("cw-antibunching", duration="20 ms", seed=8).read()
+    t = tags.timestamps[tags.channels == 1][:3000]
+    yaml = tmp_path / "counter.yaml"
+    text = (Path(__file__).parent / "emulators" / "instruments.yaml").read_text()
+    answer = ",".join(f"{x * 1e-12:+.15E}" for x in t)
+    text = text.replace('"DATA:POIN?"\n        r: "5"', f'"DATA:POIN?"\n        r: "{t.size}"')
+    text = text.replace('q: "DATA:REM? 5"', f'q: "DATA:REM? {t.size}"')
+    text = re.sub(r'r: "\+1\.0+E-06,[^"]*"', f'r: "{answer}"', text)
+    yaml.write_text(text)
+    config = tmp_path / "counter.toml"
+    config.write_text(
+        f'[source]\ndevice = "keysight-53230a"\naddress = "{COUNTER}"\n'
+        f'options = {{ backend = "{yaml}@sim" }}\nsettings = {{ block = {t.size} }}\n'
+        '[analysis]\ntrace_bin = "1 ms"\n'
+    )
+    end = int(t[-1]) + 1
+    out = tmp_path / "counter.h5"
+    assert main(["run", str(config), "--duration", f"{end}ps", "-o", str(out)]) == 0
+    with ts.open(out) as run:
+        np.testing.assert_array_equal(run.read().timestamps, t)
+        metadata = run.metadata
+    direct = tmp_path / "direct.h5"
+    source = TagsRun(t, np.ones(t.size, np.uint8), metadata, end)
+    LivePipeline.from_config(source, load_run_config(config), OutputSettings(direct)).run()
+    np.testing.assert_array_equal(ts.results(out).trace().counts, ts.results(direct).trace().counts)
+    a, b = ts.summary(out), ts.summary(direct)
+    assert a["blinking"] == b["blinking"] and a["channels"] == b["channels"]
