@@ -68,13 +68,14 @@ class Setting:
             raise SettingsError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise SettingsError(f"{where} must be a number, got {value!r}")
+        unit = f" {self.unit}" if self.unit else ""
+        if not np.isfinite(float(value)):
+            raise SettingsError(f"{where} must be a finite number, got {value!r}")
         if self.kind is int and float(value) != int(value):
             raise SettingsError(f"{where} must be a whole number, got {value!r}")
         number = self.kind(value)
-        unit = f" {self.unit}" if self.unit else ""
-        if not np.isfinite(number) or (
-            (self.low is not None and number < self.low)
-            or (self.high is not None and number > self.high)
+        if (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
         ):
             raise SettingsError(
                 f"{where} must be within {self.low:g} .. {self.high:g}{unit}, got {value!r}"
@@ -202,6 +203,8 @@ class TagSource(_Device, ABC):
     SETTINGS: Mapping[str, Setting] = {}
     #: The model name used in messages.
     NAME = "device"
+    #: Seconds the device may take to report a moment in time, in normal running.
+    latency_s = 1.0
 
     @classmethod
     def find(cls) -> list[tuple[str, str]]:

@@ -129,9 +129,18 @@ def load(name: str) -> type:
     return getattr(module, a.cls)
 
 
-def open_device(name: str, address: str, **options: Any) -> TagSource | Instrument:
+def open_device(
+    name: str, address: str, kind: str | None = None, **options: Any
+) -> TagSource | Instrument:
     """Adapter ``name`` opened on ``address`` (a port, URL, host or device index) with the
-    adapter's ``options``."""
+    adapter's ``options``; with ``kind`` (``"tagger"`` or ``"instrument"``), other adapters
+    are refused."""
+    if kind is not None and adapter(name).kind != kind:
+        what = {"tagger": "a time tagger", "instrument": "an auxiliary instrument"}
+        raise DeviceError(
+            f"{name} is {what[adapter(name).kind]}, not {what[kind]} "
+            f"({'[source] device' if kind == 'tagger' else '[instruments.*]'})"
+        )
     cls = load(name)
     try:
         inspect.signature(cls).bind(address, **options)

@@ -24,18 +24,25 @@ class VisaSession:
 
     def __init__(self, resource: str, backend: str = "", timeout_s: float = 2.0):
         self.resource = resource
+        self._inst: Any = None
         try:
             self._rm = pyvisa.ResourceManager(backend)
-            self._inst: Any = self._rm.open_resource(resource)
         except (pyvisa.Error, OSError, ValueError) as err:
-            raise DeviceError(f"{self.NAME} at {resource}: cannot open ({err})") from None
-        self._inst.timeout = int(timeout_s * 1000)
-        self._inst.write_termination = self._inst.read_termination = "\n"  # SCPI messages
-        self._drain()  # answers left over from an earlier session
-        self.ident = self.query("*IDN?")
-        if self.IDENTIFIES and self.IDENTIFIES.lower() not in self.ident.lower():
+            raise DeviceError(f"{self.NAME}: no VISA library ({err})") from None
+        try:
+            self._inst = self._rm.open_resource(resource)
+            self._inst.timeout = int(timeout_s * 1000)
+            self._inst.write_termination = self._inst.read_termination = "\n"  # SCPI messages
+            self._drain()  # answers left over from an earlier session
+            self.ident = self.query("*IDN?")
+            if self.IDENTIFIES and self.IDENTIFIES.lower() not in self.ident.lower():
+                raise DeviceError(f"{self.NAME} at {resource}: answers {self.ident!r}")
+        except (pyvisa.Error, OSError, ValueError) as err:
             self.close()
-            raise DeviceError(f"{self.NAME} at {resource}: answers {self.ident!r}")
+            raise DeviceError(f"{self.NAME} at {resource}: cannot open ({err})") from None
+        except DeviceError:
+            self.close()
+            raise
 
     def write(self, command: str) -> None:
         try:
@@ -100,10 +107,13 @@ class VisaSession:
             ) from None
 
     def close(self) -> None:
-        inst = getattr(self, "_inst", None)
-        if inst is not None:
-            inst.close()
-            self._inst = None
+        inst, self._inst = getattr(self, "_inst", None), None
+        try:
+            if inst is not None:
+                inst.close()
+            self._rm.close()
+        except (pyvisa.Error, OSError):  # already gone
+            pass
 
 
 class VisaInstrument(VisaSession, Instrument):

@@ -19,6 +19,7 @@ from tagstream.pipeline.run_config import OutputSettings, load_run_config
 from tagstream.sources.device import DeviceRun
 
 from .emulators.tdc1 import Tdc1Emulator
+from .run_output import error_lines
 from .streams import TagsRun
 
 SECONDS = 2
@@ -93,7 +94,7 @@ def test_a_tdc1_lost_mid_run_stops_the_run_with_its_data_and_the_gap(tmp_path, c
         config = _config(tmp_path, f'device = "s15-tdc1"\naddress = "{emu.port}"')
         out = tmp_path / "lost.h5"
         assert main(["run", str(config), "--duration", f"{SECONDS}s", "-o", str(out)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert len(err) == 1 and "S-Fifteen TDC1" in err[0] and "lost" in err[0]
     assert str(out) in err[0]
     with ts.open(out) as run:
@@ -188,3 +189,22 @@ def test_devices_lists_the_adapters(capsys):
     out = capsys.readouterr().out
     assert "adapters: " in out and "s15-tdc1" in out
     assert all(len(row) == 3 for row in find_devices())
+
+
+def test_time_cut_by_the_wall_clock_before_the_device_reported_it_is_a_gap():
+    stalled = [_block([5], [1], 50)] + [_block([], [], 50) for _ in range(3)]
+    dev = _Scripted(stalled, fail=False)
+    dev.latency_s = 0.0
+    run = DeviceRun(dev, duration_ps=300, latency_s=1e-9)  # the wall clock is far ahead
+    got = list(run.batches(100))
+    assert [b.timestamps.tolist() for b in got] == [[5], [], []]
+    assert [b.gaps.tolist() for b in got] == [[[50, 100]], [[100, 200]], [[200, 300]]]
+    assert run.unreported_ps == 250 and "recorded as gaps" in run.notes()[0]
+
+
+def test_losses_reported_for_time_already_handed_out_are_counted():
+    blocks = [_block([5], [1], 200), _block([250], [2], 300, gaps=[[150, 240]])]
+    run = DeviceRun(_Scripted(blocks, fail=False), duration_ps=400, latency_s=1e3)
+    got = list(run.batches(100))
+    assert [b.gaps.tolist() for b in got] == [[], [], [[200, 240]], []]
+    assert run.late_gap_ps == 50 and "reported after" in run.notes()[-1]

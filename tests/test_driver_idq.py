@@ -19,6 +19,7 @@ from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 
 from .emulators.idq_time_controller import IdqEmulator
+from .run_output import error_lines
 from .streams import TagsRun
 
 SUB_S = 0.2
@@ -151,7 +152,7 @@ def test_a_controller_that_stops_answering_ends_the_run_with_its_data(tmp_path, 
         out = tmp_path / "idq.h5"
         config = _config(tmp_path, emu, _free_base())
         assert main(["run", config, "--duration", "1s", "-o", str(out)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert len(err) == 1 and "ID Quantique Time Controller at 127.0.0.1: lost" in err[0]
     with ts.open(out) as run:
         got = run.read().timestamps

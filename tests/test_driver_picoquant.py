@@ -27,6 +27,7 @@ from tagstream.sources.pq_file import PtuRun
 from tagstream.store.ptu_writer import write_ptu
 
 from .pq_encoder import ptu_file
+from .run_output import error_lines
 
 FAKE_SOURCE = Path(__file__).parent / "emulators" / "picoquant_fake.c"
 PREFIXES = {"HH": True, "MH": True, "PH": False, "TH260": False}  # Initialize takes refsource
@@ -167,7 +168,11 @@ def test_the_library_calls_of_a_run_in_order(fake, settings, calls):
         ("HH", {"sync_divider": 17}, "sync_divider' must be within 1 .. 16"),
         ("HH", {"input_edge": "rising"}, "no setting 'input_edge'"),
         ("MH", {"input_edge": "up"}, "must be one of rising, falling"),
-        ("PH", {"sync_divider": 3}, "must be 1, 2, 4 or 8"),
+        ("PH", {"sync_divider": 3}, "must be one of 1, 2, 4, 8, got 3"),
+        ("HH", {"sync_divider": 3}, "must be one of 1, 2, 4, 8, 16, got 3"),
+        ("PH", {"input_offset_ps_1": 5}, "no setting 'input_offset_ps_1'"),
+        ("HH", {"sync_level_mv": 50}, "give sync_level_mv and sync_zero_cross_mv together"),
+        ("HH", {"sync_divider": float("nan")}, "must be a finite number"),
         ("HH", {"mode": "T4"}, "must be one of T2, T3"),
     ],
     indirect=["fake"],
@@ -269,7 +274,7 @@ def test_a_read_error_mid_run_ends_the_run_with_the_data_before_it(fake, tmp_pat
     )
     out = tmp_path / "hh.h5"
     assert main(["run", str(config), "--duration", "1s", "-o", str(out)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert len(err) == 1 and "HH_ReadFiFo failed: ERROR_USB_FAIL (-14)" in err[0]
     with ts.open(out) as run:
         got = run.read()
@@ -284,7 +289,7 @@ def test_a_dot_through_the_fake_library_gives_the_results_of_the_file(fake, tmp_
     live results that the same records give fed to the pipeline from their PTU file."""
     records, want, _ = _ptu_records(tmp_path, "cspbi3-10nm", "HydraHarp2T3", 2.0)
     fake.setup(want.nanotime_unit_ps, 1e12 / want.sync_period_ps, 2)
-    fake.serve(records, per_read=50_000, seconds=want.t_end / 1e12)  # at the pace of a unit
+    fake.serve(records, per_read=50_000, seconds=want.timestamps[-1] / 1e12)  # as a unit would
     analysis = '[analysis]\ng2_window = "100 ns"\ng2_bin = "500 ps"\ntrace_bin = "10 ms"\n'
     config = tmp_path / "hh.toml"
     config.write_text(
@@ -295,7 +300,7 @@ def test_a_dot_through_the_fake_library_gives_the_results_of_the_file(fake, tmp_
     direct.write_text(f'[source]\nfile = "{tmp_path / "HydraHarp2T3.ptu"}"\nspeed = "max"\n'
                       f"{analysis}")  # fmt: skip
     via, straight = tmp_path / "via.h5", tmp_path / "straight.h5"
-    duration = f"{want.t_end // 10**9 * 10**9 / 1e12}s"  # whole ms before the last tag
+    duration = f"{want.timestamps[-1] // 10**9}ms"  # whole ms before the last tag
     assert main(["run", str(config), "--duration", duration, "-o", str(via)]) == 0
     assert main(["run", str(direct), "--duration", duration, "-o", str(straight)]) == 0
     a, b = ts.results(via), ts.results(straight)
@@ -331,3 +336,20 @@ def test_device_run_of_a_fake_unit_names_its_channels(fake_libraries):
     with DeviceRun(HydraHarp(0, library=fake.path), {"mode": "T2"}) as run:
         names = [c.name for c in run.metadata.channels]
         assert names == ["sync", "ch1", "ch2"] and run.metadata.hbt_pair == ("ch1", "ch2")
+
+
+@pytest.mark.parametrize("fake", ["HH"], indirect=True)
+def test_a_mode_change_sends_the_settings_again(fake):
+    """Initialising for the new mode resets the unit: the divider (and every other setting) is
+    sent again, and the T3 sync period counts the divided syncs."""
+    with HydraHarp(0, library=fake.path) as dev:
+        dev.configure(sync_divider=4, sync_offset_ps=100)
+        dev.configure(mode="T3")
+        info = dev.info()
+    log = fake.log()
+    after = log[log.index("HH_Initialize(0,3,0)") :]
+    assert after[:4] == [
+        "HH_Initialize(0,3,0)", "HH_Calibrate(0)", "HH_SetSyncDiv(0,4)",
+        "HH_SetSyncChannelOffset(0,100)",
+    ]  # fmt: skip
+    assert info.sync_period_ps == pytest.approx(4 * 1e12 / 80e6)

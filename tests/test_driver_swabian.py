@@ -24,6 +24,7 @@ from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 
 from .emulators import fake_timetagger
+from .run_output import error_lines
 from .streams import TagsRun
 
 SECONDS = 2
@@ -133,7 +134,7 @@ def test_a_tagger_lost_mid_run_ends_the_run_with_its_data(fake, tmp_path, capsys
     config.write_text('[source]\ndevice = "swabian-time-tagger"\n')
     out = tmp_path / "tt.h5"
     assert main(["run", str(config), "--duration", "1s", "-o", str(out)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert len(err) == 1 and "Swabian Time Tagger: lost (Time Tagger disconnected)" in err[0]
     with ts.open(out) as run:
         kept = run.read().timestamps

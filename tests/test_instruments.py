@@ -137,3 +137,17 @@ def test_a_missing_instrument_stops_the_run_before_it_starts(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Thorlabs FW102C at /dev/no-such-port: cannot open" in err[0]
     assert not out.exists()
+
+
+def test_an_instrument_as_the_source_or_a_tagger_as_an_instrument_is_refused(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text(f'[source]\ndevice = "thorlabs-pm100d"\naddress = "{METER}"\n')
+    assert main(["run", str(config), "--duration", "0.5s"]) == 2
+    err = capsys.readouterr().err
+    assert "thorlabs-pm100d is an auxiliary instrument, not a time tagger" in err
+    config.write_text(
+        '[source]\nsimulator = "cw-antibunching"\n'
+        '[instruments.tagger]\ndevice = "s15-tdc1"\naddress = "loop://"\n'
+    )
+    assert main(["run", str(config), "--duration", "0.5s"]) == 2
+    assert "s15-tdc1 is a time tagger, not an auxiliary instrument" in capsys.readouterr().err

@@ -65,20 +65,30 @@ class IdqTimeController(TagSource):
             raise DeviceError(f"{self.NAME}: channels must be inputs 1-{INPUTS}")
         self._ctx = zmq.Context()
         self._timeout_ms = int(timeout_s * 1000)
-        self._tc = self._req(f"tcp://{address}:{scpi_port}")
-        self._dlt = self._req(dlt)
-        self._stream_host, self._port_base = stream_host, stream_port_base
         self._streams: dict[int, zmq.Socket] = {}
         self._ids: dict[int, str] = {}
         self.sub_duration_ps = 10**12
-        self.ident = self.scpi("*IDN?")
-        if "ID900" not in self.ident and "ID1000" not in self.ident:
-            raise DeviceError(f"{self.NAME} at {address}: answers {self.ident!r}")
         self._status = DeviceStatus()
+        self._stream_host, self._port_base = stream_host, stream_port_base
+        try:
+            self._tc = self._req(f"tcp://{address}:{scpi_port}")
+            self._dlt = self._req(dlt)
+            self.ident = self.scpi("*IDN?")
+            if "ID900" not in self.ident and "ID1000" not in self.ident:
+                raise DeviceError(f"{self.NAME} at {address}: answers {self.ident!r}")
+        except zmq.ZMQError as err:
+            self._ctx.destroy(linger=0)
+            raise DeviceError(f"{self.NAME} at {address}: cannot connect ({err})") from None
+        except DeviceError:
+            self._ctx.destroy(linger=0)
+            raise
 
     def _req(self, endpoint: str) -> zmq.Socket:
         sock = self._ctx.socket(zmq.REQ)
         sock.setsockopt(zmq.LINGER, 0)
+        # after a request that timed out, the next one may still be sent (its answer matched)
+        sock.setsockopt(zmq.REQ_RELAXED, 1)
+        sock.setsockopt(zmq.REQ_CORRELATE, 1)
         sock.setsockopt(zmq.RCVTIMEO, self._timeout_ms)
         sock.setsockopt(zmq.SNDTIMEO, self._timeout_ms)
         sock.connect(endpoint)
@@ -105,9 +115,15 @@ class IdqTimeController(TagSource):
             raise DeviceError(
                 f"{self.NAME}: the DataLinkTarget service does not answer ({err})"
             ) from None
-        answer = json.loads(text) if text.strip() else {}
-        if isinstance(answer, dict) and "error" in answer:
-            why = answer["error"].get("description", "unknown error")
+        try:
+            answer = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError:
+            raise DeviceError(f"{self.NAME}: DataLinkTarget answered {text[:60]!r}") from None
+        if not isinstance(answer, dict):
+            raise DeviceError(f"{self.NAME}: DataLinkTarget answered {text[:60]!r}")
+        if "error" in answer:
+            error = answer["error"]
+            why = error.get("description", "unknown error") if isinstance(error, dict) else error
             raise DeviceError(f"{self.NAME}: DataLinkTarget refused {command.split()[0]!r} ({why})")
         return answer
 
@@ -180,31 +196,47 @@ class IdqTimeController(TagSource):
         return TagBlock(t[order], ch[order], done * self.period_ps, None, gaps)
 
     def stop(self) -> None:
-        if not self._streams:
+        """Stop the acquisition and every stream that was started, each step on its own (the
+        first failure is raised once all were tried)."""
+        if not self._streams and not self._ids:
             return
-        try:
-            self.scpi("REC:STOP")
-            for c in self.channels:
-                status = self.datalink(f"stop --id {self._ids[c]}").get("status", {})
-                for error in status.get("errors", []):
-                    self._status.warnings.append(f"input {c}: {error.get('description')}")
-                self.scpi(f"RAW{c}:SEND OFF")
-                errors = int(self.scpi(f"RAW{c}:ERRORS?") or 0)
-                if errors:
-                    self._status.overflow = True
-                    self._status.warnings.append(f"input {c}: {errors} timestamp errors")
-        finally:
-            for sock in self._streams.values():
-                sock.close(0)
-            self._streams.clear()
+        failed: list[DeviceError] = []
+
+        def step(call, *args):
+            try:
+                return call(*args)
+            except DeviceError as err:
+                failed.append(err)
+                return None
+
+        step(self.scpi, "REC:STOP")
+        for c, acquisition in list(self._ids.items()):
+            answer = step(self.datalink, f"stop --id {acquisition}") or {}
+            status = answer.get("status", {}) if isinstance(answer.get("status"), dict) else {}
+            for error in status.get("errors", []):
+                why = error.get("description") if isinstance(error, dict) else error
+                self._status.warnings.append(f"input {c}: {why}")
+            step(self.scpi, f"RAW{c}:SEND OFF")
+            errors = step(self.scpi, f"RAW{c}:ERRORS?")
+            if errors and errors.isdigit() and int(errors):
+                self._status.overflow = True
+                self._status.warnings.append(f"input {c}: {errors} timestamp errors")
+        self._ids.clear()
+        for sock in self._streams.values():
+            sock.close(0)
+        self._streams.clear()
+        if failed:
+            raise failed[0]
 
     def status(self) -> DeviceStatus:
         return self._status
+
+    @property
+    def latency_s(self) -> float:  # a sub-acquisition's timestamps come when it is over
+        return self.sub_duration_ps * 1e-12 + 1.0
 
     def close(self) -> None:
         try:
             self.stop()
         finally:
-            self._tc.close(0)
-            self._dlt.close(0)
-            self._ctx.term()
+            self._ctx.destroy(linger=0)

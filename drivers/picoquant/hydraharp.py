@@ -7,8 +7,8 @@ from .tttr_device import TttrDevice
 
 
 class HydraHarp(TttrDevice):
-    """HydraHarp 400: CFD inputs (level 0-1000 mV, zero cross 0-40 mV), sync divider 1-16,
-    1 ps T2 resolution."""
+    """HydraHarp 400: CFD inputs (level 0-1000 mV, zero cross 0-40 mV), sync divider 1, 2, 4,
+    8 or 16, 1 ps T2 resolution."""
 
     MODEL = "HydraHarp 400"
     PREFIX = "HH"
@@ -16,4 +16,3 @@ class HydraHarp(TttrDevice):
     NEEDS = "PicoQuant's HHLib (libhh400.so or hhlib64.dll, from the HydraHarp software)"
     FORMATS = ("HydraHarp2T2", "HydraHarp2T3")  # T2, T3
     MAX_INPUTS = 8
-    SYNC_DIVIDERS = (1, 16)

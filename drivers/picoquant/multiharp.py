@@ -18,7 +18,7 @@ class MultiHarp(TttrDevice):
     NEEDS = "PicoQuant's MHLib (libmh150.so or mhlib64.dll, from the MultiHarp software)"
     FORMATS = ("GenericT2", "GenericT3")  # T2, T3
     MAX_INPUTS = 64
-    SYNC_DIVIDERS = (1, 16)
+    SYNC_DIVIDERS = tuple(range(1, 17))
     TRIGGER = "edge"
     LEVEL_MV = (-1200, 1200)
     CALIBRATE = False

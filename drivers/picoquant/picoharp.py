@@ -4,9 +4,7 @@ input (channel 1), 4 ps resolution."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
-from ..protocol import SettingsError
 from .library import library_names
 from .tttr_device import TttrDevice
 
@@ -21,17 +19,15 @@ class PicoHarp(TttrDevice):
     NEEDS = "PicoQuant's PHLib (libph300.so or phlib64.dll, from the PicoHarp software)"
     FORMATS = ("PicoHarpT2", "PicoHarpT3")  # T2, T3
     MAX_INPUTS = 1
-    SYNC_DIVIDERS = (1, 8)
+    SYNC_DIVIDERS = (1, 2, 4, 8)
     LEVEL_MV = (0, 800)
     ZERO_CROSS_MV = (0, 20)
 
-    def configure(self, **settings: Any) -> None:
-        if settings.get("sync_divider", 1) not in (1, 2, 4, 8):
-            raise SettingsError(
-                f"{self.NAME}: setting 'sync_divider' must be 1, 2, 4 or 8, "
-                f"got {settings['sync_divider']!r}"
-            )
-        super().configure(**settings)
+    @classmethod
+    def settings_table(cls) -> dict:
+        table = super().settings_table()
+        del table["input_offset_ps_1"]  # no per-input offset on this unit
+        return table
 
     def _initialize_mode(self, mode: int) -> None:  # no reference clock argument
         self.lib.call("Initialize", self._dev, ctypes.c_int(mode))
@@ -48,6 +44,3 @@ class PicoHarp(TttrDevice):
 
     def _set_sync_offset(self, ps: int) -> None:
         self.lib.call("SetSyncOffset", self._dev, ctypes.c_int(ps))
-
-    def _set_input_offset(self, channel: int, ps: int) -> None:
-        raise SettingsError(f"{self.NAME}: the PicoHarp 300 has no per-input offset")

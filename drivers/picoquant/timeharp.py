@@ -13,7 +13,8 @@ _NEEDS = "PicoQuant's TH260Lib (libth260.so or th260lib64.dll, from the TimeHarp
 
 
 class TimeHarp260P(TttrDevice):
-    """TimeHarp 260 P (pico): CFD inputs, sync divider 1-8, 25 ps base resolution."""
+    """TimeHarp 260 P (pico): CFD inputs (negative pulses: level -1200 to 0 mV, zero cross -40
+    to 0 mV), sync divider 1, 2, 4 or 8, 25 ps base resolution."""
 
     MODEL = "TimeHarp 260 P"
     PREFIX = "TH260"
@@ -21,7 +22,9 @@ class TimeHarp260P(TttrDevice):
     NEEDS = _NEEDS
     FORMATS = ("TimeHarp260PT2", "TimeHarp260PT3")  # T2, T3
     MAX_INPUTS = 2
-    SYNC_DIVIDERS = (1, 8)
+    SYNC_DIVIDERS = (1, 2, 4, 8)
+    LEVEL_MV = (-1200, 0)
+    ZERO_CROSS_MV = (-40, 0)
 
     CALIBRATE = False
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tagstream.kernels.pq_records import STATE_OFFSET, decode_ps
+from tagstream.kernels.pq_records import STATE_OFFSET, STATE_UNORDERED, decode_ps
 from tagstream.sources import pq_spec
 from tagstream.tags.units import ps_factors
 
@@ -27,6 +27,7 @@ from ..protocol import (
     DeviceInfo,
     DeviceStatus,
     Setting,
+    SettingsError,
     TagBlock,
     TagSource,
     check_settings,
@@ -44,6 +45,8 @@ IDLE_S = 0.002
 OFFSET_RANGE_PS = (-99_999, 99_999)
 #: Device indices the libraries know.
 MAX_DEVICES = 8
+#: Seconds the rate meters need after initialising or a new sync divider.
+SETTLE_S = 0.15
 
 
 class TttrDevice(TagSource):
@@ -59,7 +62,8 @@ class TttrDevice(TagSource):
     NEEDS = ""
     FORMATS: ClassVar[tuple[str, str]] = ("", "")  # PTU record format names in T2, T3
     MAX_INPUTS = 8
-    SYNC_DIVIDERS = (1, 16)
+    #: the sync dividers the unit takes
+    SYNC_DIVIDERS: ClassVar[tuple[int, ...]] = (1, 2, 4, 8, 16)
     #: "cfd" (level and zero cross, mV) or "edge" (level in mV and edge)
     TRIGGER = "cfd"
     LEVEL_MV = (0, 1000)
@@ -75,7 +79,9 @@ class TttrDevice(TagSource):
         lo, hi = cls.LEVEL_MV
         table = {
             "mode": Setting("mode", str, choices=tuple(MODES)),
-            "sync_divider": Setting("sync_divider", int, *cls.SYNC_DIVIDERS),
+            "sync_divider": Setting(
+                "sync_divider", int, min(cls.SYNC_DIVIDERS), max(cls.SYNC_DIVIDERS)
+            ),
             "sync_level_mv": Setting("sync_level_mv", int, lo, hi, unit="mV"),
             "input_level_mv": Setting("input_level_mv", int, lo, hi, unit="mV"),
             "sync_offset_ps": Setting("sync_offset_ps", int, *OFFSET_RANGE_PS, unit="ps"),
@@ -110,7 +116,13 @@ class TttrDevice(TagSource):
         self._open = True
         self.mode = "T2"
         self._sync_divider = 1
-        self._initialize()
+        self._applied: dict[str, Any] = {}  # settings sent, sent again after a mode change
+        self._settled_at = 0.0
+        try:
+            self._initialize()
+        except DeviceError:
+            self.lib.function("CloseDevice")(self._dev)
+            raise
         self._thread: threading.Thread | None = None
         self._queue: collections.deque = collections.deque()
         self._stop_reading = threading.Event()
@@ -138,6 +150,8 @@ class TttrDevice(TagSource):
         self._initialize_mode(MODES[self.mode])
         if self.CALIBRATE:
             self.lib.call("Calibrate", self._dev)
+        self._sync_divider = 1  # what initialising leaves
+        self._settled_at = time.monotonic() + SETTLE_S
 
     def _initialize_mode(self, mode: int) -> None:
         self.lib.call("Initialize", self._dev, ctypes.c_int(mode), ctypes.c_int(0))
@@ -168,26 +182,46 @@ class TttrDevice(TagSource):
     def configure(self, **settings: Any) -> None:
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         inputs = self._inputs()
+        self._refuse(checked, inputs)  # before anything is sent
+        mode = checked.pop("mode", self.mode)
+        if mode != self.mode:  # initialising resets the unit: the settings so far again
+            self.mode = mode
+            self._initialize()
+            checked = {**self._applied, **checked}
+        self._apply(checked, inputs)
+        self._applied.update(checked)
+
+    def _refuse(self, checked: dict[str, Any], inputs: int) -> None:
+        """A :class:`SettingsError` for settings this unit cannot take together."""
+        divider = checked.get("sync_divider")
+        if divider is not None and divider not in self.SYNC_DIVIDERS:
+            allowed = ", ".join(str(d) for d in self.SYNC_DIVIDERS)
+            raise SettingsError(
+                f"{self.NAME}: setting 'sync_divider' must be one of {allowed}, got {divider}"
+            )
         for k in range(inputs + 1, self.MAX_INPUTS + 1):
             if f"input_offset_ps_{k}" in checked:
-                raise DeviceError(f"{self.NAME}: input_offset_ps_{k}: it has {inputs} inputs")
-        if checked.get("mode", self.mode) != self.mode:
-            self.mode = checked["mode"]
-            self._initialize()
+                raise SettingsError(f"{self.NAME}: input_offset_ps_{k}: it has {inputs} inputs")
+        shape = "zero_cross_mv" if self.TRIGGER == "cfd" else "edge"
+        for part in ("sync", "input"):
+            if (f"{part}_level_mv" in checked) != (f"{part}_{shape}" in checked):
+                raise SettingsError(
+                    f"{self.NAME}: give {part}_level_mv and {part}_{shape} together"
+                )
+
+    def _apply(self, checked: dict[str, Any], inputs: int) -> None:
+        """Send checked settings (the mode aside) to the unit."""
         if "sync_divider" in checked:
             self._sync_divider = checked["sync_divider"]
             self.lib.call("SetSyncDiv", self._dev, ctypes.c_int(self._sync_divider))
+            self._settled_at = time.monotonic() + SETTLE_S
         shape_key = "zero_cross_mv" if self.TRIGGER == "cfd" else "edge"
         edges = {"rising": 1, "falling": 0}
         for part in ("sync", "input"):
             level = checked.get(f"{part}_level_mv")
-            shape = checked.get(f"{part}_{shape_key}")
-            if level is None and shape is None:
+            if level is None:
                 continue
-            if level is None or shape is None:
-                raise DeviceError(
-                    f"{self.NAME}: give {part}_level_mv and {part}_{shape_key} together"
-                )
+            shape = checked[f"{part}_{shape_key}"]
             shape = edges[shape] if self.TRIGGER == "edge" else shape
             if part == "sync":
                 self._set_sync_trigger(level, shape)
@@ -228,6 +262,9 @@ class TttrDevice(TagSource):
 
     def _sync_period_ps(self) -> float:
         """The period of the syncs the unit counts (after the divider), ps."""
+        wait = self._settled_at - time.monotonic()
+        if wait > 0:  # the rate meters need a moment after initialising or a new divider
+            time.sleep(wait)
         rate = ctypes.c_int()
         self.lib.call("GetSyncRate", self._dev, ctypes.byref(rate))
         if rate.value <= 0:
@@ -316,6 +353,10 @@ class TttrDevice(TagSource):
         end, last = decode_ps(
             records, fmt.family, fmt.wrap, fmt.counted, tick, dunit, self._state, t, ch, dt, 0
         )
+        if self._state[STATE_UNORDERED]:  # damaged or unusual records: sort them
+            order = np.argsort(t[:end], kind="stable")
+            t[:end], ch[:end], dt[:end] = t[:end][order], ch[:end][order], dt[:end][order]
+            self._state[STATE_UNORDERED] = 0
         t, ch, dt = t[:end] + self._shift, ch[:end], dt[:end]
         # every record so far is in: the time is past the last event and the last overflow
         overflow_ps = round(self._state[STATE_OFFSET] * self._tick_ps)

@@ -81,35 +81,42 @@ class SwabianTimeTagger(TagSource):
     def find(cls) -> list[tuple[str, str]]:
         return [(serial, "Swabian Time Tagger") for serial in _module().scanTimeTagger()]
 
+    def _call(self, what, *args):
+        """A call into Swabian's module; its errors (the tagger unplugged, ...) as
+        :class:`DeviceError`."""
+        try:
+            return what(*args)
+        except RuntimeError as err:
+            raise DeviceError(f"{self.NAME}: lost ({err})") from None
+
     def configure(self, **settings: Any) -> None:
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         tagger = self._tagger
         for c in self.channels:
             if "trigger_level_v" in checked:
-                tagger.setTriggerLevel(c, checked["trigger_level_v"])
+                self._call(tagger.setTriggerLevel, c, checked["trigger_level_v"])
             if "deadtime_ps" in checked:
-                tagger.setDeadtime(c, checked["deadtime_ps"])
+                self._call(tagger.setDeadtime, c, checked["deadtime_ps"])
             if f"delay_ps_{c}" in checked:
-                tagger.setInputDelay(c, checked[f"delay_ps_{c}"])
+                self._call(tagger.setInputDelay, c, checked[f"delay_ps_{c}"])
         if "test_signal" in checked:
-            tagger.setTestSignal(list(self.channels), checked["test_signal"])
+            self._call(tagger.setTestSignal, list(self.channels), checked["test_signal"])
 
     def info(self) -> DeviceInfo:
-        return DeviceInfo(self._tagger.getModel(), self._tagger.getSerial(), 1.0, self.channels)
+        model = self._call(self._tagger.getModel)
+        return DeviceInfo(model, self._call(self._tagger.getSerial), 1.0, self.channels)
 
     def start(self) -> None:
         self._status = DeviceStatus()
         self._open_gap: int | None = None
         self._t0: int | None = None
         self._missed: dict[int, int] = {}
-        self._stream = self._tt.TimeTagStream(self._tagger, BUFFER_EVENTS, list(self.channels))
-        self._stream.start()
+        stream = self._tt.TimeTagStream
+        self._stream = self._call(stream, self._tagger, BUFFER_EVENTS, list(self.channels))
+        self._call(self._stream.start)
 
     def read(self) -> TagBlock:
-        try:
-            buf = self._stream.getData()
-        except RuntimeError as err:
-            raise DeviceError(f"{self.NAME}: lost ({err})") from None
+        buf = self._call(self._stream.getData)
         if self._t0 is None:
             self._t0 = int(buf.tStart)
         t = np.asarray(buf.getTimestamps(), dtype=np.int64) - self._t0
@@ -145,9 +152,9 @@ class SwabianTimeTagger(TagSource):
         return np.array(out, dtype=np.int64) if out else None
 
     def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._call(stream.stop)
 
     def status(self) -> DeviceStatus:
         if self._missed:
@@ -161,4 +168,4 @@ class SwabianTimeTagger(TagSource):
         try:
             self.stop()
         finally:
-            self._tt.freeTimeTagger(self._tagger)
+            self._call(self._tt.freeTimeTagger, self._tagger)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..protocol import Instrument, Setting, SettingsError, check_settings
+from ..protocol import DeviceError, Instrument, Setting, SettingsError, check_settings
 from .prompt_serial import PromptSerial
 
 
@@ -17,8 +17,12 @@ class Fw102c(Instrument):
 
     def __init__(self, port: str, timeout_s: float = 1.0):
         self._port = PromptSerial(port, self.NAME, timeout_s=timeout_s)
-        self.ident = " ".join(self._port.ask("*idn?"))
-        self.positions = self._port.value("pcount?")
+        try:
+            self.ident = " ".join(self._port.ask("*idn?"))
+            self.positions = self._port.value("pcount?")
+        except DeviceError:
+            self._port.close()
+            raise
 
     def configure(self, **settings: Any) -> None:
         checked = check_settings(self.SETTINGS, settings, self.NAME)

@@ -8,6 +8,9 @@ from typing import Any, ClassVar
 from ..protocol import Setting, check_settings
 from ..visa_instrument import VisaInstrument
 
+#: Duration of one sample the meter averages, ms.
+SAMPLE_MS = 3.0
+
 
 class Pm100d(VisaInstrument):
     """Power meter: ``wavelength_nm`` (the sensor's correction), ``averages`` (samples of
@@ -28,6 +31,8 @@ class Pm100d(VisaInstrument):
         if "averages" in checked:
             n = checked["averages"]
             self.set(f"SENS:AVER:COUN {n:d}", "SENS:AVER:COUN?", n)
+            # a reading averages n samples of about 3 ms: wait that long for it
+            self._inst.timeout = max(self._inst.timeout, int(n * SAMPLE_MS + 2000))
         self.write("SENS:POW:RANG:AUTO 1")
         self.write("CONF:POW")
 

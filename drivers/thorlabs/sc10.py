@@ -17,7 +17,11 @@ class Sc10(Instrument):
 
     def __init__(self, port: str, timeout_s: float = 1.0):
         self._port = PromptSerial(port, self.NAME, baud=9600, timeout_s=timeout_s)
-        self.ident = " ".join(self._port.ask("*idn?"))
+        try:
+            self.ident = " ".join(self._port.ask("*idn?"))
+        except DeviceError:
+            self._port.close()
+            raise
 
     def configure(self, **settings: Any) -> None:
         checked = check_settings(self.SETTINGS, settings, self.NAME)

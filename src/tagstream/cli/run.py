@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
             source.metadata = dataclasses.replace(source.metadata, settings=settings)
         pipeline = LivePipeline.from_config(source, config, output)
         out = run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
+    if isinstance(source, DeviceRun):
+        for note in source.notes():
+            print(f"note: {note}")
     if isinstance(source, DeviceRun) and source.lost:
         print(
             f"tagstream run: error: {source.lost}; the run stopped there, the data before it "
@@ -69,7 +72,8 @@ def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:
     label."""
     readings = {}
     for label, inst in config.instruments.items():
-        device = stack.enter_context(open_device(inst.device, inst.address, **inst.options))
+        opened = open_device(inst.device, inst.address, "instrument", **inst.options)
+        device = stack.enter_context(opened)
         device.configure(**inst.settings)
         readings[label] = {"device": inst.device, "address": inst.address, **device.readings()}
     return readings
@@ -78,7 +82,7 @@ def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:
 def _source(config: RunConfig, duration: str | None) -> Run:
     s = config.source
     if s.device is not None:
-        device = open_device(s.device, s.address, **s.options)
+        device = open_device(s.device, s.address, "tagger", **s.options)
         try:
             return DeviceRun(
                 device,

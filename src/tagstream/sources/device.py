@@ -1,11 +1,15 @@
 """A hardware time tagger as a :class:`Run`: the adapter's blocks of tags cut into batches.
 
 The device's own time decides where batches end: a batch ``[a, b)`` is handed out once the
-device has reported everything before ``b`` (:attr:`~tagstream.drivers.protocol.TagBlock.until_ps`),
-or once the wall clock since the start is ``latency`` past ``b``, so that a dark detector still
-gives empty batches. Intervals the device reports as lost become the batches' gaps. A device lost
-mid-run ends the batches: the last one reaches the wall-clock time of the loss, the stretch after
-the device's last report marked as a gap, and :attr:`DeviceRun.lost` says what happened.
+device has reported everything before ``b``
+(:attr:`~tagstream.drivers.protocol.TagBlock.until_ps`), or once the wall clock since the start
+is ``latency`` past ``b``, so that a dark detector still gives empty batches; the stretch of
+such a batch past the device's report is a gap (unseen), and tags or losses reported for it
+afterwards are counted (:meth:`DeviceRun.notes`). The latency is the larger of the run's and the
+device's own (``TagSource.latency_s``). Intervals the device reports as lost become the batches'
+gaps. A device lost mid-run ends the batches: the last one reaches the wall-clock time of the
+loss, the stretch after the device's last report marked as a gap, and :attr:`DeviceRun.lost`
+says what happened.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class DeviceRun(Run):
         self.latency_s = latency_s
         self.lost: str | None = None
         self.late = 0
+        self.unreported_ps = 0
+        self.late_gap_ps = 0
         self.metadata = _metadata(self.info, settings, name or device.NAME)
 
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
@@ -71,9 +77,10 @@ class DeviceRun(Run):
         a = 0
         reported = 0
         device = self.device
-        device.start()
-        started = time.monotonic()
+        latency = max(self.latency_s, device.latency_s)
         try:
+            device.start()
+            started = time.monotonic()
             while end is None or a < end:
                 try:
                     block = device.read()
@@ -83,35 +90,64 @@ class DeviceRun(Run):
                     reported = max(reported, pending.last + 1, a)
                     stop = max(int((time.monotonic() - started) * 1e12), reported + 1)
                     if end is not None:
-                        stop = max(min(stop, end), reported)
-                    yield self._batch(pending, a, stop, lost_from=reported)
+                        reported, stop = min(reported, end), min(stop, end)
+                    yield self._batch(pending, a, stop, lost_from=reported)[0]
                     return
                 self.late += pending.add(block, a)
                 reported = max(reported, block.until_ps)
-                wall = int((time.monotonic() - started - self.latency_s) * 1e12)
+                wall = int((time.monotonic() - started - latency) * 1e12)
                 ready = max(reported, wall) if end is None else min(max(reported, wall), end)
                 cut = False
                 while a + span <= ready or (end is not None and a < ready == end):
                     b = a + span if end is None else min(a + span, end)
-                    batch = self._batch(pending, a, b)
+                    # cut by the wall clock ahead of the device's report: not seen, a gap
+                    unseen = reported if reported < b else None
+                    batch, added = self._batch(pending, a, b, lost_from=unseen)
+                    self.unreported_ps += added
                     a = b
                     cut = True
                     yield batch
                 if not cut and not block.timestamps.size:
                     time.sleep(POLL_S)
         finally:
+            self.late_gap_ps = pending.late_gap_ps
             try:
                 device.stop()
             except DeviceError as err:
                 self.lost = self.lost or str(err)
 
-    def _batch(self, pending: _Pending, a: int, b: int, lost_from: int | None = None) -> TagBatch:
-        """The batch ``[a, b)``, taken from ``pending``; with ``lost_from``, ``[lost_from, b)``
-        is a gap."""
+    def notes(self) -> list[str]:
+        """What went wrong between the device and the batches, one line each."""
+        out = []
+        if self.unreported_ps:
+            out.append(
+                f"the device reported {self.unreported_ps / 1e12:.3g} s more than "
+                f"{self.latency_s:g} s late; that time is recorded as gaps"
+            )
+        if self.late:
+            out.append(f"{self.late} tags came after their batch had gone out and were left out")
+        if self.late_gap_ps:
+            out.append(
+                f"{self.late_gap_ps / 1e12:.3g} s of data losses were reported after the batches "
+                "they fall in had gone out"
+            )
+        return out
+
+    def _batch(
+        self, pending: _Pending, a: int, b: int, lost_from: int | None = None
+    ) -> tuple[TagBatch, int]:
+        """The batch ``[a, b)``, taken from ``pending``; with ``lost_from``, the time from then
+        (or from after the last tag) to ``b`` is a gap. ``(batch, ps of that gap)``."""
         ts, ch, nt, gaps = pending.take(a, b)
+        added = 0
+        if lost_from is not None and ts.size:  # the tags that did come are kept
+            lost_from = max(lost_from, int(ts[-1]) + 1)
         if lost_from is not None and lost_from < b:
-            gaps = iv.union(gaps, np.array([[max(lost_from, a), b]], dtype=np.int64))
-        return TagBatch(ts, ch, a, b, nanotimes=nt, gaps=gaps, metadata=self.metadata)
+            start = max(lost_from, a)
+            added = b - start - iv.total(iv.clip(gaps, start, b))
+            gaps = iv.union(gaps, np.array([[start, b]], dtype=np.int64))
+        batch = TagBatch(ts, ch, a, b, nanotimes=nt, gaps=gaps, metadata=self.metadata)
+        return batch, added
 
     def close(self) -> None:
         self.device.close()
@@ -127,13 +163,16 @@ class _Pending:
         self.last = -1  # the latest timestamp kept
         self.unordered = False
         self.gaps = iv.EMPTY
+        self.late_gap_ps = 0  # of losses reported for time already handed out
 
     def add(self, block: TagBlock, handed_out: int) -> int:
         """Keep ``block``'s tags from ``handed_out`` on; returns how many came too late."""
         t = np.asarray(block.timestamps, dtype=np.int64)
         late = int(np.searchsorted(t, handed_out)) if t.size and t[0] < handed_out else 0
         if block.gaps is not None and len(block.gaps):
-            self.gaps = iv.union(self.gaps, iv.as_intervals(block.gaps, "gaps"))
+            gaps = iv.normalize(iv.as_intervals(block.gaps, "gaps"))
+            self.late_gap_ps += iv.total(iv.clip(gaps, np.iinfo(np.int64).min, handed_out))
+            self.gaps = iv.union(self.gaps, gaps)
         if t.size > late:
             nt = None
             if self.t3:
