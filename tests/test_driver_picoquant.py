@@ -252,6 +252,7 @@ def test_a_full_fifo_is_a_gap_and_the_measurement_goes_on(fake, tmp_path):
     after = _tags_of(tmp_path, "tail.ptu", records[cut:])  # the unit counts from 0 again
     np.testing.assert_array_equal(t[n_before:] - gaps[0][1], after)
     assert status.overflow and "FIFO full" in status.warnings[0]
+    assert status.count_rates_cps == {0: 80e6, 1: 1000.0, 2: 2000.0}  # the unit's rate meters
     assert "WARNING_COUNTS_EXCEED_LIMIT" in status.warnings
 
 
@@ -322,6 +323,14 @@ def test_no_device_and_no_library_are_one_line_errors(fake, tmp_path):
         MultiHarp(0, library=str(tmp_path / "libmh150.so"))
     rows = {name: text for name, address, text in find_devices() if not address}
     assert "install PicoQuant's HHLib" in rows["picoquant-hydraharp"]
+
+
+@pytest.mark.parametrize("fake", ["PH"], indirect=True)
+def test_the_picoharp_rate_meters_are_its_sync_and_its_input(fake):
+    with PicoHarp(0, library=fake.path) as dev:
+        dev.configure(mode="T3", sync_divider=2)
+        assert dev.status().count_rates_cps == {0: 1000.0, 1: 2000.0}
+        assert dev.info().sync_period_ps == pytest.approx(2 * 1e12 / 1000)
 
 
 @pytest.mark.parametrize("fake", ["TH260"], indirect=True)

@@ -35,6 +35,12 @@ class PicoHarp(TttrDevice):
     def _inputs(self) -> int:
         return 1
 
+    def _sync_rate(self) -> int:  # the library's rate meter 0 is the sync input
+        return self._input_rate(-1)
+
+    def _input_rate(self, channel: int) -> int:
+        return super()._input_rate(channel + 1)
+
     def _set_sync_trigger(self, level: int, shape: int) -> None:
         self._set_input_trigger(-1, level, shape)  # the sync is the library's channel 0
 

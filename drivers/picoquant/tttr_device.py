@@ -265,11 +265,10 @@ class TttrDevice(TagSource):
         wait = self._settled_at - time.monotonic()
         if wait > 0:  # the rate meters need a moment after initialising or a new divider
             time.sleep(wait)
-        rate = ctypes.c_int()
-        self.lib.call("GetSyncRate", self._dev, ctypes.byref(rate))
-        if rate.value <= 0:
-            raise DeviceError(f"{self.NAME}: no sync signal (rate {rate.value}/s), needed in T3")
-        return 1e12 * self._sync_divider / rate.value
+        rate = self._sync_rate()
+        if rate <= 0:
+            raise DeviceError(f"{self.NAME}: no sync signal (rate {rate}/s), needed in T3")
+        return 1e12 * self._sync_divider / rate
 
     def start(self) -> None:
         fmt = pq_spec.FORMATS_BY_NAME[self.FORMATS[self.mode == "T3"]]
@@ -338,7 +337,6 @@ class TttrDevice(TagSource):
         t = np.concatenate(times) if times else np.zeros(0, np.int64)
         ch = np.concatenate(chans) if chans else np.zeros(0, np.uint8)
         nt = (np.concatenate(nts) if nts else np.zeros(0, np.uint16)) if self.mode == "T3" else None
-        self._count(t, ch)
         return TagBlock(
             t, ch, self._until, nt, np.array(gaps, dtype=np.int64).reshape(-1, 2) if gaps else None
         )
@@ -363,14 +361,6 @@ class TttrDevice(TagSource):
         self._until = max(self._until, self._shift + max(overflow_ps, last + 1))
         return t, ch, dt
 
-    def _count(self, t: np.ndarray, ch: np.ndarray) -> None:
-        if t.size > 1 and t[-1] > t[0]:
-            counts = np.bincount(ch, minlength=self.MAX_INPUTS + 1)
-            span_s = (t[-1] - t[0]) * 1e-12
-            self._status.count_rates_cps = {
-                c: float(counts[c] / span_s) for c in range(self.MAX_INPUTS + 1) if counts[c]
-            }
-
     def stop(self) -> None:
         if self._thread is not None:
             self._stop_reading.set()
@@ -378,7 +368,23 @@ class TttrDevice(TagSource):
             self._thread = None
             self.lib.call("StopMeas", self._dev)
 
+    def _sync_rate(self) -> int:
+        """The sync rate meter, /s."""
+        rate = ctypes.c_int()
+        self.lib.call("GetSyncRate", self._dev, ctypes.byref(rate))
+        return rate.value
+
+    def _input_rate(self, channel: int) -> int:
+        """The rate meter of input ``channel`` (from 0), /s."""
+        rate = ctypes.c_int()
+        self.lib.call("GetCountRate", self._dev, ctypes.c_int(channel), ctypes.byref(rate))
+        return rate.value
+
     def status(self) -> DeviceStatus:
+        """The unit's own rate meters (the sync as channel 0), its warnings, overflows."""
+        rates = {0: float(self._sync_rate())}
+        rates.update({k + 1: float(self._input_rate(k)) for k in range(self._inputs())})
+        self._status.count_rates_cps = rates
         warnings = ctypes.c_int()
         self.lib.call("GetWarnings", self._dev, ctypes.byref(warnings))
         if warnings.value:
