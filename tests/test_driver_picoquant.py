@@ -319,6 +319,10 @@ def test_no_device_and_no_library_are_one_line_errors(fake, tmp_path):
     fake.fail(1)
     with pytest.raises(DeviceError, match=r"HH_OpenDevice failed: ERROR_DEVICE_OPEN_FAIL \(-1\)"):
         HydraHarp(0, library=fake.path)
+    fake.fail(4)  # the unit opens but does not initialise: it is closed again
+    with pytest.raises(DeviceError, match=r"HH_Initialize failed: ERROR_USB_FAIL \(-14\)"):
+        HydraHarp(0, library=fake.path)
+    assert fake.log()[-2:] == ["HH_Initialize(0,2,0)", "HH_CloseDevice(0)"]
     with pytest.raises(DeviceError, match="install PicoQuant's MHLib"):
         MultiHarp(0, library=str(tmp_path / "libmh150.so"))
     rows = {name: text for name, address, text in find_devices() if not address}

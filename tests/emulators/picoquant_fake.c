@@ -60,7 +60,7 @@ void FAKE_Serve(const unsigned int *recs, long n, int per_read, double per_s) {
     chunk = per_read;
 }
 /* kind 1: no device at OpenDevice; 2: the FIFO fills after `after` records; 3: a read fails
-   after `after` records */
+   after `after` records; 4: Initialize fails */
 void FAKE_Fail(int kind, int after) { fail_kind = kind; fail_after = after; }
 void FAKE_Setup(double base_ps, double rate, int inputs) {
     base_res_ps = base_ps; sync_rate = rate; channels = inputs;
@@ -99,6 +99,7 @@ int FN(Initialize)(int dev, int m, int ref) {
 int FN(Initialize)(int dev, int m) {
     note(STR(PREFIX) "_Initialize(%d,%d)", dev, m);
 #endif
+    if (fail_kind == 4) return ERR_USB_FAIL;
     initialized = 1; mode = m;
     return 0;
 }
