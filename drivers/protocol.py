@@ -171,6 +171,18 @@ class TagBlock:
     gaps: np.ndarray | None = None
 
 
+def tag_rates_cps(
+    times: np.ndarray, channels: np.ndarray, numbers: tuple[int, ...]
+) -> dict[int, float] | None:
+    """Tags per second on each channel in ``numbers`` over the span of ``times`` (ps), or None
+    when the span is empty: for devices without rate meters of their own."""
+    if times.size < 2 or times[-1] <= times[0]:
+        return None
+    counts = np.bincount(channels, minlength=max(numbers) + 1)
+    span_s = (times[-1] - times[0]) * 1e-12
+    return {c: float(counts[c] / span_s) for c in numbers}
+
+
 class _Device:
     """A device held open until :meth:`close`, also as a context manager."""
 

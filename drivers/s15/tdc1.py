@@ -23,6 +23,7 @@ from ..protocol import (
     TagBlock,
     TagSource,
     check_settings,
+    tag_rates_cps,
 )
 from .tdc1_words import INPUTS, TICK_PS, decode_words
 
@@ -140,16 +141,10 @@ class Tdc1(TagSource):
         t, ch, self._tick, self._wraps = decode_words(words, self._tick, self._wraps)
         # one word holds every input of its tick: everything before the next tick is in
         until = (self._wraps * (1 << 27) + self._tick + 1) * TICK_PS
-        self._count(ch, t)
+        rates = tag_rates_cps(t, ch, tuple(range(1, INPUTS + 1)))
+        if rates is not None:
+            self._status.count_rates_cps = rates
         return TagBlock(t, ch, int(until))
-
-    def _count(self, channels: np.ndarray, times: np.ndarray) -> None:
-        if times.size > 1 and times[-1] > times[0]:
-            span_s = (times[-1] - times[0]) * 1e-12
-            counts = np.bincount(channels, minlength=INPUTS + 1)
-            self._status.count_rates_cps = {
-                c: float(counts[c] / span_s) for c in range(1, INPUTS + 1)
-            }
 
     def stop(self) -> None:
         if self._running:

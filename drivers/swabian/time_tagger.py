@@ -23,6 +23,7 @@ from ..protocol import (
     TagBlock,
     TagSource,
     check_settings,
+    tag_rates_cps,
 )
 
 #: ``TimeTagStreamBuffer.getEventTypes`` values (Swabian's ``TagType``).
@@ -132,9 +133,9 @@ class SwabianTimeTagger(TagSource):
             self._status.warnings.append("the tagger reported an error event")
         tags = kind == TIME_TAG
         t, ch = t[tags], ch[tags].astype(np.uint8)
-        if t.size > 1 and t[-1] > t[0]:
-            counted = np.bincount(ch, minlength=MAX_CHANNEL + 1) / ((t[-1] - t[0]) * 1e-12)
-            self._status.count_rates_cps = {c: float(counted[c]) for c in self.channels}
+        rates = tag_rates_cps(t, ch, self.channels)
+        if rates is not None:
+            self._status.count_rates_cps = rates
         if self._open_gap is not None:  # events are being lost now: report only up to it
             until = min(until, self._open_gap)
         return TagBlock(t, ch, until, None, gaps)

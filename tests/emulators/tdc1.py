@@ -3,20 +3,18 @@ does and, in timestamp mode, streams its 32-bit words until ``abort``."""
 
 from __future__ import annotations
 
-import os
-import select
-import threading
 import time
-import tty
 
 import numpy as np
+
+from .pty_device import PtyDevice
 
 IDENT = "S-Fifteen Instruments,TDC1,TDC1-0042,1.3"
 #: Seconds between the last words sent and the unplugging.
 LAST_WORDS_S = 0.3
 
 
-class Tdc1Emulator:
+class Tdc1Emulator(PtyDevice):
     """Serve ``words`` (uint32) on a pty whose slave path is :attr:`port`.
 
     Parameters
@@ -52,46 +50,32 @@ class Tdc1Emulator:
         self.sent = 0
         self.mode = "singles"
         self.streaming = False
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        pending = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.005)
-            if ready:
-                try:
-                    pending += os.read(self.master, 4096)
-                except OSError:
-                    return
-                while b"\r\n" in pending:
-                    line, pending = pending.split(b"\r\n", 1)
-                    for command in line.decode("ascii").split(";"):
-                        self._obey(command.strip())
-            if self.streaming and self.sent < len(self.data):
-                end = min(self.sent + self.chunk, len(self.data))
-                if self.per_s:
-                    allowed = int((time.monotonic() - self.began) * self.per_s) // 4 * 4
-                    end = min(end, max(allowed, self.sent))
-                    if end == self.sent:
-                        continue
-                if self.lose_after is not None and end >= self.lose_after:
-                    os.write(self.master, self.data[self.sent : self.lose_after])
-                    time.sleep(LAST_WORDS_S)  # read before the unplugging discards them
-                    self.vanish()
-                    return
-                os.write(self.master, self.data[self.sent : end])
-                self.sent = end
+    def line(self, text: str) -> None:
+        for command in text.split(";"):
+            self._obey(command.strip())
+
+    def tick(self) -> None:
+        if not self.streaming or self.sent >= len(self.data):
+            return
+        end = min(self.sent + self.chunk, len(self.data))
+        if self.per_s:
+            allowed = int((time.monotonic() - self.began) * self.per_s) // 4 * 4
+            end = min(end, max(allowed, self.sent))
+        if self.lose_after is not None and end >= self.lose_after:
+            self.write(self.data[self.sent : self.lose_after])
+            time.sleep(LAST_WORDS_S)  # read before the unplugging discards them
+            self.vanish()
+        elif end > self.sent:
+            self.write(self.data[self.sent : end])
+            self.sent = end
 
     def _obey(self, command: str) -> None:
         self.commands.append(command)
         word = command.lower()
         if word == "*idn?":
-            os.write(self.master, self.ident.encode() + b"\r\n")
+            self.write(self.ident.encode() + b"\r\n")
         elif word == "timestamp":
             self.mode = "timestamp"
         elif word == "counts?" and self.mode == "timestamp":
@@ -99,22 +83,3 @@ class Tdc1Emulator:
             self.began = time.monotonic()
         elif word == "abort":
             self.streaming = False
-
-    def vanish(self) -> None:
-        """The device is unplugged."""
-        os.close(self.master)
-        os.close(self._slave)
-        self._stop.set()
-
-    def close(self) -> None:
-        if not self._stop.is_set():
-            self._stop.set()
-            self._thread.join()
-            os.close(self.master)
-            os.close(self._slave)
-
-    def __enter__(self) -> Tdc1Emulator:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -4,15 +4,14 @@ do."""
 
 from __future__ import annotations
 
-import os
-import select
-import threading
-import tty
+from .pty_device import PtyDevice
 
 
-class ThorlabsSerialEmulator:
+class ThorlabsSerialEmulator(PtyDevice):
     """``kind`` is ``"fw102c"`` (``positions`` filters) or ``"sc10"``; :attr:`port` is the
     path to open, :attr:`commands` what was received."""
+
+    EOL = b"\r"
 
     def __init__(self, kind: str, positions: int = 6):
         self.kind = kind
@@ -20,30 +19,14 @@ class ThorlabsSerialEmulator:
         self.position = 1
         self.open = 0
         self.commands: list[str] = []
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        pending = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.01)
-            if not ready:
-                continue
-            try:
-                pending += os.read(self.master, 1024)
-            except OSError:
-                return
-            while b"\r" in pending:
-                line, pending = pending.split(b"\r", 1)
-                command = line.decode("ascii").strip()
-                self.commands.append(command)
-                answer = self._answer(command)
-                out = command + "\r" + ("" if answer is None else answer + "\r") + "> "
-                os.write(self.master, out.encode("ascii"))
+    def line(self, text: str) -> None:
+        command = text.strip()
+        self.commands.append(command)
+        answer = self._answer(command)
+        out = command + "\r" + ("" if answer is None else answer + "\r") + "> "
+        self.write(out.encode("ascii"))
 
     def _answer(self, command: str) -> str | None:
         if command == "*idn?":
@@ -67,15 +50,3 @@ class ThorlabsSerialEmulator:
                 self.open = 1 - self.open
                 return None
         return "Command error CMD_NOT_DEFINED"
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        os.close(self.master)
-        os.close(self._slave)
-
-    def __enter__(self) -> ThorlabsSerialEmulator:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -185,19 +185,27 @@ class _Pending:
         return late
 
     def take(self, a: int, b: int):
-        """``(times, channels, nanotimes, gaps)`` of ``[a, b)``, no longer kept."""
-        times = _join([p[0] for p in self.parts], np.int64)
-        chans = _join([p[1] for p in self.parts], np.uint8)
-        nts = _join([p[2] for p in self.parts], np.uint16) if self.t3 else None
+        """``(times, channels, nanotimes, gaps)`` of ``[a, b)``, no longer kept. In time order,
+        only the parts that start before ``b`` are joined (a device far ahead of the batches
+        does not have its whole backlog copied for each batch)."""
+        parts = self.parts
+        if not self.unordered:
+            used = next((i for i, p in enumerate(parts) if p[0].size and p[0][0] >= b), len(parts))
+            parts, rest = parts[:used], parts[used:]
+        else:
+            rest = []
+        times = _join([p[0] for p in parts], np.int64)
+        chans = _join([p[1] for p in parts], np.uint8)
+        nts = _join([p[2] for p in parts], np.uint16) if self.t3 else None
         if self.unordered:
             order = np.argsort(times, kind="stable")
             times, chans = times[order], chans[order]
             nts = None if nts is None else nts[order]
             self.unordered = False
         k = int(np.searchsorted(times, b))
-        self.parts = []
+        self.parts = rest
         if k < times.size:
-            self.parts.append((times[k:], chans[k:], None if nts is None else nts[k:]))
+            self.parts.insert(0, (times[k:], chans[k:], None if nts is None else nts[k:]))
         gaps = iv.clip(self.gaps, a, b)
         self.gaps = iv.clip(self.gaps, b, np.iinfo(np.int64).max)
         return times[:k], chans[:k], None if nts is None else nts[:k], gaps
