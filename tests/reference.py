@@ -6,6 +6,8 @@ Each follows the definition literally (loops over tags and pairs); none shares c
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -181,3 +183,44 @@ def tdc1_decode(words):
             if w >> bit & 1:
                 tags.append(((wraps * (1 << 27) + tick) * 2000, bit + 1))
     return tags
+
+
+def phase_of(d, offset, period):
+    """A raw delay (ps) less the channel's offset, folded onto [0, period): one float operation
+    at a time, as the kernels do."""
+    x = float(d) - float(offset)
+    p = x - period * math.floor(x / period)
+    if p >= period:
+        p -= period
+    if p < 0.0:
+        p += period
+    return p
+
+
+def decay_phase(delays, ch, detectors, offsets, reach, period, start, width, n_bins):
+    """Folded decay histogram from raw delays (None where a photon has no sync before it)."""
+    hist = np.zeros((len(detectors), n_bins), dtype=np.int64)
+    for d, c in zip(delays, ch, strict=True):
+        if c not in detectors or d is None or not 0 <= d < reach:
+            continue
+        k = math.floor((phase_of(d, offsets[c], period) - start) / width)
+        if 0 <= k < n_bins:
+            hist[detectors.index(c), k] += 1
+    return hist
+
+
+def delays_since_sync(t, ch, sync, resets=()):
+    """Raw T2 delay of every tag since the preceding sync tag (None for syncs and for tags with
+    no sync since the start or the last reset time)."""
+    out, last, r = [], None, 0
+    resets = sorted(resets)
+    for x, c in zip(t, ch, strict=True):
+        while r < len(resets) and x >= resets[r]:
+            last = None
+            r += 1
+        if c == sync:
+            last = int(x)
+            out.append(None)
+        else:
+            out.append(None if last is None else int(x) - last)
+    return out

@@ -16,6 +16,15 @@ def channel_label(number: int, channels: ChannelMap | None) -> str:
     return str(number)
 
 
+def channel_key(key: str | int, channels: ChannelMap | None) -> str | int:
+    """A channel's name as given, else a number written as text (``"2"`` from a TOML table) as
+    that number."""
+    if isinstance(key, str) and (channels is None or key not in channels):
+        if key.strip().isdigit():
+            return int(key)
+    return key
+
+
 def resolve_many(
     keys: str | int | Sequence[str | int] | None, channels: ChannelMap | None
 ) -> list[int]:

@@ -4,15 +4,17 @@ delay after the laser sync in that bin."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AnalysisError
 from ..kernels import NO_SYNC, bin_delays_t2, bin_delays_t3
-from ..tags import ChannelMap, TagBatch, parse_time, parse_time_range
+from ..kernels.decay_phase import bin_phases_t2, bin_phases_t3
+from ..tags import ChannelMap, TagBatch, parse_period_ps, parse_time, parse_time_range
 from .channels import resolve_many, resolve_sync, selection_table
+from .laser_phase import PhaseFold, channel_offsets, phase_fold
 from .stream import Coverage, GrowingColumns, add_exposure, gap_cuts
 
 
@@ -99,9 +101,16 @@ class FlidAnalyzer:
     bin
         Base time bin (``"10 ms"``).
     delay_range
-        ``(start, stop)`` of delays that enter the mean; defaults to one sync period.
+        ``(start, stop)`` of the delays after the laser pulse that enter the mean; defaults to
+        one laser period.
     sync
         Sync channel for T2 data; defaults to the channel map's.
+    period
+        Laser period; defaults to the run metadata's laser period, else the sync period. With a
+        divided sync, delays are folded onto the laser period as for the decay histograms
+        (:mod:`~tagstream.analysis.laser_phase`).
+    delays
+        ``{channel: delay}``: cable delays to take off each channel.
     """
 
     def __init__(
@@ -111,8 +120,13 @@ class FlidAnalyzer:
         delay_range: tuple[str | int, str | int] | None = None,
         sync: str | int | None = None,
         channels: ChannelMap | None = None,
+        period: str | float | None = None,
+        delays: Mapping[str | int, str | int] | None = None,
     ):
         self.detectors = resolve_many(detectors, channels)
+        self._period = None if period is None else parse_period_ps(period, "period")
+        self._offsets = channel_offsets(delays, channels)
+        self.fold: PhaseFold | None = None
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("FLID: the bin width must be positive")
@@ -128,16 +142,36 @@ class FlidAnalyzer:
     def _setup(self, batch: TagBatch) -> None:
         self.t0 = batch.t_begin
         self._mode = batch.mode
-        start, stop = self._range if self._range is not None else (0, batch.sync_period_ps)
-        if stop is None:
-            raise AnalysisError("FLID: no sync period is known; give delay_range")
-        if self._mode == "T3":
+        md = batch.metadata
+        laser = self._period
+        if laser is None and md is not None:
+            laser = md.laser_period_ps
+        sync_period = batch.sync_period_ps or laser
+        if sync_period is None and (self._range is None or np.any(self._offsets)):
+            raise AnalysisError(
+                "FLID: no sync period is known; give the laser period or the delay range"
+            )
+        if self._mode == "T2" and self.sync is None:
+            raise AnalysisError("FLID: T2 data need a sync channel (none in the channel map)")
+        try:
+            self.fold = phase_fold(
+                batch.mode,
+                sync_period,
+                laser,
+                None if md is None else md.nanotime_range_ps,
+                self._offsets,
+            )
+        except AnalysisError as exc:
+            raise AnalysisError(f"FLID: {exc}") from None
+        start, stop = self._range if self._range is not None else (0, self.fold.span_ps)
+        if not self.fold.trivial:
+            self._unit = 1.0
+            self._start, self._stop = float(start), float(stop)
+        elif self._mode == "T3":
             self._unit = float(batch.nanotime_unit_ps)
             self._start = int(np.floor(start / self._unit))
             self._stop = int(np.ceil(stop / self._unit))
         else:
-            if self.sync is None:
-                raise AnalysisError("FLID: T2 data need a sync channel (none in the channel map)")
             self._unit = 1.0
             self._start, self._stop = int(start), int(np.ceil(stop))
 
@@ -150,24 +184,10 @@ class FlidAnalyzer:
         counts, timed, delay_sum, exposure = cols[0], cols[1], cols[2], cols[3]
         for start, stop in batch.covered():
             add_exposure(exposure, self.t0, self.bin_ps, 0, int(start), int(stop))
-        common = (
-            np.int64(self.t0),
-            np.int64(self.bin_ps),
-            np.int64(0),
-            np.int64(self._start),
-            np.int64(self._stop),
-        )
+        common = (np.int64(self.t0), np.int64(self.bin_ps), np.int64(0))
+        columns = (counts, timed, delay_sum)
         if self._mode == "T3":
-            bin_delays_t3(
-                batch.timestamps,
-                batch.channels,
-                batch.nanotimes,
-                self._selected,
-                *common,
-                counts,
-                timed,
-                delay_sum,
-            )
+            self._bin_t3(batch, common, columns)
             return
         if lost:
             self._last_sync[0] = NO_SYNC
@@ -175,17 +195,35 @@ class FlidAnalyzer:
         for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
             if k > 0:
                 self._last_sync[0] = NO_SYNC
-            bin_delays_t2(
-                batch.timestamps[i0:i1],
-                batch.channels[i0:i1],
-                np.int64(self.sync),
-                self._selected,
-                *common,
-                self._last_sync,
-                counts,
-                timed,
-                delay_sum,
-            )
+            self._bin_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], common, columns)
+
+    def _phase_args(self) -> tuple:
+        fold = self.fold
+        return (
+            fold.offsets_ps,
+            float(fold.reach_ps),
+            float(fold.period_ps),
+            float(self._start),
+            float(self._stop),
+        )
+
+    def _bin_t3(self, batch: TagBatch, common: tuple, columns: tuple) -> None:
+        ts, ch, nt = batch.timestamps, batch.channels, batch.nanotimes
+        if self.fold.trivial:
+            limits = (np.int64(self._start), np.int64(self._stop))
+            bin_delays_t3(ts, ch, nt, self._selected, *common, *limits, *columns)
+        else:
+            unit = float(batch.nanotime_unit_ps)
+            bin_phases_t3(ts, ch, nt, self._selected, *common, unit, *self._phase_args(), *columns)
+
+    def _bin_t2(self, ts: np.ndarray, ch: np.ndarray, common: tuple, columns: tuple) -> None:
+        sync = np.int64(self.sync)
+        if self.fold.trivial:
+            limits = (np.int64(self._start), np.int64(self._stop))
+            bin_delays_t2(ts, ch, sync, self._selected, *common, *limits, self._last_sync, *columns)
+        else:
+            args = self._phase_args()
+            bin_phases_t2(ts, ch, sync, self._selected, *common, *args, self._last_sync, *columns)
 
     def result(self) -> FlidResult:
         if self.t0 is None:

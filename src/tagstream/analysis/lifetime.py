@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +17,11 @@ from ..kernels import (
     last_sync_before,
     magic_divisor,
 )
+from ..kernels.decay_phase import decay_phase_t2, decay_phase_t3
 from ..kernels.divide import MAX_DIVIDEND
-from ..tags import ChannelMap, TagBatch, parse_time, parse_time_range
+from ..tags import ChannelMap, TagBatch, parse_period_ps, parse_time, parse_time_range
 from .channels import channel_label, resolve_many, resolve_sync
+from .laser_phase import PhaseFold, channel_offsets, phase_fold
 from .parallel import default_threads, pieces, run_all
 from .stream import Coverage, gap_cuts
 
@@ -39,6 +42,8 @@ class DecayResult:
         Laser repetition period, if known (wrapped tails in fits).
     mode
         ``"T2"`` or ``"T3"``.
+    divider
+        Laser pulses per sync: the delays after the sync were folded onto one laser period.
     """
 
     channel: str
@@ -46,6 +51,7 @@ class DecayResult:
     counts: np.ndarray
     period_ps: float | None
     mode: str
+    divider: int = 1
 
     @property
     def t_ps(self) -> np.ndarray:
@@ -68,9 +74,11 @@ class DecayResult:
 class LifetimeAnalyzer:
     """Decay histograms of one or more detector channels, fed batch by batch.
 
-    T3 batches are histogrammed from their nanotimes; T2 batches from the delay since the
-    preceding tag on the sync channel (photons before the first sync, or after lost data until the
-    next sync, are skipped).
+    Each photon's delay after the sync (T3: its nanotime; T2: the time since the preceding tag
+    on the sync channel) becomes its phase after the laser pulse that excited it
+    (:mod:`~tagstream.analysis.laser_phase`): with a divided sync every photon is folded onto one
+    laser period, and each channel's cable delay is taken off first. Photons before the first
+    sync, or after lost data until the next sync, are skipped.
 
     Parameters
     ----------
@@ -79,11 +87,15 @@ class LifetimeAnalyzer:
     bin
         Bin width (``"16 ps"``); in T3 a whole multiple of the nanotime unit.
     range
-        ``(start, stop)`` of the delays to histogram; defaults to one sync period.
+        ``(start, stop)`` of the phases to histogram; defaults to one laser period (or the
+        part of it a T3 unit records).
     sync
         The sync channel (T2); defaults to the channel map's sync channel.
     period
-        Laser period; defaults to the batches' ``sync_period_ps``.
+        Laser period (ps, ``"12.5 ns"`` or ``"80 MHz"``); defaults to the run metadata's laser
+        period, else the sync period.
+    delays
+        ``{channel: delay}``: cable delays to take off each channel (``"5 ns"`` or ps).
     threads
         Threads for large batches (default: the machine's cores, at most four).
     """
@@ -95,8 +107,9 @@ class LifetimeAnalyzer:
         range: tuple[str | int, str | int] | None = None,
         sync: str | int | None = None,
         channels: ChannelMap | None = None,
-        period: float | None = None,
+        period: str | float | None = None,
         threads: int | None = None,
+        delays: Mapping[str | int, str | int] | None = None,
     ):
         self.detectors = resolve_many(detectors, channels)
         self.threads = default_threads() if threads is None else max(1, int(threads))
@@ -106,19 +119,33 @@ class LifetimeAnalyzer:
             raise AnalysisError("lifetime: the bin width must be positive")
         self._range = parse_time_range(range, "range")
         self.sync = resolve_sync(sync, channels)
-        self.period_ps = period
+        self.period_ps = None if period is None else parse_period_ps(period, "period")
+        self._offsets = channel_offsets(delays, channels)
         self._rows = np.full(256, -1, dtype=np.int64)
         self._rows[self.detectors] = np.arange(len(self.detectors))
         self._hist: np.ndarray | None = None
         self._mode: str | None = None
+        self.fold: PhaseFold | None = None
         self._coverage = Coverage()
         self._last_sync = np.array([NO_SYNC], dtype=np.int64)
 
     def _setup(self, batch: TagBatch) -> None:
-        self.configure(batch.mode, batch.sync_period_ps, batch.nanotime_unit_ps)
+        md = batch.metadata
+        self.configure(
+            batch.mode,
+            batch.sync_period_ps,
+            batch.nanotime_unit_ps,
+            laser_period_ps=None if md is None else md.laser_period_ps,
+            nanotime_range_ps=None if md is None else md.nanotime_range_ps,
+        )
 
     def configure(
-        self, mode: str, sync_period_ps: float | None, nanotime_unit_ps: float | None
+        self,
+        mode: str,
+        sync_period_ps: float | None,
+        nanotime_unit_ps: float | None,
+        laser_period_ps: float | None = None,
+        nanotime_range_ps: float | None = None,
     ) -> None:
         """Lay out the histogram before the first batch (else the first batch does it).
 
@@ -127,47 +154,61 @@ class LifetimeAnalyzer:
         mode
             ``"T2"`` or ``"T3"``.
         sync_period_ps
-            Sync period, ps (the default range and the period unless given).
+            Period of the sync the tagger sees, ps.
         nanotime_unit_ps
             T3 nanotime unit, ps.
+        laser_period_ps
+            Laser period, ps (unless given to the analyzer); ``None`` for the sync period.
+        nanotime_range_ps
+            T3: the longest delay the unit records, ps; ``None`` if unlimited.
         """
         if self._hist is not None:
             raise AnalysisError("lifetime: the histogram is already laid out")
+        if mode == "T2" and self.sync is None:
+            raise AnalysisError("lifetime: T2 data need a sync channel (none in the channel map)")
         self._mode = mode
-        if self.period_ps is None:
-            self.period_ps = sync_period_ps
-        start, stop = self._range if self._range is not None else (0, self.period_ps)
+        laser = self.period_ps if self.period_ps is not None else laser_period_ps
+        if sync_period_ps is None:
+            sync_period_ps = laser
+        if sync_period_ps is None and (self._range is None or np.any(self._offsets)):
+            raise AnalysisError(
+                "lifetime: no sync period is known; give the laser period "
+                "(period='12.5 ns') or the histogram range"
+            )
+        try:
+            self.fold = phase_fold(mode, sync_period_ps, laser, nanotime_range_ps, self._offsets)
+        except AnalysisError as exc:
+            raise AnalysisError(f"lifetime: {exc}") from None
+        self.period_ps = self.fold.period_ps if math.isfinite(self.fold.period_ps) else None
+        start, stop = self._range if self._range is not None else (0, self.fold.span_ps)
 
         # the default range holds the whole bins inside one period (a fit folds the tail of
         # earlier pulses onto exactly one period); an explicit range is covered completely
         def whole(bins: float) -> int:
             return int(np.floor(bins + 1e-9) if self._range is None else np.ceil(bins - 1e-9))
 
-        if stop is None:
-            raise AnalysisError(
-                "lifetime: no sync period is known; give the histogram range, "
-                "e.g. range=('0 ns', '50 ns')"
-            )
+        self._phased = not self.fold.trivial
         if self._mode == "T3":
             unit = nanotime_unit_ps
             if not unit:
                 raise AnalysisError("lifetime: T3 data need their nanotime unit")
+            self._unit = float(unit)
             factor = self.bin_ps / unit
             if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
                 raise AnalysisError(
                     f"lifetime: the bin ({self.bin_ps} ps) must be a whole multiple of the "
-                    "nanotime "
-                    f"unit ({unit:g} ps)"
+                    f"nanotime unit ({unit:g} ps)"
                 )
             self._step = round(factor)
-            self._start = int(np.floor(start / unit + 1e-9))
-            n_bins = whole((stop / unit - self._start) / self._step)
-            self._edges = (self._start + self._step * np.arange(n_bins + 1)) * unit
+            if self._phased:
+                self._start = float(start)
+                n_bins = whole((stop - self._start) / self.bin_ps)
+                self._edges = self._start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
+            else:
+                self._start = int(np.floor(start / unit + 1e-9))
+                n_bins = whole((stop / unit - self._start) / self._step)
+                self._edges = (self._start + self._step * np.arange(n_bins + 1)) * unit
         else:
-            if self.sync is None:
-                raise AnalysisError(
-                    "lifetime: T2 data need a sync channel (none in the channel map)"
-                )
             self._step = self.bin_ps
             self._start = int(start)
             n_bins = whole((stop - self._start) / self._step)
@@ -197,16 +238,34 @@ class LifetimeAnalyzer:
                 self._last_sync[0] = NO_SYNC
             self._histogram_t2(batch.timestamps[i0:i1], batch.channels[i0:i1])
 
+    def _phase_args(self) -> tuple:
+        fold = self.fold
+        return (
+            fold.offsets_ps,
+            float(fold.reach_ps),
+            float(fold.period_ps),
+            float(self._start),
+            float(self.bin_ps),
+        )
+
     def _histogram_t3(self, batch: TagBatch) -> None:
-        args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
         ch, nt = batch.channels, batch.nanotimes
+        if self._phased:
+            args = (self._rows, self._unit, *self._phase_args())
+
+            def kernel(i0: int, i1: int, h: np.ndarray) -> None:
+                decay_phase_t3(ch[i0:i1], nt[i0:i1], *args, h)
+        else:
+            args = (self._rows, np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
+
+            def kernel(i0: int, i1: int, h: np.ndarray) -> None:
+                decay_histogram_t3(ch[i0:i1], nt[i0:i1], *args, h)
+
         parts = pieces(len(batch), self.threads)
         hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
         run_all(
             [
-                lambda i0=i0, i1=i1, h=h: decay_histogram_t3(
-                    ch[i0:i1], nt[i0:i1], self._rows, *args, h
-                )
+                lambda i0=i0, i1=i1, h=h: kernel(i0, i1, h)
                 for (i0, i1), h in zip(parts, hists, strict=True)
             ]
         )
@@ -215,8 +274,18 @@ class LifetimeAnalyzer:
 
     def _histogram_t2(self, ts: np.ndarray, ch: np.ndarray) -> None:
         """Tags without lost time among them; each piece starts from the last sync before it."""
-        args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
         sync = np.int64(self.sync)
+        if self._phased:
+            args = self._phase_args()
+
+            def kernel(i0: int, i1: int, h: np.ndarray, st: np.ndarray) -> None:
+                decay_phase_t2(ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h)
+        else:
+            args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
+
+            def kernel(i0: int, i1: int, h: np.ndarray, st: np.ndarray) -> None:
+                decay_histogram_t2(ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h)
+
         parts = pieces(len(ts), self.threads)
         states = [self._last_sync] + [np.zeros(1, np.int64) for _ in parts[1:]]
         for (i0, _), state in zip(parts[1:], states[1:], strict=True):
@@ -225,9 +294,7 @@ class LifetimeAnalyzer:
         hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
         run_all(
             [
-                lambda i0=i0, i1=i1, h=h, st=st: decay_histogram_t2(
-                    ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h
-                )
+                lambda i0=i0, i1=i1, h=h, st=st: kernel(i0, i1, h, st)
                 for (i0, i1), h, st in zip(parts, hists, states, strict=True)
             ]
         )
@@ -267,6 +334,7 @@ class LifetimeAnalyzer:
             counts=self._hist[row].copy(),
             period_ps=self.period_ps,
             mode=str(self._mode),
+            divider=self.fold.divider,
         )
 
     def _row_of(self, detector: str | int) -> int:

@@ -163,6 +163,9 @@ class RunMetadata:
         Names of the two detectors behind the beam splitter, if known.
     settings
         The source's settings, JSON-serialisable.
+    nanotime_range_ps
+        T3: the longest delay after the sync the unit records (its TCSPC range), ps; ``None``
+        when every delay up to the sync period is recorded.
     """
 
     source: str
@@ -174,6 +177,7 @@ class RunMetadata:
     hbt_pair: tuple[str, str] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     laser_period_ps: float | None = None
+    nanotime_range_ps: float | None = None
 
     def __post_init__(self) -> None:
         if self.laser_period_ps is None:
@@ -195,6 +199,7 @@ class RunMetadata:
             "sync_period_ps": self.sync_period_ps,
             "laser_period_ps": self.laser_period_ps,
             "nanotime_unit_ps": self.nanotime_unit_ps,
+            "nanotime_range_ps": self.nanotime_range_ps,
             "hbt_pair": list(self.hbt_pair) if self.hbt_pair else None,
             "channels": self.channels.to_dict(),
             "settings": self.settings,
@@ -211,6 +216,7 @@ class RunMetadata:
             sync_period_ps=_float_or_none(d.get("sync_period_ps")),
             laser_period_ps=_float_or_none(d.get("laser_period_ps")),
             nanotime_unit_ps=_float_or_none(d.get("nanotime_unit_ps")),
+            nanotime_range_ps=_float_or_none(d.get("nanotime_range_ps")),
             hbt_pair=None if pair is None else (str(pair[0]), str(pair[1])),
             settings=dict(d.get("settings", {})),
         )

@@ -1,0 +1,198 @@
+"""Decay histograms and FLID folded onto the laser period (divided sync, channel delays) against
+slow references, in every chunking and at the edges."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tagstream.analysis.flid import FlidAnalyzer
+from tagstream.analysis.laser_phase import channel_offsets, divider_of, phase_fold
+from tagstream.analysis.lifetime import LifetimeAnalyzer
+from tagstream.errors import AnalysisError
+from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
+
+from . import reference
+from .streams import merge, random_cuts
+
+LASER = 12_500
+CHANNELS = ChannelMap([Channel(0, "sync", Role.SYNC), Channel(1, "A"), Channel(2, "B")])
+
+
+def t2_divided(rng, t_end, divider, delays=(0, 0), grid=1):
+    """Pulses every LASER ps, a sync tag on every ``divider``-th; photons after random pulses."""
+    syncs = np.arange(0, t_end, LASER * divider, dtype=np.int64) + 37
+    parts = [(syncs[syncs < t_end], 0)]
+    for c, delay in zip((1, 2), delays, strict=True):
+        pulses = rng.integers(0, t_end // LASER, rng.poisson(4e-4 * t_end / 2)) * LASER
+        t = pulses + rng.exponential(2_000, pulses.size).astype(np.int64) + delay
+        parts.append((np.clip(t // grid * grid, 0, t_end - 1), c))
+    return merge(parts)
+
+
+def metadata(mode, divider, unit=None, tcspc=None):
+    return RunMetadata(
+        "test",
+        CHANNELS,
+        mode=mode,
+        sync_period_ps=LASER * divider,
+        laser_period_ps=LASER,
+        nanotime_unit_ps=unit,
+        nanotime_range_ps=tcspc,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    divider=st.sampled_from([1, 2, 4, 64]),
+    delay_b=st.sampled_from([0, 5_000, -3_000, 40_000]),
+    n_cuts=st.integers(0, 15),
+    width=st.sampled_from([16, 50, 125]),
+)
+def test_t2_folded_matches_reference(seed, divider, delay_b, n_cuts, width):
+    rng = np.random.default_rng(seed)
+    t_end = 4_000_000
+    t, ch = t2_divided(rng, t_end, divider, (0, delay_b), grid=4)
+    md = metadata("T2", divider)
+    batch = TagBatch(t, ch, 0, t_end, metadata=md, sync_period_ps=md.sync_period_ps)
+    delays = {"B": delay_b} if delay_b else None
+    lt = LifetimeAnalyzer(["A", "B"], bin=width, channels=CHANNELS, delays=delays)
+    for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
+        lt.process(part)
+    fold = lt.fold
+    assert fold.divider == divider and fold.period_ps == LASER
+    n_bins = LASER // width
+    ref = reference.decay_phase(
+        reference.delays_since_sync(t, ch, 0), ch, [1, 2], channel_offsets(delays, CHANNELS),
+        fold.reach_ps, LASER, 0.0, width, n_bins,
+    )  # fmt: skip
+    np.testing.assert_array_equal(lt.result("A").counts, ref[0])
+    np.testing.assert_array_equal(lt.result("B").counts, ref[1])
+    # every photon after the first sync lands in the histogram (but the few in the part of a
+    # period beyond the last whole bin)
+    after_sync = np.count_nonzero((ch != 0) & (t >= t[ch == 0][0]))
+    assert ref.sum() >= after_sync * (1 - (LASER - n_bins * width) / LASER) - 50
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    divider=st.sampled_from([1, 3, 4, 16]),
+    unit=st.sampled_from([1.0, 4.0, 25.0, 2.5]),
+    tcspc_periods=st.sampled_from([None, 0.6, 1.5, 2.0]),
+    delay_a=st.sampled_from([0, 700]),
+    n_cuts=st.integers(0, 10),
+)
+def test_t3_folded_matches_reference(seed, divider, unit, tcspc_periods, delay_a, n_cuts):
+    rng = np.random.default_rng(seed)
+    t_end = 2_000_000
+    sync = LASER * divider
+    n = 3_000
+    nt = rng.integers(0, int(sync / unit), n).astype(np.int32)
+    t = np.sort(rng.integers(0, t_end, n))
+    ch = rng.integers(1, 3, n).astype(np.uint8)
+    tcspc = None if tcspc_periods is None else tcspc_periods * LASER
+    md = metadata("T3", divider, unit=unit, tcspc=tcspc)
+    batch = TagBatch(t, ch, 0, t_end, nanotimes=nt, metadata=md)
+    width = {1.0: 50, 4.0: 48, 25.0: 50, 2.5: 25}[unit]
+    delays = {"A": delay_a} if delay_a else None
+    lt = LifetimeAnalyzer(["A", "B"], bin=width, channels=CHANNELS, delays=delays)
+    for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
+        lt.process(part)
+    fold = lt.fold
+    if lt.fold.trivial:  # the exact integer path: bins in nanotime units
+        edges = lt.edges_ps
+        assert edges[0] == 0 and edges[-1] <= fold.span_ps
+        return
+    expect_reach = sync if tcspc is None else min(sync, (tcspc // LASER) * LASER or tcspc)
+    assert fold.reach_ps == pytest.approx(expect_reach)
+    n_bins = len(lt.edges_ps) - 1
+    ref = reference.decay_phase(
+        nt * unit, ch, [1, 2], channel_offsets(delays, CHANNELS), fold.reach_ps, LASER, 0.0,
+        width, n_bins,
+    )  # fmt: skip
+    np.testing.assert_array_equal(lt.result("A").counts, ref[0])
+    np.testing.assert_array_equal(lt.result("B").counts, ref[1])
+
+
+def test_phase_edges_and_wraparound():
+    """Delays at exact multiples of the period, just below them, and a delay larger than the
+    raw delay (wrapping to the end of the period)."""
+    fold = phase_fold("T2", 4 * LASER, LASER, offsets_ps=channel_offsets({"A": 300}, CHANNELS))
+    d = np.array([0, LASER, 2 * LASER - 1, 3 * LASER, 100, 4 * LASER + 50, 5 * LASER + 1])
+    ch = np.array([2, 2, 2, 2, 1, 2, 2])
+    phase = fold.phase_ps(d, ch)
+    np.testing.assert_allclose(phase[:5], [0, 0, LASER - 1, 0, LASER - 200])
+    assert phase[5] == 50  # a late sync: still the right phase
+    assert np.isnan(phase[6])  # beyond one period after the next sync
+    assert fold.reach_ps == 5 * LASER
+
+
+def test_single_tag_and_empty_batches():
+    md = metadata("T2", 4)
+    lt = LifetimeAnalyzer("A", bin=100, channels=CHANNELS)
+    lt.process(TagBatch.empty(0, 1_000, metadata=md, sync_period_ps=md.sync_period_ps))
+    lt.process(TagBatch(np.array([2_000]), np.array([0]), 1_000, 3_000, metadata=md))
+    lt.process(TagBatch.empty(3_000, 5_000, metadata=md))
+    lt.process(TagBatch(np.array([2_000 + 3 * LASER + 250]), np.array([1]), 5_000, 50_000,
+                        metadata=md))  # fmt: skip
+    counts = lt.result().counts
+    assert counts.sum() == 1 and counts[2] == 1
+
+
+def test_divider_must_be_whole():
+    assert divider_of(50_000, 12_500) == 4
+    assert divider_of(50_004, 12_500) == 4  # within the tolerance: a rate meter's reading
+    with pytest.raises(AnalysisError, match="whole number"):
+        divider_of(30_000, 12_500)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), divider=st.sampled_from([2, 4]), n_cuts=st.integers(0, 10))
+def test_flid_t2_folded_matches_reference(seed, divider, n_cuts):
+    rng = np.random.default_rng(seed)
+    t_end = 2_000_000
+    t, ch = t2_divided(rng, t_end, divider)
+    md = metadata("T2", divider)
+    batch = TagBatch(t, ch, 0, t_end, metadata=md, sync_period_ps=md.sync_period_ps)
+    fl = FlidAnalyzer(["A", "B"], bin=100_000, channels=CHANNELS)
+    for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
+        fl.process(part)
+    res = fl.result()
+    delays = reference.delays_since_sync(t, ch, 0)
+    counts = np.zeros(20, np.int64)
+    timed = np.zeros(20, np.int64)
+    total = np.zeros(20, np.int64)
+    for x, c, d in zip(t, ch, delays, strict=True):
+        if c == 0:
+            continue
+        k = int(x) // 100_000
+        counts[k] += 1
+        if d is not None and d < fl.fold.reach_ps:
+            timed[k] += 1
+            total[k] += int(np.floor(reference.phase_of(d, 0.0, LASER)))
+    np.testing.assert_array_equal(res.counts, counts)
+    np.testing.assert_array_equal(res.timed, timed)
+    np.testing.assert_array_equal(res.delay_sum, total)
+    assert res.delay_unit_ps == 1.0
+    assert np.nanmax(res.mean_delay_ps) < LASER
+
+
+def test_poisson_background_is_flat_after_folding(rng):
+    """Uncorrelated photons fill every phase bin equally at any divider: no phase is recorded
+    more often than another (T3 with a TCSPC range that cuts a period short)."""
+    t_end = 10**10
+    n = 400_000
+    divider, unit = 4, 4.0
+    tcspc = 2.6 * LASER  # records two whole periods of the four
+    nt = rng.integers(0, int(tcspc / unit), n).astype(np.int32)
+    t = np.sort(rng.integers(0, t_end, n))
+    md = metadata("T3", divider, unit=unit, tcspc=tcspc)
+    batch = TagBatch(t, np.ones(n, np.uint8), 0, t_end, nanotimes=nt, metadata=md)
+    lt = LifetimeAnalyzer("A", bin=500, channels=CHANNELS)
+    lt.process(batch)
+    counts = lt.result().counts
+    assert counts.size == LASER // 500
+    expected = n * (2 * LASER / tcspc) / counts.size
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
