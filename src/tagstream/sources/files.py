@@ -16,7 +16,9 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from . import pq_legacy
-from .run import Run
+from .run import SOURCE_WARNINGS, Run, with_source_warnings
+
+__all__ = ["SOURCE_WARNINGS", "FileKind", "detect_format", "open_run", "with_source_warnings"]
 
 #: The HDF5 superblock signature; it sits at offset 0 or, after a user block, at 512, 1024, ...
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

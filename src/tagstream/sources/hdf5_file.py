@@ -3,10 +3,10 @@
 Channels
     Channel numbers are the ids in ``/photon_data/detectors``; names come from
     ``/setup/detectors/label`` (else ``ch<id>``). A detector labelled ``sync`` has the sync role;
-    in a file without labels, a channel whose first tags are strictly periodic at the laser
-    repetition rate (or a whole multiple of its period) has it. Other ids listed in
-    ``detectors_specs/non_photon_id*`` are markers. ``split_ch1``/``split_ch2`` name the HBT
-    pair. In tagstream's files the stored :class:`RunMetadata` is used as it is.
+    in a T2 file where no label says so, a channel whose first tags are strictly periodic (at a
+    whole multiple of the laser period, when the file states the laser rate) has it. Other ids
+    listed in ``detectors_specs/non_photon_id*`` are markers. ``split_ch1``/``split_ch2`` name
+    the HBT pair. In tagstream's files the stored :class:`RunMetadata` is used as it is.
 
 Times
     Timestamps become int64 ps: ``t_ps = round(t * u)`` with ``u`` the timestamps unit in ps,
@@ -57,7 +57,8 @@ from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
 from ..tags.units import to_ps
 from . import photon_hdf5_spec as spec
-from .run import Run, batch_span_ps
+from .laser_period import checked_periods
+from .run import SOURCE_WARNINGS, Run, batch_span_ps
 from .timeline import StateTimeline
 
 PS_PER_S = 1e12
@@ -125,6 +126,7 @@ class HDF5Run(Run):
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.warnings: list[str] = []
         self._file = open_hdf5(self.path)
         try:
             self._load()
@@ -161,6 +163,7 @@ class HDF5Run(Run):
         self.duration_ps = self.t_end - self.t_begin
 
     def _load_own(self, metadata: RunMetadata, committed: tuple[int, ...] | None) -> None:
+        self.warnings += [str(w) for w in metadata.settings.get(SOURCE_WARNINGS, ())]
         if (metadata.mode == "T3") != (self._nanotimes is not None):
             raise CorruptFileError(
                 self.path,
@@ -196,8 +199,8 @@ class HDF5Run(Run):
                 clock = _Clock(unit_ps, tcspc.unit_ps)
         self._clock = clock
         channels, sync_period_ps = self._foreign_channels(period_ps)
-        if tcspc is not None:
-            sync_period_ps = period_ps or (unit_ps if clock.counts_syncs else tcspc.range_ps)
+        if tcspc is not None:  # the macrotime counts syncs, else the TCSPC range spans a sync
+            sync_period_ps = unit_ps if clock.counts_syncs else (tcspc.range_ps or period_ps)
         self.metadata = RunMetadata(
             source=str(self.path),
             channels=channels,
@@ -206,12 +209,15 @@ class HDF5Run(Run):
             sync_period_ps=sync_period_ps,
             laser_period_ps=period_ps,
             nanotime_unit_ps=None if tcspc is None else tcspc.unit_ps,
+            nanotime_range_ps=None if tcspc is None else tcspc.range_ps,
             hbt_pair=_split_pair(f, channels),
             settings=_foreign_settings(f, unit_ps),
         )
         self.t_begin, self.t_end = self._tag_span(_acquisition_duration_ps(f))
         self.gaps = iv.EMPTY
         self.truth = None
+        self.metadata, found = checked_periods(self.metadata, self.batches(), period_ps)
+        self.warnings += found
 
     def _foreign_channels(self, period_ps: float | None) -> tuple[ChannelMap, float | None]:
         """The channel map of another program's file, and the sync period seen in the tags."""
@@ -224,37 +230,40 @@ class HDF5Run(Run):
             for k, label in enumerate(labels):
                 if label.strip().lower() == spec.SYNC_LABEL:
                     roles[k] = Role.SYNC
-        elif period_ps and self._detectors is not None and not self._clock.counts_syncs:
+        unlabelled = Role.SYNC not in roles and self._nanotimes is None
+        if unlabelled and self._detectors is not None and not self._clock.counts_syncs:
             found = self._periodic_channel(ids, period_ps)
             if found is not None:
                 roles[ids.index(found[0])] = Role.SYNC
                 sync_period_ps = found[1]
-        if Role.SYNC in roles and sync_period_ps is None:
-            sync_period_ps = period_ps
         names = _channel_names(ids, labels, roles)
         channels = ChannelMap(Channel(i, n, r) for i, n, r in zip(ids, names, roles, strict=True))
         return channels, sync_period_ps
 
-    def _periodic_channel(self, ids: list[int], period_ps: float) -> tuple[int, float] | None:
-        """The first channel whose first tags are strictly periodic at a whole multiple of the
-        laser period; with the period it shows, ps."""
+    def _periodic_channel(
+        self, ids: list[int], period_ps: float | None
+    ) -> tuple[int, float] | None:
+        """The first channel whose first tags are strictly periodic (at a whole multiple of the
+        laser period, when it is known); with the period it shows, ps."""
         n = min(self.num_tags, SYNC_SAMPLE)
         t = self._clock.macro_ps(self._timestamps[:n])
         ch = self._detectors[:n]
-        tolerance = max(SYNC_TOLERANCE * period_ps, 2 * self._clock.unit_ps)
         for number in ids:
             times = t[ch == number][:SYNC_MAX_TAGS]
             if times.size < SYNC_MIN_TAGS:
                 continue
             steps = np.diff(times)
             typical = float(np.median(steps))
-            multiple = round(typical / period_ps)
+            reference = period_ps or typical
+            tolerance = max(SYNC_TOLERANCE * reference, 2 * self._clock.unit_ps)
+            multiple = 1 if period_ps is None else round(typical / period_ps)
             if (
-                multiple >= 1
-                and abs(typical - multiple * period_ps) <= tolerance
+                typical > 0
+                and multiple >= 1
+                and abs(typical - multiple * reference) <= tolerance
                 and np.all(np.abs(steps - typical) <= tolerance)
             ):
-                return number, multiple * period_ps
+                return number, float(np.mean(steps))
         return None
 
     def _tag_span(self, acquisition_ps: int) -> tuple[int, int]:
@@ -387,6 +396,13 @@ def open_hdf5(path: Path) -> h5py.File:
             return h5py.File(path, "r", swmr=True)
         except OSError:
             pass
+    cut = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", str(first))
+    if cut:
+        raise CorruptFileError(
+            path,
+            f"the HDF5 file is cut short: it ends at byte offset {cut.group(1)} but its "
+            f"superblock says {cut.group(2)} bytes; HDF5 cannot read a cut file (copy it again)",
+        ) from first
     inner = re.search(r"\((.*)\)", str(first))
     reason = inner.group(1) if inner else str(first)
     raise CorruptFileError(path, f"corrupt or truncated HDF5 file: {reason}") from first

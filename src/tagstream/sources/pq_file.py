@@ -19,7 +19,9 @@ Times
 Damage
     A header that breaks the format raises :class:`~tagstream.errors.CorruptFileError` naming
     the byte offset. A last record cut short, or a record count that disagrees with the file
-    size, is a warning in :attr:`PtuRun.warnings`: the whole records present are read.
+    size, is a warning in :attr:`PtuRun.warnings`: the whole records present are read. A file
+    that ends early (fewer records than the header declares, or a record cut short) covers time
+    only up to its last record, whatever acquisition time the header states.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps, sett
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags.units import ps_factors, to_ps
 from . import pq_spec as spec
+from .laser_period import checked_periods
 from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
 
@@ -98,8 +101,20 @@ class PtuRun(Run):
         self._scan()
         self.metadata = self._metadata()
         self.t_begin = 0
-        self.t_end = max(self._last_ps + 1, self._acquired_ps(), 1)
+        self.t_end = max(self._last_ps + 1, 1)
+        acquired = self._acquired_ps()
+        if self._cut_short and acquired > self.t_end:
+            self.warnings.append(
+                f"the file ends early: the run covers the {self.t_end / PS_PER_S:.6g} s up to its "
+                f"last record, not the {acquired / PS_PER_S:.6g} s of "
+                f"{spec.TAG_ACQUISITION_TIME}"
+            )
+        elif not self._cut_short:
+            self.t_end = max(self.t_end, acquired)
         self.duration_ps = self.t_end
+        stated = self.metadata.laser_period_ps if self._rate_known else None
+        self.metadata, found = checked_periods(self.metadata, self.batches(), stated)
+        self.warnings += found
 
     # ------------------------------------------------------------------ set-up
     def _map_records(self) -> None:
@@ -112,6 +127,7 @@ class PtuRun(Run):
                 f"reading the {whole} whole records before it"
             )
         n = whole
+        self._cut_short = bool(available % 4)
         declared = self.header.get(spec.TAG_NUM_RECORDS)
         if _is_int(declared) and declared != whole:
             if declared < 0:
@@ -120,6 +136,7 @@ class PtuRun(Run):
                     f"reading the {whole} in the file"
                 )
             elif declared > whole:
+                self._cut_short = True
                 self.warnings.append(
                     f"the header declares {declared} records but the file ends after {whole} "
                     f"(byte offset {offset + 4 * whole}); reading those"
@@ -250,17 +267,20 @@ class PtuRun(Run):
         busiest = sorted(detectors, key=lambda c: -self.counts[c])[:2]
         pair = tuple(f"ch{c}" for c in sorted(busiest)) if len(busiest) == 2 else None
         rate = self.header.get(spec.TAG_SYNC_RATE)
-        sync_period = None
-        if fmt.mode == "T3":
-            sync_period = self._tick_ps
-        elif isinstance(rate, int | float) and not isinstance(rate, bool):
+        divider = self.header.get(spec.TAG_SYNC_DIVIDER)
+        divider = divider if _is_int(divider) and divider >= 1 else 1
+        laser = None  # the rate meter reads the sync input, before the divider
+        self._rate_known = False
+        if isinstance(rate, int | float) and not isinstance(rate, bool):
             if SYNC_RANGE_HZ[0] <= rate <= SYNC_RANGE_HZ[1]:
-                sync_period = PS_PER_S / float(rate)
+                laser = PS_PER_S / float(rate)
+                self._rate_known = True
             elif rate:
                 self.warnings.append(
                     f"{spec.TAG_SYNC_RATE} {self._where(spec.TAG_SYNC_RATE)} = {rate} Hz is not a "
                     "sync rate; the sync period is unknown"
                 )
+        sync_period = self._tick_ps if fmt.mode == "T3" else laser and divider * laser
         settings = {
             "file": str(self.path),
             "record_type": fmt.name,
@@ -274,7 +294,9 @@ class PtuRun(Run):
             mode=fmt.mode,
             resolution_ps=self._dtime_ps if fmt.mode == "T3" else self._tick_ps,
             sync_period_ps=sync_period,
+            laser_period_ps=laser,
             nanotime_unit_ps=self._dtime_ps,
+            nanotime_range_ps=self._dtime_ps * (1 << fmt.dtime_bits) if self._dtime_ps else None,
             hbt_pair=pair,
             settings={k: v for k, v in settings.items() if v is not None},
         )

@@ -6,14 +6,18 @@ of time. ``read()`` joins everything into one batch for in-memory analysis.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 from ..tags import RunMetadata, TagBatch, parse_time
 from .timeline import StateTimeline
 
 DEFAULT_BATCH_PS = 10**11  # 100 ms of acquisition per batch
+#: Key of ``RunMetadata.settings`` that keeps what a source's reader warned about, so that a run
+#: file recorded from it (a replay) still says so.
+SOURCE_WARNINGS = "source_warnings"
 
 
 class Run(ABC):
@@ -31,12 +35,16 @@ class Run(ABC):
         True when batches come at the pace of the wall clock (hardware, a real-time simulation
         or replay) and the source cannot wait for its consumers; False when it can (a file read
         or a simulation at full speed).
+    warnings
+        What was wrong with the source (a file that ends early, damaged records, periods that
+        contradict the photons) and how it was read anyway.
     """
 
     metadata: RunMetadata
     duration_ps: int | None = None
     truth: StateTimeline | None = None
     paced: bool = False
+    warnings: Sequence[str] = ()
 
     @abstractmethod
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
@@ -64,6 +72,17 @@ class Run(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def with_source_warnings(run: Run) -> Run:
+    """``run`` with its reader's warnings also in its metadata's settings (under
+    :data:`SOURCE_WARNINGS`), so that a run file recorded from it keeps them."""
+    settings = dict(run.metadata.settings)
+    kept = list(dict.fromkeys([*settings.get(SOURCE_WARNINGS, ()), *run.warnings]))
+    if kept:
+        settings[SOURCE_WARNINGS] = kept
+        run.metadata = dataclasses.replace(run.metadata, settings=settings)
+    return run
 
 
 def batch_span_ps(duration: str | int | None) -> int:
