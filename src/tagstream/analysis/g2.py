@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..kernels import (
 from ..kernels.divide import MAX_DIVIDEND
 from ..tags import ChannelMap, TagBatch, parse_time
 from .channels import channel_label, resolve_many
+from .laser_phase import channel_offsets
 from .normalization import g2_uncertainty, linear_expected
 from .parallel import default_threads, pieces, run_all
 from .stream import Coverage
@@ -119,6 +121,10 @@ class G2Analyzer:
         given).
     threads
         Threads for large batches (default: the machine's cores, at most four).
+    delays
+        ``{channel: delay}``: cable delays (``"5 ns"`` or ps) taken off each channel's tags, so
+        that the lag is ``(t_B - delay_B) - (t_A - delay_A)``; the difference is applied in
+        whole bins (:attr:`delay_ps` says what was applied).
     """
 
     def __init__(
@@ -130,6 +136,7 @@ class G2Analyzer:
         channels: ChannelMap | None = None,
         period_ps: float | None = None,
         threads: int | None = None,
+        delays: Mapping[str | int, str | int] | None = None,
     ):
         self.window = parse_time(window, "window")
         self.bin = parse_time(bin, "bin")
@@ -147,10 +154,17 @@ class G2Analyzer:
         self.labels = (channel_label(self.a, channels), channel_label(self.b, channels))
         self.period_ps = period_ps
         self.threads = default_threads() if threads is None else max(1, int(threads))
+        offsets = channel_offsets(delays, channels)
+        # lags are counted over a window widened by the delay, then read off shifted by it
+        self.delay_ps = int(np.rint((offsets[self.b] - offsets[self.a]) / self.bin)) * self.bin
+        self._reach = self.window + abs(self.delay_ps)
+        if 2 * self._reach > MAX_DIVIDEND:
+            raise AnalysisError("g2: window and delay together are limited to ±1.07 ms")
+        self._first = (self._reach - self.window + self.delay_ps) // self.bin
         self._roles = role_table(self.a, self.b)
         self._mult, self._shift = magic_divisor(self.bin)
         # one scratch bin at the end for the branch-free updates of the fast kernels
-        self._hist = np.zeros(2 * self.window // self.bin + 1, dtype=np.int64)
+        self._hist = np.zeros(2 * self._reach // self.bin + 1, dtype=np.int64)
         self._n = np.zeros(2, dtype=np.int64)
         self._carry_t = np.zeros(0, dtype=np.int64)
         self._carry_r = np.zeros(0, dtype=np.uint8)
@@ -163,7 +177,7 @@ class G2Analyzer:
             md = batch.metadata
             self.period_ps = md.laser_period_ps if md is not None else batch.sync_period_ps
         ts, ch = batch.timestamps, batch.channels
-        args = (self._roles, np.int64(self.window), np.int64(self._mult), np.int64(self._shift))
+        args = (self._roles, np.int64(self._reach), np.int64(self._mult), np.int64(self._shift))
         if len(self._carry_t) and len(ts):
             pairs_across(self._carry_t, self._carry_r, ts, ch, *args, self._hist)
         n_a, n_b = count_two(ch, np.uint8(self.a), np.uint8(self.b))
@@ -184,7 +198,7 @@ class G2Analyzer:
                 self._hist += h
             for (p0, p1), (i0, _) in itertools.pairwise(parts):
                 # pairs of a tag of one piece with tags of the pieces after it
-                j = max(p0, int(np.searchsorted(ts, ts[i0] - self.window, side="left")))
+                j = max(p0, int(np.searchsorted(ts, ts[i0] - self._reach, side="left")))
                 roles = self._roles[ch[j:p1]]
                 keep = roles != 0
                 pairs_across(ts[j:p1][keep], roles[keep], ts[i0:], ch[i0:], *args, self._hist)
@@ -192,7 +206,7 @@ class G2Analyzer:
 
     def _pairs_within(self, relevant: int, n: int):
         """The pair kernel for a batch of ``n`` tags of which ``relevant`` are on A or B."""
-        args = (self._roles, np.int64(self.window), np.int64(self._mult), np.int64(self._shift))
+        args = (self._roles, np.int64(self._reach), np.int64(self._mult), np.int64(self._shift))
         a, b = np.uint8(self.a), np.uint8(self.b)
         if 2 * relevant < n:  # mostly other channels: scan only the relevant tags
             return lambda ts, ch, hist: pairs_within(ts, ch, *args, hist)
@@ -202,7 +216,7 @@ class G2Analyzer:
 
     def _update_carry(self, batch: TagBatch) -> None:
         """Keep the tags that later tags can still pair with: those within W of the batch end."""
-        cut = batch.t_end - self.window
+        cut = batch.t_end - self._reach
         keep = self._carry_t >= cut
         i0 = int(np.searchsorted(batch.timestamps, cut, side="left"))
         tail_t = batch.timestamps[i0:]
@@ -224,8 +238,8 @@ class G2Analyzer:
             The time covered so far. The next batch must begin at least one window after its
             end, so that no pair across the lost time is missed.
         """
-        self._hist[:-1] = counts
-        self._hist[-1] = 0
+        self._hist[:] = 0
+        self._hist[self._first : self._first + len(counts)] = counts
         self._n[:] = (n_a, n_b)
         self._coverage = coverage
         self._carry_t = np.zeros(0, dtype=np.int64)
@@ -235,11 +249,13 @@ class G2Analyzer:
         """A snapshot of the histogram so far (a copy: later batches do not change it)."""
         edges = np.arange(-self.window, self.window + 1, self.bin, dtype=np.int64)
         n_a, n_b = int(self._n[0]), int(self._n[1])
-        expected, overlap = linear_expected(edges, self._coverage.intervals(), n_a, n_b, self.auto)
+        expected, overlap = linear_expected(
+            edges + self.delay_ps, self._coverage.intervals(), n_a, n_b, self.auto
+        )
         return G2Result(
             channels=self.labels,
             edges_ps=edges,
-            counts=self._hist[:-1].copy(),
+            counts=self._hist[self._first : self._first + edges.size - 1].copy(),
             expected=expected,
             overlap_ps=overlap,
             n_a=n_a,
