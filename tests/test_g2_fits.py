@@ -259,7 +259,11 @@ def test_pulsed_g2_zero_is_recovered(g2, tau_ps):
         "g2_zero": result.value,
         "g2_zero_err": result.error,
         "rate_per_ns": None,
+        "method": "fit",
+        "zero_delay_ns": result.offset_ps / 1e3,
+        "jitter_ps": result.jitter_ps,
     }
+    assert abs(result.offset_ps) < 50 and result.warnings == ()
 
 
 def test_well_separated_peaks_use_windows():
@@ -366,6 +370,9 @@ def test_cw_g2_zero_and_rate_are_recovered():
         "g2_zero": fit.g2_zero,
         "g2_zero_err": fit.g2_zero_err,
         "rate_per_ns": fit.rate_per_ns,
+        "method": "cw-fit",
+        "zero_delay_ns": fit.offset_ps / 1e3,
+        "jitter_ps": None,
     }
 
 

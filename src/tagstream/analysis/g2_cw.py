@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import AnalysisError, FitError
-from .g2_histogram import G2Histogram, as_histogram
+from .g2_histogram import UNINFORMATIVE_ERROR, G2Histogram, as_histogram
 from .poisson_fit import PoissonFit, fit_poisson
 from .shapes import laplace_gauss_bins
 
@@ -79,14 +79,32 @@ class CWG2Fit:
         """Single-photon purity, ``1 - g2(0)``."""
         return 1.0 - self.g2_zero
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What may make g2(0) wrong or uninformative."""
+        out = []
+        if self.g2_zero > 1.0:
+            out.append(
+                f"g2(0) = {self.g2_zero:.3g} is above 1 (negative purity): no antibunching dip"
+            )
+        if not self.g2_zero_err <= UNINFORMATIVE_ERROR:
+            out.append(
+                f"g2(0) = {self.g2_zero:.2g} ± {self.g2_zero_err:.2g} carries no information: "
+                "the uncertainty cannot tell one emitter (g2(0) < 0.5) from two"
+            )
+        return tuple(out)
+
     def to_dict(self) -> dict[str, object]:
-        """The ``g2`` block of the summary JSON (without ``pair``)."""
+        """The ``g2`` block of the summary JSON (without ``pair`` and ``note``)."""
         return {
             "excitation": "cw",
             "period_ns": None,
             "g2_zero": float(self.g2_zero),
             "g2_zero_err": float(self.g2_zero_err),
             "rate_per_ns": float(self.rate_per_ns),
+            "method": "cw-fit",
+            "zero_delay_ns": self.offset_ps / 1e3,
+            "jitter_ps": self.jitter_ps,
         }
 
 

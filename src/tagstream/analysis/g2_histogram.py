@@ -15,6 +15,10 @@ import numpy as np
 
 from ..errors import AnalysisError
 
+#: A g2(0) whose one-sigma uncertainty exceeds this carries no information: it cannot tell one
+#: emitter (g2(0) < 0.5) from two.
+UNINFORMATIVE_ERROR = 0.25
+
 
 @dataclass(frozen=True)
 class G2Histogram:

@@ -1,11 +1,13 @@
 """g2(0) under pulsed excitation: the zero-delay peak area over the mean area of the two
 adjacent peaks.
 
-Far peaks are not used because blinking bunches them up. The zero-delay peak is the one nearest
-``tau = 0``, so the delay between the detectors must be compensated to within half a period.
-Areas include any flat background (dark counts), so the value is the raw g2(0) of the detected
-light, the same quantity for both methods (one-period windows, or a fit of a comb of peaks when
-the peaks overlap).
+Far peaks are not used because blinking bunches them up. The zero-delay peak is taken among the
+peaks within one period of ``tau = 0`` (:func:`zero_delay_peak`): the one nearest zero unless
+another is significantly smaller — an antibunched emitter's missing peak, displaced by a cable
+delay between the detectors. A comb offset by more than a quarter period from zero always comes
+with a warning. Areas include any flat background (dark counts), so the value is the raw g2(0)
+of the detected light, the same quantity for both methods (one-period windows, or a fit of a
+comb of peaks when the peaks overlap).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from ..errors import AnalysisError, FitError
 from .g2_histogram import (
+    UNINFORMATIVE_ERROR,
     G2Histogram,
     as_histogram,
     phase_offset,
@@ -36,6 +39,12 @@ WINDOW_BIAS_MAX_SIGMA = 0.1
 #: Range of the zero-delay peak's decay time over the side peaks' in the pulsed fit: a slower
 #: zero-delay peak would be indistinguishable from the flat background when peaks overlap.
 CENTRAL_DECAY_RATIO = (0.05, 1.5)
+#: A peak other than the one nearest zero is the zero-delay peak only when it is smaller than
+#: the nearest by this many standard deviations.
+ZERO_PEAK_MIN_SIGMA = 5.0
+#: A comb whose zero-delay peak lies further than this fraction of a period from zero is warned
+#: about.
+OFFSET_WARNING_PERIODS = 0.25
 
 Method = Literal["auto", "window", "fit"]
 
@@ -71,6 +80,9 @@ class PulsedG2:
     deviance, dof, model
         Poisson deviance, degrees of freedom and expected counts per bin of the fit; ``None``
         without the fit.
+    warnings
+        What may make the value wrong or uninformative (a displaced zero-delay peak, g2(0) above
+        one, an uncertainty too large to tell one emitter from two).
     """
 
     value: float
@@ -88,6 +100,7 @@ class PulsedG2:
     deviance: float | None = None
     dof: int | None = None
     model: np.ndarray | None = field(default=None, repr=False, compare=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def purity(self) -> float:
@@ -95,13 +108,16 @@ class PulsedG2:
         return 1.0 - self.value
 
     def to_dict(self) -> dict[str, object]:
-        """The ``g2`` block of the summary JSON (without ``pair``)."""
+        """The ``g2`` block of the summary JSON (without ``pair`` and ``note``)."""
         return {
             "excitation": "pulsed",
             "period_ns": self.period_ps / 1e3,
             "g2_zero": float(self.value),
             "g2_zero_err": float(self.error),
             "rate_per_ns": None,
+            "method": self.method,
+            "zero_delay_ns": self.offset_ps / 1e3,
+            "jitter_ps": self.jitter_ps if self.method == "fit" else None,
         }
 
 
@@ -161,15 +177,76 @@ def pulsed_g2_zero(
     )
     if period < 4 * hist.width:
         raise AnalysisError(f"the period ({period:.0f} ps) is shorter than four bins")
-    offset = phase_offset(hist, period)
+    offset = zero_delay_peak(hist, period, phase_offset(hist, period))
     require_windows(hist, period, offset)
     tau = None if lifetime_ps is None else positive_ps(lifetime_ps, "lifetime")
     free_period = period_ps is None
     if method == "window":
-        return _window_g2(hist, period, offset, tau)
-    if method == "fit":
-        return _fit_g2(hist, period, offset, tau, free_period, free_central_decay)
-    return _auto_g2(hist, period, offset, tau, free_period, free_central_decay)
+        result = _window_g2(hist, period, offset, tau)
+    elif method == "fit":
+        result = _fit_g2(hist, period, offset, tau, free_period, free_central_decay)
+    else:
+        result = _auto_g2(hist, period, offset, tau, free_period, free_central_decay)
+    return replace(result, warnings=_warnings(result))
+
+
+def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
+    """Centre (ps) of the zero-delay peak among the comb's peaks within one period of zero.
+
+    ``offset`` is the comb's position within half a period of zero. Of the peaks at
+    ``offset + k * period`` that lie within one period of zero (with their neighbours'
+    windows inside the histogram), the one nearest zero is taken unless another holds
+    :data:`ZERO_PEAK_MIN_SIGMA` standard deviations fewer coincidences in its one-period window:
+    an antibunched emitter's missing peak, displaced by a delay between the detectors.
+    """
+    lo, hi = hist.span
+    tol = 1e-6 * period
+    candidates = [
+        c
+        for c in (offset - period, offset, offset + period)
+        if abs(c) <= period + tol and c - 1.5 * period >= lo - tol and c + 1.5 * period <= hi + tol
+    ]
+    if len(candidates) < 2:
+        return offset
+    areas = {c: window_sum(hist, hist.counts, c - period / 2, c + period / 2) for c in candidates}
+    nearest = min(candidates, key=abs)
+    smallest = min(candidates, key=areas.get)
+    gap = areas[nearest] - areas[smallest]
+    if smallest != nearest and gap > ZERO_PEAK_MIN_SIGMA * np.sqrt(
+        areas[nearest] + areas[smallest]
+    ):
+        return smallest
+    return nearest
+
+
+def _warnings(result: PulsedG2) -> tuple[str, ...]:
+    """What may make a pulsed g2(0) wrong or uninformative."""
+    out = []
+    period, offset = result.period_ps, result.offset_ps
+    if abs(offset) > OFFSET_WARNING_PERIODS * period:
+        out.append(
+            f"the zero-delay peak sits at {offset / 1e3:+.3g} ns, not at 0 (period "
+            f"{period / 1e3:.4g} ns): a delay between the detectors? Set it with "
+            "[analysis] delays (or --delay) so that the right peak is taken"
+        )
+    if result.value > 1.0:
+        out.append(
+            f"g2(0) = {result.value:.3g} is above 1 (negative purity): the light at zero delay "
+            "is bunched — not a single emitter, or the zero-delay peak is not the one taken"
+        )
+    if not result.error <= UNINFORMATIVE_ERROR:
+        why = ""
+        if result.peak_decay_ps is not None and result.leakage is not None:
+            why = (
+                f"; the peaks overlap (decay {result.peak_decay_ps / 1e3:.3g} ns, period "
+                f"{period / 1e3:.4g} ns: {100 * result.leakage:.0f} % of a peak lies outside its "
+                "period)"
+            )
+        out.append(
+            f"g2(0) = {result.value:.2g} ± {result.error:.2g} carries no information: the "
+            f"uncertainty cannot tell one emitter (g2(0) < 0.5) from two{why}"
+        )
+    return tuple(out)
 
 
 def _auto_g2(
