@@ -37,11 +37,25 @@ GAP_PS = (2 * PS_PER_S, 2 * PS_PER_S + 50 * 10**9)  # 50 ms of lost data
 
 
 # ---------------------------------------------------------------------------------- schema
-TOP_KEYS = {"file", "duration_s", "mode", "channels", "g2", "lifetime", "blinking", "gaps"}
+TOP_KEYS = {
+    "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "gaps",
+    "warnings",
+}  # fmt: skip
 CHANNEL_KEYS = {"number", "role", "counts", "rate_cps"}
-G2_KEYS = {"pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns"}
-LIFETIME_KEYS = {"channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf"}
-BLINKING_KEYS = {"bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent"}
+G2_KEYS = {
+    "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
+    "zero_delay_ns", "jitter_ps", "note",
+}  # fmt: skip
+LIFETIME_KEYS = {
+    "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
+    "tau_mean_ns", "jitter_ps", "reduced_deviance", "deviance", "dof", "period_ns", "divider",
+    "photons", "note",
+}  # fmt: skip
+BLINKING_KEYS = {
+    "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
+    "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
+    "off_dwells", "note",
+}  # fmt: skip
 
 
 def _is_float(value: object) -> bool:
@@ -52,24 +66,37 @@ def _float_or_null(value: object) -> bool:
     return value is None or _is_float(value)
 
 
+def _note(value: object) -> bool:
+    return value is None or (type(value) is str and value != "")
+
+
 def check_schema(d: dict) -> None:
-    """Exactly the keys and plain types of the summary JSON in DESIGN.md."""
+    """Exactly the keys and plain types of the summary JSON in DESIGN.md and the README; every
+    block present, with ``None`` values and a note saying why when it was not computed."""
     assert set(d) == TOP_KEYS
     assert type(d["file"]) is str and _is_float(d["duration_s"]) and d["mode"] in ("T2", "T3")
+    assert _is_float(d["live_s"]) and d["live_s"] <= d["duration_s"]
     for name, ch in d["channels"].items():
         assert type(name) is str and set(ch) == CHANNEL_KEYS
         assert type(ch["number"]) is int and type(ch["counts"]) is int
         assert ch["role"] in ("sync", "detector", "marker") and _is_float(ch["rate_cps"])
-    if d["g2"] is not None:
-        _check_g2(d["g2"])
-    if d["lifetime"] is not None:
-        _check_lifetime(d["lifetime"])
-    if d["blinking"] is not None:
+    for block, check in (("g2", _check_g2), ("lifetime", _check_lifetime)):
+        assert _note(d[block]["note"])
+        if d[block]["model" if block == "lifetime" else "g2_zero"] is None:
+            assert d[block]["note"], f"{block} missing without a note"
+        else:
+            check(d[block])
+    assert _note(d["blinking"]["note"])
+    if d["blinking"]["fractions"] is None:
+        assert d["blinking"]["note"]
+        assert set(d["blinking"]) == BLINKING_KEYS
+    else:
         _check_blinking(d["blinking"])
     assert type(d["gaps"]) is list
     for gap in d["gaps"]:
         assert type(gap) is list and len(gap) == 2 and all(map(_is_float, gap))
         assert gap[0] < gap[1]
+    assert type(d["warnings"]) is list and all(type(w) is str for w in d["warnings"])
 
 
 def _check_g2(g: dict) -> None:
@@ -77,10 +104,12 @@ def _check_g2(g: dict) -> None:
     assert type(g["pair"]) is list and len(g["pair"]) == 2
     assert all(type(n) is str for n in g["pair"])
     assert _is_float(g["g2_zero"]) and _is_float(g["g2_zero_err"])
+    assert _is_float(g["zero_delay_ns"]) and _float_or_null(g["jitter_ps"])
     if g["excitation"] == "pulsed":
         assert _is_float(g["period_ns"]) and g["rate_per_ns"] is None
+        assert g["method"] in ("window", "fit")
     else:
-        assert g["excitation"] == "cw"
+        assert g["excitation"] == "cw" and g["method"] == "cw-fit"
         assert g["period_ns"] is None and _is_float(g["rate_per_ns"])
 
 
@@ -88,10 +117,15 @@ def _check_lifetime(life: dict) -> None:
     assert set(life) == LIFETIME_KEYS
     assert type(life["channel"]) is str
     n = {"mono": 1, "bi": 2, "tri": 3}[life["model"]]
-    for key in ("tau_ns", "tau_err_ns", "amplitudes"):
+    for key in ("tau_ns", "tau_err_ns", "amplitudes", "intensity_fractions"):
         assert type(life[key]) is list and len(life[key]) == n
         assert all(map(_float_or_null, life[key]))
+    assert set(life["tau_mean_ns"]) == {"amplitude", "intensity"}
+    assert all(map(_is_float, life["tau_mean_ns"].values()))
     assert life["irf"] in ("measured", "gaussian", "none")
+    assert _float_or_null(life["jitter_ps"]) and _is_float(life["reduced_deviance"])
+    assert type(life["dof"]) is int and type(life["divider"]) is int
+    assert type(life["photons"]) is int and _float_or_null(life["period_ns"])
 
 
 def _check_blinking(b: dict) -> None:
@@ -102,7 +136,12 @@ def _check_blinking(b: dict) -> None:
     assert set(b["fractions"]) == {"on", "grey", "off"}
     assert all(map(_is_float, b["fractions"].values()))
     assert sum(b["fractions"].values()) == pytest.approx(1.0)
-    assert _float_or_null(b["on_exponent"]) and _float_or_null(b["off_exponent"])
+    for state in ("on", "off"):
+        assert _float_or_null(b[f"{state}_exponent"])
+        assert _float_or_null(b[f"{state}_exponent_err"])
+        assert _float_or_null(b[f"{state}_dwell_min_s"])
+        assert b[f"{state}_dwells"] is None or type(b[f"{state}_dwells"]) is int
+    assert b["dwell_min_method"] in (None, "ks", "user")
 
 
 def checked_json(summary: RunSummary) -> dict:
@@ -337,11 +376,11 @@ def test_single_detector_gives_no_g2(rng):
     one.metadata = md
     s = summarize([one], md, "one-detector")
     d = checked_json(s)
-    assert d["g2"] is None and s.g2 is None
+    assert d["g2"]["g2_zero"] is None and d["g2"]["note"] and s.g2 is None
     assert "two detectors" in s.notes_for("g2")[0]
     assert d["lifetime"]["channel"] == "A"
     assert abs(d["lifetime"]["tau_ns"][0] - 2.0) < 0.04
-    assert d["blinking"] is None and s.notes_for("blinking")
+    assert d["blinking"]["fractions"] is None and s.notes_for("blinking")
     assert list(d["channels"]) == ["sync", "A"]
 
 
@@ -365,10 +404,11 @@ def test_cw_run_without_sync_has_g2_and_no_lifetime(cw_run):
     assert abs(fit.rate_per_ps - k) < 3 * fit.rate_err_per_ps
     assert g["rate_per_ns"] == pytest.approx(fit.rate_per_ps * 1e3)
     assert s.settings.g2_window == 100_000 and s.settings.g2_bin == 100
-    assert d["lifetime"] is None and "sync period" in s.notes_for("lifetime")[0]
+    assert d["lifetime"]["model"] is None and "sync period" in s.notes_for("lifetime")[0]
     assert s.flid is None and s.notes_for("flid")
     # a steady emitter: one intensity level, no ON / OFF thresholds
-    assert d["blinking"] is None and "one Poisson level" in s.notes_for("blinking")[0]
+    assert d["blinking"]["fractions"] is None
+    assert "one Poisson level" in s.notes_for("blinking")[0]
     assert "effective" in s.text() and "lifetime: not available" in s.text()
 
 
@@ -378,7 +418,7 @@ def test_t2_without_sync_period_has_no_lifetime_but_finds_the_peaks(rng):
     t2 = TagBatch(tags.timestamps, tags.channels, tags.t_begin, tags.t_end, metadata=md)
     s = summarize(t2.split_at([10**11]), md, "t2")
     d = checked_json(s)
-    assert d["mode"] == "T2" and d["lifetime"] is None and s.decay is None
+    assert d["mode"] == "T2" and d["lifetime"]["model"] is None and s.decay is None
     assert "sync period" in s.notes_for("lifetime")[0]
     assert d["g2"]["excitation"] == "pulsed"
     assert d["g2"]["period_ns"] == pytest.approx(50.0, rel=1e-3)
@@ -391,7 +431,7 @@ def test_uncorrelated_light_has_no_g2_zero(rng):
     md = RunMetadata("lamp", ChannelMap.from_dict({"A": 1, "B": 2}))
     batch = TagBatch(ts, rng.integers(1, 3, n), 0, 2 * 10**11, metadata=md)
     s = summarize([batch], md, "lamp")
-    assert checked_json(s)["g2"] is None and s.g2 is not None
+    assert checked_json(s)["g2"]["g2_zero"] is None and s.g2 is not None
     assert "no pulsed peaks" in s.notes_for("g2")[0]
 
 
@@ -399,7 +439,8 @@ def test_empty_and_dark_runs_do_not_crash():
     md = RunMetadata("x", CHANNELS, mode="T2")
     empty = summarize([], md, "empty")
     d = checked_json(empty)
-    assert d["duration_s"] == 0.0 and d["g2"] is d["lifetime"] is d["blinking"] is None
+    assert d["duration_s"] == 0.0
+    assert d["g2"]["g2_zero"] is d["lifetime"]["model"] is d["blinking"]["fractions"] is None
     assert empty.notes_for("run")
     dark = summarize([TagBatch.empty(0, PS_PER_S, metadata=md)], md, "dark")
     d = checked_json(dark)

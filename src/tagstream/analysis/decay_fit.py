@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import fft as sfft
 from scipy.optimize import nnls
+from scipy.stats import chi2
 
 from ..errors import FitError
 from .poisson_fit import PoissonFit, fit_poisson, poisson_deviance
@@ -46,6 +47,13 @@ from .shapes import periodic_exp_gauss_bins
 __all__ = ["MODELS", "DecayFit", "fit_decay"]
 
 MODELS: dict[str, int] = {"mono": 1, "bi": 2, "tri": 3}
+
+#: A lifetime whose one-sigma error exceeds this fraction of it is not determined.
+UNDETERMINED_RELATIVE_ERROR = 0.5
+#: A lifetime longer than this many histogram spans stands for a flat background.
+LONG_COMPONENT_SPANS = 20.0
+#: A fit whose deviance is this improbable for its degrees of freedom does not describe the data.
+POOR_FIT_P_VALUE = 1e-6
 
 _MIN_COUNTS_PER_PARAMETER = 10
 _GRID_POINTS = {1: 40, 2: 24, 3: 16}
@@ -125,6 +133,30 @@ class DecayFit:
         """Deviance per degree of freedom (about 1 for an adequate model)."""
         return self.deviance / self.dof if self.dof > 0 else float("nan")
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What may make the lifetimes wrong or uninformative."""
+        out = []
+        span = float(self.edges_ps[-1] - self.edges_ps[0])
+        for tau, err in zip(self.tau_ps, self.tau_err_ps, strict=True):
+            if not err <= UNDETERMINED_RELATIVE_ERROR * tau:
+                out.append(
+                    f"tau = {tau / 1e3:.3g} ± {err / 1e3:.2g} ns is not determined by the data"
+                )
+            if tau > LONG_COMPONENT_SPANS * span:
+                out.append(
+                    f"a component of {tau / 1e3:.3g} ns, far longer than the {span / 1e3:.3g} ns "
+                    "the histogram covers, stands for a flat background or for pulses the "
+                    "histogram does not account for (a sync divider?)"
+                )
+        if self.dof > 0 and chi2.sf(self.deviance, self.dof) < POOR_FIT_P_VALUE:
+            out.append(
+                f"the {self.model}-exponential model does not describe the decay (deviance "
+                f"{self.deviance:.0f} for {self.dof} degrees of freedom); the lifetimes are "
+                "those of an inadequate model"
+            )
+        return tuple(out)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly values with the keys of the summary's ``lifetime`` block (ns)."""
         return {
@@ -133,6 +165,16 @@ class DecayFit:
             "tau_err_ns": _json_list(self.tau_err_ps / 1e3),
             "amplitudes": _json_list(self.amplitudes),
             "irf": self.irf,
+            "intensity_fractions": _json_list(self.intensity_fractions),
+            "tau_mean_ns": {
+                "amplitude": self.mean_tau_amplitude_ps / 1e3,
+                "intensity": self.mean_tau_intensity_ps / 1e3,
+            },
+            "jitter_ps": self.irf_sigma_ps,
+            "reduced_deviance": self.reduced_deviance,
+            "deviance": self.deviance,
+            "dof": self.dof,
+            "period_ns": None if self.period_ps is None else self.period_ps / 1e3,
         }
 
 

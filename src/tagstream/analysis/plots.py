@@ -32,9 +32,14 @@ def summary_figure(summary: RunSummary) -> Figure:
     -------
     A figure with an Agg canvas (``fig.savefig`` works without a display).
     """
-    fig = Figure(figsize=(13, 8.5), layout="constrained")
+    warnings = [textwrap.fill(f"warning: {w}", 170) for w in summary.warnings]
+    lines = sum(w.count("\n") + 1 for w in warnings)
+    fig = Figure(figsize=(13, 8.5 + 0.2 * lines), layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, 2)
+    heights = (1, 1, 0.025 * lines) if warnings else (1, 1)
+    grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
+    if warnings:
+        _warning_footer(fig.add_subplot(grid[2, :]), warnings)
     _g2_panel(fig.add_subplot(grid[0, 0]), summary)
     _decay_panel(fig.add_subplot(grid[0, 1]), summary)
     trace_grid = grid[1, 0].subgridspec(1, 2, width_ratios=(4, 1), wspace=0.02)
@@ -45,6 +50,15 @@ def summary_figure(summary: RunSummary) -> Figure:
     live = f", {summary.live_s:.4g} s live" if lost else ""
     fig.suptitle(f"{summary.name} — {summary.mode}, {summary.duration_s:.4g} s{live}")
     return fig
+
+
+def _warning_footer(ax: Axes, warnings: list[str]) -> None:
+    """The summary's warnings, in red across the bottom of the figure."""
+    ax.set_axis_off()
+    ax.text(
+        0.0, 1.0, "\n".join(warnings), ha="left", va="top", transform=ax.transAxes,
+        color="firebrick", fontsize="small",
+    )  # fmt: skip
 
 
 def save_figure(summary: RunSummary, path: str | PathLike[str], dpi: int = 150) -> None:

@@ -26,12 +26,19 @@ from ..kernels.channel_counts import channel_counts
 from ..tags import Role, RunMetadata, TagBatch
 from .blinking import BlinkingResult
 from .decay_fit import DecayFit
-from .flid import FlidAnalyzer, FlidResult
-from .g2 import G2Analyzer, G2Result
+from .flid import FlidResult
+from .g2 import G2Result
 from .g2_fits import CWG2Fit, find_period
 from .g2_zero import G2Zero, estimate_g2_zero
-from .lifetime import DecayResult, LifetimeAnalyzer
+from .lifetime import DecayResult
 from .poisson_fit import poisson_deviance
+from .run_analyzers import (
+    flid_analyzer,
+    g2_analyzer,
+    lifetime_analyzer,
+    trace_analyzer,
+    trace_channels,
+)
 from .stream import Coverage
 from .summary_settings import (
     LIFETIME_MODELS,
@@ -40,13 +47,27 @@ from .summary_settings import (
     check_irf,
     default_g2_binning,
     default_lifetime_bin,
-    detector_names,
     no_decay_reason,
     resolve_settings,
 )
-from .trace import TraceAnalyzer, TraceResult
+from .trace import TraceResult
 
 PS_PER_S = 10**12
+#: The keys of the summary JSON's blocks, present (``None``) even when a block is not computed.
+G2_KEYS = (
+    "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
+    "zero_delay_ns", "jitter_ps",
+)  # fmt: skip
+LIFETIME_KEYS = (
+    "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
+    "tau_mean_ns", "jitter_ps", "reduced_deviance", "deviance", "dof", "period_ns", "divider",
+    "photons",
+)  # fmt: skip
+BLINKING_KEYS = (
+    "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
+    "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
+    "off_dwells",
+)  # fmt: skip
 #: Fewest full trace bins for a blinking analysis.
 MIN_BLINKING_BINS = 10
 #: A lifetime component is resolved when it lies this many standard errors above zero.
@@ -106,44 +127,16 @@ class _Tally:
         self.batches += 1
 
 
-def _trace_channels(settings: SummarySettings, metadata: RunMetadata) -> list[str] | None:
-    """The emitter's photons: the g2 pair, else every detector."""
-    if settings.g2_pair is not None:
-        return list(settings.g2_pair)
-    return detector_names(metadata) or None
-
-
 def _feeds(settings: SummarySettings, metadata: RunMetadata, notes: list[str]) -> dict[str, _Feed]:
     """The analyzers of the resolved settings (``None`` for parts ruled out)."""
-    cmap = metadata.channels
-    g2 = None
-    if settings.g2_pair is not None:
-        g2 = G2Analyzer(
-            *settings.g2_pair,
-            window=settings.g2_window,
-            bin=settings.g2_bin,
-            channels=cmap,
-            period_ps=metadata.laser_period_ps,
-        )
-    decay = None
-    if settings.lifetime_channel is not None:
-        decay = LifetimeAnalyzer(
-            settings.lifetime_channel, bin=settings.lifetime_bin, channels=cmap
-        )
-    detectors = _trace_channels(settings, metadata)
-    trace = flid = None
-    if detectors is not None:
-        trace = TraceAnalyzer(detectors, bin=settings.trace_bin, channels=cmap)
-        reason = no_decay_reason(metadata)
-        if reason is None:
-            flid = FlidAnalyzer(detectors, bin=settings.flid_bin, channels=cmap)
-        else:
-            notes.append(f"flid: {reason}")
+    reason = no_decay_reason(metadata)
+    if reason is not None and trace_channels(settings, metadata) is not None:
+        notes.append(f"flid: {reason}")
     return {
-        "g2": _Feed("g2", g2),
-        "lifetime": _Feed("lifetime", decay),
-        "trace": _Feed("trace", trace),
-        "flid": _Feed("flid", flid),
+        "g2": _Feed("g2", g2_analyzer(settings, metadata)),
+        "lifetime": _Feed("lifetime", lifetime_analyzer(settings, metadata)),
+        "trace": _Feed("trace", trace_analyzer(settings, metadata)),
+        "flid": _Feed("flid", flid_analyzer(settings, metadata)),
     }
 
 
@@ -153,6 +146,7 @@ def summarize(
     name: str,
     settings: SummarySettings | None = None,
     progress: Callable[[int], object] | None = None,
+    warnings: Iterable[str] = (),
 ) -> RunSummary:
     """Summarise a run in one pass over its batches.
 
@@ -168,6 +162,9 @@ def summarize(
         What to compute; defaults as documented in :class:`SummarySettings`.
     progress
         Called with the end of each batch's span (ps) after the batch is processed.
+    warnings
+        What the reader found wrong with the run's file (a file that ends early, damaged
+        records); they lead the summary's warnings.
 
     Raises
     ------
@@ -187,7 +184,7 @@ def summarize(
             progress(batch.t_end)
     if tally.batches == 0:
         notes.append("run: no batches, nothing to analyse")
-    return _finish(name, metadata, resolved, tally, feeds, notes)
+    return _finish(name, metadata, resolved, tally, feeds, notes, [f"file: {w}" for w in warnings])
 
 
 # ---------------------------------------------------------------------------------- the fits
@@ -207,6 +204,7 @@ def _finish(
     tally: _Tally,
     feeds: dict[str, _Feed],
     notes: list[str],
+    warnings: list[str],
 ) -> RunSummary:
     decay = _attempt("lifetime", notes, feeds["lifetime"].result)
     fits = None
@@ -224,6 +222,13 @@ def _finish(
         blink = _attempt("blinking", notes, lambda: _blinking(trace, settings))
     flid = _attempt("flid", notes, feeds["flid"].result)
     _note_unmapped(tally.counts, metadata, notes)
+    for part, value in (("g2", zero), ("lifetime", chosen), ("blinking", blink)):
+        if value is None and not any(n.startswith(f"{part}: ") for n in notes):
+            notes.append(f"{part}: no data to analyse")
+    if zero is not None:
+        warnings += [f"g2: {w}" for w in zero.detail.warnings]
+    if chosen is not None:
+        warnings += [f"lifetime: {w}" for w in chosen.warnings]
     coverage = tally.coverage
     return RunSummary(
         name=name,
@@ -244,6 +249,7 @@ def _finish(
         blinking=blink,
         flid=flid,
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
@@ -279,8 +285,9 @@ def _g2_zero(result: G2Result, settings: SummarySettings, lifetime_ps: float | N
         return estimate_g2_zero(
             result, "pulsed", method=settings.g2_method, lifetime_ps=lifetime_ps
         )
+    jitter = settings.cw_jitter
     try:
-        zero = estimate_g2_zero(result, "cw")
+        zero = estimate_g2_zero(result, "cw", jitter_ps=None if jitter == "none" else jitter)
     except AnalysisError as exc:
         raise AnalysisError(f"no pulsed peaks, and the CW antibunching fit failed: {exc}") from exc
     drop = _dip_deviance_drop(result, zero.detail)
@@ -371,7 +378,9 @@ def _blinking(trace: TraceResult, settings: SummarySettings) -> BlinkingResult:
             f"{full} full trace bins of {trace.bin_ps / 1e9:g} ms; a blinking analysis needs "
             f"at least {MIN_BLINKING_BINS}"
         )
-    return trace.states(settings.thresholds_cps, settings.n_states)
+    return trace.states(
+        settings.thresholds_cps, settings.n_states, powerlaw_min_ps=settings.powerlaw_min
+    )
 
 
 # ---------------------------------------------------------------------------------- the result
@@ -401,6 +410,9 @@ class RunSummary:
         Per-bin counts and mean delays for the FLID map.
     notes
         Why parts are missing, and anything else worth knowing, as ``"part: reason"``.
+    warnings
+        What may make a number wrong or uninformative, as ``"part: reason"`` (``"file: ..."``
+        for what the reader found wrong with the file).
     """
 
     name: str
@@ -421,6 +433,7 @@ class RunSummary:
     blinking: BlinkingResult | None = field(repr=False)
     flid: FlidResult | None = field(repr=False)
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -438,25 +451,54 @@ class RunSummary:
         return count / self.live_s if self.live_ps > 0 else 0.0
 
     def notes_for(self, part: str) -> list[str]:
-        """The notes about one part (``"g2"``, ``"lifetime"``, ``"blinking"``, ...)."""
+        """The notes and warnings about one part (``"g2"``, ``"lifetime"``, ...)."""
         prefix = f"{part}: "
-        return [n[len(prefix) :] for n in self.notes if n.startswith(prefix)]
+        return [n[len(prefix) :] for n in (*self.notes, *self.warnings) if n.startswith(prefix)]
+
+    def note(self, part: str) -> str | None:
+        """The ``"note"`` of a summary block: its notes and warnings joined, or ``None``."""
+        found = self.notes_for(part)
+        return "; ".join(found) if found else None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary JSON of ``tagstream analyze --json``: plain types, ``None`` for
-        anything not computed or not finite."""
+        anything not computed or not finite. Every block is present, with ``None`` values and
+        a ``"note"`` saying why when it could not be computed."""
         return _plain(
             {
                 "file": self.name,
                 "duration_s": self.duration_s,
+                "live_s": self.live_s,
                 "mode": self.mode,
                 "channels": self._channels_dict(),
-                "g2": None if self.g2_zero is None else self.g2_zero.to_dict(),
+                "g2": self._g2_dict(),
                 "lifetime": self._lifetime_dict(),
-                "blinking": None if self.blinking is None else self.blinking.to_dict(),
+                "blinking": self._blinking_dict(),
                 "gaps": [[s / PS_PER_S, e / PS_PER_S] for s, e in self.gaps_ps.tolist()],
+                "warnings": list(self.warnings),
             }
         )
+
+    def _g2_dict(self) -> dict[str, Any]:
+        pair = self.settings.g2_pair
+        block = dict.fromkeys(G2_KEYS) | {"pair": None if pair is None else list(pair)}
+        if self.g2_zero is not None:
+            block |= self.g2_zero.to_dict()
+        return block | {"note": self.note("g2")}
+
+    def _lifetime_dict(self) -> dict[str, Any]:
+        block = dict.fromkeys(LIFETIME_KEYS) | {"channel": self.settings.lifetime_channel}
+        if self.decay_fit is not None and self.decay is not None:
+            block |= {"channel": self.decay.channel, **self.decay_fit.to_dict()}
+            block["photons"] = int(self.decay.counts.sum())
+            block["divider"] = self.decay.divider
+        return block | {"note": self.note("lifetime")}
+
+    def _blinking_dict(self) -> dict[str, Any]:
+        block = dict.fromkeys(BLINKING_KEYS)
+        if self.blinking is not None:
+            block |= self.blinking.to_dict()
+        return block | {"note": self.note("blinking")}
 
     def _channels_dict(self) -> dict[str, dict[str, Any]]:
         return {
@@ -469,17 +511,13 @@ class RunSummary:
             for c in self.metadata.channels
         }
 
-    def _lifetime_dict(self) -> dict[str, Any] | None:
-        if self.decay_fit is None or self.decay is None:
-            return None
-        return {"channel": self.decay.channel, **self.decay_fit.to_dict()}
-
     def text(self) -> str:
         """A short human summary: duration, rates, g2(0), lifetimes, blinking, gaps, notes."""
         lines = [self._run_line(), self._rates_line()]
         lines += [self._g2_line(), self._lifetime_line(), self._blinking_line()]
         lines += self._gap_lines()
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(line for line in lines if line)
 
     def _run_line(self) -> str:

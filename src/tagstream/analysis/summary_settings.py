@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import AnalysisError
 from ..tags import RunMetadata, parse_time
+from .channels import channel_key
 from .decay_fit import MODELS
 from .g2_zero import EXCITATIONS
 
@@ -85,6 +86,18 @@ class SummarySettings:
         2 or 3 states for the automatic thresholds; ``None`` lets BIC choose.
     flid_bin
         Time bin of the FLID map; default: the trace bin.
+    delays
+        ``{channel: delay}``: cable delays taken off each channel's tags (``{B = "5 ns"}``) in
+        the g2, the decay histograms and FLID. Without them the zero-delay peak of an
+        antibunched emitter is still found for delays up to one period, with a warning.
+    cw_jitter
+        Timing jitter of the CW g2 model (both detectors together, standard deviation):
+        ``"fit"`` (default: fitted), ``"none"`` (a bare exponential dip), or a time held fixed
+        (e.g. from a measured instrument response).
+    powerlaw_min
+        Shortest dwell time in the power-law fits of the blinking dwell times: ``"auto"``
+        (default: the Kolmogorov–Smirnov-minimising cut of Clauset, Shalizi & Newman 2009) or
+        a time.
     """
 
     g2_pair: tuple[ChannelKey, ChannelKey] | None = None
@@ -102,6 +115,9 @@ class SummarySettings:
     thresholds_cps: tuple[float, ...] | None = None
     n_states: int | None = None
     flid_bin: TimeLike | None = None
+    delays: Mapping[ChannelKey, TimeLike] | None = None
+    cw_jitter: TimeLike = "fit"
+    powerlaw_min: TimeLike = "auto"
 
     def __post_init__(self) -> None:
         if self.g2_pair is not None:
@@ -129,6 +145,22 @@ class SummarySettings:
             value = getattr(self, name)
             if value is not None and parse_time(value, name) <= 0:
                 raise AnalysisError(f"{name} must be positive, got {value!r}")
+        if self.delays is not None:
+            if not isinstance(self.delays, Mapping):
+                raise AnalysisError(
+                    f"delays: a table of channel = delay, e.g. {{B = '5 ns'}}, got {self.delays!r}"
+                )
+            for key, value in self.delays.items():
+                parse_time(value, f"delays.{key}")
+            object.__setattr__(self, "delays", dict(self.delays))
+        if self.cw_jitter not in ("fit", "none") and parse_time(self.cw_jitter, "cw_jitter") < 0:
+            raise AnalysisError(
+                f"cw_jitter must be 'fit', 'none' or a time, got {self.cw_jitter!r}"
+            )
+        if self.powerlaw_min != "auto" and parse_time(self.powerlaw_min, "powerlaw_min") <= 0:
+            raise AnalysisError(
+                f"powerlaw_min must be 'auto' or a positive time, got {self.powerlaw_min!r}"
+            )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SummarySettings:
@@ -251,6 +283,14 @@ def resolve_settings(
     trace_bin = parse_time(settings.trace_bin, "trace_bin")
     flid_bin = trace_bin if settings.flid_bin is None else parse_time(settings.flid_bin, "flid_bin")
     sigma = None if settings.irf_sigma is None else parse_time(settings.irf_sigma, "irf_sigma")
+    delays = {
+        _name(channel_key(k, metadata.channels), metadata): parse_time(v, f"delays.{k}")
+        for k, v in (settings.delays or {}).items()
+    }
+    jitter = settings.cw_jitter
+    jitter = jitter if jitter in ("fit", "none") else parse_time(jitter, "cw_jitter")
+    low = settings.powerlaw_min
+    low = low if low == "auto" else parse_time(low, "powerlaw_min")
     resolved = dataclasses.replace(
         settings,
         g2_pair=pair,
@@ -261,12 +301,16 @@ def resolve_settings(
         irf_sigma=sigma,
         trace_bin=trace_bin,
         flid_bin=flid_bin,
+        delays=delays or None,
+        cw_jitter=jitter,
+        powerlaw_min=low,
     )
     return resolved, notes
 
 
 def _name(key: ChannelKey, metadata: RunMetadata) -> str:
     return metadata.channels.lookup(key).name
+
 
 
 def detector_names(metadata: RunMetadata) -> list[str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..pipeline.offline import analyze_run, load_analysis_settings
 from ..sources.files import open_run
+from .options import add_delay_option, with_delays
 from .output import check_writable, write_json
 from .progress import ProgressBar
 
@@ -13,9 +15,13 @@ from .progress import ProgressBar
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="g2(0), lifetime and blinking of a run file")
     p.add_argument(
-        "file", metavar="FILE", help="a Photon-HDF5 run file (tagstream's or other software's)"
+        "file",
+        metavar="FILE",
+        help="a run file: Photon-HDF5 (tagstream's or other software's) or PicoQuant "
+        "PTU, PT2, PT3, HT2, HT3",
     )
     p.add_argument("--config", metavar="CONFIG", help="TOML file with an [analysis] table")
+    add_delay_option(p)
     p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a four-panel figure")
     p.add_argument("--force", action="store_true", help="overwrite the JSON or PNG file")
@@ -26,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     for target in (args.json, args.plot):
         if target:
             check_writable(target, args.force)
-    settings = load_analysis_settings(args.config)
+    settings = with_delays(load_analysis_settings(args.config), args.delay)
     with open_run(args.file) as source:
+        for text in source.warnings:
+            print(f"tagstream analyze: warning: {args.file}: {text}", file=sys.stderr)
         bar = ProgressBar("analyze", source.duration_ps)
         try:
             summary = analyze_run(source, args.file, settings, progress=bar)

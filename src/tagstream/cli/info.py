@@ -43,14 +43,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"file      {args.file}")
     if ptu is not None:
         _print_ptu(ptu)
+    for text in source.warnings:
+        print(f"warning   {text}")
     if status is not None:
         print(f"status    {status}{_STATUS_NOTES.get(status, '')}")
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
     print(f"duration  {format_time(duration)}   lost {format_time(lost)}")
     if md.laser_period_ps:
+        sync = md.sync_period_ps or md.laser_period_ps
+        divided = round(sync / md.laser_period_ps)
+        per_sync = f", {divided} pulses per sync" if divided > 1 else ""
         print(
             f"laser     {1e6 / md.laser_period_ps:.6g} MHz  (sync period "
-            f"{format_time(md.sync_period_ps or md.laser_period_ps)})"
+            f"{format_time(sync)}{per_sync})"
         )
     if md.nanotime_unit_ps:
         print(f"nanotime  unit {md.nanotime_unit_ps:g} ps")
@@ -77,8 +82,6 @@ def _print_ptu(run: PtuRun) -> None:
     container = f"{run.header.container} {run.header.version}"
     print(f"format    {container}, {fmt.name} records ({code}, {fmt.device})")
     print(f"records   {run.num_records}")
-    for text in run.warnings:
-        print(f"warning   {text}")
     print("header")
     for name, value in run.header.tags.items():
         kind = run.header.types[name]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.run_config import RunConfig, load_run_config
-from ..sources.files import open_run
+from ..sources.files import SOURCE_WARNINGS, open_run, with_source_warnings
 from ..sources.paced import PacedRun, parse_speed
 from .live import run_live
 
@@ -35,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     file = Path(args.file)
     out = args.output or config.output.path or file.with_name(f"{file.stem}-replay.h5")
     output = dataclasses.replace(config.output, path=Path(out), force=args.force)
-    with PacedRun(open_run(file), speed) as source:
+    with PacedRun(with_source_warnings(open_run(file)), speed) as source:
+        for text in source.metadata.settings.get(SOURCE_WARNINGS, ()):
+            print(f"tagstream replay: warning: {file}: {text}", file=sys.stderr)
         pipeline = LivePipeline.from_config(source, config, output)
         run_live(pipeline, None)
     return 0

@@ -19,17 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.g2 import G2Analyzer
-from ..analysis.lifetime import LifetimeAnalyzer
+from ..analysis.run_analyzers import g2_analyzer, lifetime_analyzer, trace_analyzer
 from ..analysis.stream import Coverage
 from ..analysis.summary import MIN_BLINKING_BINS
-from ..analysis.summary_settings import (
-    SummarySettings,
-    detector_names,
-    no_decay_reason,
-    resolve_settings,
-)
-from ..analysis.trace import TraceAnalyzer
+from ..analysis.summary_settings import SummarySettings, no_decay_reason, resolve_settings
 from ..errors import AnalysisError, TagstreamError
 from ..store.results import SeriesSpec, Snapshot
 from ..tags import RunMetadata, TagBatch, parse_time
@@ -112,32 +105,18 @@ class LiveAnalysis:
         self._next_ps: int | None = None
         self._trace_rows = 0
         self._dirty = False
-        cmap = metadata.channels
-        self.g2 = self.lifetime = self.trace = None
         specs: list[SeriesSpec] = []
-        if resolved.g2_pair is not None:
-            self.g2 = G2Analyzer(
-                *resolved.g2_pair,
-                window=resolved.g2_window,
-                bin=resolved.g2_bin,
-                channels=cmap,
-                period_ps=metadata.laser_period_ps,
-            )
+        self.g2 = g2_analyzer(resolved, metadata)
+        if self.g2 is not None:
             specs.append(rs.g2_spec(self.g2))
         reason = no_decay_reason(metadata)
-        if resolved.lifetime_channel is not None and reason is None:
-            self.lifetime = LifetimeAnalyzer(
-                resolved.lifetime_channel, bin=resolved.lifetime_bin, channels=cmap
-            )
-            self.lifetime.configure(
-                metadata.mode, metadata.sync_period_ps, metadata.nanotime_unit_ps
-            )
+        self.lifetime = lifetime_analyzer(resolved, metadata)
+        if self.lifetime is not None:
             specs.append(rs.lifetime_spec(self.lifetime, metadata.mode))
         elif reason is not None:
             self._note(f"lifetime: {reason}")
-        detectors = list(resolved.g2_pair) if resolved.g2_pair else detector_names(metadata)
-        if detectors:
-            self.trace = TraceAnalyzer(detectors, bin=resolved.trace_bin, channels=cmap)
+        self.trace = trace_analyzer(resolved, metadata)
+        if self.trace is not None:
             specs += [rs.trace_spec(self.trace), rs.blinking_spec(self.trace.bin_ps)]
         self.specs = tuple(specs)
 
@@ -255,7 +234,11 @@ class LiveAnalysis:
                 return []
         self._blinking_missing = False
         try:
-            states = result.states(self.settings.thresholds_cps, self.settings.n_states)
+            states = result.states(
+                self.settings.thresholds_cps,
+                self.settings.n_states,
+                powerlaw_min_ps=self.settings.powerlaw_min,
+            )
         except AnalysisError as exc:
             self._note(f"blinking: {exc}")
             return []

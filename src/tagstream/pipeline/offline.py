@@ -40,7 +40,9 @@ def analyze_run(
     run: Run, name: str, settings: SummarySettings | None = None, progress: Progress | None = None
 ) -> RunSummary:
     """The summary of a run: one pass over its batches, then the fits."""
-    return summarize(run.batches(), run.metadata, name, settings, progress=progress)
+    return summarize(
+        run.batches(), run.metadata, name, settings, progress=progress, warnings=run.warnings
+    )
 
 
 def summary(path: str | os.PathLike, config: str | os.PathLike | None = None) -> dict[str, Any]:

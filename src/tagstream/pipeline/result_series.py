@@ -117,6 +117,7 @@ def lifetime_spec(analyzer: LifetimeAnalyzer, mode: str) -> SeriesSpec:
             "channel": analyzer.labels[0],
             "mode": mode,
             "period_ps": _period_attr(analyzer.period_ps),
+            "divider": analyzer.fold.divider,
         },
     )
 
@@ -137,6 +138,7 @@ def _decay(attrs, edges: np.ndarray, counts: np.ndarray) -> DecayResult:
         counts=np.asarray(counts),
         period_ps=_period(attrs["period_ps"]),
         mode=str(attrs["mode"]),
+        divider=int(attrs.get("divider", 1)),
     )
 
 

@@ -1,0 +1,70 @@
+"""The streaming analyzers of a run, built from resolved settings and the run's metadata: one
+place for the run summary and the live analysis, so both histogram alike."""
+
+from __future__ import annotations
+
+from ..tags import RunMetadata
+from .flid import FlidAnalyzer
+from .g2 import G2Analyzer
+from .lifetime import LifetimeAnalyzer
+from .summary_settings import SummarySettings, detector_names, no_decay_reason
+from .trace import TraceAnalyzer
+
+
+def g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> G2Analyzer | None:
+    """The HBT cross-correlation of the settings' pair (``None`` without a pair)."""
+    if settings.g2_pair is None:
+        return None
+    return G2Analyzer(
+        *settings.g2_pair,
+        window=settings.g2_window,
+        bin=settings.g2_bin,
+        channels=metadata.channels,
+        period_ps=metadata.laser_period_ps,
+        delays=settings.delays,
+    )
+
+
+def lifetime_analyzer(settings: SummarySettings, metadata: RunMetadata) -> LifetimeAnalyzer | None:
+    """The decay histogram of the settings' lifetime channel, laid out for the run (``None``
+    when the run gives no decays)."""
+    if settings.lifetime_channel is None or no_decay_reason(metadata) is not None:
+        return None
+    analyzer = LifetimeAnalyzer(
+        settings.lifetime_channel,
+        bin=settings.lifetime_bin,
+        channels=metadata.channels,
+        delays=settings.delays,
+    )
+    analyzer.configure(
+        metadata.mode,
+        metadata.sync_period_ps,
+        metadata.nanotime_unit_ps,
+        laser_period_ps=metadata.laser_period_ps,
+        nanotime_range_ps=metadata.nanotime_range_ps,
+    )
+    return analyzer
+
+
+def trace_channels(settings: SummarySettings, metadata: RunMetadata) -> list[str] | None:
+    """The emitter's photons: the g2 pair, else every detector (``None`` if there are none)."""
+    if settings.g2_pair is not None:
+        return list(settings.g2_pair)
+    return detector_names(metadata) or None
+
+
+def trace_analyzer(settings: SummarySettings, metadata: RunMetadata) -> TraceAnalyzer | None:
+    detectors = trace_channels(settings, metadata)
+    if detectors is None:
+        return None
+    return TraceAnalyzer(detectors, bin=settings.trace_bin, channels=metadata.channels)
+
+
+def flid_analyzer(settings: SummarySettings, metadata: RunMetadata) -> FlidAnalyzer | None:
+    """Counts and mean delays per trace bin (``None`` when the run gives no decays)."""
+    detectors = trace_channels(settings, metadata)
+    if detectors is None or no_decay_reason(metadata) is not None:
+        return None
+    return FlidAnalyzer(
+        detectors, bin=settings.flid_bin, channels=metadata.channels, delays=settings.delays
+    )
