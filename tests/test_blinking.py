@@ -367,11 +367,28 @@ def test_to_dict_is_the_summary_block():
     counts, _ = _two_state_trace(seed=17, n_bins=20_000)
     res = analyze_blinking(counts, _full(counts.size), 0, BIN_PS)
     block = json.loads(json.dumps(res.to_dict()))
-    assert set(block) == {"bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent"}
+    assert set(block) == {
+        "bin_s",
+        "thresholds_cps",
+        "fractions",
+        "on_exponent",
+        "off_exponent",
+        "on_exponent_err",
+        "off_exponent_err",
+        "on_dwell_min_s",
+        "off_dwell_min_s",
+        "dwell_min_method",
+        "on_dwells",
+        "off_dwells",
+    }
     assert block["bin_s"] == pytest.approx(0.01)
     assert set(block["fractions"]) == {"on", "grey", "off"}
     assert block["thresholds_cps"] == pytest.approx(list(res.thresholds_cps))
     assert block["on_exponent"] == pytest.approx(res.on_exponent)
+    assert block["off_exponent_err"] == pytest.approx(res.off_exponent_err)
+    assert block["on_dwell_min_s"] == pytest.approx(res.on_dwell_min_ps / 1e12)
+    assert block["dwell_min_method"] == "ks" and type(block["off_dwells"]) is int
+    assert block["on_dwells"] == res.on_dwells == res.on_powerlaw.n
 
 
 # ---------------------------------------------------------------- power laws

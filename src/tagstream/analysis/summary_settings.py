@@ -312,7 +312,6 @@ def _name(key: ChannelKey, metadata: RunMetadata) -> str:
     return metadata.channels.lookup(key).name
 
 
-
 def detector_names(metadata: RunMetadata) -> list[str]:
     return [c.name for c in metadata.channels.detectors]
 

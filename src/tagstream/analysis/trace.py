@@ -76,10 +76,18 @@ class TraceResult:
         )
 
     def states(
-        self, thresholds_cps: Sequence[float] | None = None, n_states: int | None = None, **options
+        self,
+        thresholds_cps: Sequence[float] | None = None,
+        n_states: int | None = None,
+        powerlaw_min_ps: float | str | None = "auto",
+        **options,
     ):
         """Blinking analysis of this trace: ON/grey/OFF thresholds, fractions, dwell times and
-        power-law exponents (see :func:`~tagstream.analysis.blinking.analyze_blinking`)."""
+        power-law exponents (see :func:`~tagstream.analysis.blinking.analyze_blinking`).
+
+        ``powerlaw_min_ps`` is the shortest dwell time in the power-law fits: ``"auto"`` (or
+        None) chooses it per state by the Kolmogorov-Smirnov distance, a number (ps) fixes it.
+        """
         from .blinking import analyze_blinking
 
         return analyze_blinking(
@@ -89,6 +97,7 @@ class TraceResult:
             self.bin_ps,
             thresholds_cps=thresholds_cps,
             n_states=n_states,
+            powerlaw_min_ps=powerlaw_min_ps,
             **options,
         )
 
