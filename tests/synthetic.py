@@ -72,7 +72,7 @@ def pulsed_t3(
     t, ch = t[inside], ch[inside]
     order = np.argsort(t, kind="stable")
     t, ch = t[order], ch[order]
-    nanotimes = ((t % period_ps) // unit_ps).astype(np.uint16)
+    nanotimes = ((t % period_ps) // unit_ps).astype(np.uint32)
     md = RunMetadata(
         "synthetic",
         CHANNELS,

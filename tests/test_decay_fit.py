@@ -19,6 +19,7 @@ from scipy.integrate import quad
 from scipy.stats import exponnorm
 
 from tagstream.analysis.decay_fit import DecayFit, _binned_decay_kernel, fit_decay
+from tagstream.analysis.shapes import periodic_exp_gauss_bins
 from tagstream.errors import FitError
 
 Jitter = Callable[[np.random.Generator, int], np.ndarray]
@@ -374,10 +375,35 @@ def test_binned_decay_kernel_matches_quadrature(
 def test_to_dict_is_json_with_the_summary_keys(mono_3ns_fit: DecayFit) -> None:
     fit = mono_3ns_fit
     block = json.loads(json.dumps(fit.to_dict()))
-    assert set(block) == {"model", "tau_ns", "tau_err_ns", "amplitudes", "irf"}
+    assert set(block) == {
+        "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
+        "tau_mean_ns", "jitter_ps", "reduced_deviance", "deviance", "dof", "period_ns",
+    }  # fmt: skip
     assert block["model"] == "mono" and block["irf"] == "gaussian"
     assert block["tau_ns"] == pytest.approx([fit.tau_ps[0] / 1e3])
     assert block["tau_err_ns"] == pytest.approx([fit.tau_err_ps[0] / 1e3])
+    assert block["intensity_fractions"] == [1.0]
+    assert block["tau_mean_ns"]["intensity"] == pytest.approx(fit.tau_ps[0] / 1e3)
+    assert block["jitter_ps"] == pytest.approx(fit.irf_sigma_ps)
+    assert block["dof"] == fit.dof and block["reduced_deviance"] == pytest.approx(
+        fit.deviance / fit.dof
+    )
+    assert fit.warnings == ()
+
+
+def test_fit_errors_survive_empty_tail_bins() -> None:
+    """A long period leaves most bins expecting almost nothing: a background fitted near zero
+    must not turn them negative, nor the Fisher matrix make every error vanish."""
+    period = 400_000.0
+    edges = np.arange(12_501) * 32.0
+    for shift in (0.0, 3_000.0):
+        mu = 3.7e5 * periodic_exp_gauss_bins(edges, 6_000.0, 50.0, shift, period)
+        counts = np.random.default_rng(7).poisson(np.clip(mu, 0, None))
+        fit = fit_decay(counts, edges, "mono", period_ps=period)
+        assert abs(fit.tau_ps[0] - 6_000.0) < 4 * fit.tau_err_ps[0]
+        # the Poisson limit tau / sqrt(N) within 20 %
+        assert fit.tau_err_ps[0] == pytest.approx(6_000.0 / np.sqrt(counts.sum()), rel=0.2)
+        assert abs(fit.irf_sigma_ps - 50.0) < 5.0 and np.all(fit.expected >= 0)
 
 
 def test_far_tau_guess_still_converges(mono_3ns: tuple[np.ndarray, np.ndarray]) -> None:

@@ -18,6 +18,11 @@ from ..errors import FitError
 
 Model = Callable[[np.ndarray], np.ndarray]
 _TINY = 1e-300
+#: Expected counts below this are outside the model: the likelihood rises along a steep wall
+#: (slope :data:`_WALL_SLOPE` per count) instead, so that a fitted background cannot turn the
+#: expectation of empty bins negative to gain likelihood elsewhere.
+_MU_FLOOR = 1e-9
+_WALL_SLOPE = 1e6
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,10 @@ def fit_poisson(
         mu = mu_of(x)
         if not np.all(np.isfinite(mu)):
             return 1e300
-        mu = np.maximum(mu, _TINY)
-        return float(np.sum(mu - counts * np.log(mu)))
+        below = mu < _MU_FLOOR  # no Poisson law: a steep wall keeps every bin's mean >= 0
+        wall = _WALL_SLOPE * float(np.sum(_MU_FLOOR - mu[below])) if below.any() else 0.0
+        mu = np.maximum(mu, _MU_FLOOR)
+        return float(np.sum(mu - counts * np.log(mu))) + wall
 
     x0 = np.array([base[n] for n in free]) / scale
     x0 = np.clip(x0, lo_f / scale, hi_f / scale)
@@ -137,14 +144,10 @@ def fit_poisson(
     ]
     res = minimize(nll, x0, method="L-BFGS-B", bounds=opt_bounds, options={"maxiter": max_iter})
     x = _fisher_polish(res.x, counts, mu_of, nll, lo_f / scale, hi_f / scale)
-    mu = np.maximum(mu_of(x), _TINY)
+    mu = np.maximum(mu_of(x), _MU_FLOOR)
     jac = _jacobian(mu_of, x, lo_f / scale, hi_f / scale)
     info = (jac / mu[:, None]).T @ jac
-    try:
-        cov_x = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        cov_x = np.linalg.pinv(info)
-    cov = cov_x * np.outer(scale, scale)
+    cov = _inverse(info) * np.outer(scale, scale)
     params = params_of(x)
     values = np.array([params[n] for n in names])
     errors = np.zeros(len(names))
@@ -163,6 +166,19 @@ def fit_poisson(
         message=str(res.message),
         expected=mu,
     )
+
+
+def _inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse of a Fisher matrix, scaled to unit diagonal first: one parameter measured far
+    more precisely than the others (a background in bins that expect almost nothing) would
+    otherwise leave the inverse to rounding."""
+    d = np.sqrt(np.clip(np.diag(info), _TINY, None))
+    scaled = info / np.outer(d, d)
+    try:
+        inverse = np.linalg.inv(scaled)
+    except np.linalg.LinAlgError:
+        inverse = np.linalg.pinv(scaled)
+    return inverse / np.outer(d, d)
 
 
 def _jacobian(
@@ -184,7 +200,7 @@ def _fisher_polish(x, counts, mu_of, nll, lo, hi, steps: int = 8) -> np.ndarray:
     """A few Fisher-scoring (Newton) steps from the optimiser's answer, kept inside the bounds."""
     best = nll(x)
     for _ in range(steps):
-        mu = np.maximum(mu_of(x), _TINY)
+        mu = np.maximum(mu_of(x), _MU_FLOOR)
         jac = _jacobian(mu_of, x, lo, hi)
         grad = jac.T @ (counts / mu - 1.0)
         info = (jac / mu[:, None]).T @ jac
