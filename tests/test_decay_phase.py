@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tagstream.analysis.flid import FlidAnalyzer
-from tagstream.analysis.laser_phase import channel_offsets, divider_of, phase_fold
+from tagstream.analysis.laser_phase import (
+    channel_offsets,
+    divider_of,
+    phase_fold,
+    pulses_per_sync,
+)
 from tagstream.analysis.lifetime import LifetimeAnalyzer
 from tagstream.errors import AnalysisError
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
@@ -196,3 +201,24 @@ def test_poisson_background_is_flat_after_folding(rng):
     assert counts.size == LASER // 500
     expected = n * (2 * LASER / tcspc) / counts.size
     assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+
+
+@pytest.mark.parametrize("divider", [1, 2, 3, 4, 16, 64])
+@pytest.mark.parametrize("grid", [1, 4, 25])
+def test_pulses_per_sync_found_from_delays(divider, grid):
+    """Delays after a divided sync show the pulses per sync: short and long decays, dark
+    counts, and delays on the grid of the time resolution (which must not read as pulses)."""
+    rng = np.random.default_rng(divider * 100 + grid)
+    for tau in (200.0, 3_000.0, 20_000.0):
+        n = 20_000
+        pulse = rng.integers(0, divider, n) * LASER
+        d = (pulse + rng.exponential(tau, n) + rng.normal(0, 50, n) + 300) % (divider * LASER)
+        d = np.concatenate([d, rng.uniform(0, divider * LASER, 2_000)])
+        d = np.floor(d / grid) * grid
+        assert pulses_per_sync(d, divider * LASER, grid_ps=grid) == divider
+
+
+def test_pulses_per_sync_without_pulses_is_none(rng):
+    assert pulses_per_sync(np.floor(rng.uniform(0, 50_000, 100_000)), 50_000) is None
+    assert pulses_per_sync(np.array([1.0, 2.0]), 50_000) is None  # too few photons
+    assert pulses_per_sync(np.zeros(0), 50_000) is None

@@ -18,6 +18,9 @@ from ..errors import AnalysisError
 #: A g2(0) whose one-sigma uncertainty exceeds this carries no information: it cannot tell one
 #: emitter (g2(0) < 0.5) from two.
 UNINFORMATIVE_ERROR = 0.25
+#: A peak comb is located from the data only when its first harmonic stands this many
+#: standard deviations above the Poisson noise.
+COMB_MIN_SIGMA = 5.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,9 @@ def window_sum(hist: G2Histogram, values: np.ndarray, lo: float, hi: float) -> f
 
 def phase_offset(hist: G2Histogram, period: float) -> float:
     """Position (ps, within half a period of 0) of a peak comb, from the circular mean of the
-    counts over the largest whole number of periods centred in the histogram."""
+    counts over the largest whole number of periods centred in the histogram; 0 (no delay
+    between the detectors) when the counts show no comb at that period above their Poisson
+    noise (:data:`COMB_MIN_SIGMA`), as when the peaks merge."""
     lo, hi = hist.span
     n_periods = np.floor((hi - lo) / period)
     if n_periods < 1:
@@ -106,7 +111,8 @@ def phase_offset(hist: G2Histogram, period: float) -> float:
     mid = 0.5 * (lo + hi)
     weights = covered_fraction(hist, mid - 0.5 * n_periods * period, mid + 0.5 * n_periods * period)
     phasor = np.sum(weights * hist.counts * np.exp(2j * np.pi * hist.centres / period))
-    if abs(phasor) == 0:
+    noise = np.sqrt(np.sum(weights**2 * hist.counts))
+    if abs(phasor) == 0 or abs(phasor) < COMB_MIN_SIGMA * noise:
         return 0.0
     return float(np.angle(phasor) * period / (2 * np.pi))
 

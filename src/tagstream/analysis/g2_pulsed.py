@@ -194,8 +194,9 @@ def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
     """Centre (ps) of the zero-delay peak among the comb's peaks within one period of zero.
 
     ``offset`` is the comb's position within half a period of zero. Of the peaks at
-    ``offset + k * period`` that lie within one period of zero (with their neighbours'
-    windows inside the histogram), the one nearest zero is taken unless another holds
+    ``offset + k * period`` that lie within one period of zero (a quarter period of slack, and
+    their neighbours' windows inside the histogram), the one nearest zero is taken unless
+    another holds
     :data:`ZERO_PEAK_MIN_SIGMA` standard deviations fewer coincidences in its one-period window:
     an antibunched emitter's missing peak, displaced by a delay between the detectors.
     """
@@ -204,7 +205,9 @@ def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
     candidates = [
         c
         for c in (offset - period, offset, offset + period)
-        if abs(c) <= period + tol and c - 1.5 * period >= lo - tol and c + 1.5 * period <= hi + tol
+        if abs(c) <= 1.25 * period
+        and c - 1.5 * period >= lo - tol
+        and c + 1.5 * period <= hi + tol
     ]
     if len(candidates) < 2:
         return offset

@@ -172,13 +172,21 @@ def _inverse(info: np.ndarray) -> np.ndarray:
     """Inverse of a Fisher matrix, scaled to unit diagonal first: one parameter measured far
     more precisely than the others (a background in bins that expect almost nothing) would
     otherwise leave the inverse to rounding."""
-    d = np.sqrt(np.clip(np.diag(info), _TINY, None))
-    scaled = info / np.outer(d, d)
+    diag = np.diag(info)
+    known = np.isfinite(diag) & (diag > 0)
+    out = np.zeros_like(info)
+    out[~known, ~known] = np.inf  # a parameter the data say nothing about
+    if not known.any():
+        return out
+    sub = info[np.ix_(known, known)]
+    d = np.sqrt(np.diag(sub))
+    scaled = sub / np.outer(d, d)
     try:
         inverse = np.linalg.inv(scaled)
     except np.linalg.LinAlgError:
         inverse = np.linalg.pinv(scaled)
-    return inverse / np.outer(d, d)
+    out[np.ix_(known, known)] = inverse / np.outer(d, d)
+    return out
 
 
 def _jacobian(
