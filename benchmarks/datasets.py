@@ -71,7 +71,13 @@ def hbt_t2_with_sync(
         delay = rng.exponential(2_000, base.size).astype(np.int64)
         parts.append((np.minimum(base // PERIOD_PS * PERIOD_PS + delay, duration_ps - 1), c))
     t, ch = _merge(parts)
-    md = RunMetadata("benchmark", CHANNELS, mode="T2", sync_period_ps=PERIOD_PS * divider)
+    md = RunMetadata(
+        "benchmark",
+        CHANNELS,
+        mode="T2",
+        sync_period_ps=PERIOD_PS * divider,
+        laser_period_ps=PERIOD_PS,  # every photon folded onto the laser period
+    )
     batch = TagBatch(t, ch, 0, duration_ps, metadata=md, check=False)
     sync_rate = 1e12 / (PERIOD_PS * divider) / 1e6
     return Dataset(

@@ -174,7 +174,7 @@ def run_suite(
         analyzer(lambda: LifetimeAnalyzer([1, 2], bin=16, threads=1), hbt_batches),
     )
     bench.measure(
-        "lifetime T2 (delay since sync), 16 ps bins",
+        "lifetime T2, sync / 4 folded onto the laser, 16 ps",
         "tagstream",
         t2,
         analyzer(lambda: LifetimeAnalyzer([1, 2], bin=16, sync=0, threads=threads), t2_batches),

@@ -197,15 +197,17 @@ def phase_of(d, offset, period):
     return p
 
 
-def decay_phase(delays, ch, detectors, offsets, reach, period, start, width, n_bins):
-    """Folded decay histogram from raw delays (None where a photon has no sync before it)."""
+def decay_phase(delays, ch, detectors, offsets, reach, period, start, stop, width):
+    """Folded decay histogram over [start, stop) from raw delays (None where a photon has no
+    sync before it); the last bin ends at ``stop``."""
+    n_bins = math.ceil((stop - start) / width - 1e-9)
     hist = np.zeros((len(detectors), n_bins), dtype=np.int64)
     for d, c in zip(delays, ch, strict=True):
         if c not in detectors or d is None or not 0 <= d < reach:
             continue
-        k = math.floor((phase_of(d, offsets[c], period) - start) / width)
-        if 0 <= k < n_bins:
-            hist[detectors.index(c), k] += 1
+        p = phase_of(d, offsets[c], period)
+        if start <= p < stop:
+            hist[detectors.index(c), math.floor((p - start) / width)] += 1
     return hist
 
 

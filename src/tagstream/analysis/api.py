@@ -6,9 +6,9 @@ channel map, or given by number.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from ..tags import TagBatch
+from ..tags import TagBatch, parse_time
 from .blinking import BlinkingResult
 from .flid import FlidAnalyzer, FlidResult
 from .g2 import G2Analyzer, G2Result
@@ -17,6 +17,7 @@ from .lifetime import DecayResult, LifetimeAnalyzer
 from .trace import TraceAnalyzer, TraceResult
 
 Channels = str | int | Sequence[str | int] | None
+Delays = Mapping[str | int, str | int] | None
 
 
 def g2(
@@ -25,9 +26,11 @@ def g2(
     b: str | int,
     window: str | int = "100 ns",
     bin: str | int = "100 ps",
+    delays: Delays = None,
 ) -> G2Result:
-    """Linear-bin g2(τ) of channels ``a`` (start) and ``b`` (stop) over ``[-window, +window)``."""
-    analyzer = G2Analyzer(a, b, window=window, bin=bin, channels=tags.channel_map)
+    """Linear-bin g2(τ) of channels ``a`` (start) and ``b`` (stop) over ``[-window, +window)``;
+    ``delays`` (``{"B": "5 ns"}``) takes cable delays off the channels' tags."""
+    analyzer = G2Analyzer(a, b, window=window, bin=bin, channels=tags.channel_map, delays=delays)
     analyzer.process(tags)
     return analyzer.result()
 
@@ -54,9 +57,20 @@ def lifetime(
     bin: str | int = "16 ps",
     range: tuple[str | int, str | int] | None = None,
     sync: str | int | None = None,
+    period: str | float | None = None,
+    delays: Delays = None,
 ) -> DecayResult:
-    """Decay histogram of one detector after the laser sync (T3 nanotimes or T2 delays)."""
-    analyzer = LifetimeAnalyzer(channel, bin=bin, range=range, sync=sync, channels=tags.channel_map)
+    """Decay histogram of one detector after the laser pulse (T3 nanotimes or T2 delays after
+    the sync, folded onto the laser ``period``: by default the run metadata's)."""
+    analyzer = LifetimeAnalyzer(
+        channel,
+        bin=bin,
+        range=range,
+        sync=sync,
+        channels=tags.channel_map,
+        period=period,
+        delays=delays,
+    )
     analyzer.process(tags)
     return analyzer.result()
 
@@ -73,9 +87,12 @@ def flid(
     bin: str | int = "10 ms",
     channels: Channels = None,
     delay_range: tuple[str | int, str | int] | None = None,
+    delays: Delays = None,
 ) -> FlidResult:
-    """Per-bin counts and mean delay after the sync, for a FLID map."""
-    analyzer = FlidAnalyzer(channels, bin=bin, delay_range=delay_range, channels=tags.channel_map)
+    """Per-bin counts and mean delay after the laser pulse, for a FLID map."""
+    analyzer = FlidAnalyzer(
+        channels, bin=bin, delay_range=delay_range, channels=tags.channel_map, delays=delays
+    )
     analyzer.process(tags)
     return analyzer.result()
 
@@ -86,7 +103,12 @@ def blinking(
     channels: Channels = None,
     thresholds_cps: Sequence[float] | None = None,
     n_states: int | None = None,
+    powerlaw_min: str | int = "auto",
 ) -> BlinkingResult:
     """Blinking analysis of the intensity trace: thresholds (automatic, or ``thresholds_cps``),
-    ON/grey/OFF fractions, dwell times and their power-law exponents."""
-    return trace(tags, bin=bin, channels=channels).states(thresholds_cps, n_states)
+    ON/grey/OFF fractions, dwell times and their power-law exponents above ``powerlaw_min``
+    (``"auto"``: the Kolmogorov–Smirnov-minimising cut; or a time)."""
+    low = powerlaw_min if powerlaw_min == "auto" else parse_time(powerlaw_min, "powerlaw_min")
+    return trace(tags, bin=bin, channels=channels).states(
+        thresholds_cps, n_states, powerlaw_min_ps=low
+    )

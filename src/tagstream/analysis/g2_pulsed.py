@@ -205,9 +205,7 @@ def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
     candidates = [
         c
         for c in (offset - period, offset, offset + period)
-        if abs(c) <= 1.25 * period
-        and c - 1.5 * period >= lo - tol
-        and c + 1.5 * period <= hi + tol
+        if abs(c) <= 1.25 * period and c - 1.5 * period >= lo - tol and c + 1.5 * period <= hi + tol
     ]
     if len(candidates) < 2:
         return offset

@@ -88,7 +88,9 @@ class LifetimeAnalyzer:
         Bin width (``"16 ps"``); in T3 a whole multiple of the nanotime unit.
     range
         ``(start, stop)`` of the phases to histogram; defaults to one laser period (or the
-        part of it a T3 unit records).
+        part of it a T3 unit records). Folded histograms (a divided sync, channel delays) end
+        exactly at ``stop``, their last bin cut short if need be, so that every photon counts;
+        the others hold the whole bins inside one period (or cover an explicit range).
     sync
         The sync channel (T2); defaults to the channel map's sync channel.
     period
@@ -201,13 +203,14 @@ class LifetimeAnalyzer:
                 )
             self._step = round(factor)
             if self._phased:
-                self._start = float(start)
-                n_bins = whole((stop - self._start) / self.bin_ps)
-                self._edges = self._start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
+                n_bins = self._phase_layout(start, stop)
             else:
                 self._start = int(np.floor(start / unit + 1e-9))
                 n_bins = whole((stop / unit - self._start) / self._step)
                 self._edges = (self._start + self._step * np.arange(n_bins + 1)) * unit
+        elif self._phased:
+            self._step = self.bin_ps
+            n_bins = self._phase_layout(start, stop)
         else:
             self._step = self.bin_ps
             self._start = int(start)
@@ -219,6 +222,17 @@ class LifetimeAnalyzer:
             raise AnalysisError("lifetime: the histogram range is empty")
         self._mult, self._shift = magic_divisor(self._step)
         self._hist = np.zeros((len(self.detectors), n_bins), dtype=np.int64)
+
+    def _phase_layout(self, start: float, stop: float) -> int:
+        """Bins of the folded histogram over ``[start, stop)``: whole bins, the last one ending
+        at ``stop`` (the end of the period, by default); returns their number."""
+        self._start = float(start)
+        self._stop = float(stop)
+        n_bins = int(np.ceil((self._stop - self._start) / self.bin_ps - 1e-9))
+        edges = self._start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
+        edges[-1] = self._stop
+        self._edges = edges
+        return n_bins
 
     def process(self, batch: TagBatch) -> None:
         """Add one batch (batches must come in time order)."""
@@ -245,6 +259,7 @@ class LifetimeAnalyzer:
             float(fold.reach_ps),
             float(fold.period_ps),
             float(self._start),
+            float(self._stop),
             float(self.bin_ps),
         )
 

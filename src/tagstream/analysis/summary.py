@@ -512,9 +512,14 @@ class RunSummary:
         }
 
     def text(self) -> str:
-        """A short human summary: duration, rates, g2(0), lifetimes, blinking, gaps, notes."""
+        """A short human summary: duration, rates, g2(0), lifetimes, blinking, gaps, notes and
+        warnings; a line whose value has a warning says so."""
         lines = [self._run_line(), self._rates_line()]
-        lines += [self._g2_line(), self._lifetime_line(), self._blinking_line()]
+        parts = (("g2", self._g2_line()), ("lifetime", self._lifetime_line()))
+        parts += (("blinking", self._blinking_line()),)
+        for part, line in parts:
+            warned = any(w.startswith(f"{part}: ") for w in self.warnings)
+            lines.append(f"{line}  [see warning]" if warned else line)
         lines += self._gap_lines()
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -555,7 +560,8 @@ class RunSummary:
             f"{value_with_error(t / 1e3, e / 1e3)} ns ({100 * a:.0f} %)"
             for t, e, a in zip(fit.tau_ps, fit.tau_err_ps, fit.amplitudes, strict=True)
         )
-        return f"lifetime ({decay.channel}, {fit.model}, IRF {fit.irf}): tau = {taus}"
+        folded = f", {decay.divider} pulses per sync" if decay.divider > 1 else ""
+        return f"lifetime ({decay.channel}, {fit.model}, IRF {fit.irf}{folded}): tau = {taus}"
 
     def _blinking_line(self) -> str:
         b = self.blinking

@@ -62,7 +62,7 @@ class SummarySettings:
         Detector of the decay histogram; default: the first of the g2 pair, else the first
         detector.
     lifetime_bin
-        Decay bin width; default 16 ps, widened so that one sync period holds at most 4096
+        Decay bin width; default 16 ps, widened so that one laser period holds at most 4096
         bins, and in T3 the nearest whole multiple of the nanotime unit at or above that.
     lifetime_model
         ``"mono"``, ``"bi"``, ``"tri"`` or ``"auto"``: fit one, two, three exponentials in
@@ -369,7 +369,7 @@ def no_decay_reason(metadata: RunMetadata) -> str | None:
 def _resolve_lifetime_bin(settings: SummarySettings, metadata: RunMetadata) -> int:
     unit = metadata.nanotime_unit_ps if metadata.mode == "T3" else None
     if settings.lifetime_bin is None:
-        return default_lifetime_bin(metadata.sync_period_ps, unit)
+        return default_lifetime_bin(metadata.laser_period_ps or metadata.sync_period_ps, unit)
     width = parse_time(settings.lifetime_bin, "lifetime_bin")
     if unit is not None:
         factor = width / unit

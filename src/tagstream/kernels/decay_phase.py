@@ -9,8 +9,9 @@ the delays every laser phase is recorded at equally often). The channel's delay 
 
     phase = (d - offset) - period * floor((d - offset) / period)
 
-then histogrammed in bins ``floor((phase - start) / width)``. All arithmetic is float64, one
-IEEE operation at a time, so a numpy reference computing the same expression agrees exactly.
+then histogrammed in bins ``floor((phase - start) / width)`` up to ``stop`` (the last bin may
+end early, at the end of the period). All arithmetic is float64, one IEEE operation at a time,
+so a numpy reference computing the same expression agrees exactly.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _phase(d, period):
 @njit(nogil=True, cache=True, boundscheck=False)
 def decay_phase_t3(
     channels, nanotimes, row_of_channel, unit_ps, offset_ps, reach_ps, period_ps, start_ps,
-    width_ps, hist,
+    stop_ps, width_ps, hist,
 ):  # fmt: skip
     """Add T3 photons to per-channel histograms of their phase after the laser pulse.
 
@@ -52,8 +53,9 @@ def decay_phase_t3(
         Delay of each channel, ps, subtracted before folding.
     reach_ps : float
         Raw delays ``nanotime * unit`` at or beyond this are skipped, ps.
-    period_ps, start_ps, width_ps : float
-        Laser period, start of bin 0 and bin width, ps.
+    period_ps, start_ps, stop_ps, width_ps : float
+        Laser period, the phases histogrammed ``[start_ps, stop_ps)`` and the bin width, ps
+        (the last bin may be cut short by ``stop_ps``).
     hist : int64[rows, bins]
     """
     n_bins = hist.shape[1]
@@ -65,15 +67,16 @@ def decay_phase_t3(
         d = nanotimes[i] * unit_ps
         if d < 0.0 or d >= reach_ps:
             continue
-        k = np.floor((_phase(d - offset_ps[c], period_ps) - start_ps) / width_ps)
-        if 0.0 <= k < n_bins:
+        p = _phase(d - offset_ps[c], period_ps)
+        k = np.floor((p - start_ps) / width_ps)
+        if 0.0 <= k < n_bins and p < stop_ps:
             hist[row, int(k)] += 1
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def decay_phase_t2(
     timestamps, channels, sync_channel, row_of_channel, offset_ps, reach_ps, period_ps,
-    start_ps, width_ps, last_sync, hist,
+    start_ps, stop_ps, width_ps, last_sync, hist,
 ):  # fmt: skip
     """As :func:`decay_phase_t3`, with the raw delay since the preceding sync tag (ps) of T2 data.
 
@@ -93,8 +96,9 @@ def decay_phase_t2(
         d = float(timestamps[i] - sync)
         if d >= reach_ps:
             continue
-        k = np.floor((_phase(d - offset_ps[c], period_ps) - start_ps) / width_ps)
-        if 0.0 <= k < n_bins:
+        p = _phase(d - offset_ps[c], period_ps)
+        k = np.floor((p - start_ps) / width_ps)
+        if 0.0 <= k < n_bins and p < stop_ps:
             hist[row, int(k)] += 1
     last_sync[0] = sync
 

@@ -417,7 +417,9 @@ def _swmr_writer_flag(path: Path) -> bool:
             head = fh.read(12)
     except OSError:
         return False
-    return head[:8] == HDF5_SIGNATURE and head[8] >= 3 and bool(head[11] & SWMR_WRITE_ACCESS)
+    if len(head) < 12 or head[:8] != HDF5_SIGNATURE:
+        return False
+    return head[8] >= 3 and bool(head[11] & SWMR_WRITE_ACCESS)
 
 
 def _require(f: h5py.File, path: Path, fields: tuple[str, ...]) -> None:

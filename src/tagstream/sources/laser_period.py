@@ -24,8 +24,13 @@ from ..tags import RunMetadata, TagBatch
 SAMPLE_PHOTONS = 100_000
 #: ... in at most this many batches.
 SAMPLE_BATCHES = 20
-#: Sync intervals in the sample must agree with their median to this fraction to be a sync.
+#: Sync intervals in the sample must agree with their median to this fraction (or 2 ps) to be
+#: a sync ...
 SYNC_REGULARITY = 1e-3
+#: ... and the median must be this many times that tolerance; ...
+SYNC_MIN_TOLERANCES = 20
+#: ... with at least this many sync tags in the sample.
+SYNC_MIN_TAGS = 100
 
 
 def checked_periods(
@@ -154,11 +159,12 @@ def _photon_sync_period(sync_ps: np.ndarray, unit_ps: float) -> float | None:
 
 def _sync_period(times: np.ndarray) -> float | None:
     """Mean interval of sync tags that arrive regularly (ps), else ``None``."""
-    if times.size < 3:
+    if times.size < SYNC_MIN_TAGS:
         return None
     steps = np.diff(times)
     typical = float(np.median(steps))
-    regular = np.abs(steps - typical) <= max(SYNC_REGULARITY * typical, 2.0)
-    if typical <= 0 or np.count_nonzero(regular) < 0.9 * steps.size:
+    tolerance = max(SYNC_REGULARITY * typical, 2.0)
+    regular = np.abs(steps - typical) <= tolerance
+    if typical < SYNC_MIN_TOLERANCES * tolerance or np.count_nonzero(regular) < 0.9 * steps.size:
         return None
     return float(np.mean(steps[regular]))

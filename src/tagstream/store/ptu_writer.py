@@ -259,7 +259,10 @@ class _Header:
         text = f"{names}. {comment}".strip() if comment else f"{names}."
         now = dt.datetime.now(dt.UTC)
         days = (now - dt.datetime(1899, 12, 30, tzinfo=dt.UTC)).total_seconds() / 86400
-        sync_hz = PS_PER_S / md.sync_period_ps if md.sync_period_ps else 0
+        # PicoQuant's rate meter reads the sync input, before the divider
+        laser_ps = md.laser_period_ps or md.sync_period_ps
+        sync_hz = PS_PER_S / laser_ps if laser_ps else 0
+        divider = max(1, round(md.sync_period_ps / laser_ps)) if md.sync_period_ps else 1
         self.entries: list[tuple[str, int, int, object]] = [
             ("File_GUID", -1, spec.TY_ANSI_STRING, "{" + str(uuid.uuid4()).upper() + "}"),
             ("File_CreatingTime", -1, spec.TY_TDATETIME, days),
@@ -283,7 +286,7 @@ class _Header:
             ),
             (spec.TAG_HARDWARE, -1, spec.TY_ANSI_STRING, hardware),
             ("HW_InpChannels", -1, spec.TY_INT8, enc.inputs),
-            (spec.TAG_SYNC_DIVIDER, -1, spec.TY_INT8, 1),
+            (spec.TAG_SYNC_DIVIDER, -1, spec.TY_INT8, divider),
             (spec.TAG_SYNC_RATE, -1, spec.TY_INT8, round(sync_hz)),
             (spec.TAG_STOP_REASON, -1, spec.TY_INT8, 0),
             (spec.TAG_NUM_RECORDS, -1, spec.TY_INT8, 0),
