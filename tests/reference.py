@@ -185,10 +185,10 @@ def tdc1_decode(words):
     return tags
 
 
-def phase_of(d, offset, period):
-    """A raw delay (ps) less the channel's offset, folded onto [0, period): one float operation
-    at a time, as the kernels do."""
-    x = float(d) - float(offset)
+def phase_of(d, offset, period, start=0.0):
+    """A raw delay (ps) less the channel's offset and the histogram's start, folded onto
+    [0, period): one float operation at a time, as the kernels do."""
+    x = float(d) - float(offset) - float(start)
     p = x - period * math.floor(x / period)
     if p >= period:
         p -= period
@@ -197,17 +197,16 @@ def phase_of(d, offset, period):
     return p
 
 
-def decay_phase(delays, ch, detectors, offsets, reach, period, start, stop, width):
-    """Folded decay histogram over [start, stop) from raw delays (None where a photon has no
-    sync before it); the last bin ends at ``stop``."""
-    n_bins = math.ceil((stop - start) / width - 1e-9)
+def decay_phase(delays, ch, detectors, offsets, reach, period, start, width, n_bins):
+    """Decay histogram of raw delays (None where a photon has no sync before it) folded onto
+    one period from ``start``: bin ``k`` holds phases ``start + [k w, (k + 1) w)``."""
     hist = np.zeros((len(detectors), n_bins), dtype=np.int64)
     for d, c in zip(delays, ch, strict=True):
         if c not in detectors or d is None or not 0 <= d < reach:
             continue
-        p = phase_of(d, offsets[c], period)
-        if start <= p < stop:
-            hist[detectors.index(c), math.floor((p - start) / width)] += 1
+        k = math.floor(phase_of(d, offsets[c], period, start) / width)
+        if k < n_bins:
+            hist[detectors.index(c), k] += 1
     return hist
 
 

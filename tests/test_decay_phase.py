@@ -47,42 +47,46 @@ def metadata(mode, divider, unit=None, tcspc=None):
     )
 
 
-@settings(max_examples=25, deadline=None)
+RANGES = [None, (-2_000, 10_500), (1_000, 4_000), (-600, 11_900)]
+
+
+@settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     divider=st.sampled_from([1, 2, 4, 64]),
     delay_b=st.sampled_from([0, 5_000, -3_000, 40_000]),
     n_cuts=st.integers(0, 15),
     width=st.sampled_from([16, 50, 125]),
+    span=st.sampled_from(RANGES),
 )
-def test_t2_folded_matches_reference(seed, divider, delay_b, n_cuts, width):
+def test_t2_folded_matches_reference(seed, divider, delay_b, n_cuts, width, span):
     rng = np.random.default_rng(seed)
     t_end = 4_000_000
     t, ch = t2_divided(rng, t_end, divider, (0, delay_b), grid=4)
     md = metadata("T2", divider)
     batch = TagBatch(t, ch, 0, t_end, metadata=md, sync_period_ps=md.sync_period_ps)
     delays = {"B": delay_b} if delay_b else None
-    lt = LifetimeAnalyzer(["A", "B"], bin=width, channels=CHANNELS, delays=delays)
+    lt = LifetimeAnalyzer(["A", "B"], bin=width, channels=CHANNELS, delays=delays, range=span)
     for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
         lt.process(part)
     fold = lt.fold
     assert fold.divider == divider and fold.period_ps == LASER
-    if fold.trivial:  # one pulse per sync and no delay: the exact integer path, whole bins
-        assert lt.edges_ps[-1] == LASER // width * width
-        return
+    start, stop = span or (0, LASER)
+    n_bins = len(lt.edges_ps) - 1
+    assert lt.edges_ps[0] == start and start + n_bins * width <= start + LASER
+    assert stop - width < lt.edges_ps[-1] <= max(stop, start + LASER)
     ref = reference.decay_phase(
         reference.delays_since_sync(t, ch, 0), ch, [1, 2], channel_offsets(delays, CHANNELS),
-        fold.reach_ps, LASER, 0.0, LASER, width,
+        fold.reach_ps, LASER, start, width, n_bins,
     )  # fmt: skip
-    np.testing.assert_array_equal(lt.edges_ps[[0, -1]], [0, LASER])
     np.testing.assert_array_equal(lt.result("A").counts, ref[0])
     np.testing.assert_array_equal(lt.result("B").counts, ref[1])
-    # every photon after the first sync lands in the histogram
-    after_sync = np.count_nonzero((ch != 0) & (t >= t[ch == 0][0]))
-    assert ref.sum() == after_sync
+    if span is None:  # every photon after the first sync, but the part of the period beyond
+        after_sync = np.count_nonzero((ch != 0) & (t >= t[ch == 0][0]))  # the last whole bin
+        assert ref.sum() >= after_sync * (n_bins * width / LASER) - 5 * np.sqrt(after_sync)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     divider=st.sampled_from([1, 3, 4, 16]),
@@ -90,8 +94,9 @@ def test_t2_folded_matches_reference(seed, divider, delay_b, n_cuts, width):
     tcspc_periods=st.sampled_from([None, 0.6, 1.5, 2.0]),
     delay_a=st.sampled_from([0, 700]),
     n_cuts=st.integers(0, 10),
+    start=st.sampled_from([0, -1_000, 500]),
 )
-def test_t3_folded_matches_reference(seed, divider, unit, tcspc_periods, delay_a, n_cuts):
+def test_t3_folded_matches_reference(seed, divider, unit, tcspc_periods, delay_a, n_cuts, start):
     rng = np.random.default_rng(seed)
     t_end = 2_000_000
     sync = LASER * divider
@@ -104,36 +109,68 @@ def test_t3_folded_matches_reference(seed, divider, unit, tcspc_periods, delay_a
     batch = TagBatch(t, ch, 0, t_end, nanotimes=nt, metadata=md)
     width = {1.0: 50, 4.0: 48, 25.0: 50, 2.5: 25}[unit]
     delays = {"A": delay_a} if delay_a else None
-    lt = LifetimeAnalyzer(["A", "B"], bin=width, channels=CHANNELS, delays=delays)
+    stop = start + 6_000
+    lt = LifetimeAnalyzer(
+        ["A", "B"], bin=width, channels=CHANNELS, delays=delays, range=(start, stop)
+    )
     for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
         lt.process(part)
     fold = lt.fold
-    if lt.fold.trivial:  # the exact integer path: bins in nanotime units
-        edges = lt.edges_ps
-        assert edges[0] == 0 and edges[-1] <= fold.span_ps
-        return
     expect_reach = sync if tcspc is None else min(sync, (tcspc // LASER) * LASER or tcspc)
     assert fold.reach_ps == pytest.approx(expect_reach)
-    assert lt.edges_ps[-1] == pytest.approx(fold.span_ps)
+    n_bins = len(lt.edges_ps) - 1
+    assert n_bins == -(-6_000 // width)
     ref = reference.decay_phase(
-        nt * unit, ch, [1, 2], channel_offsets(delays, CHANNELS), fold.reach_ps, LASER, 0.0,
-        fold.span_ps, width,
+        nt * unit, ch, [1, 2], channel_offsets(delays, CHANNELS), fold.reach_ps, LASER, start,
+        width, n_bins,
     )  # fmt: skip
     np.testing.assert_array_equal(lt.result("A").counts, ref[0])
     np.testing.assert_array_equal(lt.result("B").counts, ref[1])
 
 
+def test_a_range_longer_than_the_period_is_refused():
+    md = metadata("T2", 4)
+    batch = TagBatch(np.array([0, 100]), np.array([0, 1]), 0, 1_000, metadata=md)
+    with pytest.raises(AnalysisError, match="longer than the laser period"):
+        LifetimeAnalyzer("A", channels=CHANNELS, range=("0 ns", "50 ns")).process(batch)
+
+
+def test_a_late_sync_delays_every_photon():
+    """A delay on the sync channel moves every photon's phase the other way."""
+    md = metadata("T2", 1)
+    t = np.array([1_000, 4_000, 14_000])
+    ch = np.array([0, 1, 1])
+    batch = TagBatch(t, ch, 0, 20_000, metadata=md)
+    lt = LifetimeAnalyzer("A", bin=100, channels=CHANNELS, delays={"sync": "500 ps"})
+    lt.process(batch)
+    counts = lt.result().counts
+    assert counts[35] == 1 and counts[10] == 1 and counts.sum() == 2  # 13.5 ns: the next pulse
+
+
 def test_phase_edges_and_wraparound():
-    """Delays at exact multiples of the period, just below them, and a delay larger than the
-    raw delay (wrapping to the end of the period)."""
-    fold = phase_fold("T2", 4 * LASER, LASER, offsets_ps=channel_offsets({"A": 300}, CHANNELS))
-    d = np.array([0, LASER, 2 * LASER - 1, 3 * LASER, 100, 4 * LASER + 50, 5 * LASER + 1])
-    ch = np.array([2, 2, 2, 2, 1, 2, 2])
-    phase = fold.phase_ps(d, ch)
-    np.testing.assert_allclose(phase[:5], [0, 0, LASER - 1, 0, LASER - 200])
-    assert phase[5] == 50  # a late sync: still the right phase
-    assert np.isnan(phase[6])  # beyond one period after the next sync
+    """Delays at exact multiples of the period, just below them, a late sync, and one beyond
+    the reach; through the kernel (bins of 1 ps) and the reference alike."""
+    offsets = channel_offsets({"A": 300}, CHANNELS)
+    fold = phase_fold("T2", 4 * LASER, LASER, offsets_ps=offsets)
     assert fold.reach_ps == 5 * LASER
+    d = [0, LASER, 2 * LASER - 1, 3 * LASER, 100, 4 * LASER + 50, 5 * LASER + 1]
+    ch = [2, 2, 2, 2, 1, 2, 2]
+    want = [0, 0, LASER - 1, 0, LASER - 200, 50, None]
+    for delay, c, phase in zip(d, ch, want, strict=True):
+        if phase is not None:
+            assert reference.phase_of(delay, offsets[c], LASER) == phase
+    md = metadata("T2", 4)
+    order = np.argsort([0, *d], kind="stable")
+    t = np.array([0, *d])[order]
+    channels = np.array([0, *ch])[order]
+    lt = LifetimeAnalyzer(["A", "B"], bin=1, channels=CHANNELS)
+    lt.process(TagBatch(t, channels, 0, 10 * LASER, metadata=md))
+    lt_delays = LifetimeAnalyzer(["A", "B"], bin=1, channels=CHANNELS, delays={"A": 300})
+    lt_delays.process(TagBatch(t, channels, 0, 10 * LASER, metadata=md))
+    b = lt_delays.result("B").counts
+    assert b[0] == 3 and b[LASER - 1] == 1 and b[50] == 1 and b.sum() == 5  # not 5 P + 1
+    a = lt_delays.result("A").counts
+    assert a[LASER - 200] == 1 and lt.result("A").counts[100] == 1
 
 
 def test_single_tag_and_empty_batches():

@@ -14,7 +14,8 @@ from tagstream.analysis.g2_pulsed import pulsed_g2_zero
 from tagstream.analysis.lifetime import LifetimeAnalyzer
 from tagstream.analysis.summary import SummarySettings, summarize
 
-from .world import Detector, Setup, cw, pulsed, write_photon_hdf5
+from .pq_encoder import encode, ptu_file
+from .world import Detector, Setup, cw, ptu_events, pulsed, write_photon_hdf5, write_ptu
 
 PERIOD_PS = 12_500  # 80 MHz
 
@@ -205,3 +206,60 @@ def test_g2_zero_and_lifetime_uncertainties_cover_the_truth():
         one, two = _coverage(values)
         assert 19 <= one <= 35, (name, one, np.round(values, 2))
         assert two >= 35, (name, two, np.round(values, 2))
+
+
+# ---------------------------------------------------------------------------------- review
+@pytest.mark.parametrize("g2_true", [1.3, 2.0])
+def test_a_bunched_source_keeps_the_peak_nearest_zero(g2_true):
+    """A bunched zero-delay peak makes no dip: the peak nearest zero stays the zero-delay peak,
+    g2(0) above 1 comes with its warning, and no displaced-comb warning misleads."""
+    rng = np.random.default_rng(int(10 * g2_true))
+    world = pulsed(rng, 10**11, _setup(jitter=(30.0, 30.0)), period_ps=PERIOD_PS,
+                   mean_photons=0.2, g2_zero=g2_true, tau_ps=800.0)  # fmt: skip
+    s = summarize([world.batch], world.batch.metadata, "bunched")
+    z = s.g2_zero
+    assert abs(z.value - world.truth["g2_zero_detected"]) < 3 * z.error
+    assert abs(z.detail.offset_ps) < 200
+    assert any("above 1" in w for w in s.warnings)
+    assert not any("zero-delay peak sits" in w for w in s.warnings)
+
+
+def test_a_t3_range_shorter_than_the_sync_period_is_a_g2_warning(tmp_path):
+    """Photons later than the TCSPC range are lost: the lifetime uses the whole periods the
+    range holds and stays right; the g2 says its peaks are distorted."""
+    rng = np.random.default_rng(3)
+    setup = Setup(
+        detectors=(Detector("A", 1, jitter_ps=30.0), Detector("B", 2, jitter_ps=30.0)),
+        mode="T3",
+        sync_divider=4,
+        tcspc_range_ps=20_000,
+    )
+    world = pulsed(rng, 2 * 10**11, setup, period_ps=PERIOD_PS, mean_photons=0.2)
+    path = write_ptu(tmp_path / "gated.ptu", world)  # the format's own range is longer
+    summary = ts.summary(path)
+    life = summary["lifetime"]
+    assert life["divider"] == 4 and abs(life["tau_ns"][0] / 3.0 - 1) < 0.02
+    assert any("do not show the 4 pulses" in w for w in summary["warnings"])
+    assert any(
+        w.startswith("g2: the unit records delays only up to 20") for w in summary["warnings"]
+    )
+
+
+def test_a_measurement_stopped_early_covers_the_time_it_ran(tmp_path):
+    """TTResult_StopAfter, not the time the measurement was set to run."""
+    rng = np.random.default_rng(4)
+    setup = Setup(detectors=(Detector("A", 1), Detector("B", 2)), mode="T3")
+    world = pulsed(rng, 10**11, setup, period_ps=100_000, mean_photons=0.05)
+    fmt, time, kind, field, dtime = ptu_events(world, None)
+    records, _ = encode(fmt, time, kind, field, dtime)
+    tags = [
+        ("MeasDesc_AcquisitionTime", -1, "Int8", 1_000),
+        ("TTResult_StopAfter", -1, "Int8", 100),
+        ("TTResult_StopReason", -1, "Int8", 1),
+        ("MeasDesc_GlobalResolution", -1, "Float8", 1e-7),
+    ]
+    path = ptu_file(tmp_path / "stopped.ptu", fmt, records, 4e-12, 1e7, extra_tags=tags)
+    summary = ts.summary(path)
+    assert summary["duration_s"] == pytest.approx(0.1, abs=1e-6)
+    counts = int(np.count_nonzero(world.batch.channels == 1))
+    assert summary["channels"]["ch1"]["rate_cps"] == pytest.approx(counts / 0.1)

@@ -485,7 +485,12 @@ def test_summary_figure_is_saved_as_a_png(summary, tmp_path):
     assert any(t.startswith("g2(0) = 0.1") for t in titles)
     assert any("FLID" in t for t in titles)
     labels = {ax.get_xlabel() for ax in fig.axes} | {ax.get_ylabel() for ax in fig.axes}
-    assert {"delay τ (ns)", "delay after sync (ns)", "time (s)", "counts per 10 ms"} <= labels
+    assert {
+        "delay τ (ns)",
+        "delay after the laser pulse (ns)",
+        "time (s)",
+        "counts per 10 ms",
+    } <= labels
 
 
 def test_figure_with_missing_parts_says_why(cw_run, tmp_path):

@@ -1,5 +1,5 @@
 """Fluorescence-lifetime–intensity distribution (FLID): counts per bin against the mean photon
-delay after the laser sync in that bin."""
+delay after the laser pulse in that bin."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class FlidResult:
 
     @property
     def mean_delay_ps(self) -> np.ndarray:
-        """Mean delay after the sync per bin, ps (NaN for bins without timed photons)."""
+        """Mean delay after the laser pulse per bin, ps (NaN for bins without timed photons)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(
                 self.timed > 0, self.delay_sum * self.delay_unit_ps / self.timed, np.nan
@@ -110,7 +110,8 @@ class FlidAnalyzer:
         divided sync, delays are folded onto the laser period as for the decay histograms
         (:mod:`~tagstream.analysis.laser_phase`).
     delays
-        ``{channel: delay}``: cable delays to take off each channel.
+        ``{channel: delay}``: cable delays to take off each channel (a delay of the sync
+        channel delays every photon's delay after it the other way).
     """
 
     def __init__(
@@ -125,13 +126,13 @@ class FlidAnalyzer:
     ):
         self.detectors = resolve_many(detectors, channels)
         self._period = None if period is None else parse_period_ps(period, "period")
-        self._offsets = channel_offsets(delays, channels)
+        self.sync = resolve_sync(sync, channels)
+        self._offsets = channel_offsets(delays, channels, sync=self.sync)
         self.fold: PhaseFold | None = None
         self.bin_ps = parse_time(bin, "bin")
         if self.bin_ps <= 0:
             raise AnalysisError("FLID: the bin width must be positive")
         self._range = parse_time_range(delay_range, "delay")
-        self.sync = resolve_sync(sync, channels)
         self._selected = selection_table(self.detectors)
         self._cols = GrowingColumns(4)  # counts, timed, delay sum, exposure
         self._coverage = Coverage()
@@ -163,8 +164,9 @@ class FlidAnalyzer:
             )
         except AnalysisError as exc:
             raise AnalysisError(f"FLID: {exc}") from None
-        start, stop = self._range if self._range is not None else (0, self.fold.span_ps)
-        if not self.fold.trivial:
+        start, stop = self.fold.window(self._range, "FLID")
+        self._phased = self.fold.folds(start)
+        if self._phased:
             self._unit = 1.0
             self._start, self._stop = float(start), float(stop)
         elif self._mode == "T3":
@@ -209,7 +211,7 @@ class FlidAnalyzer:
 
     def _bin_t3(self, batch: TagBatch, common: tuple, columns: tuple) -> None:
         ts, ch, nt = batch.timestamps, batch.channels, batch.nanotimes
-        if self.fold.trivial:
+        if not self._phased:
             limits = (np.int64(self._start), np.int64(self._stop))
             bin_delays_t3(ts, ch, nt, self._selected, *common, *limits, *columns)
         else:
@@ -218,7 +220,7 @@ class FlidAnalyzer:
 
     def _bin_t2(self, ts: np.ndarray, ch: np.ndarray, common: tuple, columns: tuple) -> None:
         sync = np.int64(self.sync)
-        if self.fold.trivial:
+        if not self._phased:
             limits = (np.int64(self._start), np.int64(self._stop))
             bin_delays_t2(ts, ch, sync, self._selected, *common, *limits, self._last_sync, *columns)
         else:

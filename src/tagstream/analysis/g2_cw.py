@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from scipy.stats import chi2
 
 from ..errors import AnalysisError, FitError
 from .g2_histogram import UNINFORMATIVE_ERROR, G2Histogram, as_histogram
 from .poisson_fit import PoissonFit, fit_poisson
 from .shapes import laplace_gauss_bins
+
+#: A fit whose deviance exceeds this many times its degrees of freedom (and is improbable) does
+#: not describe the histogram.
+POOR_FIT_REDUCED_DEVIANCE = 1.5
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class CWG2Fit:
     ----------
     g2_zero, g2_zero_err
         g0, the depth the antibunching dip would reach without timing jitter, and its error.
+        Not held at 0 or above (down to -1), so that it is unbiased near 0; a negative value
+        comes with a warning.
     rate_per_ps, rate_err_per_ps
         Effective antibunching rate ``k`` (radiative plus pump rate), 1/ps.
     offset_ps, offset_err_ps
@@ -83,9 +90,28 @@ class CWG2Fit:
     def warnings(self) -> tuple[str, ...]:
         """What may make g2(0) wrong or uninformative."""
         out = []
+        if self.g2_zero < 0.0:
+            consistent = self.g2_zero + 2 * self.g2_zero_err >= 0
+            out.append(
+                f"g2(0) = {self.g2_zero:.2g} ± {self.g2_zero_err:.2g} lies below 0, where no "
+                "light can be: "
+                + (
+                    "the fit is left free there so that it is unbiased; read it as 0 within "
+                    "its error"
+                    if consistent
+                    else "significantly so, the model does not fit the histogram"
+                )
+            )
         if self.g2_zero > 1.0:
             out.append(
                 f"g2(0) = {self.g2_zero:.3g} is above 1 (negative purity): no antibunching dip"
+            )
+        poor = self.dof > 0 and self.deviance > POOR_FIT_REDUCED_DEVIANCE * self.dof
+        if poor and chi2.sf(self.deviance, self.dof) < 1e-6:
+            out.append(
+                f"the antibunching model does not describe the histogram (deviance "
+                f"{self.deviance:.0f} for {self.dof} degrees of freedom): pulsed light, or "
+                "bunching from blinking ([analysis] excitation, bunching)?"
             )
         if not self.g2_zero_err <= UNINFORMATIVE_ERROR:
             out.append(
@@ -208,7 +234,7 @@ def _cw_start(hist: G2Histogram, bunching: bool):
     }
     bounds = {
         "scale": (1e-9 * scale, None),
-        "g0": (0.0, 10.0),
+        "g0": (-1.0, 10.0),
         "rate": (0.1 / span, 20.0 / hist.width),
         "offset": (lo, hi),
         "bunching": (0.0, 100.0),

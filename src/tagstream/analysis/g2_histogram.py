@@ -103,18 +103,31 @@ def phase_offset(hist: G2Histogram, period: float) -> float:
     """Position (ps, within half a period of 0) of a peak comb, from the circular mean of the
     counts over the largest whole number of periods centred in the histogram; 0 (no delay
     between the detectors) when the counts show no comb at that period above their Poisson
-    noise (:data:`COMB_MIN_SIGMA`), as when the peaks merge."""
+    noise (:data:`COMB_MIN_SIGMA`, see :func:`comb_significance`), as when the peaks merge."""
+    phasor, noise = _comb_phasor(hist, period)
+    if abs(phasor) == 0 or abs(phasor) < COMB_MIN_SIGMA * noise:
+        return 0.0
+    return float(np.angle(phasor) * period / (2 * np.pi))
+
+
+def comb_significance(hist: G2Histogram, period: float) -> float:
+    """How many standard deviations of Poisson noise the comb's first harmonic stands above."""
+    phasor, noise = _comb_phasor(hist, period)
+    return float(abs(phasor) / noise) if noise > 0 else 0.0
+
+
+def _comb_phasor(hist: G2Histogram, period: float) -> tuple[complex, float]:
+    """First Fourier harmonic of the counts at the period, over the largest whole number of
+    periods centred in the histogram, and its Poisson noise."""
     lo, hi = hist.span
     n_periods = np.floor((hi - lo) / period)
     if n_periods < 1:
         raise AnalysisError(f"the histogram ({hi - lo:.0f} ps) is shorter than one period")
     mid = 0.5 * (lo + hi)
     weights = covered_fraction(hist, mid - 0.5 * n_periods * period, mid + 0.5 * n_periods * period)
-    phasor = np.sum(weights * hist.counts * np.exp(2j * np.pi * hist.centres / period))
-    noise = np.sqrt(np.sum(weights**2 * hist.counts))
-    if abs(phasor) == 0 or abs(phasor) < COMB_MIN_SIGMA * noise:
-        return 0.0
-    return float(np.angle(phasor) * period / (2 * np.pi))
+    phasor = complex(np.sum(weights * hist.counts * np.exp(2j * np.pi * hist.centres / period)))
+    noise = float(np.sqrt(np.sum(weights**2 * hist.counts)))
+    return phasor, noise
 
 
 def lies_inside(hist: G2Histogram, lo: float, hi: float) -> bool:

@@ -20,9 +20,11 @@ import numpy as np
 
 from ..errors import AnalysisError, FitError
 from .g2_histogram import (
+    COMB_MIN_SIGMA,
     UNINFORMATIVE_ERROR,
     G2Histogram,
     as_histogram,
+    comb_significance,
     phase_offset,
     positive_ps,
     require_windows,
@@ -42,9 +44,12 @@ CENTRAL_DECAY_RATIO = (0.05, 1.5)
 #: A peak other than the one nearest zero is the zero-delay peak only when it is smaller than
 #: the nearest by this many standard deviations.
 ZERO_PEAK_MIN_SIGMA = 5.0
-#: A comb whose zero-delay peak lies further than this fraction of a period from zero is warned
+#: A comb whose zero-delay peak lies this fraction of a period from zero, or further, is warned
 #: about.
 OFFSET_WARNING_PERIODS = 0.25
+#: An uninformative g2(0) is blamed on overlapping peaks when this fraction of a peak leaks out
+#: of its period.
+OVERLAP_LEAKAGE = 0.05
 
 Method = Literal["auto", "window", "fit"]
 
@@ -129,6 +134,7 @@ def pulsed_g2_zero(
     method: Method = "auto",
     lifetime_ps: float | None = None,
     free_central_decay: bool = False,
+    search_zero_peak: bool = True,
 ) -> PulsedG2:
     """g2(0) of a pulsed g2 histogram: zero-delay peak area over the mean adjacent peak area.
 
@@ -156,6 +162,10 @@ def pulsed_g2_zero(
     lifetime_ps
         Decay time of the peaks (the emitter lifetime), ps, if known: "auto" then decides
         without fitting, and the fit starts from it.
+    search_zero_peak
+        Look for a displaced zero-delay peak among the peaks within one period of zero
+        (:func:`zero_delay_peak`); ``False`` takes the peak nearest zero (the detectors' delays
+        are compensated).
     free_central_decay
         Fit the zero-delay peak's decay separately. By default it is tied to the side peaks':
         the coincidences of a biexciton cascade (BX photon, then the exciton's) spread like the
@@ -177,7 +187,9 @@ def pulsed_g2_zero(
     )
     if period < 4 * hist.width:
         raise AnalysisError(f"the period ({period:.0f} ps) is shorter than four bins")
-    offset = zero_delay_peak(hist, period, phase_offset(hist, period))
+    offset = phase_offset(hist, period)
+    if search_zero_peak:
+        offset = zero_delay_peak(hist, period, offset)
     require_windows(hist, period, offset)
     tau = None if lifetime_ps is None else positive_ps(lifetime_ps, "lifetime")
     free_period = period_ps is None
@@ -187,7 +199,7 @@ def pulsed_g2_zero(
         result = _fit_g2(hist, period, offset, tau, free_period, free_central_decay)
     else:
         result = _auto_g2(hist, period, offset, tau, free_period, free_central_decay)
-    return replace(result, warnings=_warnings(result))
+    return replace(result, warnings=_warnings(result, comb_significance(hist, period)))
 
 
 def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
@@ -196,9 +208,9 @@ def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
     ``offset`` is the comb's position within half a period of zero. Of the peaks at
     ``offset + k * period`` that lie within one period of zero (a quarter period of slack, and
     their neighbours' windows inside the histogram), the one nearest zero is taken unless
-    another holds
-    :data:`ZERO_PEAK_MIN_SIGMA` standard deviations fewer coincidences in its one-period window:
-    an antibunched emitter's missing peak, displaced by a delay between the detectors.
+    another is a dip, significantly below both of its neighbours (:func:`_is_dip`): an
+    antibunched emitter's missing peak, displaced by a delay between the detectors. A bunched
+    source (g2(0) > 1) has no such dip, and keeps the peak nearest zero.
     """
     lo, hi = hist.span
     tol = 1e-6 * period
@@ -207,24 +219,38 @@ def zero_delay_peak(hist: G2Histogram, period: float, offset: float) -> float:
         for c in (offset - period, offset, offset + period)
         if abs(c) <= 1.25 * period and c - 1.5 * period >= lo - tol and c + 1.5 * period <= hi + tol
     ]
-    if len(candidates) < 2:
-        return offset
-    areas = {c: window_sum(hist, hist.counts, c - period / 2, c + period / 2) for c in candidates}
-    nearest = min(candidates, key=abs)
-    smallest = min(candidates, key=areas.get)
-    gap = areas[nearest] - areas[smallest]
-    if smallest != nearest and gap > ZERO_PEAK_MIN_SIGMA * np.sqrt(
-        areas[nearest] + areas[smallest]
-    ):
-        return smallest
-    return nearest
+    nearest = min(candidates, key=abs) if candidates else offset
+    dips = [c for c in candidates if c != nearest and _is_dip(hist, period, c)]
+    return min(dips, key=lambda c: _area(hist, period, c)) if dips else nearest
 
 
-def _warnings(result: PulsedG2) -> tuple[str, ...]:
-    """What may make a pulsed g2(0) wrong or uninformative."""
+def _area(hist: G2Histogram, period: float, centre: float) -> float:
+    return window_sum(hist, hist.counts, centre - period / 2, centre + period / 2)
+
+
+def _is_dip(hist: G2Histogram, period: float, centre: float) -> bool:
+    """Whether the peak at ``centre`` holds :data:`ZERO_PEAK_MIN_SIGMA` standard deviations
+    fewer coincidences than each of its two neighbours (the missing peak of an antibunched
+    emitter; a bunched zero-delay peak makes its neighbours no dips)."""
+    area = _area(hist, period, centre)
+    for side in (centre - period, centre + period):
+        other = _area(hist, period, side)
+        if not other - area > ZERO_PEAK_MIN_SIGMA * np.sqrt(other + area):
+            return False
+    return True
+
+
+def _warnings(result: PulsedG2, comb_sigma: float) -> tuple[str, ...]:
+    """What may make a pulsed g2(0) wrong or uninformative (``comb_sigma``: how far the peak
+    comb stands out of the noise, see :func:`comb_significance`)."""
     out = []
     period, offset = result.period_ps, result.offset_ps
-    if abs(offset) > OFFSET_WARNING_PERIODS * period:
+    if comb_sigma < COMB_MIN_SIGMA:
+        out.append(
+            f"the peaks at the {period / 1e3:.4g} ns period do not stand out of the noise "
+            f"({comb_sigma:.1f} sigma): the comb cannot be located, zero delay is assumed"
+        )
+    if abs(offset) >= OFFSET_WARNING_PERIODS * period * (1 - 1e-6):
         out.append(
             f"the zero-delay peak sits at {offset / 1e3:+.3g} ns, not at 0 (period "
             f"{period / 1e3:.4g} ns): a delay between the detectors? Set it with "
@@ -236,12 +262,13 @@ def _warnings(result: PulsedG2) -> tuple[str, ...]:
             "is bunched — not a single emitter, or the zero-delay peak is not the one taken"
         )
     if not result.error <= UNINFORMATIVE_ERROR:
-        why = ""
-        if result.peak_decay_ps is not None and result.leakage is not None:
-            why = (
-                f"; the peaks overlap (decay {result.peak_decay_ps / 1e3:.3g} ns, period "
-                f"{period / 1e3:.4g} ns: {100 * result.leakage:.0f} % of a peak lies outside its "
-                "period)"
+        side = 0.5 * (result.areas[-1] + result.areas[1])
+        why = f"; {side:.0f} coincidences per adjacent peak"
+        if result.leakage is not None and result.leakage > OVERLAP_LEAKAGE:
+            decay = f"decay {result.peak_decay_ps / 1e3:.3g} ns, " if result.peak_decay_ps else ""
+            why += (
+                f"; the peaks overlap ({decay}period {period / 1e3:.4g} ns: "
+                f"{100 * result.leakage:.0f} % of a peak lies outside its period)"
             )
         out.append(
             f"g2(0) = {result.value:.2g} ± {result.error:.2g} carries no information: the "

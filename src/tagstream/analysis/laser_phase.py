@@ -72,15 +72,26 @@ class PhaseFold:
         """Longest phase range recorded: the period, or less when the TCSPC range is shorter."""
         return min(self.period_ps, self.reach_ps)
 
-    def phase_ps(self, delay_ps: np.ndarray, channels: np.ndarray) -> np.ndarray:
-        """Phases of raw delays (NaN where a delay lies outside ``[0, reach)``); the kernels'
-        arithmetic, for references and small arrays."""
-        d = np.asarray(delay_ps, dtype=np.float64)
-        shifted = d - self.offsets_ps[np.asarray(channels, dtype=np.intp)]
-        phase = shifted - self.period_ps * np.floor(shifted / self.period_ps)
-        phase = np.where(phase >= self.period_ps, phase - self.period_ps, phase)
-        phase = np.where(phase < 0.0, phase + self.period_ps, phase)
-        return np.where((d >= 0.0) & (d < self.reach_ps), phase, np.nan)
+    def window(self, range_ps: tuple[int, int] | None, what: str) -> tuple[float, float]:
+        """The phases to histogram, ps: ``range_ps``, else ``[0, span)``; at most one period.
+
+        Raises
+        ------
+        AnalysisError
+            A range longer than the period (naming ``what`` wants it).
+        """
+        start, stop = range_ps if range_ps is not None else (0, self.span_ps)
+        if stop - start > self.period_ps * (1 + 1e-9):
+            raise AnalysisError(
+                f"{what}: the range {start / 1e3:g}-{stop / 1e3:g} ns is longer than the laser "
+                f"period ({self.period_ps / 1e3:g} ns) the delays are folded onto"
+            )
+        return start, stop
+
+    def folds(self, start: float) -> bool:
+        """Whether the delays must be folded onto the period from ``start`` (a divider, channel
+        delays or a negative start), rather than histogrammed as they are."""
+        return math.isfinite(self.period_ps) and (not self.trivial or start < 0)
 
 
 def divider_of(sync_period_ps: float, laser_period_ps: float) -> int:
@@ -143,15 +154,20 @@ def phase_fold(
 
 
 def channel_offsets(
-    delays: Mapping[str | int, str | int | float] | None, channels: ChannelMap | None
+    delays: Mapping[str | int, str | int | float] | None,
+    channels: ChannelMap | None,
+    sync: int | None = None,
 ) -> np.ndarray:
     """float64[256]: the delay of each channel, ps, from ``{channel: delay}`` (names or
     numbers; delays as ``"5 ns"`` or ps). A channel's tags arrive that much later than its
-    light: the analyses subtract it."""
+    light: the analyses subtract it. With the ``sync`` channel's number, delays are relative
+    to the sync's (a late sync shortens every delay after it)."""
     offsets = np.zeros(256, dtype=np.float64)
     for key, value in (delays or {}).items():
         number = resolve_channel(channel_key(key, channels), channels)
         offsets[number] = float(parse_time(value, f"delay of channel {key}"))
+    if sync is not None:
+        offsets -= offsets[sync]
     return offsets
 
 

@@ -28,7 +28,7 @@ from .stream import Coverage, gap_cuts
 
 @dataclass(frozen=True)
 class DecayResult:
-    """Decay histogram of one channel: photon delay after the laser sync.
+    """Decay histogram of one channel: photon delay after the laser pulse.
 
     Attributes
     ----------
@@ -87,17 +87,17 @@ class LifetimeAnalyzer:
     bin
         Bin width (``"16 ps"``); in T3 a whole multiple of the nanotime unit.
     range
-        ``(start, stop)`` of the phases to histogram; defaults to one laser period (or the
-        part of it a T3 unit records). Folded histograms (a divided sync, channel delays) end
-        exactly at ``stop``, their last bin cut short if need be, so that every photon counts;
-        the others hold the whole bins inside one period (or cover an explicit range).
+        ``(start, stop)`` of the phases to histogram, at most one laser period long (a negative
+        start takes the end of the previous period); defaults to one laser period (or the
+        part of it a T3 unit records), in whole bins.
     sync
         The sync channel (T2); defaults to the channel map's sync channel.
     period
         Laser period (ps, ``"12.5 ns"`` or ``"80 MHz"``); defaults to the run metadata's laser
         period, else the sync period.
     delays
-        ``{channel: delay}``: cable delays to take off each channel (``"5 ns"`` or ps).
+        ``{channel: delay}``: cable delays to take off each channel (``"5 ns"`` or ps); a
+        delay of the sync channel delays every photon's delay after it the other way.
     threads
         Threads for large batches (default: the machine's cores, at most four).
     """
@@ -122,7 +122,7 @@ class LifetimeAnalyzer:
         self._range = parse_time_range(range, "range")
         self.sync = resolve_sync(sync, channels)
         self.period_ps = None if period is None else parse_period_ps(period, "period")
-        self._offsets = channel_offsets(delays, channels)
+        self._offsets = channel_offsets(delays, channels, sync=self.sync)
         self._rows = np.full(256, -1, dtype=np.int64)
         self._rows[self.detectors] = np.arange(len(self.detectors))
         self._hist: np.ndarray | None = None
@@ -182,14 +182,10 @@ class LifetimeAnalyzer:
         except AnalysisError as exc:
             raise AnalysisError(f"lifetime: {exc}") from None
         self.period_ps = self.fold.period_ps if math.isfinite(self.fold.period_ps) else None
-        start, stop = self._range if self._range is not None else (0, self.fold.span_ps)
-
-        # the default range holds the whole bins inside one period (a fit folds the tail of
-        # earlier pulses onto exactly one period); an explicit range is covered completely
-        def whole(bins: float) -> int:
-            return int(np.floor(bins + 1e-9) if self._range is None else np.ceil(bins - 1e-9))
-
-        self._phased = not self.fold.trivial
+        start, stop = self.fold.window(self._range, "lifetime")
+        # raw delays are histogrammed as they are by the integer kernels (no fold, no delay, a
+        # start on the nanotime grid); else folded onto the period from the start of the range
+        self._phased = self.fold.folds(start)
         if self._mode == "T3":
             unit = nanotime_unit_ps
             if not unit:
@@ -202,37 +198,31 @@ class LifetimeAnalyzer:
                     f"nanotime unit ({unit:g} ps)"
                 )
             self._step = round(factor)
-            if self._phased:
-                n_bins = self._phase_layout(start, stop)
-            else:
-                self._start = int(np.floor(start / unit + 1e-9))
-                n_bins = whole((stop / unit - self._start) / self._step)
-                self._edges = (self._start + self._step * np.arange(n_bins + 1)) * unit
-        elif self._phased:
-            self._step = self.bin_ps
-            n_bins = self._phase_layout(start, stop)
+            off_grid = abs(start / unit - round(start / unit)) > 1e-9
+            self._phased |= off_grid and math.isfinite(self.fold.period_ps)
         else:
             self._step = self.bin_ps
+        # whole bins: inside one period by default (a fit folds the tail of earlier pulses onto
+        # exactly one period); an explicit range is covered completely (folded: as far as one
+        # period from its start allows)
+        span = stop - start
+        n_bins = int(np.floor(span / self.bin_ps + 1e-9))
+        if self._range is not None and n_bins * self.bin_ps < span:
+            limit = self.fold.period_ps * (1 + 1e-9) if self._phased else math.inf
+            n_bins += (n_bins + 1) * self.bin_ps <= limit
+        if self._mode == "T2" and n_bins * self._step > MAX_DIVIDEND:
+            raise AnalysisError("lifetime: the histogram range is limited to 2.1 ms")
+        self._edges = start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
+        if self._phased:
+            self._start = float(start)
+        elif self._mode == "T3":
+            self._start = round(start / self._unit)
+        else:
             self._start = int(start)
-            n_bins = whole((stop - self._start) / self._step)
-            self._edges = (self._start + self._step * np.arange(n_bins + 1)).astype(float)
-            if n_bins * self._step > MAX_DIVIDEND:
-                raise AnalysisError("lifetime: the histogram range is limited to 2.1 ms")
         if n_bins < 1:
             raise AnalysisError("lifetime: the histogram range is empty")
         self._mult, self._shift = magic_divisor(self._step)
         self._hist = np.zeros((len(self.detectors), n_bins), dtype=np.int64)
-
-    def _phase_layout(self, start: float, stop: float) -> int:
-        """Bins of the folded histogram over ``[start, stop)``: whole bins, the last one ending
-        at ``stop`` (the end of the period, by default); returns their number."""
-        self._start = float(start)
-        self._stop = float(stop)
-        n_bins = int(np.ceil((self._stop - self._start) / self.bin_ps - 1e-9))
-        edges = self._start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
-        edges[-1] = self._stop
-        self._edges = edges
-        return n_bins
 
     def process(self, batch: TagBatch) -> None:
         """Add one batch (batches must come in time order)."""
@@ -259,7 +249,6 @@ class LifetimeAnalyzer:
             float(fold.reach_ps),
             float(fold.period_ps),
             float(self._start),
-            float(self._stop),
             float(self.bin_ps),
         )
 

@@ -164,7 +164,7 @@ def _decay_panel(ax: Axes, summary: RunSummary) -> None:
     ax.set_yscale("log")
     ax.set_ylim(0.5, 2.0 * float(d.counts.max()))
     ax.set_xlim(d.edges_ps[0] / PS_PER_NS, d.edges_ps[-1] / PS_PER_NS)
-    ax.set_xlabel("delay after sync (ns)")
+    ax.set_xlabel("delay after the laser pulse (ns)")
     ax.set_ylabel(f"counts per {d.bin_ps:g} ps")
     ax.legend(loc="upper right", fontsize="small")
 
@@ -238,5 +238,5 @@ def _flid_panel(ax: Axes, summary: RunSummary) -> None:
     )
     ax.figure.colorbar(mesh, ax=ax, label="time bins")
     ax.set_title(f"FLID ({fl.bin_ps / PS_PER_MS:g} ms bins)")
-    ax.set_xlabel("mean delay after sync (ns)")
+    ax.set_xlabel("mean delay after the laser pulse (ns)")
     ax.set_ylabel(f"counts per {fl.bin_ps / PS_PER_MS:g} ms")

@@ -15,7 +15,7 @@ the state).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +111,7 @@ def state_lifetimes(
     bin: str | int = "16 ps",
     range: tuple[str | int, str | int] | None = None,
     interior: bool = True,
+    delays: Mapping[str | int, str | int] | None = None,
 ) -> dict[str, DecayResult]:
     """Decay histogram of ``channel`` in each state that occurs (ON, grey, OFF).
 
@@ -126,7 +127,7 @@ def state_lifetimes(
     for name in STATE_NAMES:
         if blinking.fractions.get(name, 0.0) > 0:
             selected = in_state(tags, blinking, name, interior=interior)
-            out[name] = lifetime(selected, channel, bin=bin, range=range)
+            out[name] = lifetime(selected, channel, bin=bin, range=range, delays=delays)
     return out
 
 
@@ -139,10 +140,12 @@ def g2_in_state(
     window: str | int = "100 ns",
     bin: str | int = "100 ps",
     interior: bool = True,
+    delays: Mapping[str | int, str | int] | None = None,
 ) -> G2Result:
     """g2(τ) of the photons emitted in one state (ON by default): removes the bunching that
     blinking adds and the biexciton-free OFF photons from the purity figure. By default only
     the bins away from switches enter (``interior=False``: every bin of the state)."""
     from .api import g2
 
-    return g2(in_state(tags, blinking, state, interior=interior), a, b, window=window, bin=bin)
+    selected = in_state(tags, blinking, state, interior=interior)
+    return g2(selected, a, b, window=window, bin=bin, delays=delays)

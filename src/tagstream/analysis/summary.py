@@ -227,6 +227,7 @@ def _finish(
             notes.append(f"{part}: no data to analyse")
     if zero is not None:
         warnings += [f"g2: {w}" for w in zero.detail.warnings]
+        warnings += [f"g2: {w}" for w in _range_warnings(metadata)]
     if chosen is not None:
         warnings += [f"lifetime: {w}" for w in chosen.warnings]
     coverage = tally.coverage
@@ -251,6 +252,19 @@ def _finish(
         notes=tuple(notes),
         warnings=tuple(warnings),
     )
+
+
+def _range_warnings(metadata: RunMetadata) -> list[str]:
+    """A T3 unit that records delays over less than the sync period loses the later photons of
+    each sync period: the photon stream is cut periodically, which distorts the g2 peaks."""
+    reach, sync = metadata.nanotime_range_ps, metadata.sync_period_ps
+    if metadata.mode != "T3" or not reach or not sync or reach >= sync * (1 - 1e-6):
+        return []
+    return [
+        f"the unit records delays only up to {reach / 1e3:.4g} ns of the {sync / 1e3:.4g} ns "
+        "sync period: photons arriving later are lost, which distorts the g2 peaks and may "
+        "bias g2(0); widen the TCSPC range (a coarser resolution) or record in T2"
+    ]
 
 
 def _note_unmapped(counts: np.ndarray, metadata: RunMetadata, notes: list[str]) -> None:
@@ -283,7 +297,11 @@ def _g2_zero(result: G2Result, settings: SummarySettings, lifetime_ps: float | N
     excitation = _excitation(result, settings.excitation)
     if excitation == "pulsed":
         return estimate_g2_zero(
-            result, "pulsed", method=settings.g2_method, lifetime_ps=lifetime_ps
+            result,
+            "pulsed",
+            method=settings.g2_method,
+            lifetime_ps=lifetime_ps,
+            search_zero_peak=not settings.delays,
         )
     jitter = settings.cw_jitter
     try:

@@ -15,6 +15,14 @@ DENSE_TAGS_PER_BIN = 32  # from here on, bins are counted as ranges of the sorte
 _STEP_LIMIT = 8  # pauses longer than this many bins are crossed by one division
 
 
+@njit(nogil=True, cache=True, inline="always")
+def time_bin(t, t0, bin_width, first_bin):
+    """The column of the time bin holding ``t`` (bin ``b`` covers ``[t0 + b w, t0 + (b + 1) w)``
+    and is column ``b - first_bin``) and the end of that bin."""
+    b = (t - t0) // bin_width
+    return b - first_bin, t0 + (b + 1) * bin_width
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def _end_of_bin(timestamps, i, edge):
     """First index ``>= i`` whose time is ``>= edge`` (galloping, then bisection)."""
@@ -88,9 +96,7 @@ def _bin_counts_sparse(timestamps, channels, channel_of_row, t0, bin_width, firs
     n = timestamps.shape[0]
     c0 = channel_of_row[0]
     c1 = channel_of_row[1] if channel_of_row.shape[0] > 1 else c0
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     s0 = 0
     s1 = 0
     for i in range(n):
@@ -118,15 +124,11 @@ def _bin_counts_sparse(timestamps, channels, channel_of_row, t0, bin_width, firs
 def _bin_counts_lut(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts):
     """Any number of channels: a row per tag from the table, counted in memory."""
     n = timestamps.shape[0]
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
         t = timestamps[i]
         if t >= edge:
-            b = (t - t0) // bin_width
-            edge = t0 + (b + 1) * bin_width
-            col = b - first_bin
+            col, edge = time_bin(t, t0, bin_width, first_bin)
         counts[row_of_channel[channels[i]], col] += 1
 
 
@@ -187,15 +189,11 @@ def bin_delays_t3(
     n = timestamps.shape[0]
     if n == 0:
         return
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
         t = timestamps[i]
         if t >= edge:
-            b = (t - t0) // bin_width
-            edge = t0 + (b + 1) * bin_width
-            col = b - first_bin
+            col, edge = time_bin(t, t0, bin_width, first_bin)
         if selected[channels[i]]:
             counts[col] += 1
             nt = nanotimes[i]
@@ -228,9 +226,7 @@ def bin_delays_t2(
     sync = last_sync[0]
     if n == 0:
         return
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
         t = timestamps[i]
         ch = channels[i]
@@ -238,9 +234,7 @@ def bin_delays_t2(
             sync = t
             continue
         if t >= edge:
-            b = (t - t0) // bin_width
-            edge = t0 + (b + 1) * bin_width
-            col = b - first_bin
+            col, edge = time_bin(t, t0, bin_width, first_bin)
         if selected[ch]:
             counts[col] += 1
             if sync != NO_SYNC:

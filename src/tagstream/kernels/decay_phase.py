@@ -5,12 +5,14 @@ has a cable delay.
 The raw delay ``d`` is the time since the preceding sync (T2: ``t - t_sync`` in ps; T3:
 ``nanotime * unit`` in ps). Photons with ``d`` outside ``[0, reach)`` are skipped (``reach``:
 the delays every laser phase is recorded at equally often). The channel's delay ``offset[ch]``
-(ps) is subtracted and the result folded onto ``[0, period)``:
+and the start of the histogram (ps) are subtracted and the result folded onto
+``[0, period)``:
 
-    phase = (d - offset) - period * floor((d - offset) / period)
+    x = d - offset - start
+    p = x - period * floor(x / period)        (the phase is start + p)
 
-then histogrammed in bins ``floor((phase - start) / width)`` up to ``stop`` (the last bin may
-end early, at the end of the period). All arithmetic is float64, one IEEE operation at a time,
+then histogrammed in bins ``floor(p / width)`` (those of the histogram's bins that exist: a
+histogram spans at most one period). All arithmetic is float64, one IEEE operation at a time,
 so a numpy reference computing the same expression agrees exactly.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .binning import time_bin
 from .decay import NO_SYNC
 
 
@@ -36,7 +39,7 @@ def _phase(d, period):
 @njit(nogil=True, cache=True, boundscheck=False)
 def decay_phase_t3(
     channels, nanotimes, row_of_channel, unit_ps, offset_ps, reach_ps, period_ps, start_ps,
-    stop_ps, width_ps, hist,
+    width_ps, hist,
 ):  # fmt: skip
     """Add T3 photons to per-channel histograms of their phase after the laser pulse.
 
@@ -53,9 +56,8 @@ def decay_phase_t3(
         Delay of each channel, ps, subtracted before folding.
     reach_ps : float
         Raw delays ``nanotime * unit`` at or beyond this are skipped, ps.
-    period_ps, start_ps, stop_ps, width_ps : float
-        Laser period, the phases histogrammed ``[start_ps, stop_ps)`` and the bin width, ps
-        (the last bin may be cut short by ``stop_ps``).
+    period_ps, start_ps, width_ps : float
+        Laser period, start of bin 0 and bin width, ps (``bins * width_ps <= period_ps``).
     hist : int64[rows, bins]
     """
     n_bins = hist.shape[1]
@@ -67,16 +69,15 @@ def decay_phase_t3(
         d = nanotimes[i] * unit_ps
         if d < 0.0 or d >= reach_ps:
             continue
-        p = _phase(d - offset_ps[c], period_ps)
-        k = np.floor((p - start_ps) / width_ps)
-        if 0.0 <= k < n_bins and p < stop_ps:
+        k = np.floor(_phase(d - offset_ps[c] - start_ps, period_ps) / width_ps)
+        if k < n_bins:
             hist[row, int(k)] += 1
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def decay_phase_t2(
     timestamps, channels, sync_channel, row_of_channel, offset_ps, reach_ps, period_ps,
-    start_ps, stop_ps, width_ps, last_sync, hist,
+    start_ps, width_ps, last_sync, hist,
 ):  # fmt: skip
     """As :func:`decay_phase_t3`, with the raw delay since the preceding sync tag (ps) of T2 data.
 
@@ -96,9 +97,8 @@ def decay_phase_t2(
         d = float(timestamps[i] - sync)
         if d >= reach_ps:
             continue
-        p = _phase(d - offset_ps[c], period_ps)
-        k = np.floor((p - start_ps) / width_ps)
-        if 0.0 <= k < n_bins and p < stop_ps:
+        k = np.floor(_phase(d - offset_ps[c] - start_ps, period_ps) / width_ps)
+        if k < n_bins:
             hist[row, int(k)] += 1
     last_sync[0] = sync
 
@@ -109,8 +109,8 @@ def bin_phases_t3(
     reach_ps, period_ps, start_ps, stop_ps, counts, timed, phase_sum,
 ):  # fmt: skip
     """Per time bin (FLID): photons of the selected channels, and how many of them have a phase
-    after the laser pulse (see the module docstring) in ``[start_ps, stop_ps)`` with the sum of
-    those phases rounded down to whole ps.
+    after the laser pulse (see the module docstring; ``start_ps + p``) below ``stop_ps``, with
+    the sum of those phases rounded down to whole ps.
 
     Parameters
     ----------
@@ -124,22 +124,18 @@ def bin_phases_t3(
     n = timestamps.shape[0]
     if n == 0:
         return
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
         t = timestamps[i]
         if t >= edge:
-            b = (t - t0) // bin_width
-            edge = t0 + (b + 1) * bin_width
-            col = b - first_bin
+            col, edge = time_bin(t, t0, bin_width, first_bin)
         c = channels[i]
         if selected[c]:
             counts[col] += 1
             d = nanotimes[i] * unit_ps
             if 0.0 <= d < reach_ps:
-                p = _phase(d - offset_ps[c], period_ps)
-                if start_ps <= p < stop_ps:
+                p = start_ps + _phase(d - offset_ps[c] - start_ps, period_ps)
+                if p < stop_ps:
                     timed[col] += 1
                     phase_sum[col] += np.int64(np.floor(p))
 
@@ -155,9 +151,7 @@ def bin_phases_t2(
     sync = last_sync[0]
     if n == 0:
         return
-    b = (timestamps[0] - t0) // bin_width
-    edge = t0 + (b + 1) * bin_width
-    col = b - first_bin
+    col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
         t = timestamps[i]
         c = channels[i]
@@ -165,16 +159,14 @@ def bin_phases_t2(
             sync = t
             continue
         if t >= edge:
-            b = (t - t0) // bin_width
-            edge = t0 + (b + 1) * bin_width
-            col = b - first_bin
+            col, edge = time_bin(t, t0, bin_width, first_bin)
         if selected[c]:
             counts[col] += 1
             if sync != NO_SYNC:
                 d = float(t - sync)
                 if d < reach_ps:
-                    p = _phase(d - offset_ps[c], period_ps)
-                    if start_ps <= p < stop_ps:
+                    p = start_ps + _phase(d - offset_ps[c] - start_ps, period_ps)
+                    if p < stop_ps:
                         timed[col] += 1
                         phase_sum[col] += np.int64(np.floor(p))
     last_sync[0] = sync

@@ -110,7 +110,7 @@ def lifetime_spec(analyzer: LifetimeAnalyzer, mode: str) -> SeriesSpec:
     edges = analyzer.edges_ps
     return SeriesSpec(
         name=LIFETIME,
-        description="Decay histogram: photon delay after the laser sync.",
+        description="Decay histogram: photon delay after the laser pulse.",
         fields={"counts": Column(np.int64, (edges.size - 1,), "Photons per delay bin.")},
         axes={"edges_ps": (edges, "Delay bin edges, ps.")},
         attrs={

@@ -199,8 +199,8 @@ class HDF5Run(Run):
                 clock = _Clock(unit_ps, tcspc.unit_ps)
         self._clock = clock
         channels, sync_period_ps = self._foreign_channels(period_ps)
-        if tcspc is not None:  # the macrotime counts syncs, else the TCSPC range spans a sync
-            sync_period_ps = unit_ps if clock.counts_syncs else (tcspc.range_ps or period_ps)
+        if tcspc is not None:  # the macrotime counts syncs; else the photons' syncs tell
+            sync_period_ps = unit_ps if clock.counts_syncs else None
         self.metadata = RunMetadata(
             source=str(self.path),
             channels=channels,

@@ -22,8 +22,11 @@ from ..tags import RunMetadata, TagBatch
 
 #: Photons with a delay after the sync looked at, at most ...
 SAMPLE_PHOTONS = 100_000
-#: ... in at most this many batches.
+#: ... in at most this many batches and tags (syncs included).
 SAMPLE_BATCHES = 20
+SAMPLE_TAGS = 2_000_000
+#: Sync tags whose intervals give the sync period, at most.
+SYNC_SAMPLE = 20_000
 #: Sync intervals in the sample must agree with their median to this fraction (or 2 ps) to be
 #: a sync ...
 SYNC_REGULARITY = 1e-3
@@ -70,20 +73,65 @@ def checked_periods(
     found = None
     if _covers_sync(metadata, sync_ps):
         found = pulses_per_sync(delays, sync_ps, grid_ps=float(grid or 1.0))
-    divider = found or stated or 1
-    if found is not None and stated_laser_ps is not None and found != stated:
+    divider, source = _decide(stated, found)
+    where = f"sync period of {sync_ps / 1e3:.6g} ns"
+    if source == "photons" and stated_laser_ps is not None:
         warnings.append(
             f"the file states a laser period of {stated_laser_ps / 1e3:.6g} ns, but the "
-            f"photons show {found} pulse(s) per sync period of {sync_ps / 1e3:.6g} ns: using a "
-            f"laser period of {sync_ps / found / 1e3:.6g} ns"
+            f"photons show {divider} pulse(s) per {where}: using a laser period of "
+            f"{sync_ps / divider / 1e3:.6g} ns"
+        )
+    elif stated is not None and found == 1 and stated > 1:
+        warnings.append(
+            f"the photons' delays do not show the {stated} pulses per {where} that the file "
+            "states (a gated detector or a short TCSPC range can hide them); using the file's "
+            f"laser period of {stated_laser_ps / 1e3:.6g} ns"
+        )
+        reach = _observed_reach(metadata, delays, sync_ps, float(grid or 1.0))
+        if reach is not None:
+            metadata = dataclasses.replace(metadata, nanotime_range_ps=reach)
+            warnings.append(
+                f"no photon comes later than {reach / 1e3:.4g} ns after the sync: the unit "
+                "records only that range"
+            )
+    elif stated is None and stated_laser_ps is not None:
+        warnings.append(
+            f"the file's laser period of {stated_laser_ps / 1e3:.6g} ns is not a whole fraction "
+            f"of the {where}: using {sync_ps / divider / 1e3:.6g} ns"
         )
     checked = dataclasses.replace(
         metadata, sync_period_ps=sync_ps, laser_period_ps=sync_ps / divider
     )
     settings = dict(checked.settings)
     settings["pulses_per_sync"] = divider
-    settings["pulses_per_sync_from"] = "photons" if found is not None else "file"
+    settings["pulses_per_sync_from"] = source
     return dataclasses.replace(checked, settings=settings), warnings
+
+
+def _decide(stated: int | None, found: int | None) -> tuple[int, str]:
+    """Pulses per sync, and whether the ``"file"`` or the ``"photons"`` say so: the photons
+    when they show pulses the file does not state (a sync rate meter read after the divider,
+    a divider not recorded); the file when the photons show none (delays that do not fill the
+    sync period, a gated detector, cannot tell)."""
+    if found is not None and found > 1 and found != stated:
+        return found, "photons"
+    if stated is not None:
+        return stated, "file"
+    if found is not None:
+        return found, "photons"
+    return 1, "file"
+
+
+def _observed_reach(
+    metadata: RunMetadata, delays: np.ndarray, sync_ps: float, grid_ps: float
+) -> float | None:
+    """T3: the longest delay the first photons show (to the next grid step), ps, when it
+    falls short of the sync period and of the unit's stated range; else ``None``."""
+    if metadata.mode != "T3" or delays.size == 0:
+        return None
+    reach = (np.floor(float(delays.max()) / grid_ps) + 1) * grid_ps
+    limit = min(sync_ps, metadata.nanotime_range_ps or np.inf)
+    return float(reach) if reach < (1 - DIVIDER_TOLERANCE) * limit else None
 
 
 def _whole_ratio(sync_ps: float, laser_ps: float | None) -> int | None:
@@ -109,10 +157,11 @@ def _sample(metadata: RunMetadata, batches: Iterable[TagBatch]) -> tuple[np.ndar
     sync = metadata.channels.sync
     delays: list[np.ndarray] = []
     syncs: list[np.ndarray] = []
-    found = 0
+    found = tags = 0
     for k, batch in enumerate(batches):
-        if k >= SAMPLE_BATCHES or found >= SAMPLE_PHOTONS:
+        if k >= SAMPLE_BATCHES or found >= SAMPLE_PHOTONS or tags >= SAMPLE_TAGS:
             break
+        tags += len(batch)
         photon = np.isin(batch.channels, detectors)
         if metadata.mode == "T3" and batch.nanotimes is not None:
             part = batch.nanotimes[photon].astype(np.float64) * float(batch.nanotime_unit_ps)
@@ -161,7 +210,7 @@ def _sync_period(times: np.ndarray) -> float | None:
     """Mean interval of sync tags that arrive regularly (ps), else ``None``."""
     if times.size < SYNC_MIN_TAGS:
         return None
-    steps = np.diff(times)
+    steps = np.diff(times[:SYNC_SAMPLE])
     typical = float(np.median(steps))
     tolerance = max(SYNC_REGULARITY * typical, 2.0)
     regular = np.abs(steps - typical) <= tolerance

@@ -232,16 +232,23 @@ class PtuRun(Run):
             self._last_ps += round(((1 << fmt.dtime_bits) - 1) * self._dtime_ps)
 
     def _acquired_ps(self) -> int:
-        """``MeasDesc_AcquisitionTime`` in ps where it is believable (0 otherwise, with a
-        warning): at most ten times the time of the last tag plus one second."""
-        value = self.header.get(spec.TAG_ACQUISITION_TIME)
-        if not isinstance(value, int | float) or isinstance(value, bool) or value == 0:
+        """How long the measurement ran, ps, where the header says so believably (0
+        otherwise, with a warning): ``TTResult_StopAfter`` (the time it actually ran: a
+        measurement stopped by hand or by an overflow ends early), else
+        ``MeasDesc_AcquisitionTime`` (the time it was set to run); at most ten times the time
+        of the last tag plus one second."""
+        name = spec.TAG_STOP_AFTER
+        value = self.header.get(name)
+        if not _is_number(value) or value <= 0:
+            name = spec.TAG_ACQUISITION_TIME
+            value = self.header.get(name)
+        if not _is_number(value) or value == 0:
             return 0
         ps = float(value) * 1e9
         if 0 < ps <= min(10 * (self._last_ps + 1e12), MAX_TIME_PS):
             return int(ps)
         self.warnings.append(
-            f"{spec.TAG_ACQUISITION_TIME} = {value} ms does not fit the tags (the last at "
+            f"{name} = {value} ms does not fit the tags (the last at "
             f"{self._last_ps / 1e12:g} s); the run ends after the last tag"
         )
         return 0
@@ -481,6 +488,10 @@ def _piece_bounds(n: int) -> np.ndarray:
     tail = bounds[-1] + length if bounds else 0  # the last pair's records
     bounds += [tail + (n - tail) * eighths // 8 for eighths in (0, 2, 4, 5, 6, 7)]
     return np.unique(np.array([*bounds, n], dtype=np.int64))  # no empty pieces
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_int(value: object) -> bool:

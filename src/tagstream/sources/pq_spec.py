@@ -60,7 +60,8 @@ TAG_SYNC_RATE = "TTResult_SyncRate"  # Hz
 TAG_ACQUISITION_TIME = "MeasDesc_AcquisitionTime"  # ms
 TAG_MEASUREMENT_MODE = "Measurement_Mode"  # 2 = T2, 3 = T3
 TAG_SYNC_DIVIDER = "HWSync_Divider"
-TAG_STOP_REASON = "TTResult_StopReason"
+TAG_STOP_REASON = "TTResult_StopReason"  # 0: the set time ran out; else stopped early
+TAG_STOP_AFTER = "TTResult_StopAfter"  # ms: how long the measurement actually ran
 TAG_HARDWARE = "HW_Type"
 TAG_SERIAL = "HW_SerialNo"
 TAG_COMMENT = "File_Comment"
