@@ -185,12 +185,15 @@ def test_overflow_records_that_carry_time_past_53_days_are_an_error(tmp_path):
 
 @pytest.mark.parametrize("acquired", [-5, 10**15, float("nan")])
 def test_an_acquisition_time_that_does_not_fit_the_tags_is_a_warning(tmp_path, acquired):
-    """A damaged ``MeasDesc_AcquisitionTime`` must not stretch the run to years of empty
-    batches: the run ends after its last tag."""
+    """A damaged ``MeasDesc_AcquisitionTime`` (and ``TTResult_StopAfter``, which would come
+    first) must not stretch the run to years of empty batches: the run ends after its last
+    tag."""
     rng = np.random.default_rng(7)
     records, want = encode("GenericT2", np.arange(100) * 1000, np.zeros(100), np.ones(100), rng=rng)
     kind = "Int8" if isinstance(acquired, int) else "Float8"
-    extra = [("MeasDesc_AcquisitionTime", -1, kind, acquired)]
+    extra = [
+        (name, -1, kind, acquired) for name in ("MeasDesc_AcquisitionTime", "TTResult_StopAfter")
+    ]
     path = ptu_file(tmp_path / "t.ptu", "GenericT2", records, 1e-12, SYNC_HZ, extra_tags=extra)
     with open_run(path) as run:
         assert run.t_end == want["time"][-1] + 1

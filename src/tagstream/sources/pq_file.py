@@ -233,15 +233,16 @@ class PtuRun(Run):
 
     def _acquired_ps(self) -> int:
         """How long the measurement ran, ps, where the header says so believably (0
-        otherwise, with a warning): ``TTResult_StopAfter`` (the time it actually ran: a
-        measurement stopped by hand or by an overflow ends early), else
-        ``MeasDesc_AcquisitionTime`` (the time it was set to run); at most ten times the time
-        of the last tag plus one second."""
-        name = spec.TAG_STOP_AFTER
+        otherwise): ``TTResult_StopAfter`` (the time it actually ran: a measurement stopped by
+        hand or by an overflow ends early), else ``MeasDesc_AcquisitionTime`` (the time it was
+        set to run). A value that does not fit the tags (more than ten times the time of the
+        last tag plus one second) is a warning."""
+        found = [self._header_ms(name) for name in (spec.TAG_STOP_AFTER, spec.TAG_ACQUISITION_TIME)]
+        return next((ps for ps in found if ps), 0)
+
+    def _header_ms(self, name: str) -> int:
+        """Header time ``name`` (ms) in ps; 0 when absent, zero or unbelievable (a warning)."""
         value = self.header.get(name)
-        if not _is_number(value) or value <= 0:
-            name = spec.TAG_ACQUISITION_TIME
-            value = self.header.get(name)
         if not _is_number(value) or value == 0:
             return 0
         ps = float(value) * 1e9
