@@ -200,14 +200,7 @@ class FlidAnalyzer:
             self._bin_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], common, columns)
 
     def _phase_args(self) -> tuple:
-        fold = self.fold
-        return (
-            fold.offsets_ps,
-            float(fold.reach_ps),
-            float(fold.period_ps),
-            float(self._start),
-            float(self._stop),
-        )
+        return (*self.fold.kernel_args(self._start), float(self._stop))
 
     def _bin_t3(self, batch: TagBatch, common: tuple, columns: tuple) -> None:
         ts, ch, nt = batch.timestamps, batch.channels, batch.nanotimes

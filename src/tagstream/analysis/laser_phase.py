@@ -88,6 +88,11 @@ class PhaseFold:
             )
         return start, stop
 
+    def kernel_args(self, start_ps: float) -> tuple[np.ndarray, float, float, float]:
+        """``(offsets, reach, period, start)`` as the folding kernels take them
+        (:mod:`~tagstream.kernels.decay_phase`)."""
+        return self.offsets_ps, float(self.reach_ps), float(self.period_ps), float(start_ps)
+
     def folds(self, start: float) -> bool:
         """Whether the delays must be folded onto the period from ``start`` (a divider, channel
         delays or a negative start), rather than histogrammed as they are."""

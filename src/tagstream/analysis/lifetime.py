@@ -243,14 +243,7 @@ class LifetimeAnalyzer:
             self._histogram_t2(batch.timestamps[i0:i1], batch.channels[i0:i1])
 
     def _phase_args(self) -> tuple:
-        fold = self.fold
-        return (
-            fold.offsets_ps,
-            float(fold.reach_ps),
-            float(fold.period_ps),
-            float(self._start),
-            float(self.bin_ps),
-        )
+        return (*self.fold.kernel_args(self._start), float(self.bin_ps))
 
     def _histogram_t3(self, batch: TagBatch) -> None:
         ch, nt = batch.channels, batch.nanotimes
