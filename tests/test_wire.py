@@ -252,6 +252,56 @@ def test_random_corruption_never_escapes_as_anything_but_a_wire_error(rng):
         )
 
 
+HOSTILE_RECORDS = [
+    b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the parser's recursion
+    json.dumps({"arrays": 5}).encode(),
+    json.dumps({"arrays": [["x", ["<i8"], [1]]]}).encode(),  # a list as dtype
+    json.dumps({"arrays": [["x", "<i8", [2**40, 2**40]]]}).encode(),  # a product past int64
+    json.dumps({"arrays": [["x", "<i8", [2**70]]]}).encode(),  # a dimension past 2**63
+    json.dumps({"arrays": [["x", "<i8", [1.5]]]}).encode(),
+    json.dumps({"arrays": [["x", "<i8", [1] * 20]]}).encode(),
+    json.dumps({"arrays": [[5, "<i8", [1]]]}).encode(),
+    json.dumps({"arrays": {"x": 1}}).encode(),
+    b'{"a": ' + b"9" * 5_000 + b"}",  # an integer of 5000 digits
+    b'{"a": "\\ud800", "arrays": []}',  # valid JSON (a lone surrogate), one frame too many
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_RECORDS, ids=range(len(HOSTILE_RECORDS)))
+def test_hostile_records_are_wire_errors(body):
+    header = encode_record(Kind.SNAPSHOT, 0, 0, {})[0]
+    with pytest.raises(WireError):
+        decode([header, body, b"\0" * 8])
+
+
+def test_ten_thousand_hostile_messages_end_as_wire_errors_or_messages(rng):
+    """Random frames, mutated good messages and hostile JSON: decode returns a message or
+    raises WireError, nothing else."""
+    good = _bytes(encode_record(Kind.SNAPSHOT, 3, 7, {"a": [1, 2]}, {"x": np.arange(6.0)}))
+    batch = _good(rng)
+    seeds = [good, batch, *([good[0], body] for body in HOSTILE_RECORDS)]
+    decoded = rejected = 0
+    for _ in range(10_000):
+        frames = [bytearray(f) for f in seeds[int(rng.integers(0, len(seeds)))]]
+        for _mutation in range(int(rng.integers(0, 4))):
+            k = int(rng.integers(0, len(frames)))
+            what = rng.integers(0, 4)
+            if what == 0 and len(frames[k]):
+                frames[k][int(rng.integers(0, len(frames[k])))] = int(rng.integers(0, 256))
+            elif what == 1:
+                frames[k] = frames[k][: int(rng.integers(0, len(frames[k]) + 1))]
+            elif what == 2:
+                frames.insert(k, bytearray(rng.bytes(int(rng.integers(0, 80)))))
+            elif len(frames) > 1:
+                del frames[k]
+        try:
+            decode([bytes(f) for f in frames])
+            decoded += 1
+        except WireError:
+            rejected += 1
+    assert decoded + rejected == 10_000 and rejected > 5_000 and decoded > 100
+
+
 # ---------------------------------------------------------------------- streams
 @pytest.fixture
 def pair():

@@ -37,6 +37,7 @@ receivers count such messages and go on.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,12 @@ TIMESTAMPS, CHANNELS, NANOTIMES, GAPS = 1, 2, 4, 8
 _BATCH_ARRAYS = ((TIMESTAMPS, "timestamps"), (CHANNELS, "channels"), (NANOTIMES, "nanotimes"))
 #: dtypes a record's arrays may have.
 RECORD_DTYPES = frozenset({"<i8", "<i4", "<u4", "<u2", "|u1", "<f8", "|b1"})
+#: Limits of a record: bytes of its JSON frame, digits of a JSON integer, dimensions and values
+#: of an array.
+MAX_RECORD_JSON = 1 << 24
+MAX_INT_DIGITS = 40
+MAX_DIMS = 8
+MAX_ARRAY_VALUES = 1 << 32
 
 
 class Kind(IntEnum):
@@ -183,13 +190,22 @@ def _little(values: np.ndarray, dtype: str) -> np.ndarray:
 # ---------------------------------------------------------------------- decoding
 def decode(frames: Sequence) -> Message:
     """Check and decode a received multipart message (``bytes``, ``memoryview`` or
-    ``zmq.Frame`` parts).
+    ``zmq.Frame`` parts). Whatever the frames hold, the only exception is :class:`WireError`.
 
     Raises
     ------
     WireError
         The message breaks the format; the reason names the frame and what is wrong.
     """
+    try:
+        return _decode(frames)
+    except WireError:
+        raise
+    except Exception as exc:  # any input must end as a counted rejection
+        raise WireError(f"malformed message ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _decode(frames: Sequence) -> Message:
     views = [_view(f) for f in frames]
     if not views:
         raise WireError("empty message")
@@ -290,26 +306,48 @@ def _decode_batch(views, flags, t_begin, t_end, n_tags, n_gaps, width) -> TagBat
 def _decode_record(views) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if len(views) < 2:
         raise WireError("a record needs its JSON frame")
+    if views[1].nbytes > MAX_RECORD_JSON:
+        raise WireError(
+            f"frame 1 holds {views[1].nbytes} bytes of JSON (at most {MAX_RECORD_JSON})"
+        )
     try:
-        record = json.loads(bytes(views[1]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WireError(f"frame 1 is not JSON: {exc}") from None
+        record = json.loads(bytes(views[1]).decode("utf-8"), parse_int=_bounded_int)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"frame 1 is not JSON: {str(exc)[:200]}") from None
     if not isinstance(record, dict):
         raise WireError("frame 1 must hold a JSON object")
     listed = record.pop("arrays", [])
-    if not isinstance(listed, list) or len(views) != 2 + len(listed):
+    if not isinstance(listed, list):
+        raise WireError("the record's 'arrays' must be a list")
+    if len(views) != 2 + len(listed):
         raise WireError(f"{len(views)} frames for a record listing {len(listed)} arrays")
     arrays = {}
     for k, (entry, view) in enumerate(zip(listed, views[2:], strict=True), 2):
-        try:
-            name, dtype, shape = entry
-            shape = tuple(int(s) for s in shape)
-        except (TypeError, ValueError):
-            raise WireError(f"array entry {k - 2} must be [name, dtype, shape]") from None
-        if dtype not in RECORD_DTYPES or any(s < 0 for s in shape):
-            raise WireError(f"array {name!r}: dtype {dtype!r} or shape {shape} not allowed")
-        size = np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64))
+        name, dtype, shape = _array_entry(entry, k - 2)
+        size = np.dtype(dtype).itemsize * math.prod(shape)
         if view.nbytes != size:
             raise WireError(f"frame {k} ({name}) holds {view.nbytes} bytes, expected {size}")
-        arrays[str(name)] = np.frombuffer(view, dtype=dtype).reshape(shape)
+        arrays[name] = np.frombuffer(view, dtype=dtype).reshape(shape)
     return record, arrays
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def _array_entry(entry: object, k: int) -> tuple[str, str, tuple[int, ...]]:
+    """``[name, dtype, shape]`` of a record's array, checked: a known dtype, at most
+    :data:`MAX_DIMS` non-negative whole dimensions of at most :data:`MAX_ARRAY_VALUES` values."""
+    if not isinstance(entry, list) or len(entry) != 3:
+        raise WireError(f"array entry {k} must be [name, dtype, shape]")
+    name, dtype, shape = entry
+    ok = isinstance(name, str) and isinstance(dtype, str) and dtype in RECORD_DTYPES
+    if not ok or not isinstance(shape, list) or len(shape) > MAX_DIMS:
+        raise WireError(f"array entry {k}: name, dtype or shape not allowed")
+    if not all(type(s) is int and 0 <= s <= MAX_ARRAY_VALUES for s in shape):
+        raise WireError(f"array {name!r}: shape {shape} not allowed")
+    if math.prod(shape) > MAX_ARRAY_VALUES:
+        raise WireError(f"array {name!r}: shape {shape} holds too many values")
+    return name, dtype, tuple(shape)
