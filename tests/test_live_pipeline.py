@@ -28,7 +28,7 @@ from tagstream.pipeline.run_config import OutputSettings, PipelineSettings
 from tagstream.sources.run import Run
 from tagstream.tags import TagBatch
 from tagstream.transport.control import request
-from tagstream.transport.wire import encode_batch
+from tagstream.transport.wire import Kind, encode_batch, encode_record
 
 PRESET = "cspbi3-10nm"
 SECONDS = 6
@@ -145,6 +145,66 @@ def test_malformed_and_truncated_messages_are_counted_and_change_nothing(tmp_pat
     assert counters["malformed"] == len(injected)
     assert counters["missed"] == 0
     assert pipeline.status()["malformed"] == len(injected)
+    agreement = compare_with_offline(path)
+    assert agreement.all_equal and len(agreement.analysis_gaps) == 0
+    _assert_recorded_everything(path)
+
+
+def _hostile_results(rng: np.random.Generator, n: int) -> list[list[bytes]]:
+    """Messages a stranger might send to the results socket: forged snapshots whose values are
+    text or of the wrong shape, progress reports without a sequence, hostile JSON, noise."""
+    snapshot = {
+        "series": "g2",
+        "covered_ps": [0, 10**12],
+        "live_ps": "x",
+        "wall_time_s": 0.0,
+        "scalars": {},
+        "arrays": [],
+        "rows": [],
+    }
+    shapes = [
+        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": [snapshot]}),
+        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": [{**snapshot, "live_ps": 5}]}),
+        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": "x"}),
+        encode_record(Kind.PROGRESS, 0, 0, {"worker": "local-0", "t_end": 5}),
+        encode_record(Kind.PROGRESS, 0, 0, {"worker": "local-0", "sequence": "x", "t_end": 1}),
+        encode_record(Kind.END, 0, 0, {"worker": "nobody"}),
+        encode_record(Kind.SNAPSHOT, 0, 0, {"arrays": 5}),
+    ]
+    out = []
+    for k in range(n):
+        frames = [bytes(f) for f in shapes[k % len(shapes)]]
+        if k % 3 == 2:
+            frames = [frames[0], rng.bytes(int(rng.integers(0, 200)))]
+        out.append(frames)
+    return out
+
+
+def test_hostile_results_messages_never_stop_the_recording(tmp_path):
+    """Forged and malformed messages on the results socket are counted and dropped; the run
+    records every tag, its results stay exact, and the report says what was rejected."""
+    path = tmp_path / "run.h5"
+    rng = np.random.default_rng(8)
+    sent = []
+    context = zmq.Context.instance()
+    stranger = context.socket(zmq.PUSH)
+
+    def attack(k: int) -> None:
+        if k == 3:
+            stranger.connect(pipeline._results_endpoint)  # the port bound at start
+        if 3 <= k < 40:
+            for frames in _hostile_results(rng, 30):
+                stranger.send_multipart(frames)
+                sent.append(frames)
+
+    pipeline = _pipeline(Hooked(_simulation(), attack), path, kind="tcp")
+    try:
+        pipeline.run()
+    finally:
+        stranger.close(linger=0)
+    status = pipeline.status()
+    assert status["malformed_results"] + status["dropped_snapshots"] == len(sent)
+    assert len(pipeline.notes) <= 60  # notes are bounded; every message is counted
     agreement = compare_with_offline(path)
     assert agreement.all_equal and len(agreement.analysis_gaps) == 0
     _assert_recorded_everything(path)

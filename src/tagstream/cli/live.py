@@ -39,12 +39,18 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
     if pipeline.stop_reason:
         print(f"run {pipeline.stop_reason}")
     losses = [
-        f"{status['missed']} messages lost to the analysis" if status["missed"] else "",
-        f"{status['malformed']} malformed messages" if status["malformed"] else "",
-        f"{status['restarts']} worker restarts" if status["restarts"] else "",
-        f"{status['analysis_gaps']} analysis gaps" if status["analysis_gaps"] else "",
+        _count(status["missed"], "messages lost to the analysis"),
+        _count(status["malformed"], "malformed messages"),
+        _count(status["malformed_results"], "malformed results messages"),
+        _count(status["dropped_snapshots"], "snapshots not stored"),
+        _count(status["restarts"], "worker restarts"),
+        _count(status["analysis_gaps"], "analysis gaps"),
     ]
     print("analysis: " + (", ".join(x for x in losses if x) or "nothing lost"))
     for note in pipeline.notes:
         print(f"note: {note}")
     return out
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n else ""

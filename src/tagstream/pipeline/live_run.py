@@ -38,6 +38,7 @@ from ..errors import TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..sources.run import Run
 from ..store.background import BackgroundWriter
+from ..store.results import Snapshot
 from ..store.run_writer import RunWriter
 from ..tags import RunMetadata, TagBatch, parse_time
 from ..transport.control import reply_frames
@@ -52,6 +53,8 @@ from .worker import AnalysisWorker
 
 #: Messages a source that can wait lets the slowest worker fall behind.
 IN_FLIGHT = 8
+#: Distinct notes kept about rejected messages (all are counted).
+MAX_NOTES = 50
 #: Seconds to wait for workers to subscribe at the start and to finish at the end.
 WORKER_TIMEOUT_S = 60.0
 #: Seconds a waiting source waits for a worker that makes no progress before going on.
@@ -128,6 +131,7 @@ class LivePipeline:
         self.stop_requested = threading.Event()
         self.stop_reason: str | None = None
         self.notes: list[str] = []
+        self._noted: set[str] = set()
         self._lock = threading.Condition()
         self._workers: dict[str, WorkerInfo] = {}
         self._local: list[_LocalWorker] = []
@@ -153,6 +157,7 @@ class LivePipeline:
             *LiveAnalysis(self.metadata, self.analysis, self.every_ps).specs,
             rs.analysis_spec(),
         )
+        self._series_specs = {spec.name: spec for spec in self.specs}
 
     @classmethod
     def from_config(cls, source: Run, config: RunConfig, output: OutputSettings) -> LivePipeline:
@@ -239,6 +244,10 @@ class LivePipeline:
                 "results_lag_s": None if self._results_lag is None else self._results_lag[0],
                 "results_lag_max_s": None if self._results_lag is None else self._results_lag[1],
                 "malformed": sum(w["malformed"] for w in workers.values()),
+                "malformed_results": self._malformed_results,
+                "dropped_snapshots": (
+                    0 if self._background is None else self._background.dropped_snapshots
+                ),
                 "missed": sum(w["missed"] for w in workers.values()),
                 "analysis_gaps": len(self._book.lost),
                 "restarts": self._restarts,
@@ -440,19 +449,23 @@ class LivePipeline:
                 return
 
     def _on_result(self, frames: list) -> None:
-        received = time.monotonic()
+        """One message on the results socket; anything malformed is counted, never fatal."""
         try:
-            message = decode(frames)
-            if message.kind == Kind.SNAPSHOT:
-                snapshots = decode_snapshots(message.record, message.arrays)
-            elif message.kind not in (Kind.PROGRESS, Kind.END):
-                raise WireError(f"a {message.kind.name} message on the results socket")
-        except WireError as exc:
+            self._take_result(frames)
+        except Exception as exc:  # whatever a peer sends, the service goes on
             with self._lock:
                 self._malformed_results += 1
-                self._note_locked(f"results: {exc}")
-            return
-        record = message.record
+                self._note_locked(f"results: {str(exc)[:300]}")
+
+    def _take_result(self, frames: list) -> None:
+        received = time.monotonic()
+        message = decode(frames)
+        if message.kind == Kind.SNAPSHOT:
+            snapshots = [self._checked(s) for s in decode_snapshots(message.record, message.arrays)]
+        elif message.kind in (Kind.PROGRESS, Kind.END):
+            progress = _progress(message.record, message.kind)
+        else:
+            raise WireError(f"a {message.kind.name} message on the results socket")
         if message.kind == Kind.SNAPSHOT:
             for snapshot in snapshots:
                 self._background.add_snapshot(snapshot)
@@ -462,22 +475,30 @@ class LivePipeline:
                 if snapshots:
                     self._note_results_lag(snapshots[0].covered_ps[1], received)
             return
+        record = message.record
         with self._lock:
             info = self._workers.get(str(record.get("worker")))
             if info is None:
-                return
+                raise WireError(f"a report from worker {str(record.get('worker'))[:40]!r}, unknown")
             if message.kind == Kind.END:
                 info.done = True
-                info.counters.update(record)
+                info.counters.update(progress)
             else:
-                info.sequence = max(info.sequence, int(record["sequence"]))
-                info.t_end = int(record["t_end"])
-                info.counters = record
+                info.sequence = max(info.sequence, progress["sequence"])
+                info.t_end = progress["t_end"]
+                info.counters = progress
                 sent = self._published_at.get(info.sequence)
                 if sent is not None:
                     info.latency_s = received - sent
                 self._prune_published()
             self._lock.notify_all()
+
+    def _checked(self, snapshot: Snapshot) -> Snapshot:
+        """A snapshot of one of the run's series, its values of the stored types."""
+        spec = self._series_specs.get(snapshot.series)
+        if spec is None:
+            raise WireError(f"a snapshot of series {snapshot.series[:40]!r}, not one of the run's")
+        return spec.checked(snapshot)
 
     def _note_results_lag(self, t_ps: int, received: float) -> None:
         """Results covering the data up to ``t_ps`` arrived at ``received``: how long after the
@@ -556,8 +577,22 @@ class LivePipeline:
             self._note_locked(text)
 
     def _note_locked(self, text: str) -> None:
-        if text not in self.notes:
+        if len(self._noted) < MAX_NOTES and text not in self._noted:
+            self._noted.add(text)
             self.notes.append(text)
+
+
+def _progress(record: dict[str, Any], kind: Kind) -> dict[str, int]:
+    """The counters of a worker's progress or end report, checked: whole numbers (a progress
+    report must say how far it got)."""
+    needed = ("sequence", "t_end") if kind == Kind.PROGRESS else ()
+    out = {}
+    for key in (*needed, "received", "malformed", "missed"):
+        value = record.get(key, None if key in needed else 0)
+        if type(value) is not int:
+            raise WireError(f"a progress report with {key} = {str(value)[:40]!r}")
+        out[key] = value
+    return out
 
 
 class _WorkerThread(threading.Thread):

@@ -25,6 +25,8 @@ from .run_writer import RunWriter, stop_reason
 
 #: Bytes of tags queued for the writer before the producer waits.
 MAX_PENDING_BYTES = 512 * 2**20
+#: Notes kept about dropped snapshots (all are counted).
+MAX_NOTES = 20
 
 
 class BackgroundWriter:
@@ -50,6 +52,7 @@ class BackgroundWriter:
         self._error: BaseException | None = None
         self._result: Path | None = None
         self.notes: list[str] = []
+        self.dropped_snapshots = 0
         self._thread = threading.Thread(target=self._work, name="tagstream-writer", daemon=True)
         self._thread.start()
 
@@ -140,8 +143,10 @@ class BackgroundWriter:
                 elif kind == "snapshot":
                     try:
                         writer.add_snapshot(value)
-                    except TagstreamError as exc:
-                        self.notes.append(f"snapshot dropped: {exc}")
+                    except TagstreamError as exc:  # checked before anything is written
+                        self.dropped_snapshots += 1
+                        if len(self.notes) < MAX_NOTES:
+                            self.notes.append(f"snapshot dropped: {exc}")
                     writer.commit_if_due()
                 elif kind == "finish":
                     self._result = writer.finish(duration_ps=value)

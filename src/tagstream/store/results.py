@@ -79,6 +79,70 @@ class SeriesSpec:
     row_arrays: Mapping[str, Column] = field(default_factory=dict)
     attrs: Mapping[str, str | int | float] = field(default_factory=dict)
 
+    @property
+    def columns(self) -> dict[str, Column]:
+        """Everything stored once per snapshot: the common columns, then the fields."""
+        columns = {
+            "covered_ps": Column(np.int64, (2,), _COMMON["covered_ps"]),
+            "live_ps": Column(np.int64, (), _COMMON["live_ps"]),
+            "wall_time_s": Column(np.float64, (), _COMMON["wall_time_s"]),
+            **self.fields,
+        }
+        if self.row_arrays:
+            columns["rows"] = Column(np.int64, (), _COMMON["rows"])
+        return columns
+
+    def checked(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with every value converted to its column's type, exactly.
+
+        Raises
+        ------
+        TagstreamError
+            A snapshot of another series, missing or extra values, values of the wrong shape,
+            or values the stored types cannot hold (text, fractions for integers).
+        """
+        name = f"results/{self.name}"
+        if snapshot.series != self.name:
+            raise TagstreamError(f"{name}: a snapshot of series {snapshot.series!r}")
+        common = {
+            "covered_ps": snapshot.covered_ps,
+            "live_ps": snapshot.live_ps,
+            "wall_time_s": snapshot.wall_time_s,
+        }
+        values = {**common, **snapshot.values}
+        expected = {k: c for k, c in self.columns.items() if k != "rows"}
+        if set(values) != set(expected):
+            raise TagstreamError(
+                f"{name}: a snapshot holds {sorted(values)}, not {sorted(expected)}"
+            )
+        for key, column in expected.items():
+            values[key] = _as_stored(values[key], np.dtype(column.dtype), f"{name}/{key}")
+            if values[key].shape != tuple(column.shape):
+                raise TagstreamError(f"{name}/{key}: shape {values[key].shape}, not {column.shape}")
+        if set(snapshot.new_rows) != set(self.row_arrays):
+            raise TagstreamError(
+                f"{name}: new rows for {sorted(snapshot.new_rows)}, not {sorted(self.row_arrays)}"
+            )
+        rows, lengths = {}, set()
+        for key, column in self.row_arrays.items():
+            rows[key] = _as_stored(snapshot.new_rows[key], np.dtype(column.dtype), f"{name}/{key}")
+            if rows[key].ndim == 0 or rows[key].shape[1:] != tuple(column.shape):
+                raise TagstreamError(f"{name}/{key}: rows of shape {rows[key].shape[1:]}")
+            lengths.add(rows[key].shape[0])
+        if len(lengths) > 1:
+            raise TagstreamError(f"{name}: row arrays grow by different numbers of rows")
+        covered = values["covered_ps"]
+        if not 0 <= int(values["live_ps"]) <= int(covered[1]) - int(covered[0]):
+            raise TagstreamError(f"{name}: live time outside the covered span")
+        return Snapshot(
+            self.name,
+            (int(covered[0]), int(covered[1])),
+            int(values["live_ps"]),
+            {k: v for k, v in values.items() if k not in common},
+            rows,
+            float(values["wall_time_s"]),
+        )
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -119,14 +183,7 @@ class SeriesWriter:
             group.attrs[key] = text(value) if isinstance(value, str) else value
         for key, (values, description) in spec_.axes.items():
             title(group.create_dataset(key, data=values), description)
-        columns = {
-            "covered_ps": Column(np.int64, (2,), _COMMON["covered_ps"]),
-            "live_ps": Column(np.int64, (), _COMMON["live_ps"]),
-            "wall_time_s": Column(np.float64, (), _COMMON["wall_time_s"]),
-            **spec_.fields,
-        }
-        if spec_.row_arrays:
-            columns["rows"] = Column(np.int64, (), _COMMON["rows"])
+        columns = spec_.columns
         self._per_snapshot = {
             key: growing(
                 group, key, np.dtype(c.dtype), c.shape, CHUNK_SNAPSHOTS, compression, c.description
@@ -150,21 +207,22 @@ class SeriesWriter:
         Raises
         ------
         TagstreamError
-            The snapshot does not fit the series (nothing is written then).
+            The snapshot does not fit the series (:meth:`SeriesSpec.checked`; nothing is
+            written then).
         """
+        snapshot = self.spec.checked(snapshot)
         values = {
             "covered_ps": np.asarray(snapshot.covered_ps, dtype=np.int64),
             "live_ps": snapshot.live_ps,
             "wall_time_s": snapshot.wall_time_s,
             **snapshot.values,
         }
-        new_rows = dict(snapshot.new_rows)
-        added = self._check(values, new_rows)
+        added = next(iter(snapshot.new_rows.values())).shape[0] if snapshot.new_rows else 0
         if self._row_arrays:
             for key, ds in self._row_arrays.items():
                 if added:
                     ds.resize(self.rows + added, axis=0)
-                    ds[self.rows :] = new_rows[key]
+                    ds[self.rows :] = snapshot.new_rows[key]
             values["rows"] = self.rows + added
         for key, ds in self._per_snapshot.items():
             ds.resize(self.count + 1, axis=0)
@@ -172,32 +230,20 @@ class SeriesWriter:
         self.rows += added
         self.count += 1
 
-    def _check(self, values: dict, new_rows: dict) -> int:
-        """Check every value's shape against the series; the number of new rows."""
-        name = f"results/{self.spec.name}"
-        expected = {k: ds.shape[1:] for k, ds in self._per_snapshot.items() if k != "rows"}
-        if set(values) != set(expected):
-            raise TagstreamError(
-                f"{name}: a snapshot holds {sorted(values)}, not {sorted(expected)}"
-            )
-        for key, shape in expected.items():
-            if np.shape(values[key]) != shape:
-                raise TagstreamError(f"{name}/{key}: shape {np.shape(values[key])}, not {shape}")
-        if set(new_rows) != set(self._row_arrays):
-            raise TagstreamError(
-                f"{name}: new rows for {sorted(new_rows)}, not {sorted(self._row_arrays)}"
-            )
-        lengths = set()
-        for key, ds in self._row_arrays.items():
-            rows = np.asarray(new_rows[key])
-            if rows.shape[1:] != ds.shape[1:]:
-                raise TagstreamError(
-                    f"{name}/{key}: rows of shape {rows.shape[1:]}, not {ds.shape[1:]}"
-                )
-            lengths.add(rows.shape[0])
-        if len(lengths) > 1:
-            raise TagstreamError(f"{name}: row arrays grow by different numbers of rows")
-        return lengths.pop() if lengths else 0
+
+def _as_stored(value: object, dtype: np.dtype, name: str) -> np.ndarray:
+    """``value`` as an array of the dataset's dtype, exactly (no text, no wrap-around, no
+    integer from a fraction), else :class:`TagstreamError`."""
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{arr.dtype} values")
+        stored = arr.astype(dtype)
+        if not np.array_equal(stored, arr, equal_nan=arr.dtype.kind == "f"):
+            raise ValueError("values that the stored type cannot hold")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TagstreamError(f"{name}: {exc}") from None
+    return stored
 
 
 @dataclass(frozen=True)
