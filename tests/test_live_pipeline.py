@@ -297,7 +297,16 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
         reply = raw.recv_multipart()
         raw.close(0)
         assert b"error" in reply[1]
-        answer, _ = request(context, endpoint, {"op": "stop", "reason": "test over"})
+        # a request over the size limit: the socket drops the peer, the service goes on
+        huge = context.socket(zmq.REQ)
+        huge.connect(endpoint)
+        huge.send(b"x" * (2 << 20))
+        assert not huge.poll(1_000)
+        huge.close(0)
+        status, _ = request(context, endpoint, {"op": "status"})
+        assert status["tags"] > 0
+        reason = "test over\x1b[2J\x07"  # terminal escapes are not printed as sent
+        answer, _ = request(context, endpoint, {"op": "stop", "reason": reason})
         assert answer == {"ok": True}
         thread.join(60)
         assert not thread.is_alive()
@@ -305,7 +314,7 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
         pipeline.stop()
         thread.join(60)
         context.term()
-    assert pipeline.stop_reason == "test over"
+    assert pipeline.stop_reason == "test over?[2J?"
     with ts.open(path) as run:
         assert run.status == "complete"
     assert compare_with_offline(path).all_equal

@@ -42,7 +42,7 @@ from ..store.results import Snapshot
 from ..store.run_writer import RunWriter
 from ..tags import RunMetadata, TagBatch, parse_time
 from ..transport.control import reply_frames
-from ..transport.streams import BatchPublisher, bind
+from ..transport.streams import MAX_PART_BYTES, BatchPublisher, bind
 from ..transport.wire import Kind, WireError, decode
 from . import result_series as rs
 from .live_analysis import LiveAnalysis
@@ -55,6 +55,8 @@ from .worker import AnalysisWorker
 IN_FLIGHT = 8
 #: Distinct notes kept about rejected messages (all are counted).
 MAX_NOTES = 50
+#: Largest control request accepted, bytes.
+MAX_CONTROL_BYTES = 1 << 20
 #: Seconds to wait for workers to subscribe at the start and to finish at the end.
 WORKER_TIMEOUT_S = 60.0
 #: Seconds a waiting source waits for a worker that makes no progress before going on.
@@ -269,9 +271,11 @@ class LivePipeline:
         self._publisher = BatchPublisher(ctx, s.data, hwm=s.hwm)
         self._results = ctx.socket(zmq.PULL)
         self._results.setsockopt(zmq.LINGER, 0)
+        self._results.setsockopt(zmq.MAXMSGSIZE, MAX_PART_BYTES)
         self._results_endpoint = bind(self._results, s.results)
         self._control = ctx.socket(zmq.REP)
         self._control.setsockopt(zmq.LINGER, 0)
+        self._control.setsockopt(zmq.MAXMSGSIZE, MAX_CONTROL_BYTES)
         self.control_endpoint = bind(self._control, s.control)
 
     def _close_sockets(self) -> None:
@@ -533,7 +537,7 @@ class LivePipeline:
         if op == "status":
             return self.status(), None
         if op == "stop":
-            self.stop(str(request.get("reason", "stopped by request")))
+            self.stop(_printable(str(request.get("reason", "stopped by request"))))
             return {"ok": True}, None
         if op == "hello":
             return self._hello(str(request["worker"]))
@@ -580,6 +584,11 @@ class LivePipeline:
         if len(self._noted) < MAX_NOTES and text not in self._noted:
             self._noted.add(text)
             self.notes.append(text)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Text a peer sent, safe to print: no control characters (terminal escapes), bounded."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 def _progress(record: dict[str, Any], kind: Kind) -> dict[str, int]:

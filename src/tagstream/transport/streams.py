@@ -22,6 +22,12 @@ from .wire import Kind, Message, WireError, decode, encode_batch, encode_record
 
 #: Largest batch sent as one message; larger ones are split.
 MAX_MESSAGE_TAGS = 1 << 20
+#: Largest message part a socket of the pipeline accepts, bytes (ZMQ_MAXMSGSIZE): a peer that
+#: sends or announces more is disconnected before the memory is taken. Batches carry at most
+#: 13 bytes per tag of MAX_MESSAGE_TAGS; results and control messages are far smaller.
+MAX_PART_BYTES = 64 << 20
+#: ... of a subscription message (the data socket receives nothing else).
+MAX_SUBSCRIPTION_BYTES = 256
 #: Messages queued per subscriber on each side by default.
 DEFAULT_HWM = 16
 
@@ -51,6 +57,7 @@ class BatchPublisher:
         self, context: zmq.Context, endpoint: str, stream_id: int = 0, hwm: int = DEFAULT_HWM
     ):
         self.socket = context.socket(zmq.XPUB)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_SUBSCRIPTION_BYTES)
         self.socket.setsockopt(zmq.SNDHWM, hwm)
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         self.socket.setsockopt(zmq.LINGER, 0)
@@ -143,6 +150,7 @@ class BatchSubscriber:
 
     def __init__(self, context: zmq.Context, endpoint: str, hwm: int = DEFAULT_HWM):
         self.socket = context.socket(zmq.SUB)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_PART_BYTES)
         self.socket.setsockopt(zmq.RCVHWM, hwm)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
