@@ -320,6 +320,28 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
     assert compare_with_offline(path).all_equal
 
 
+@pytest.mark.parametrize("which", ["data", "results", "control"])
+def test_a_port_in_use_is_a_one_line_error_not_a_hang(tmp_path, which):
+    """A bind that fails ends the run at once with the endpoint named; nothing is left open
+    (the context would otherwise wait for it forever)."""
+    context = zmq.Context()
+    squatter = context.socket(zmq.PULL)
+    port = squatter.bind_to_random_port("tcp://127.0.0.1")
+    endpoints = {k: "tcp://127.0.0.1:*" for k in ("data", "results", "control")}
+    endpoints[which] = f"tcp://127.0.0.1:{port}"
+    settings = PipelineSettings(workers=1, hwm=16, **endpoints)
+    output = OutputSettings(tmp_path / "run.h5", "blosc", False, "1 s")
+    pipeline = LivePipeline(_simulation(1), output, settings)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ts.TagstreamError, match=f"cannot bind tcp://127.0.0.1:{port}"):
+            pipeline.run()
+    finally:
+        squatter.close(0)
+        context.term()
+    assert time.monotonic() - started < 30
+
+
 def test_external_worker_joins_through_the_control_endpoint(tmp_path):
     """``[pipeline] workers = 0``: the run waits for ``tagstream worker --control``."""
     path = tmp_path / "run.h5"

@@ -70,7 +70,8 @@ def test_channel_map_is_applied_to_the_metadata():
         ({"output": {"compression": "zip"}}, "compression 'zip'"),
         ({"output": {"results_every": "0 s"}}, "results_every must be positive"),
         ({"pipeline": {"data": "http://x"}}, "not a tcp://"),
-        ({"pipeline": {"workers": -1}}, "workers must be >= 0"),
+        ({"pipeline": {"workers": -1}}, "workers must lie in 0..64"),
+        ({"pipeline": {"hwm": 2**31}}, "hwm in 1..2147483647"),
         ({"analysis": {"bogus": 1}}, "unknown setting"),
     ],
 )

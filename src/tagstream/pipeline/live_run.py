@@ -267,6 +267,20 @@ class LivePipeline:
 
     # ------------------------------------------------------------------ sockets
     def _open_sockets(self) -> None:
+        """Bind the data, results and control sockets; on a failure close those opened (else
+        the context would wait for them forever) and raise."""
+        self._publisher = self._results = self._control = None
+        try:
+            self._bind_sockets()
+        except BaseException:
+            if self._publisher is not None:
+                self._publisher.close()
+            for socket in (self._results, self._control):
+                if socket is not None:
+                    socket.close(0)
+            raise
+
+    def _bind_sockets(self) -> None:
         ctx, s = self._context, self.settings
         self._publisher = BatchPublisher(ctx, s.data, hwm=s.hwm)
         self._results = ctx.socket(zmq.PULL)

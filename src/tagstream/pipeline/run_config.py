@@ -58,6 +58,9 @@ from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
 from ..transport.streams import DEFAULT_HWM
 
 SECTIONS = ("source", "channels", "analysis", "output", "pipeline", "instruments")
+#: Largest hwm ZeroMQ takes, and most local workers a run starts.
+MAX_HWM = 2**31 - 1
+MAX_WORKERS = 64
 
 
 class RunConfigError(TagstreamError):
@@ -311,8 +314,10 @@ def _pipeline(table: dict[str, Any]) -> PipelineSettings:
             )
     workers = _typed(table, "pipeline", "workers", int, 1)
     hwm = _typed(table, "pipeline", "hwm", int, DEFAULT_HWM)
-    if workers < 0 or hwm < 1:
-        raise RunConfigError("[pipeline] workers must be >= 0 and hwm >= 1")
+    if not 0 <= workers <= MAX_WORKERS or not 1 <= hwm <= MAX_HWM:
+        raise RunConfigError(
+            f"[pipeline] workers must lie in 0..{MAX_WORKERS} and hwm in 1..{MAX_HWM}"
+        )
     return PipelineSettings(workers=workers, hwm=hwm, **endpoints)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import zmq
 
+from ..errors import TagstreamError
 from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
 from .wire import Kind, Message, WireError, decode, encode_batch, encode_record
@@ -33,8 +34,19 @@ DEFAULT_HWM = 16
 
 
 def bind(socket: zmq.Socket, endpoint: str) -> str:
-    """Bind ``socket`` and return the endpoint actually bound (``tcp://host:*`` picks a port)."""
-    socket.bind(endpoint)
+    """Bind ``socket`` and return the endpoint actually bound (``tcp://host:*`` picks a port).
+
+    Raises
+    ------
+    TagstreamError
+        The endpoint cannot be bound (in use, not an address of this host, malformed); the
+        socket is closed.
+    """
+    try:
+        socket.bind(endpoint)
+    except zmq.ZMQError as exc:
+        socket.close(0)
+        raise TagstreamError(f"cannot bind {endpoint}: {exc.strerror}") from None
     return socket.getsockopt_string(zmq.LAST_ENDPOINT)
 
 
