@@ -81,3 +81,35 @@ def test_user_mistakes_are_one_line_and_exit_2(tmp_path, capsys):
     capsys.readouterr()
     assert main(["analyze", str(out), "--config", str(config)]) == 2
     assert "g2_bins" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("analysis", "says"),
+    [
+        ('trace_bin = "1 ps"', "trace_bin must be at least 10 us"),
+        ('flid_bin = "1 us"', "flid_bin must be at least 10 us"),
+        ("g2_pair = 5", "g2_pair: give two different channels"),
+        ('g2_window = "1 ms"\ng2_bin = "1 ps"', "at most 16777216"),
+        ('lifetime_bin = "1 ps"\nlifetime_model = "mono"', "whole multiple"),
+    ],
+)
+def test_settings_that_cost_too_much_or_make_no_sense_are_one_line_errors(
+    tmp_path, capsys, analysis, says
+):
+    out = tmp_path / "x.h5"
+    assert main(["simulate", "cspbi3-10nm", "--duration", "0.2s", "-o", str(out)]) == 0
+    capsys.readouterr()
+    config = tmp_path / "analysis.toml"
+    config.write_text(f"[analysis]\n{analysis}\n")
+    assert main(["analyze", str(out), "--config", str(config)]) == 2
+    assert says in one_line_error(capsys)
+
+
+def test_a_results_interval_too_short_or_a_negative_seed_is_refused(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    args = ["simulate", "cspbi3-10nm", "--duration", "0.2s", "-o", str(out)]
+    assert main([*args, "--results-every", "1 us"]) == 2
+    assert "at least 10 ms between snapshots" in one_line_error(capsys)
+    assert main([*args, "--seed", "-1"]) == 2
+    assert "seed must be a whole number" in one_line_error(capsys)
+    assert not out.exists()

@@ -26,6 +26,11 @@ PULSED_BINS_PER_PERIOD = 250
 LIFETIME_BIN_PS = 16
 LIFETIME_MAX_BINS = 4096
 
+#: Most bins of a g2 or decay histogram, and the shortest trace (and FLID) bin, ps: a trace
+#: keeps a bin per bin width of run time.
+MAX_HISTOGRAM_BINS = 1 << 24
+MIN_TRACE_BIN_PS = 10**7
+
 PULSED_METHODS = ("auto", "window", "fit")
 LIFETIME_MODELS = ("auto", *MODELS)
 IRFS = ("gaussian", "none")
@@ -121,7 +126,10 @@ class SummarySettings:
 
     def __post_init__(self) -> None:
         if self.g2_pair is not None:
-            pair = tuple(self.g2_pair)
+            pair = self.g2_pair
+            if isinstance(pair, str | bytes) or not isinstance(pair, Sequence):
+                raise AnalysisError(f"g2_pair: give two different channels, got {pair!r}")
+            pair = tuple(pair)
             if len(pair) != 2 or pair[0] == pair[1]:
                 raise AnalysisError(f"g2_pair: give two different channels, got {self.g2_pair!r}")
             object.__setattr__(self, "g2_pair", pair)
@@ -145,6 +153,13 @@ class SummarySettings:
             value = getattr(self, name)
             if value is not None and parse_time(value, name) <= 0:
                 raise AnalysisError(f"{name} must be positive, got {value!r}")
+        for name in ("trace_bin", "flid_bin"):
+            value = getattr(self, name)
+            if value is not None and parse_time(value, name) < MIN_TRACE_BIN_PS:
+                raise AnalysisError(
+                    f"{name} must be at least {MIN_TRACE_BIN_PS // 10**6} us (a bin per "
+                    f"{MIN_TRACE_BIN_PS // 10**6} us of run time is kept), got {value!r}"
+                )
         if self.delays is not None:
             if not isinstance(self.delays, Mapping):
                 raise AnalysisError(
@@ -258,6 +273,10 @@ def _g2_binning(settings: SummarySettings, period_ps: float | None) -> tuple[int
             width = _largest_divisor(window, width)
     if window % width:
         raise AnalysisError(f"g2_bin ({width} ps) must divide g2_window ({window} ps)")
+    if 2 * window // width > MAX_HISTOGRAM_BINS:
+        raise AnalysisError(
+            f"g2_window / g2_bin makes {2 * window // width} bins; at most {MAX_HISTOGRAM_BINS}"
+        )
     return window, width
 
 
@@ -371,6 +390,12 @@ def _resolve_lifetime_bin(settings: SummarySettings, metadata: RunMetadata) -> i
     if settings.lifetime_bin is None:
         return default_lifetime_bin(metadata.laser_period_ps or metadata.sync_period_ps, unit)
     width = parse_time(settings.lifetime_bin, "lifetime_bin")
+    period = metadata.laser_period_ps or metadata.sync_period_ps
+    if period and period / width > MAX_HISTOGRAM_BINS:
+        raise AnalysisError(
+            f"lifetime_bin ({width} ps) makes {period / width:.0f} bins per laser period; at "
+            f"most {MAX_HISTOGRAM_BINS}"
+        )
     if unit is not None:
         factor = width / unit
         if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:

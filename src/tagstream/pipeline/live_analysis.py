@@ -29,6 +29,8 @@ from ..tags import RunMetadata, TagBatch, parse_time
 from . import result_series as rs
 
 DEFAULT_EVERY = "1 s"
+#: Shortest run time between snapshots, ps.
+MIN_EVERY_PS = 10**10
 #: Largest share of the time the blinking fits may take (see the module docstring).
 BLINKING_SHARE = 0.1
 
@@ -92,6 +94,11 @@ class LiveAnalysis:
         blinking_share: float = BLINKING_SHARE,
     ):
         self.every_ps = parse_time(every, "results interval")
+        if 0 < self.every_ps < MIN_EVERY_PS:
+            raise TagstreamError(
+                f"results interval {every!r}: at least {MIN_EVERY_PS // 10**9} ms between "
+                "snapshots (each one stores every histogram)"
+            )
         self._blinking_share = float(blinking_share)
         self._blinking_since: float | None = None  # time.perf_counter() of the first fit
         self._blinking_spent = 0.0  # s, on fits

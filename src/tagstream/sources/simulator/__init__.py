@@ -35,6 +35,8 @@ def simulate(
     realtime
         Deliver batches no faster than the simulated time passes.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     config = model if isinstance(model, SimConfig) else resolve_config(model)
     return SimulatedRun(config, duration=duration, seed=seed, realtime=realtime)
 
