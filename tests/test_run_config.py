@@ -69,6 +69,7 @@ def test_channel_map_is_applied_to_the_metadata():
         ({"channels": {"1": {"name": "A", "role": "boss"}}}, "role must be"),
         ({"output": {"compression": "zip"}}, "compression 'zip'"),
         ({"output": {"results_every": "0 s"}}, "results_every must be positive"),
+        ({"output": {"results_every": "1 us"}}, "results_every '1 us': at least 10 ms"),
         ({"pipeline": {"data": "http://x"}}, "not a tcp://"),
         ({"pipeline": {"workers": -1}}, "workers must lie in 0..64"),
         ({"pipeline": {"hwm": 2**31}}, "hwm in 1..2147483647"),

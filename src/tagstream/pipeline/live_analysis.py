@@ -35,6 +35,23 @@ MIN_EVERY_PS = 10**10
 BLINKING_SHARE = 0.1
 
 
+def check_results_every(every: str | int, where: str = "results interval") -> int:
+    """The run time between snapshots of a recording, ps, refused below ``MIN_EVERY_PS``.
+
+    Each snapshot stores every histogram, so a recording's settings are held to this floor
+    before it starts (the analyzers themselves take any positive interval).
+    """
+    every_ps = parse_time(every, where)
+    if every_ps <= 0:
+        raise TagstreamError(f"{where} must be positive, got {every!r}")
+    if every_ps < MIN_EVERY_PS:
+        raise TagstreamError(
+            f"{where} {every!r}: at least {MIN_EVERY_PS // 10**9} ms between "
+            "snapshots (each one stores every histogram)"
+        )
+    return every_ps
+
+
 @dataclass(frozen=True)
 class ResumeState:
     """Where an analysis continues after it lost time (a restarted worker): the last snapshots.
@@ -94,11 +111,6 @@ class LiveAnalysis:
         blinking_share: float = BLINKING_SHARE,
     ):
         self.every_ps = parse_time(every, "results interval")
-        if 0 < self.every_ps < MIN_EVERY_PS:
-            raise TagstreamError(
-                f"results interval {every!r}: at least {MIN_EVERY_PS // 10**9} ms between "
-                "snapshots (each one stores every histogram)"
-            )
         self._blinking_share = float(blinking_share)
         self._blinking_since: float | None = None  # time.perf_counter() of the first fit
         self._blinking_spent = 0.0  # s, on fits

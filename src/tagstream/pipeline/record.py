@@ -11,7 +11,7 @@ from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.packing import DEFAULT_COMPRESSION
 from ..store.run_writer import RunWriter
-from .live_analysis import DEFAULT_EVERY, LiveAnalysis
+from .live_analysis import DEFAULT_EVERY, LiveAnalysis, check_results_every
 
 
 def record_run(
@@ -55,6 +55,8 @@ def record_run(
     Path
         The file written.
     """
+    if results_every is not None:
+        check_results_every(results_every)
     live = None if results_every is None else LiveAnalysis(run.metadata, settings, results_every)
     writer = RunWriter(
         path,

@@ -56,6 +56,7 @@ from ..sources.paced import parse_speed
 from ..store.packing import DEFAULT_COMPRESSION, check_compression
 from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
 from ..transport.streams import DEFAULT_HWM
+from .live_analysis import check_results_every
 
 SECTIONS = ("source", "channels", "analysis", "output", "pipeline", "instruments")
 #: Largest hwm ZeroMQ takes, and most local workers a run starts.
@@ -290,8 +291,10 @@ def _output(table: dict[str, Any]) -> OutputSettings:
     _keys(table, "output", ("path", "compression", "force", "results_every"))
     path = _typed(table, "output", "path", str, None)
     every = str(table.get("results_every", "1 s"))
-    if parse_time(every, "[output] results_every") <= 0:
-        raise RunConfigError(f"[output] results_every must be positive, got {every!r}")
+    try:
+        check_results_every(every, "[output] results_every")
+    except TagstreamError as exc:
+        raise RunConfigError(str(exc)) from None
     return OutputSettings(
         path=None if path is None else Path(path).expanduser(),  # like -o: from the cwd
         compression=check_compression(_typed(table, "output", "compression", str, "blosc")),
