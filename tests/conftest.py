@@ -15,6 +15,12 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--hardware", action="store_true", help="run tests that need real instruments")
+    parser.addoption(
+        "--fuzz-messages",
+        type=int,
+        default=1000,
+        help="hostile messages per socket in the live-run fuzz test (the full run: 10000)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

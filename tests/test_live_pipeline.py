@@ -6,6 +6,7 @@ analysis of the tags the file recorded, outside the time the analysis reports as
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,13 +22,15 @@ import pytest
 import zmq
 
 import tagstream as ts
+from tagstream.cli import main
 from tagstream.pipeline import live_analysis
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, PipelineSettings
 from tagstream.sources.run import Run
 from tagstream.tags import TagBatch
-from tagstream.transport.control import request
+from tagstream.transport.control import ControlTimeout, request
+from tagstream.transport.security import ClientKeys
 from tagstream.transport.wire import Kind, encode_batch, encode_record
 
 PRESET = "cspbi3-10nm"
@@ -181,29 +184,42 @@ def _hostile_results(rng: np.random.Generator, n: int) -> list[list[bytes]]:
 
 
 def test_hostile_results_messages_never_stop_the_recording(tmp_path):
-    """Forged and malformed messages on the results socket are counted and dropped; the run
-    records every tag, its results stay exact, and the report says what was rejected."""
+    """Forged and malformed messages on the results socket from a peer holding the run's
+    worker key (a broken worker) are counted and dropped; peers without a trusted key get
+    nothing through. The run records every tag, its results stay exact, and the report says
+    what was rejected."""
     path = tmp_path / "run.h5"
     rng = np.random.default_rng(8)
     sent = []
     context = zmq.Context.instance()
-    stranger = context.socket(zmq.PUSH)
+    insider = context.socket(zmq.PUSH)
+    plain = context.socket(zmq.PUSH)  # no CURVE at all
+    unknown = context.socket(zmq.PUSH)  # CURVE with a key the run does not trust
 
     def attack(k: int) -> None:
+        endpoint = pipeline._results_endpoint  # the port bound at start
         if k == 3:
-            stranger.connect(pipeline._results_endpoint)  # the port bound at start
+            pipeline.keys.local.apply(insider, endpoint)
+            ClientKeys.guest(pipeline.keys.public).apply(unknown, endpoint)
+            for socket in (insider, plain, unknown):
+                socket.connect(endpoint)
         if 3 <= k < 40:
             for frames in _hostile_results(rng, 30):
-                stranger.send_multipart(frames)
+                insider.send_multipart(frames)
                 sent.append(frames)
+                for socket in (plain, unknown):  # never connected: nothing leaves them
+                    with contextlib.suppress(zmq.Again):
+                        socket.send_multipart(frames, zmq.NOBLOCK)
 
     pipeline = _pipeline(Hooked(_simulation(), attack), path, kind="tcp")
     try:
         pipeline.run()
     finally:
-        stranger.close(linger=0)
+        for socket in (insider, plain, unknown):
+            socket.close(linger=0)
     status = pipeline.status()
     assert status["malformed_results"] + status["dropped_snapshots"] == len(sent)
+    assert status["refused_peers"] >= 1
     assert len(pipeline.notes) <= 60  # notes are bounded; every message is counted
     agreement = compare_with_offline(path)
     assert agreement.all_equal and len(agreement.analysis_gaps) == 0
@@ -273,7 +289,9 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
         while (pipeline.status()["t_s"] or 0) < 1.5 and time.monotonic() < deadline:
             time.sleep(0.1)
         endpoint = pipeline.control_endpoint
-        status, _ = request(context, endpoint, {"op": "status"})
+        guest = ClientKeys.guest(pipeline.keys.public)  # a key the run does not trust
+        trusted = pipeline.keys.local
+        status, _ = request(context, endpoint, {"op": "status"}, keys=guest)
         for key in (
             "rates_cps",
             "lag_s",
@@ -289,8 +307,15 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
         assert status["rates_cps"]["A"] > 0 and status["writer_queue_mb"] >= 0
         assert status["lag_s"] is not None and status["lag_s"] < 5
         with pytest.raises(ts.TagstreamError, match="unknown request"):
-            request(context, endpoint, {"op": "dance"})
+            request(context, endpoint, {"op": "dance"}, keys=trusted)
+        for op in ({"op": "stop"}, {"op": "hello", "worker": "phantom"}):
+            with pytest.raises(ts.TagstreamError, match="needs a key the run trusts"):
+                request(context, endpoint, op, keys=guest)
+        with pytest.raises(ControlTimeout):  # no CURVE: the handshake never completes
+            request(context, endpoint, {"op": "stop"}, timeout_s=2)
+        assert "phantom" not in pipeline.status()["workers"]
         raw = context.socket(zmq.REQ)
+        trusted.apply(raw, endpoint)
         raw.connect(endpoint)
         raw.send(b"garbage")
         assert raw.poll(10_000)
@@ -299,14 +324,16 @@ def test_control_socket_answers_status_and_stop_and_rejects_garbage(tmp_path):
         assert b"error" in reply[1]
         # a request over the size limit: the socket drops the peer, the service goes on
         huge = context.socket(zmq.REQ)
+        trusted.apply(huge, endpoint)
         huge.connect(endpoint)
         huge.send(b"x" * (2 << 20))
         assert not huge.poll(1_000)
         huge.close(0)
-        status, _ = request(context, endpoint, {"op": "status"})
+        status, _ = request(context, endpoint, {"op": "status"}, keys=trusted)
         assert status["tags"] > 0
+        assert status["refused_requests"] == 2 and status["malformed_control"] == 2
         reason = "test over\x1b[2J\x07"  # terminal escapes are not printed as sent
-        answer, _ = request(context, endpoint, {"op": "stop", "reason": reason})
+        answer, _ = request(context, endpoint, {"op": "stop", "reason": reason}, keys=trusted)
         assert answer == {"ok": True}
         thread.join(60)
         assert not thread.is_alive()
@@ -343,17 +370,28 @@ def test_a_port_in_use_is_a_one_line_error_not_a_hang(tmp_path, which):
 
 
 def test_external_worker_joins_through_the_control_endpoint(tmp_path):
-    """``[pipeline] workers = 0``: the run waits for ``tagstream worker --control``."""
+    """``[pipeline] workers = 0`` and a key folder: the run waits for ``tagstream worker
+    --control ENDPOINT --keys DIR``, which holds only the acquisition's public key and its own
+    pair; a worker without the keys is told what to give."""
     path = tmp_path / "run.h5"
+    keys = tmp_path / "keys"
+    assert main(["keys", str(keys)]) == 0
+    worker_side = tmp_path / "worker-host"
+    worker_side.mkdir()
+    for name in ("acquisition.key", "worker.key_secret"):
+        (worker_side / name).write_bytes((keys / name).read_bytes())
     with zmq.Context() as context:  # a free port for the control socket
         probe = context.socket(zmq.REP)
         port = probe.bind_to_random_port("tcp://127.0.0.1")
         probe.close(0)
-    settings = PipelineSettings(control=f"tcp://127.0.0.1:{port}", workers=0)
+    control = f"tcp://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "tagstream", "worker", "--control", control]
+    keyless = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert keyless.returncode == 2 and "give --keys DIR" in keyless.stderr
+    settings = PipelineSettings(control=control, workers=0, keys=keys)
     output = OutputSettings(path, "blosc", False, "1 s")
     pipeline = LivePipeline(_simulation(3), output, settings)
-    command = [sys.executable, "-m", "tagstream", "worker", "--control", f"tcp://127.0.0.1:{port}"]
-    worker = subprocess.Popen(command)
+    worker = subprocess.Popen([*command, "--keys", str(worker_side)])
     try:
         pipeline.run()
         assert worker.wait(60) == 0

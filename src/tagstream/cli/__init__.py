@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import TagstreamError, WriteError
-from . import analyze, bench, devices, info, replay, run, simulate, worker
+from . import analyze, bench, devices, info, keys, replay, run, simulate, worker
 
-VERBS = (simulate, analyze, run, replay, info, devices, bench, worker)
+VERBS = (simulate, analyze, run, replay, info, devices, bench, worker, keys)
 
 
 def build_parser() -> argparse.ArgumentParser:

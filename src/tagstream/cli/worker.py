@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from ..pipeline.worker import AnalysisWorker
+from ..errors import TagstreamError
+from ..pipeline.worker import PARENT_ENV, AnalysisWorker
+from ..transport.security import WORKER_KEYS_ENV, ClientKeys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,12 +15,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         "worker",
         help="join a running pipeline as an analysis worker",
         description="Started by `tagstream run` for its local workers; start one by hand to "
-        "analyse on another host (with [pipeline] workers = 0).",
+        "analyse on another host (with [pipeline] workers = 0 and [pipeline] keys = DIR).",
     )
     p.add_argument("--control", required=True, metavar="ENDPOINT", help="the run's control socket")
+    p.add_argument(
+        "--keys",
+        metavar="DIR",
+        help="the run's key folder (from `tagstream keys`; this host needs its acquisition.key "
+        "and worker.key_secret)",
+    )
     p.add_argument("--name", help="how the worker is called in status reports")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return AnalysisWorker(args.control, name=args.name).run()
+    handed = os.environ.pop(WORKER_KEYS_ENV, None)  # not passed on to anything it starts
+    parent = os.environ.pop(PARENT_ENV, None)
+    if args.keys is not None:
+        keys = ClientKeys.from_folder(args.keys)
+    elif handed is not None:
+        keys = ClientKeys.from_env(handed)
+    elif args.control.startswith("inproc://"):
+        keys = None
+    else:
+        raise TagstreamError(
+            f"--control {args.control}: give --keys DIR, the run's key folder (a run accepts "
+            "only workers holding a key it trusts)"
+        )
+    parent_pid = int(parent) if parent and parent.isdigit() else None
+    return AnalysisWorker(args.control, name=args.name, keys=keys, parent=parent_pid).run()

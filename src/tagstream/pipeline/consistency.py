@@ -37,16 +37,25 @@ class Agreement:
     equal
         Per series (``g2``, ``lifetime``, ``trace``): whether its last snapshot equals the
         offline histogram exactly (and, for g2, the tag counts and live time).
+    span_ps
+        The run's span, ps.
     """
 
     tags: int
     covered_ps: tuple[int, int]
     analysis_gaps: np.ndarray
     equal: dict[str, bool]
+    span_ps: tuple[int, int] = (0, 0)
 
     @property
     def all_equal(self) -> bool:
         return bool(self.equal) and all(self.equal.values())
+
+    @property
+    def complete(self) -> bool:
+        """The live results cover the whole run, with no time lost to the analysis, and equal
+        the offline analysis."""
+        return self.all_equal and self.covered_ps == self.span_ps and not len(self.analysis_gaps)
 
 
 def compare_with_offline(path: str | os.PathLike) -> Agreement:
@@ -56,6 +65,7 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
     analyzers = {}
     covered = None
     with open_run(path) as run:
+        span = (int(run.t_begin), int(run.t_end))
         cmap = run.metadata.channels
         if G2 in results.series and len(results.series[G2]):
             g = results.g2()
@@ -96,4 +106,4 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
             )
         else:
             equal[name] = np.array_equal(live.counts, offline.counts)
-    return Agreement(tags, covered or (0, 0), lost, equal)
+    return Agreement(tags, covered or (0, 0), lost, equal, span)

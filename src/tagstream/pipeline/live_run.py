@@ -12,6 +12,12 @@ The acquisition side (this module, in the process that runs ``tagstream run`` or
   is restarted; it resumes from the last snapshots, and the time in between is recorded as lost
   to the analysis (``results/analysis/gaps``), never to the recording.
 
+Every socket but an ``inproc://`` one is a CURVE server with keys made for the run (or taken
+from ``[pipeline] keys``): only the run's own workers, and workers holding the folder's keys,
+get through (:mod:`tagstream.transport.security`). Streaming starts when the workers say the run's
+header reached them. A worker that dies or never finishes leaves the time its results do not
+cover recorded as lost to the analysis, and reported.
+
 Sources that can wait (a file, a simulation at full speed) are held back while a worker is more
 than ``in_flight`` messages behind, so their analysis loses nothing. Sources that cannot (hardware,
 real-time simulation, paced replay) never wait: a worker that falls ``hwm`` messages behind loses
@@ -21,6 +27,7 @@ messages, which it reports as a gap.
 from __future__ import annotations
 
 import collections
+import os
 import subprocess
 import sys
 import threading
@@ -40,8 +47,18 @@ from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.results import Snapshot
 from ..store.run_writer import RunWriter
-from ..tags import RunMetadata, TagBatch, parse_time
+from ..tags import RunMetadata, TagBatch, format_time, parse_time
+from ..tags import intervals as iv
 from ..transport.control import reply_frames
+from ..transport.security import (
+    CONTROL,
+    RESULTS,
+    WORKER_KEYS_ENV,
+    Gatekeeper,
+    RunKeys,
+    check_exposure,
+    trusted_sender,
+)
 from ..transport.streams import MAX_PART_BYTES, BatchPublisher, bind
 from ..transport.wire import Kind, WireError, decode
 from . import result_series as rs
@@ -49,7 +66,7 @@ from .live_analysis import LiveAnalysis
 from .messages import decode_snapshots, resume_arrays
 from .resume import ResumeBook
 from .run_config import OutputSettings, PipelineSettings, RunConfig
-from .worker import AnalysisWorker
+from .worker import PARENT_ENV, AnalysisWorker
 
 #: Messages a source that can wait lets the slowest worker fall behind.
 IN_FLIGHT = 8
@@ -62,8 +79,10 @@ WORKER_TIMEOUT_S = 60.0
 #: Seconds a waiting source waits for a worker that makes no progress before going on.
 STALL_TIMEOUT_S = 10.0
 MAX_RESTARTS = 10
-#: Seconds between repeats of the end of the stream while workers have not finished.
+#: Seconds between repeats of the end of the stream while workers have not finished, and of
+#: the run's header while they have not said they are ready.
 END_REPEAT_S = 0.5
+HEADER_REPEAT_S = 0.1
 #: Data time over which count rates are averaged, ps.
 RATE_WINDOW_PS = 10**12
 
@@ -79,6 +98,7 @@ class WorkerInfo:
     counters: dict[str, Any] = field(default_factory=dict)
     active: bool = True
     done: bool = False
+    ready: bool = False  # the run's header reached it
 
 
 @dataclass
@@ -130,7 +150,13 @@ class LivePipeline:
         self.config_text = config_text
         self.metadata = metadata or source.metadata
         self.every_ps = parse_time(output.results_every, "results interval")
+        endpoints = {k: getattr(self.settings, k) for k in ("data", "results", "control")}
+        check_exposure(endpoints, keyed=self.settings.keys is not None)
+        self.keys = RunKeys.for_run(self.settings.keys)
+        self._gate: Gatekeeper | None = None
         self.stop_requested = threading.Event()
+        #: A second stop: stop waiting for the analysis too.
+        self.hurry = threading.Event()
         self.stop_reason: str | None = None
         self.notes: list[str] = []
         self._noted: set[str] = set()
@@ -148,6 +174,9 @@ class LivePipeline:
         self._results_lag: tuple[float, float] | None = None  # (latest, largest), s
         self._published = 0
         self._malformed_results = 0
+        self._malformed_control = 0
+        self._refused_requests = 0  # control requests a guest may not make
+        self._service_error: str | None = None
         self._service_stop = threading.Event()
         self._started = time.monotonic()
         #: Wall-clock marks (``time.monotonic``) of the run: ``first_batch`` (the workers
@@ -176,7 +205,10 @@ class LivePipeline:
 
     # ------------------------------------------------------------------ public
     def stop(self, reason: str = "stopped") -> None:
-        """Ask the run to end after the current batch (thread- and signal-safe)."""
+        """Ask the run to end after the current batch (thread- and signal-safe); asked again,
+        it stops waiting for the analysis as well."""
+        if self.stop_requested.is_set():
+            self.hurry.set()
         self.stop_reason = self.stop_reason or reason
         self.stop_requested.set()
 
@@ -194,6 +226,8 @@ class LivePipeline:
             series=specs,
         )
         self._context = zmq.Context()
+        self._gate = Gatekeeper(self._context, self.keys)
+        self._gate.start()
         try:
             with BackgroundWriter(writer) as background:
                 self._background = background
@@ -211,12 +245,14 @@ class LivePipeline:
                     service.join()
                     self._stop_workers()
                     self._close_sockets()
+                self._account_unanalysed()
                 out = background.finish(duration_ps=self._duration_ps())
                 self.timing["file_done"] = time.monotonic()
                 for note in background.notes:
                     self._note(note)
                 return out
         finally:
+            self._gate.stop()
             self._context.term()
 
     def status(self) -> dict[str, Any]:
@@ -247,6 +283,12 @@ class LivePipeline:
                 "results_lag_max_s": None if self._results_lag is None else self._results_lag[1],
                 "malformed": sum(w["malformed"] for w in workers.values()),
                 "malformed_results": self._malformed_results,
+                "malformed_control": self._malformed_control,
+                "malformed_subscriptions": (
+                    0 if self._publisher is None else self._publisher.malformed
+                ),
+                "refused_peers": 0 if self._gate is None else self._gate.refused,
+                "refused_requests": self._refused_requests,
                 "dropped_snapshots": (
                     0 if self._background is None else self._background.dropped_snapshots
                 ),
@@ -266,6 +308,8 @@ class LivePipeline:
             return dict(self._book.latest)
 
     # ------------------------------------------------------------------ sockets
+    _publisher: BatchPublisher | None = None
+
     def _open_sockets(self) -> None:
         """Bind the data, results and control sockets; on a failure close those opened (else
         the context would wait for them forever) and raise."""
@@ -282,28 +326,27 @@ class LivePipeline:
 
     def _bind_sockets(self) -> None:
         ctx, s = self._context, self.settings
-        self._publisher = BatchPublisher(ctx, s.data, hwm=s.hwm)
+        self._publisher = BatchPublisher(ctx, s.data, hwm=s.hwm, keys=self.keys)
         self._results = ctx.socket(zmq.PULL)
         self._results.setsockopt(zmq.LINGER, 0)
         self._results.setsockopt(zmq.MAXMSGSIZE, MAX_PART_BYTES)
+        self.keys.apply(self._results, s.results, RESULTS)
         self._results_endpoint = bind(self._results, s.results)
         self._control = ctx.socket(zmq.REP)
         self._control.setsockopt(zmq.LINGER, 0)
         self._control.setsockopt(zmq.MAXMSGSIZE, MAX_CONTROL_BYTES)
+        self.keys.apply(self._control, s.control, CONTROL)
         self.control_endpoint = bind(self._control, s.control)
 
     def _close_sockets(self) -> None:
+        self._publisher.poll_subscriptions()  # count what subscribers sent to the end
         self._publisher.close()
         self._results.close(0)
         self._control.close(0)
 
     # ------------------------------------------------------------------ main thread
     def _stream(self, duration_ps: int | None) -> None:
-        publisher = self._publisher
-        expected = max(self.settings.workers, 1)
-        if not publisher.wait_for_subscribers(expected, WORKER_TIMEOUT_S):
-            self._note(f"{publisher.subscriptions} of {expected} analysis workers joined")
-        publisher.send_header(self.metadata)
+        self._wait_until_ready(max(self.settings.workers, 1))
         batches = self.source.batches()
         end = None
         try:
@@ -320,6 +363,23 @@ class LivePipeline:
         finally:
             batches.close()
         self._send_end()
+
+    def _wait_until_ready(self, expected: int) -> None:
+        """Send the run's header until ``expected`` workers said it reached them (their
+        subscription is live), or :data:`WORKER_TIMEOUT_S` passed, or the run was stopped."""
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        while True:
+            self._publisher.poll_subscriptions()
+            self._publisher.send_header(self.metadata)
+            with self._lock:
+                ready = sum(w.ready for w in self._workers.values())
+                if ready >= expected:
+                    return
+                if time.monotonic() > deadline or self.stop_requested.is_set():
+                    self._note_locked(f"{ready} of {expected} analysis workers joined")
+                    return
+                self._lock.wait(HEADER_REPEAT_S)
+            self._supervise()
 
     def _send_end(self) -> None:
         """The end of the stream (sent again while workers wait for it: a worker whose queue
@@ -365,6 +425,8 @@ class LivePipeline:
                 if time.monotonic() > deadline:
                     self._note_locked(f"a worker made no progress for {STALL_TIMEOUT_S:g} s")
                     return
+                if self.hurry.is_set():
+                    return
                 self._lock.wait(0.05)
                 self._lock.release()
                 try:
@@ -387,6 +449,11 @@ class LivePipeline:
                 if time.monotonic() > deadline:
                     self._note_locked(f"{len(pending)} worker(s) did not finish")
                     return
+                if self.hurry.is_set():
+                    self._note_locked(f"stopped waiting for {len(pending)} worker(s)")
+                    return
+                if self._service_error is not None:
+                    return
                 self._lock.wait(0.1)
                 self._lock.release()
                 try:
@@ -395,6 +462,30 @@ class LivePipeline:
                         self._send_end()
                 finally:
                     self._lock.acquire()
+
+    def _account_unanalysed(self) -> None:
+        """Record the time at the end of the run that no results cover (a worker died or did
+        not finish) as lost to the analysis: in the run file and in the report."""
+        t_begin, t_end = self._acquired.t_begin, self._acquired.t_end
+        if t_begin is None or t_end <= t_begin:
+            return
+        with self._lock:
+            ends = [s.covered_ps[1] for name, s in self._book.latest.items() if name != rs.ANALYSIS]
+            until = max(t_begin, min(ends, default=t_begin))
+            if until >= t_end:
+                return
+            lost = iv.subtract(np.array([[until, t_end]], np.int64), self._book.lost)
+            if not len(lost):
+                return
+            counters = {**self._book.counters(), "restarts": self._restarts}
+            live_ps = iv.total(iv.clip(self._acquired.intervals(), until, t_end))
+            snapshot = rs.analysis_snapshot(counters, lost, (until, t_end), live_ps)
+            self._book.add(snapshot)
+            self._note_locked(
+                f"the analysis results end at {format_time(until - t_begin)} of "
+                f"{format_time(t_end - t_begin)}: the rest is recorded but not analysed live"
+            )
+        self._background.add_snapshot(snapshot)
 
     def _duration_ps(self) -> int | None:
         t0, t1 = self._acquired.t_begin, self._acquired.t_end
@@ -407,14 +498,22 @@ class LivePipeline:
 
     def _launch(self, index: int, name: str) -> _LocalWorker:
         if self.settings.data.startswith("inproc://"):
-            handle = _WorkerThread(AnalysisWorker(self.control_endpoint, self._context, name))
+            worker = AnalysisWorker(self.control_endpoint, self._context, name, self.keys.local)
+            handle = _WorkerThread(worker)
             handle.start()
         else:
             command = [sys.executable, "-m", "tagstream", "worker"]
             command += ["--control", self.control_endpoint, "--name", name]
+            env = {
+                **os.environ,
+                WORKER_KEYS_ENV: self.keys.local.to_env(),  # never on a command line
+                PARENT_ENV: str(os.getpid()),
+            }
             # a session of its own: Ctrl-C at the terminal reaches only the acquisition, which
             # ends the stream in order
-            handle = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+            handle = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, start_new_session=True, env=env
+            )
         return _LocalWorker(index, name, handle)
 
     def _supervise(self, restart: bool = True) -> None:
@@ -453,6 +552,16 @@ class LivePipeline:
 
     # ------------------------------------------------------------------ service thread
     def _serve(self) -> None:
+        """The service thread; should it fail, the run goes on recording and says so."""
+        try:
+            self._serve_forever()
+        except Exception as exc:  # a bug, not a peer: every message is handled below
+            self._service_error = f"{type(exc).__name__}: {exc}"[:300]
+            self._note(f"live results and control stopped: {self._service_error}")
+            with self._lock:
+                self._lock.notify_all()
+
+    def _serve_forever(self) -> None:
         poller = zmq.Poller()
         poller.register(self._results, zmq.POLLIN)
         poller.register(self._control, zmq.POLLIN)
@@ -480,6 +589,8 @@ class LivePipeline:
         message = decode(frames)
         if message.kind == Kind.SNAPSHOT:
             snapshots = [self._checked(s) for s in decode_snapshots(message.record, message.arrays)]
+        elif message.kind == Kind.PROGRESS and message.record.get("ready") is True:
+            progress = None
         elif message.kind in (Kind.PROGRESS, Kind.END):
             progress = _progress(message.record, message.kind)
         else:
@@ -498,7 +609,9 @@ class LivePipeline:
             info = self._workers.get(str(record.get("worker")))
             if info is None:
                 raise WireError(f"a report from worker {str(record.get('worker'))[:40]!r}, unknown")
-            if message.kind == Kind.END:
+            if progress is None:
+                info.ready = True
+            elif message.kind == Kind.END:
                 info.done = True
                 info.counters.update(progress)
             else:
@@ -537,25 +650,41 @@ class LivePipeline:
             del self._published_at[seq]
 
     def _on_control(self, frames: list) -> None:
+        """One control request; every one gets a reply (an error for a malformed one, which is
+        counted, or for one the sender's key does not allow)."""
+        trusted = bool(frames) and trusted_sender(frames[0], self.settings.control)
         try:
             message = decode(frames)
             if message.kind != Kind.CONTROL or message.record is None:
                 raise WireError(f"a {message.kind.name} message on the control socket")
-            record, arrays = self._answer(message.record)
-        except (WireError, TagstreamError, KeyError, TypeError, ValueError) as exc:
+            record, arrays = self._answer(message.record, trusted)
+        except _Refused as exc:
             record, arrays = {"error": str(exc)}, None
+            with self._lock:
+                self._refused_requests += 1
+        except Exception as exc:  # whatever a peer sends, it gets an answer and the run goes on
+            record, arrays = {"error": _printable(str(exc), 300)}, None
+            with self._lock:
+                self._malformed_control += 1
         self._control.send_multipart(reply_frames(record, arrays))
 
-    def _answer(self, request: dict[str, Any]) -> tuple[dict[str, Any], dict | None]:
+    def _answer(
+        self, request: dict[str, Any], trusted: bool
+    ) -> tuple[dict[str, Any], dict | None]:
         op = request.get("op")
         if op == "status":
             return self.status(), None
+        if op not in ("stop", "hello"):
+            raise TagstreamError(f"unknown request {_printable(str(op), 40)!r}")
+        if not trusted:
+            raise _Refused(f"{op!r} needs a key the run trusts (status is open to all)")
         if op == "stop":
             self.stop(_printable(str(request.get("reason", "stopped by request"))))
             return {"ok": True}, None
-        if op == "hello":
-            return self._hello(str(request["worker"]))
-        raise TagstreamError(f"unknown request {op!r}")
+        worker = request.get("worker")
+        if type(worker) is not str or not worker.isprintable() or not 0 < len(worker) <= 200:
+            raise TagstreamError("hello: worker must be a name of 1 to 200 printable characters")
+        return self._hello(worker)
 
     def _hello(self, name: str) -> tuple[dict[str, Any], dict | None]:
         with self._lock:
@@ -598,6 +727,10 @@ class LivePipeline:
         if len(self._noted) < MAX_NOTES and text not in self._noted:
             self._noted.add(text)
             self.notes.append(text)
+
+
+class _Refused(TagstreamError):
+    """A control request the sender's key does not allow."""
 
 
 def _printable(text: str, limit: int = 200) -> str:

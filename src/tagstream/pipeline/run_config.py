@@ -36,9 +36,11 @@
     control = "tcp://127.0.0.1:*"
     workers = 1                   # local analysis workers (0: wait for `tagstream worker`)
     hwm = 16                      # messages queued per worker before live analysis drops
+    # keys = "lab-keys"           # CURVE key folder (`tagstream keys DIR`): needed to bind an
+                                  #   address other than loopback, or for workers elsewhere
 
-Relative paths in ``[source]`` are taken from the config file's folder; the output path, like
-``-o``, from the current folder.
+Relative paths in ``[source]`` and ``[pipeline] keys`` are taken from the config file's folder;
+the output path, like ``-o``, from the current folder.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from ..errors import RunFileError, TagstreamError
 from ..sources.paced import parse_speed
 from ..store.packing import DEFAULT_COMPRESSION, check_compression
 from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
+from ..transport.security import check_exposure
 from ..transport.streams import DEFAULT_HWM
 from .live_analysis import check_results_every
 
@@ -108,6 +111,7 @@ class PipelineSettings:
     control: str = "tcp://127.0.0.1:*"
     workers: int = 1
     hwm: int = DEFAULT_HWM
+    keys: Path | None = None  # a key folder; None: keys made for each run
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def parse_run_config(
         channels=_channels(tables["channels"]),
         analysis=SummarySettings.from_dict(analysis_table),
         output=_output(tables["output"]),
-        pipeline=_pipeline(tables["pipeline"]),
+        pipeline=_pipeline(tables["pipeline"], folder),
         instruments=_instruments(tables["instruments"]),
         analysis_table=dict(analysis_table),
         text=text,
@@ -303,8 +307,8 @@ def _output(table: dict[str, Any]) -> OutputSettings:
     )
 
 
-def _pipeline(table: dict[str, Any]) -> PipelineSettings:
-    _keys(table, "pipeline", ("data", "results", "control", "workers", "hwm"))
+def _pipeline(table: dict[str, Any], folder: Path) -> PipelineSettings:
+    _keys(table, "pipeline", ("data", "results", "control", "workers", "hwm", "keys"))
     defaults = PipelineSettings()
     endpoints = {
         key: _typed(table, "pipeline", key, str, getattr(defaults, key))
@@ -321,7 +325,10 @@ def _pipeline(table: dict[str, Any]) -> PipelineSettings:
         raise RunConfigError(
             f"[pipeline] workers must lie in 0..{MAX_WORKERS} and hwm in 1..{MAX_HWM}"
         )
-    return PipelineSettings(workers=workers, hwm=hwm, **endpoints)
+    keys = _typed(table, "pipeline", "keys", str, None)
+    key_folder = None if keys is None else _relative(keys, folder)
+    check_exposure(endpoints, keyed=key_folder is not None)
+    return PipelineSettings(workers=workers, hwm=hwm, keys=key_folder, **endpoints)
 
 
 def _relative(path: str, folder: Path) -> Path:

@@ -1,10 +1,13 @@
 """An analysis worker: subscribes to a run's tag stream, runs the live analyzers, and sends
 their snapshots to the recorder.
 
-A worker knows only the acquisition's control endpoint. Its hello there returns the run's
-metadata, the analysis settings, the data and results endpoints, and — for a worker that
-replaces one that died — the state to resume from. It then reports its progress after every
-batch and a bundle of snapshots every interval of run time, and ends with the stream.
+A worker knows only the acquisition's control endpoint and its keys (see
+:mod:`tagstream.transport.security`). Its hello there returns the run's metadata, the analysis
+settings, the data and results endpoints, and — for a worker that replaces one that died — the
+state to resume from. It says it is ready when the run's header reaches it (the run starts when
+its workers are ready), then reports its progress after every batch and a bundle of snapshots
+every interval of run time, and ends with the stream. A worker the run started itself ends when
+that process is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import zmq
 from ..analysis.summary_settings import SummarySettings
 from ..tags import RunMetadata, TagBatch
 from ..transport.control import ControlTimeout, request
+from ..transport.security import ClientKeys
 from ..transport.streams import BatchSubscriber
 from ..transport.wire import Kind, encode_record
 from . import result_series as rs
@@ -31,6 +35,8 @@ from .resume import COUNTERS
 IDLE_CHECK_S = 30.0
 #: Progress reports are sent at most this often, s, and whenever the worker has caught up.
 PROGRESS_EVERY_S = 0.02
+#: Set by a run for the worker processes it starts: its process id (they end with it).
+PARENT_ENV = "TAGSTREAM_PARENT_PID"
 
 
 def worker_name() -> str:
@@ -48,25 +54,44 @@ class AnalysisWorker:
         ZeroMQ context (needed for ``inproc://`` endpoints: the acquisition's own).
     name
         How the worker calls itself in its reports.
+    keys
+        Its CURVE keys and the run's public key (not needed for ``inproc://``).
+    parent
+        The process id of the run that started this worker: the worker ends when it is gone.
     """
 
-    def __init__(self, control: str, context: zmq.Context | None = None, name: str | None = None):
+    def __init__(
+        self,
+        control: str,
+        context: zmq.Context | None = None,
+        name: str | None = None,
+        keys: ClientKeys | None = None,
+        parent: int | None = None,
+    ):
         self.control = control
         self.context = context or zmq.Context.instance()
         self.name = name or worker_name()
+        self.keys = keys
+        self.parent = parent
 
     def run(self) -> int:
         """Work until the stream ends; the exit code (0, or 1 when the run vanished)."""
-        hello, arrays = request(self.context, self.control, {"op": "hello", "worker": self.name})
+        hello, arrays = request(
+            self.context, self.control, {"op": "hello", "worker": self.name}, keys=self.keys
+        )
         metadata = RunMetadata.from_dict(hello["metadata"])
         settings = SummarySettings.from_dict(hello.get("settings") or {})
         live = LiveAnalysis(metadata, settings, every=int(hello["every_ps"]))
-        subscriber = BatchSubscriber(self.context, hello["data"], int(hello["hwm"]))
+        data = _reachable(hello["data"], self.control)
+        subscriber = BatchSubscriber(self.context, data, int(hello["hwm"]), keys=self.keys)
         subscriber.metadata = metadata
         results = self.context.socket(zmq.PUSH)
         results.setsockopt(zmq.LINGER, 5000)
         results.setsockopt(zmq.SNDHWM, 10_000)
-        results.connect(hello["results"])
+        results_endpoint = _reachable(hello["results"], self.control)
+        if self.keys is not None:
+            self.keys.apply(results, results_endpoint)
+        results.connect(results_endpoint)
         offset = {k: 0 for k in COUNTERS}
         offset.update(hello.get("counters") or {})
         if hello.get("resume") is not None:
@@ -83,6 +108,7 @@ class AnalysisWorker:
     def _loop(self, live, subscriber, results, offset) -> int:
         sequence, last_progress, idle_since = 0, 0.0, time.monotonic()
         unreported = None  # (sequence, t_end) of the last batch, when its progress is not sent
+        ready = False
         while True:
             message = subscriber.receive(timeout_s=PROGRESS_EVERY_S if unreported else 1.0)
             if message is None:
@@ -90,15 +116,23 @@ class AnalysisWorker:
                     self._progress(results, subscriber, *unreported)
                     unreported, last_progress = None, time.monotonic()
                     continue
+                if self.parent is not None and os.getppid() != self.parent:
+                    return 1  # the run that started this worker is gone
                 if time.monotonic() - idle_since > IDLE_CHECK_S:
                     try:
-                        request(self.context, self.control, {"op": "status"}, timeout_s=5)
+                        request(
+                            self.context, self.control, {"op": "status"}, 5, keys=self.keys
+                        )
                     except ControlTimeout:
                         return 1
                     idle_since = time.monotonic()
                 continue
             idle_since = time.monotonic()
-            if message.kind == Kind.BATCH:
+            if message.kind == Kind.RUN_HEADER and not ready:
+                ready = True  # the data reach this worker: the run may start
+                record = {"worker": self.name, "ready": True}
+                results.send_multipart(encode_record(Kind.PROGRESS, 0, 0, record))
+            elif message.kind == Kind.BATCH:
                 batch = _after(message.batch, live)
                 snapshots = live.process(batch) if batch is not None else []
                 sequence = self._send(results, subscriber, offset, snapshots, sequence)
@@ -164,6 +198,12 @@ def _after(batch: TagBatch, live: LiveAnalysis) -> TagBatch | None:
     return batch.slice_time(t_end, batch.t_end)
 
 
-def run_worker(control: str, context: zmq.Context | None = None) -> int:
-    """Entry point of ``tagstream worker``."""
-    return AnalysisWorker(control, context).run()
+def _reachable(endpoint: str, control: str) -> str:
+    """``endpoint`` as announced by the run, with a wildcard host (``*``, ``0.0.0.0``, ``::``)
+    replaced by the host the control endpoint reached."""
+    if not endpoint.startswith("tcp://") or not control.startswith("tcp://"):
+        return endpoint
+    host, port = endpoint[len("tcp://") :].rsplit(":", 1)
+    if host.strip("[]") not in ("*", "0.0.0.0", "::"):
+        return endpoint
+    return f"{control.rsplit(':', 1)[0]}:{port}"

@@ -12,6 +12,7 @@ import numpy as np
 import zmq
 
 from ..errors import TagstreamError
+from .security import ClientKeys
 from .wire import Kind, WireError, decode, encode_record
 
 
@@ -25,10 +26,17 @@ def request(
     record: dict[str, Any],
     timeout_s: float = 10.0,
     arrays: dict[str, np.ndarray] | None = None,
+    keys: ClientKeys | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Send ``record`` to the control socket at ``endpoint``; the reply's record and arrays."""
+    """Send ``record`` to the control socket at ``endpoint``; the reply's record and arrays.
+
+    ``keys`` are this side's CURVE keys and the run's public key (needed for every endpoint
+    but ``inproc://``; without a key the run trusts, only ``status`` is answered).
+    """
     socket = context.socket(zmq.REQ)
     socket.setsockopt(zmq.LINGER, 0)
+    if keys is not None:
+        keys.apply(socket, endpoint)
     try:
         socket.connect(endpoint)
         socket.send_multipart(encode_record(Kind.CONTROL, 0, 0, record, arrays))

@@ -19,6 +19,7 @@ import zmq
 from ..errors import TagstreamError
 from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
+from .security import DATA, ClientKeys, RunKeys
 from .wire import Kind, Message, WireError, decode, encode_batch, encode_record
 
 #: Largest batch sent as one message; larger ones are split.
@@ -27,8 +28,9 @@ MAX_MESSAGE_TAGS = 1 << 20
 #: sends or announces more is disconnected before the memory is taken. Batches carry at most
 #: 13 bytes per tag of MAX_MESSAGE_TAGS; results and control messages are far smaller.
 MAX_PART_BYTES = 64 << 20
-#: ... of a subscription message (the data socket receives nothing else).
-MAX_SUBSCRIPTION_BYTES = 256
+#: ... of a subscription message (the data socket receives nothing else but the CURVE
+#: handshake, whose commands take up to about 300 bytes).
+MAX_SUBSCRIPTION_BYTES = 1024
 #: Messages queued per subscriber on each side by default.
 DEFAULT_HWM = 16
 
@@ -63,27 +65,43 @@ class BatchPublisher:
         Identifies the stream in every message header.
     hwm
         Messages queued per subscriber before ZeroMQ drops for it.
+    keys
+        The run's keys: subscribers must hold a key it trusts (none for ``inproc://``).
     """
 
     def __init__(
-        self, context: zmq.Context, endpoint: str, stream_id: int = 0, hwm: int = DEFAULT_HWM
+        self,
+        context: zmq.Context,
+        endpoint: str,
+        stream_id: int = 0,
+        hwm: int = DEFAULT_HWM,
+        keys: RunKeys | None = None,
     ):
         self.socket = context.socket(zmq.XPUB)
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_SUBSCRIPTION_BYTES)
         self.socket.setsockopt(zmq.SNDHWM, hwm)
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         self.socket.setsockopt(zmq.LINGER, 0)
+        if keys is not None:
+            keys.apply(self.socket, endpoint, DATA)
         self.endpoint = bind(self.socket, endpoint)
         self.stream_id = stream_id
         self.sequence = 0  # of the next batch
-        self.subscriptions = 0  # subscribe messages seen
+        self.subscriptions = 0  # subscribe-to-everything messages seen
+        self.unsubscriptions = 0
+        self.malformed = 0  # anything else a subscriber sent
 
     def poll_subscriptions(self) -> int:
-        """Read the subscription messages that arrived; the count of subscriptions so far."""
+        """Read what subscribers sent; the count of subscriptions so far. Only a subscription
+        to everything (what workers send) counts; anything else is counted as malformed."""
         while self.socket.poll(0):
             message = self.socket.recv()
-            if message[:1] == b"\x01":
+            if message == b"\x01":
                 self.subscriptions += 1
+            elif message == b"\x00":
+                self.unsubscriptions += 1
+            else:
+                self.malformed += 1
         return self.subscriptions
 
     def wait_for_subscribers(self, n: int, timeout_s: float) -> bool:
@@ -154,17 +172,27 @@ class BatchSubscriber:
         Where the publisher is bound.
     hwm
         Messages queued on this side before ZeroMQ drops.
+    keys
+        This side's keys and the run's public key (none for ``inproc://``).
 
     A malformed message is counted (:attr:`counters`) and skipped. A batch that follows a hole
     in the sequence numbers comes out with the hole's time as a leading gap: its span starts
     where the last batch received ended.
     """
 
-    def __init__(self, context: zmq.Context, endpoint: str, hwm: int = DEFAULT_HWM):
+    def __init__(
+        self,
+        context: zmq.Context,
+        endpoint: str,
+        hwm: int = DEFAULT_HWM,
+        keys: ClientKeys | None = None,
+    ):
         self.socket = context.socket(zmq.SUB)
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_PART_BYTES)
         self.socket.setsockopt(zmq.RCVHWM, hwm)
         self.socket.setsockopt(zmq.LINGER, 0)
+        if keys is not None:
+            keys.apply(self.socket, endpoint)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
         self.socket.connect(endpoint)
         self.counters = StreamCounters()
@@ -189,7 +217,8 @@ class BatchSubscriber:
                 self.counters.malformed += 1
                 self.counters.last_error = str(exc)
                 continue
-            self.counters.received += 1
+            if message.kind != Kind.RUN_HEADER or self.header is None:
+                self.counters.received += 1  # the header is repeated until workers are ready
             if message.kind == Kind.RUN_HEADER:
                 self._take_header(message)
             elif message.kind == Kind.BATCH:
