@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -156,3 +157,45 @@ def test_an_early_subscription_cannot_make_the_analysis_miss_data(tmp_path, monk
         context.term()
     assert compare_with_offline(path).complete
     _assert_recorded_everything(path, seconds=3)
+
+
+def test_a_stop_while_waiting_for_the_workers_ends_the_wait(tmp_path):
+    """The source ended on its own and a worker is stuck: one Ctrl-C ends the wait."""
+    path = tmp_path / "run.h5"
+
+    def freeze(k: int) -> None:
+        if k == 29:  # the last batch
+            os.kill(pipeline._local[0].handle.pid, signal.SIGSTOP)
+            threading.Timer(1.0, pipeline.stop, ("stopped by Ctrl-C",)).start()
+
+    pipeline = _pipeline(Hooked(_simulation(3), freeze), path)
+    started = time.monotonic()
+    pipeline.run()
+    assert time.monotonic() - started < live_run.WORKER_TIMEOUT_S / 2
+    assert any("stopped waiting for 1 worker(s)" in note for note in pipeline.notes)
+
+
+def test_a_service_thread_that_fails_is_a_reported_loss_not_a_wait(tmp_path, monkeypatch, capsys):
+    """Should the thread that takes results and answers control requests fail (a bug), the
+    recording goes on, the run does not wait a minute for results that cannot come, and the
+    report says what was lost."""
+    original = LivePipeline._on_result
+    calls = []
+
+    def failing(self, frames):
+        calls.append(1)
+        if len(calls) > 8:
+            raise RuntimeError("a bug")
+        original(self, frames)
+
+    monkeypatch.setattr(LivePipeline, "_on_result", failing)
+    path = tmp_path / "run.h5"
+    pipeline = _pipeline(Hooked(_simulation(), lambda k: None), path)
+    started = time.monotonic()
+    run_live(pipeline, None)
+    assert time.monotonic() - started < live_run.WORKER_TIMEOUT_S / 2
+    out = capsys.readouterr().out
+    assert "live results and control stopped: RuntimeError: a bug" in out
+    assert "nothing lost" not in out
+    assert not compare_with_offline(path).complete
+    _assert_recorded_everything(path)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     for text in source.warnings:
         print(f"warning   {text}")
     if status is not None:
-        print(f"status    {status}{_STATUS_NOTES.get(status, '')}")
+        print(f"status    {status}")  # an incomplete file also has a warning above
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
     print(f"duration  {format_time(duration)}   lost {format_time(lost)}")
     if md.laser_period_ps:
@@ -99,7 +99,3 @@ def _short(value: object) -> str:
     text = str(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
-
-_STATUS_NOTES = {
-    "recording": "  (still being written, or its writer stopped before closing it)",
-}

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
-from .live_view import LiveView
+from .live_view import LiveView, losses
 
 
 @contextmanager
@@ -38,19 +38,8 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
     print(f"wrote {out} ({format_time(round(t_s * 1e12))}, {status['tags']} tags)")
     if pipeline.stop_reason:
         print(f"run {pipeline.stop_reason}")
-    losses = [
-        _count(status["missed"], "messages lost to the analysis"),
-        _count(status["malformed"], "malformed messages"),
-        _count(status["malformed_results"], "malformed results messages"),
-        _count(status["dropped_snapshots"], "snapshots not stored"),
-        _count(status["restarts"], "worker restarts"),
-        _count(status["analysis_gaps"], "analysis gaps"),
-    ]
-    print("analysis: " + (", ".join(x for x in losses if x) or "nothing lost"))
+    print("analysis: " + ", ".join(losses(status)))
     for note in pipeline.notes:
         print(f"note: {note}")
     return out
 
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n else ""

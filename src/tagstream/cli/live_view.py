@@ -67,13 +67,8 @@ def status_line(pipeline: LivePipeline) -> str:
     parts.append(_on(latest))
     lag = status["lag_s"]
     parts.append("lag —" if lag is None else f"lag {lag:.2f} s")
-    losses = [
-        f"{status['missed']} msgs lost" if status["missed"] else "",
-        f"{status['malformed']} malformed" if status["malformed"] else "",
-        f"{status['restarts']} restarts" if status["restarts"] else "",
-        f"writer {status['writer_queue_mb']:.0f} MB queued" if status["writer_queue_mb"] else "",
-    ]
-    parts.append(", ".join(x for x in losses if x) or "nothing lost")
+    queued = status["writer_queue_mb"]
+    parts.append(", ".join([*losses(status), *([f"writer {queued:.0f} MB queued"] * bool(queued))]))
     return " | ".join(p for p in parts if p)
 
 
@@ -116,3 +111,20 @@ def _cps(rate: float) -> str:
     if rate >= 1e3:
         return f"{rate / 1e3:.3g} kcps"
     return f"{rate:.3g} cps"
+
+
+def losses(status: dict[str, Any]) -> list[str]:
+    """What a run lost to its analysis or refused so far, from its status: one phrase each,
+    or ``["nothing lost"]``."""
+    counted = [
+        ("missed", "messages lost to the analysis"),
+        ("malformed", "malformed messages"),
+        ("malformed_results", "malformed results messages"),
+        ("dropped_snapshots", "snapshots not stored"),
+        ("restarts", "worker restarts"),
+        ("analysis_gaps", "analysis gaps"),
+    ]
+    out = [f"{status[key]} {what}" for key, what in counted if status.get(key)]
+    if status.get("service_error"):
+        out.append("live results stopped")
+    return out or ["nothing lost"]

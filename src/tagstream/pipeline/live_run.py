@@ -206,8 +206,8 @@ class LivePipeline:
     # ------------------------------------------------------------------ public
     def stop(self, reason: str = "stopped") -> None:
         """Ask the run to end after the current batch (thread- and signal-safe); asked again,
-        it stops waiting for the analysis as well."""
-        if self.stop_requested.is_set():
+        or once the source has ended, it stops waiting for the analysis as well."""
+        if self.stop_requested.is_set() or "source_done" in self.timing:
             self.hurry.set()
         self.stop_reason = self.stop_reason or reason
         self.stop_requested.set()
@@ -289,6 +289,7 @@ class LivePipeline:
                 ),
                 "refused_peers": 0 if self._gate is None else self._gate.refused,
                 "refused_requests": self._refused_requests,
+                "service_error": self._service_error,
                 "dropped_snapshots": (
                     0 if self._background is None else self._background.dropped_snapshots
                 ),
@@ -425,7 +426,7 @@ class LivePipeline:
                 if time.monotonic() > deadline:
                     self._note_locked(f"a worker made no progress for {STALL_TIMEOUT_S:g} s")
                     return
-                if self.hurry.is_set():
+                if self.hurry.is_set() or self._service_error is not None:
                     return
                 self._lock.wait(0.05)
                 self._lock.release()

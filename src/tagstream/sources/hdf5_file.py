@@ -55,8 +55,9 @@ from ..errors import (
 )
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
-from ..tags.units import to_ps
+from ..tags.units import format_time, to_ps
 from . import photon_hdf5_spec as spec
+from .hdf5_checksum import damage_report
 from .laser_period import checked_periods
 from .run import SOURCE_WARNINGS, Run, batch_span_ps
 from .timeline import StateTimeline
@@ -70,7 +71,17 @@ SYNC_MAX_TAGS = 1000
 SYNC_TOLERANCE = 1e-3  # allowed jitter of the sync interval, relative to the laser period
 
 #: What h5py and the tag model raise on damaged or inconsistent content.
-_DAMAGE = (TagstreamError, OSError, RuntimeError, KeyError)
+#: What a damaged file makes h5py or our parsing raise.
+_DAMAGE = (
+    TagstreamError,
+    OSError,
+    RuntimeError,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+)
 #: What HDF5 says of a file whose writer has not closed it (SWMR writing, or died).
 _OPEN_FOR_WRITE = "file is already open for write"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -131,9 +142,12 @@ class HDF5Run(Run):
         try:
             self._load()
         except BaseException as exc:
-            self._file.close()
             if isinstance(exc, _DAMAGE) and not isinstance(exc, RunFileError):
-                raise CorruptFileError(self.path, f"damaged or inconsistent file ({exc})") from exc
+                report = damage_report(self._tag_datasets())
+                self._file.close()
+                reason = report or f"damaged or inconsistent file ({exc})"
+                raise CorruptFileError(self.path, reason) from exc
+            self._file.close()
             raise
 
     # ------------------------------------------------------------------ loading
@@ -186,6 +200,12 @@ class HDF5Run(Run):
                 self.t_begin, self.t_end = (int(v) for v in span[()])
             self.gaps = _read_gaps(user, self.path)
         self.truth = _read_truth(user, self.path)
+        if self.status == "recording":
+            self.warnings.append(
+                "the run file is not complete (status 'recording'): its writer is still "
+                "writing it, or stopped without closing it (killed, power lost); it holds "
+                f"what was committed, {format_time(self.t_end - self.t_begin)}"
+            )
 
     def _load_foreign(self) -> None:
         f = self._file
@@ -305,7 +325,13 @@ class HDF5Run(Run):
         except RunFileError:
             raise
         except _DAMAGE as exc:
-            raise CorruptFileError(self.path, f"cannot read the tags ({exc})") from exc
+            report = damage_report(self._tag_datasets())
+            raise CorruptFileError(self.path, report or f"cannot read the tags ({exc})") from exc
+
+    def _tag_datasets(self) -> list[h5py.Dataset]:
+        """The per-tag arrays found so far."""
+        names = ("_timestamps", "_detectors", "_nanotimes")
+        return [d for d in (getattr(self, n, None) for n in names) if d is not None]
 
     def _absolute_batches(self, edges: list[int]) -> Iterator[TagBatch]:
         ahead = _ReadAhead(self._timestamps, self.num_tags, self._clock.macro_ps)

@@ -3,8 +3,9 @@
 HDF5 runs a dataset's filters chunk after chunk in the thread that writes, so a writer thread
 compressing with Blosc becomes the slowest stage of a fast run. Here runs of whole chunks are
 compressed in a small thread pool (Blosc releases the GIL) and handed to HDF5 already compressed
-(``H5Dwrite_chunk``). The bytes are exactly what HDF5's Blosc filter (32001) stores — a Blosc
-frame of one chunk — so every reader decodes them with that filter, as before.
+(``H5Dwrite_chunk``). The bytes are exactly what HDF5's Blosc filter (32001) followed by its
+Fletcher-32 filter stores — a Blosc frame of one chunk, then its checksum — so every reader
+decodes and checks them with those filters, as before.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import blosc
 import numpy as np
+
+from ..sources.hdf5_checksum import with_checksum
 
 #: Chunks compressed per task, enough for the cost of handing out a task (tens of µs) to vanish.
 CHUNKS_PER_TASK = 32
@@ -75,7 +78,7 @@ class BloscChunks:
         return frames
 
     def _frame(self, values: np.ndarray, shuffle: int) -> bytes:
-        return blosc.compress_ptr(
+        frame = blosc.compress_ptr(
             values.ctypes.data,
             values.size,
             values.itemsize,
@@ -83,3 +86,4 @@ class BloscChunks:
             shuffle=shuffle,
             cname=self.cname,
         )
+        return with_checksum(frame)

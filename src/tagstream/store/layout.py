@@ -110,13 +110,15 @@ def growing(
     compression: str = "none",
     description: str | None = None,
 ) -> h5py.Dataset:
-    """An empty dataset of rows of shape ``tail`` that grows along its first axis."""
+    """An empty dataset of rows of shape ``tail`` that grows along its first axis, each chunk
+    with HDF5's Fletcher-32 checksum (a damaged chunk is an error on reading, not data)."""
     ds = parent.create_dataset(
         name,
         shape=(0, *tail),
         maxshape=(None, *tail),
         dtype=dtype,
         chunks=(chunk, *tail),
+        fletcher32=True,
         **filter_options(compression, dtype),
     )
     if description is not None:

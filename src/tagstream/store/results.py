@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, TagstreamError
 from ..sources import photon_hdf5_spec as spec
+from ..sources.hdf5_checksum import damage_report
 from .layout import growing, text, title
 from .packing import CHUNK_SNAPSHOTS
 
@@ -41,6 +42,9 @@ _COMMON = {
     "wall_time_s": "When each snapshot was taken (Unix time, s).",
     "rows": "Length of the growing arrays at each snapshot.",
 }
+
+#: What a damaged file makes h5py or the parsing of the series raise.
+_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,9 @@ class SeriesWriter:
         for key, value in spec_.attrs.items():
             group.attrs[key] = text(value) if isinstance(value, str) else value
         for key, (values, description) in spec_.axes.items():
-            title(group.create_dataset(key, data=values), description)
+            checked = np.size(values) > 0  # chunked, to carry a checksum
+            ds = group.create_dataset(key, data=values, chunks=checked or None, fletcher32=checked)
+            title(ds, description)
         columns = spec_.columns
         self._per_snapshot = {
             key: growing(
@@ -286,18 +292,33 @@ class RecordedSeries:
 
 def read_series(f: h5py.File, path: str | os.PathLike) -> dict[str, RecordedSeries]:
     """Every result series of an open run file, cut to its committed snapshots."""
-    group = f.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_RESULTS}")
+    where = f"{spec.TAGSTREAM_GROUP}/{spec.USER_RESULTS}"
+    try:
+        group = f.get(where)
+    except _DAMAGE as exc:
+        raise CorruptFileError(path, f"{where} cannot be read ({exc})") from exc
     if group is None:
         return {}
-    committed = _committed_snapshots(f)
     out = {}
     try:
+        committed = _committed_snapshots(f)
         for name, node in group.items():
             n = committed.get(name, 0)
             out[name] = _read_one(node, name, n)
-    except (KeyError, ValueError, OSError, RuntimeError) as exc:
-        raise CorruptFileError(path, f"{group.name} cannot be read ({exc})") from exc
+    except _DAMAGE as exc:
+        report = damage_report(_datasets(group))
+        raise CorruptFileError(path, report or f"{group.name} cannot be read ({exc})") from exc
     return out
+
+
+def _datasets(group: h5py.Group) -> list[h5py.Dataset]:
+    """The datasets under ``group`` (as many as a damaged file lets one find)."""
+    found: list[h5py.Dataset] = []
+    try:
+        group.visititems(lambda _, d: found.append(d) if isinstance(d, h5py.Dataset) else None)
+    except _DAMAGE:
+        pass
+    return found
 
 
 def _committed_snapshots(f: h5py.File) -> dict[str, int]:
