@@ -22,6 +22,7 @@ import zmq
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.transport.security import ClientKeys
+from tagstream.transport.streams import MAX_PART_BYTES, MAX_SUBSCRIPTION_BYTES
 from tagstream.transport.wire import decode
 from tests.hostile import control_requests, results_messages, subscription_messages
 from tests.test_live_pipeline import Hooked, _pipeline, _simulation
@@ -170,4 +171,38 @@ def test_a_live_run_under_attack_on_every_socket_records_exactly_what_it_would_h
     assert quiet_record.keys() == attacked_record.keys()
     for name, values in quiet_record.items():
         np.testing.assert_array_equal(attacked_record[name], values, err_msg=name)
+    assert compare_with_offline(path).complete
+
+
+def test_messages_over_the_size_limits_are_dropped_before_they_cost_memory(tmp_path):
+    """A peer with the run's key sends a results message one byte over 64 MiB and a
+    subscription message over 1 kB: ZeroMQ drops the peer before taking the memory, and the
+    run goes on exactly."""
+    path = tmp_path / "run.h5"
+    context = zmq.Context()
+    sockets = []
+
+    def send_big(k: int) -> None:
+        if k != 3:
+            return
+        for kind, endpoint, message in (
+            (zmq.PUSH, pipeline._results_endpoint, b"\0" * (MAX_PART_BYTES + 1)),
+            (zmq.XSUB, pipeline._publisher.endpoint, b"\x02" * (MAX_SUBSCRIPTION_BYTES + 1)),
+        ):
+            socket = context.socket(kind)
+            pipeline.keys.local.apply(socket, endpoint)
+            socket.connect(endpoint)
+            socket.send(message)
+            sockets.append(socket)
+
+    pipeline = _pipeline(Hooked(_simulation(SECONDS), send_big), path)
+    try:
+        pipeline.run()
+    finally:
+        for socket in sockets:
+            socket.close(0)
+        context.term()
+    status = pipeline.status()
+    assert len(sockets) == 2
+    assert status["malformed_results"] == status["malformed_subscriptions"] == 0
     assert compare_with_offline(path).complete

@@ -98,4 +98,3 @@ def _short(value: object) -> str:
         return "[" + ", ".join(_short(v) for v in value) + "]"
     text = str(value)
     return text if len(text) <= 120 else text[:117] + "..."
-

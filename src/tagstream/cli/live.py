@@ -42,4 +42,3 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
     for note in pipeline.notes:
         print(f"note: {note}")
     return out
-

@@ -669,9 +669,7 @@ class LivePipeline:
                 self._malformed_control += 1
         self._control.send_multipart(reply_frames(record, arrays))
 
-    def _answer(
-        self, request: dict[str, Any], trusted: bool
-    ) -> tuple[dict[str, Any], dict | None]:
+    def _answer(self, request: dict[str, Any], trusted: bool) -> tuple[dict[str, Any], dict | None]:
         op = request.get("op")
         if op == "status":
             return self.status(), None

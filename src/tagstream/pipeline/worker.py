@@ -120,9 +120,7 @@ class AnalysisWorker:
                     return 1  # the run that started this worker is gone
                 if time.monotonic() - idle_since > IDLE_CHECK_S:
                     try:
-                        request(
-                            self.context, self.control, {"op": "status"}, 5, keys=self.keys
-                        )
+                        request(self.context, self.control, {"op": "status"}, 5, keys=self.keys)
                     except ControlTimeout:
                         return 1
                     idle_since = time.monotonic()
