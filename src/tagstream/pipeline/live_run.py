@@ -471,8 +471,10 @@ class LivePipeline:
         if t_begin is None or t_end <= t_begin:
             return
         with self._lock:
-            ends = [s.covered_ps[1] for name, s in self._book.latest.items() if name != rs.ANALYSIS]
-            until = max(t_begin, min(ends, default=t_begin))
+            # every bundle of results a worker sends carries the analysis series' snapshot
+            # (a series may skip one: the blinking fits when they take too long)
+            last = self._book.latest.get(rs.ANALYSIS)
+            until = t_begin if last is None else max(t_begin, last.covered_ps[1])
             if until >= t_end:
                 return
             lost = iv.subtract(np.array([[until, t_end]], np.int64), self._book.lost)
