@@ -89,7 +89,7 @@ def test_user_mistakes_are_one_line_and_exit_2(tmp_path, capsys):
         ('trace_bin = "1 ps"', "trace_bin must be at least 10 us"),
         ('flid_bin = "1 us"', "flid_bin must be at least 10 us"),
         ("g2_pair = 5", "g2_pair: give two different channels"),
-        ('g2_window = "1 ms"\ng2_bin = "1 ps"', "at most 16777216"),
+        ('g2_window = "1 ms"\ng2_bin = "1 ps"', "at most 4194304"),
         ('lifetime_bin = "1 ps"\nlifetime_model = "mono"', "whole multiple"),
     ],
 )

@@ -164,3 +164,33 @@ def test_a_summary_that_cannot_be_written_leaves_nothing_behind(tmp_path, capsys
     said = f"tagstream analyze: error: {out}: cannot write the JSON (No space left on device)"
     assert err[-1] == said and not any(x.startswith("Traceback") for x in err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+
+
+@pytest.mark.parametrize(
+    "dataset, says",
+    [
+        ("user/tagstream/metadata", "/user/tagstream/metadata fails its checksum"),
+        ("user/tagstream/committed", "/user/tagstream/committed: the chunk at byte offset"),
+    ],
+)
+def test_damaged_metadata_or_commit_record_is_reported_not_read(
+    recorded, tmp_path, capsys, dataset, says
+):
+    """The metadata (units, periods: a changed digit changes every lifetime) and the record of
+    what was committed (how many tags to read) carry checksums too."""
+    source = recorded["blosc"]
+    with h5py.File(source, "r") as f:
+        ds = f[dataset]
+        if ds.chunks:
+            info = ds.id.get_chunk_info(0)
+            offset, size = info.byte_offset, info.size - 4
+        else:
+            offset, size = ds.id.get_offset(), ds.id.get_storage_size()
+    data = bytearray(source.read_bytes())
+    data[offset + size // 2] ^= 0x01
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(bytes(data))
+    for verb in ("info", "analyze"):
+        assert main([verb, str(damaged)]) == 2
+        err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("tagstream")]
+        assert len(err) == 1 and says in err[0], (verb, err)

@@ -72,7 +72,8 @@ def test_channel_map_is_applied_to_the_metadata():
         ({"output": {"results_every": "1 us"}}, "results_every '1 us': at least 10 ms"),
         ({"pipeline": {"data": "http://x"}}, "not a tcp://"),
         ({"pipeline": {"workers": -1}}, "workers must lie in 0..64"),
-        ({"pipeline": {"hwm": 2**31}}, "hwm in 1..2147483647"),
+        ({"pipeline": {"hwm": 2**31}}, "hwm in 1..256"),
+        ({"pipeline": {"hwm": 257}}, "hwm in 1..256"),
         ({"analysis": {"bogus": 1}}, "unknown setting"),
     ],
 )

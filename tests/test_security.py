@@ -78,6 +78,9 @@ def test_key_folder_is_made_once_with_private_secrets(tmp_path, capsys):
     assert main(["keys", str(folder)]) == 0
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["acquisition.key", "acquisition.key_secret", "worker.key", "worker.key_secret"]
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    keys = RunKeys.for_run(folder)  # secrets stay out of reprs (logs, tracebacks)
+    assert keys.secret.decode() not in repr(keys) and keys.local.secret.decode() not in repr(keys)
     for secret in folder.glob("*.key_secret"):
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     before = (folder / "worker.key_secret").read_bytes()
@@ -155,3 +158,23 @@ def test_the_gatekeeper_admits_trusted_keys_everywhere_and_guests_to_control_onl
             socket.close(0)
         gate.stop()
         context.term()
+
+
+def test_what_a_run_turned_away_is_reported():
+    from tagstream.cli.live_view import rejections
+
+    status = {"malformed_control": 2, "refused_requests": 0, "refused_peers": 1}
+    assert rejections(status) == [
+        "2 malformed control requests",
+        "1 handshakes with keys the run does not trust",
+    ]
+    assert rejections({}) == []
+
+
+def test_a_malformed_control_endpoint_is_a_one_line_error(tmp_path, capsys):
+    folder = tmp_path / "keys"
+    main(["keys", str(folder)])
+    capsys.readouterr()
+    assert main(["worker", "--control", "tcp://bad", "--keys", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot connect to 'tcp://bad'" in err[0]

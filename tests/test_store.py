@@ -287,3 +287,19 @@ def test_an_append_interrupted_midway_leaves_a_consistent_file(tmp_path):
         assert run.status == "stopped: interrupted"
         assert (run.num_tags, run.t_end) == (20, 1000)
         assert len(run.read()) == 20
+
+
+def test_g2_snapshots_over_short_covered_pieces_are_stored(tmp_path):
+    """A covered piece shorter than the g2 window (after a worker restart) makes the live time
+    per lag bin a fraction of a picosecond: the snapshot is valid and is kept."""
+    from tagstream.analysis.summary_settings import SummarySettings
+    from tagstream.pipeline.live_analysis import LiveAnalysis
+
+    settings = SummarySettings(g2_window="1 ns", g2_bin="100 ps")
+    live = LiveAnalysis(T2, settings, every=10**6)
+    spec = {s.name: s for s in live.specs}["g2"]
+    snapshots = live.process(_batch(0, 2 * 10**6, gaps=[[10**5, 10**6 - 281]], rate=2000))
+    g2 = next(s for s in snapshots if s.series == "g2")
+    overlap = np.asarray(g2.values["overlap_ps"])
+    assert np.any(overlap != np.round(overlap))  # half picoseconds, as the geometry gives
+    assert spec.checked(g2).values["overlap_ps"].dtype == np.float64

@@ -26,9 +26,11 @@ PULSED_BINS_PER_PERIOD = 250
 LIFETIME_BIN_PS = 16
 LIFETIME_MAX_BINS = 4096
 
-#: Most bins of a g2 or decay histogram, and the shortest trace (and FLID) bin, ps: a trace
-#: keeps a bin per bin width of run time.
-MAX_HISTOGRAM_BINS = 1 << 24
+#: Most bins of a g2 or decay histogram (2**22: each live snapshot sends it as one message part
+#: of 32 MiB, within the pipeline's 64 MiB per part, and the live view evaluates it every
+#: second), and the shortest trace (and FLID) bin, ps: a trace keeps a bin per bin width of
+#: run time.
+MAX_HISTOGRAM_BINS = 1 << 22
 MIN_TRACE_BIN_PS = 10**7
 
 PULSED_METHODS = ("auto", "window", "fit")

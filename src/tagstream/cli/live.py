@@ -10,7 +10,7 @@ from pathlib import Path
 from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
-from .live_view import LiveView, losses
+from .live_view import LiveView, losses, rejections
 
 
 @contextmanager
@@ -39,6 +39,9 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
     if pipeline.stop_reason:
         print(f"run {pipeline.stop_reason}")
     print("analysis: " + ", ".join(losses(status)))
+    turned_away = rejections(status)
+    if turned_away:
+        print("rejected: " + ", ".join(turned_away))
     for note in pipeline.notes:
         print(f"note: {note}")
     return out

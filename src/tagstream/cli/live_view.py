@@ -34,7 +34,7 @@ class LiveView:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(2 * REFRESH_S)  # a line still being computed is not waited for
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
@@ -69,6 +69,9 @@ def status_line(pipeline: LivePipeline) -> str:
     parts.append("lag —" if lag is None else f"lag {lag:.2f} s")
     queued = status["writer_queue_mb"]
     parts.append(", ".join([*losses(status), *([f"writer {queued:.0f} MB queued"] * bool(queued))]))
+    rejected = sum(status.get(key) or 0 for key, _ in _REJECTIONS)
+    if rejected:
+        parts.append(f"{rejected} rejected")
     return " | ".join(p for p in parts if p)
 
 
@@ -128,3 +131,17 @@ def losses(status: dict[str, Any]) -> list[str]:
     if status.get("service_error"):
         out.append("live results stopped")
     return out or ["nothing lost"]
+
+
+#: What a run counts as turned away at its sockets, and how to say it.
+_REJECTIONS = (
+    ("malformed_control", "malformed control requests"),
+    ("refused_requests", "control requests without a trusted key"),
+    ("malformed_subscriptions", "malformed subscription messages"),
+    ("refused_peers", "handshakes with keys the run does not trust"),
+)
+
+
+def rejections(status: dict[str, Any]) -> list[str]:
+    """What the run turned away at its sockets so far (none of it reached the recording)."""
+    return [f"{status[key]} {what}" for key, what in _REJECTIONS if status.get(key)]

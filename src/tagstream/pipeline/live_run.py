@@ -72,6 +72,10 @@ from .worker import PARENT_ENV, AnalysisWorker
 IN_FLIGHT = 8
 #: Distinct notes kept about rejected messages (all are counted).
 MAX_NOTES = 50
+#: Results messages read in a row before the control socket is served, and seconds the results
+#: still arriving at the end of a run are read for.
+DRAIN_MESSAGES = 1000
+DRAIN_TIMEOUT_S = 5.0
 #: Largest control request accepted, bytes.
 MAX_CONTROL_BYTES = 1 << 20
 #: Seconds to wait for workers to subscribe at the start and to finish at the end.
@@ -214,24 +218,28 @@ class LivePipeline:
 
     def run(self, duration_ps: int | None = None) -> Path:
         """Stream the source until it ends, ``duration_ps`` of data have passed, or
-        :meth:`stop`; complete the run file and return its path."""
-        specs = self.specs
-        writer = RunWriter(
-            self.output.path,
-            self.metadata,
-            force=self.output.force,
-            config_text=self.config_text,
-            compression=self.output.compression,
-            truth=self.source.truth,
-            series=specs,
-        )
+        :meth:`stop`; complete the run file and return its path. The sockets are bound
+        before the file is created: a bind that fails leaves no file behind."""
         self._context = zmq.Context()
         self._gate = Gatekeeper(self._context, self.keys)
         self._gate.start()
         try:
+            self._open_sockets()
+            try:
+                writer = RunWriter(
+                    self.output.path,
+                    self.metadata,
+                    force=self.output.force,
+                    config_text=self.config_text,
+                    compression=self.output.compression,
+                    truth=self.source.truth,
+                    series=self.specs,
+                )
+            except BaseException:
+                self._close_sockets()
+                raise
             with BackgroundWriter(writer) as background:
                 self._background = background
-                self._open_sockets()
                 service = threading.Thread(target=self._serve, name="tagstream-service")
                 service.start()
                 try:
@@ -568,15 +576,23 @@ class LivePipeline:
         poller = zmq.Poller()
         poller.register(self._results, zmq.POLLIN)
         poller.register(self._control, zmq.POLLIN)
+        deadline = None  # once asked to stop: the results still queued are taken until then
         while True:
             events = dict(poller.poll(50))
             if self._results in events:
-                while self._results.poll(0):
+                for _ in range(DRAIN_MESSAGES):  # then the control socket gets its turn
+                    if not self._results.poll(0):
+                        break
                     self._on_result(self._results.recv_multipart(copy=False))
             if self._control in events:
                 self._on_control(self._control.recv_multipart(copy=False))
-            if self._service_stop.is_set() and not self._results.poll(0):
-                return
+            if self._service_stop.is_set():
+                deadline = deadline or time.monotonic() + DRAIN_TIMEOUT_S
+                if not self._results.poll(0):
+                    return
+                if time.monotonic() > deadline:
+                    self._note("results still arriving when the run ended were not read")
+                    return
 
     def _on_result(self, frames: list) -> None:
         """One message on the results socket; anything malformed is counted, never fatal."""
@@ -762,7 +778,10 @@ class _WorkerThread(threading.Thread):
         self.exit_code: int | None = None
 
     def run(self) -> None:
-        self.exit_code = self.worker.run()
+        try:
+            self.exit_code = self.worker.run()
+        except zmq.ContextTerminated:  # the run ended without waiting for it (a second stop)
+            self.exit_code = 1
 
 
 def _alive(handle: subprocess.Popen | _WorkerThread) -> bool:

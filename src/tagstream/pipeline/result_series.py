@@ -56,7 +56,9 @@ def g2_spec(analyzer: G2Analyzer) -> SeriesSpec:
         fields={
             "counts": Column(np.int64, (bins,), "Coincidences per lag bin."),
             "expected": Column(np.float64, (bins,), "Coincidences expected without correlation."),
-            "overlap_ps": Column(np.int64, (bins,), "Live time that can hold each lag, ps."),
+            "overlap_ps": Column(
+                np.float64, (bins,), "Live time that can hold each lag, ps (mean over the bin)."
+            ),
             "n_ab": Column(np.int64, (2,), "Tags counted on A and on B."),
         },
         axes={"edges_ps": (edges, "Lag bin edges, ps.")},

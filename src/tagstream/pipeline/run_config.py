@@ -62,8 +62,9 @@ from ..transport.streams import DEFAULT_HWM
 from .live_analysis import check_results_every
 
 SECTIONS = ("source", "channels", "analysis", "output", "pipeline", "instruments")
-#: Largest hwm ZeroMQ takes, and most local workers a run starts.
-MAX_HWM = 2**31 - 1
+#: Most messages queued per worker (each up to 2**20 tags, about 14 MB: 256 of them bound the
+#: queue at 3.5 GB per worker), and most local workers a run starts.
+MAX_HWM = 256
 MAX_WORKERS = 64
 
 

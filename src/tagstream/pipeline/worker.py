@@ -24,7 +24,7 @@ from ..analysis.summary_settings import SummarySettings
 from ..tags import RunMetadata, TagBatch
 from ..transport.control import ControlTimeout, request
 from ..transport.security import ClientKeys
-from ..transport.streams import BatchSubscriber
+from ..transport.streams import BatchSubscriber, connect
 from ..transport.wire import Kind, encode_record
 from . import result_series as rs
 from .live_analysis import LiveAnalysis
@@ -91,7 +91,7 @@ class AnalysisWorker:
         results_endpoint = _reachable(hello["results"], self.control)
         if self.keys is not None:
             self.keys.apply(results, results_endpoint)
-        results.connect(results_endpoint)
+        connect(results, results_endpoint)
         offset = {k: 0 for k in COUNTERS}
         offset.update(hello.get("counters") or {})
         if hello.get("resume") is not None:

@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 
 _MOD = 65535
-#: Words summed per numpy pass (keeps every partial sum exact in uint64).
+#: Words summed per numpy pass: with weights reduced modulo 65535, each product is below 2**32
+#: and a pass's sum below 2**52, exact in uint64 for chunks of any size.
 _BLOCK = 1 << 20
 
 
@@ -30,7 +31,7 @@ def fletcher32(data: bytes | memoryview) -> int:
     s1 = s2 = 0
     for start in range(0, n, _BLOCK):
         block = words[start : start + _BLOCK]
-        weights = np.arange(n - start, n - start - block.size, -1, dtype=np.uint64)
+        weights = np.arange(n - start, n - start - block.size, -1, dtype=np.uint64) % _MOD
         s1 += int(block.sum())
         s2 += int(np.dot(block, weights))
     # HDF5's folds keep a nonzero sum nonzero: a multiple of 65535 ends as 0xffff, not 0

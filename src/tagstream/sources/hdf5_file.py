@@ -36,6 +36,7 @@ import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -329,9 +330,14 @@ class HDF5Run(Run):
             raise CorruptFileError(self.path, report or f"cannot read the tags ({exc})") from exc
 
     def _tag_datasets(self) -> list[h5py.Dataset]:
-        """The per-tag arrays found so far."""
+        """The per-tag arrays found so far, and the record of what was committed."""
         names = ("_timestamps", "_detectors", "_nanotimes")
-        return [d for d in (getattr(self, n, None) for n in names) if d is not None]
+        found = [d for d in (getattr(self, n, None) for n in names) if d is not None]
+        try:
+            committed = self._file.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_COMMITTED}")
+        except _DAMAGE:
+            committed = None
+        return [*found, *([committed] if isinstance(committed, h5py.Dataset) else [])]
 
     def _absolute_batches(self, edges: list[int]) -> Iterator[TagBatch]:
         ahead = _ReadAhead(self._timestamps, self.num_tags, self._clock.macro_ps)
@@ -699,8 +705,12 @@ def _own_metadata(f: h5py.File, path: Path) -> RunMetadata | None:
     node = f.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_METADATA}")
     if not isinstance(node, h5py.Dataset):
         return None
+    raw = node[()]
+    crc = node.attrs.get("crc32")  # tagstream's own files since checksums
+    if crc is not None and zlib.crc32(bytes(raw)) != int(crc):
+        raise CorruptFileError(path, f"{node.name} fails its checksum (the file is damaged)")
     try:
-        return RunMetadata.from_dict(json.loads(_text(node[()])))
+        return RunMetadata.from_dict(json.loads(_text(raw)))
     except (ValueError, KeyError, TypeError, TagstreamError) as exc:
         raise CorruptFileError(path, f"{node.name} cannot be read ({exc})") from exc
 

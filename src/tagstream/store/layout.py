@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -56,6 +57,8 @@ from .packing import CHUNK_TAGS, chunk_tags, filter_options
 
 PS_PER_S = 1e12
 SOFTWARE = "tagstream"
+#: Attribute of the metadata and config texts: the CRC-32 of their UTF-8 bytes.
+CRC32 = "crc32"
 #: Length of the status string, bytes.
 STATUS_BYTES = 256
 
@@ -288,18 +291,17 @@ def write_user(
     user = f.require_group(spec.TAGSTREAM_GROUP)
     user.attrs["layout_version"] = np.int64(spec.TAGSTREAM_LAYOUT_VERSION)
     metadata_json = json.dumps(metadata.to_dict(), default=_json_value)
-    dataset(user, spec.USER_METADATA, text(metadata_json), _USER_TITLES[spec.USER_METADATA])
-    if config_text is not None:
-        dataset(user, spec.USER_CONFIG, text(config_text), _USER_TITLES[spec.USER_CONFIG])
+    for name, value in ((spec.USER_METADATA, metadata_json), (spec.USER_CONFIG, config_text)):
+        if value is not None:  # texts carry a CRC-32 (HDF5 checksums headers, not data)
+            node = dataset(user, name, text(value), _USER_TITLES[name])
+            node.attrs[CRC32] = np.int64(zlib.crc32(value.encode("utf-8")))
     if truth is not None:
         _write_truth(user, truth)
     fields = [*spec.COMMITTED_FIELDS, *(f"{spec.USER_RESULTS}/{name}" for name in series)]
-    committed = dataset(
-        user,
-        spec.USER_COMMITTED,
-        np.zeros(len(fields), np.int64),
-        _USER_TITLES[spec.USER_COMMITTED],
+    committed = user.create_dataset(  # chunked, to carry a checksum: it says what to read
+        spec.USER_COMMITTED, data=np.zeros(len(fields), np.int64), chunks=True, fletcher32=True
     )
+    title(committed, _USER_TITLES[spec.USER_COMMITTED])
     committed.attrs["fields"] = texts(fields)
     status = dataset(
         user,

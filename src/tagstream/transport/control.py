@@ -13,6 +13,7 @@ import zmq
 
 from ..errors import TagstreamError
 from .security import ClientKeys
+from .streams import MAX_PART_BYTES, connect
 from .wire import Kind, WireError, decode, encode_record
 
 
@@ -35,13 +36,17 @@ def request(
     """
     socket = context.socket(zmq.REQ)
     socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.MAXMSGSIZE, MAX_PART_BYTES)
     if keys is not None:
         keys.apply(socket, endpoint)
+    connect(socket, endpoint)
     try:
-        socket.connect(endpoint)
         socket.send_multipart(encode_record(Kind.CONTROL, 0, 0, record, arrays))
         if not socket.poll(timeout_s * 1000):
-            raise ControlTimeout(f"{endpoint}: no answer to {record.get('op')!r} in {timeout_s} s")
+            raise ControlTimeout(
+                f"{endpoint}: no answer to {record.get('op')!r} in {timeout_s} s (is the run "
+                "up, and are these its keys?)"
+            )
         reply = decode(socket.recv_multipart(copy=False))
     finally:
         socket.close(0)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq
@@ -101,15 +101,18 @@ def create_key_folder(folder: str | os.PathLike, force: bool = False) -> list[Pa
     existing = [folder / n for n in names if (folder / n).exists()]
     if existing and not force:
         raise SecurityError(f"{existing[0]} exists (use --force to replace the keys)")
+    previous = os.umask(0o077)  # the secret files are private from their first byte
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         written = []
         for name in (ACQUISITION, WORKER):
             public, secret = zmq.auth.create_certificates(folder, name)
-            os.chmod(secret, 0o600)
+            os.chmod(public, 0o644)  # public halves may be read by anyone
             written += [Path(public), Path(secret)]
     except OSError as exc:
         raise SecurityError(f"{folder}: cannot write keys ({exc.strerror})") from None
+    finally:
+        os.umask(previous)
     return written
 
 
@@ -120,7 +123,7 @@ class ClientKeys:
 
     server_public: bytes
     public: bytes
-    secret: bytes
+    secret: bytes = field(repr=False)
 
     def to_env(self) -> str:
         return b" ".join((self.server_public, self.public, self.secret)).decode("ascii")
@@ -168,7 +171,7 @@ class RunKeys:
     """
 
     public: bytes
-    secret: bytes
+    secret: bytes = field(repr=False)
     local: ClientKeys
     trusted: frozenset[bytes]
 

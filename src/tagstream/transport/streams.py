@@ -48,8 +48,31 @@ def bind(socket: zmq.Socket, endpoint: str) -> str:
         socket.bind(endpoint)
     except zmq.ZMQError as exc:
         socket.close(0)
-        raise TagstreamError(f"cannot bind {endpoint}: {exc.strerror}") from None
+        raise TagstreamError(f"cannot bind {endpoint}: {_reason(exc)}") from None
     return socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def connect(socket: zmq.Socket, endpoint: str) -> None:
+    """Connect ``socket`` to ``endpoint``.
+
+    Raises
+    ------
+    TagstreamError
+        The endpoint is malformed (the socket is closed).
+    """
+    try:
+        socket.connect(endpoint)
+    except zmq.ZMQError as exc:
+        socket.close(0)
+        raise TagstreamError(
+            f"cannot connect to {endpoint!r}: {_reason(exc)} (expected tcp://HOST:PORT, "
+            "ipc://PATH or inproc://NAME)"
+        ) from None
+
+
+def _reason(exc: zmq.ZMQError) -> str:
+    """ZeroMQ's reason without the address it appends."""
+    return str(exc.strerror).split(" (addr=")[0]
 
 
 class BatchPublisher:
@@ -91,10 +114,14 @@ class BatchPublisher:
         self.unsubscriptions = 0
         self.malformed = 0  # anything else a subscriber sent
 
-    def poll_subscriptions(self) -> int:
-        """Read what subscribers sent; the count of subscriptions so far. Only a subscription
-        to everything (what workers send) counts; anything else is counted as malformed."""
-        while self.socket.poll(0):
+    def poll_subscriptions(self, most: int = 1000) -> int:
+        """Read what subscribers sent (at most ``most`` messages: a flood from a peer never
+        holds up the caller, the acquisition); the count of subscriptions so far. Only a
+        subscription to everything (what workers send) counts; anything else is counted as
+        malformed."""
+        for _ in range(most):
+            if not self.socket.poll(0):
+                break
             message = self.socket.recv()
             if message == b"\x01":
                 self.subscriptions += 1
@@ -194,7 +221,7 @@ class BatchSubscriber:
         if keys is not None:
             keys.apply(self.socket, endpoint)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
-        self.socket.connect(endpoint)
+        connect(self.socket, endpoint)
         self.counters = StreamCounters()
         self.metadata: RunMetadata | None = None
         self.header: dict | None = None
