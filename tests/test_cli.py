@@ -1,6 +1,7 @@
 """The command line: exit codes, one-line errors, files never overwritten without --force."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,49 @@ def test_a_results_interval_too_short_or_a_negative_seed_is_refused(tmp_path, ca
     assert main([*args, "--seed", "-1"]) == 2
     assert "seed must be a whole number" in one_line_error(capsys)
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("outputs") / "dot.h5"
+    assert main(["simulate", "cspbi3-10nm", "--duration", "0.3s", "-o", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("plot", ["d.xyz", "fig"])
+def test_a_figure_name_without_a_known_suffix_is_refused_before_the_analysis(
+    small_run, tmp_path, capsys, plot
+):
+    capsys.readouterr()
+    out = tmp_path / "s.json"
+    args = ["analyze", str(small_run), "--json", str(out), "--plot", str(tmp_path / plot)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "error" in line]
+    assert len(said) == 1 and "give a name ending in .png, .pdf or .svg" in said[0]
+    assert "analyze [" not in err  # refused before the analysis started
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_json_to_standard_output_keeps_standard_output_pure(small_run, capsys):
+    capsys.readouterr()
+    assert main(["analyze", str(small_run), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["file"] == str(small_run)
+    assert "g2(0)" in captured.err  # the text summary went to stderr
+    assert not Path("-").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, says",
+    [
+        (["-o", "x.txt"], "a run file's name ends in .h5, .hdf5, .hdf, .ptu"),
+        (["-o", "x.h5", "--ptu-type", "HydraHarp2T3"], "only for a .ptu output"),
+    ],
+)
+def test_simulate_outputs_do_what_their_names_say(tmp_path, capsys, monkeypatch, extra, says):
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "cspbi3-10nm", "--duration", "0.2s", *extra]) == 2
+    assert says in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from ..pipeline.offline import analyze_run, load_analysis_settings
 from ..sources.files import open_run
 from .options import add_delay_option, with_delays
-from .output import check_writable, write_json
+from .output import STDOUT, check_figure_target, check_json_target, write_json
 from .progress import ProgressBar
 
 
@@ -22,16 +23,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", metavar="CONFIG", help="TOML file with an [analysis] table")
     add_delay_option(p)
-    p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
-    p.add_argument("--plot", metavar="OUT.png", help="write a four-panel figure")
+    p.add_argument(
+        "--json",
+        metavar="OUT.json",
+        help="write the summary as JSON ('-': to standard output, the text then to stderr)",
+    )
+    p.add_argument(
+        "--plot", metavar="OUT.png", help="write a four-panel figure (.png, .pdf, .svg, ...)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite the JSON or PNG file")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    for target in (args.json, args.plot):
-        if target:
-            check_writable(target, args.force)
+    if args.json:
+        check_json_target(args.json, args.force)
+    if args.plot:
+        check_figure_target(args.plot, args.force)
     settings = with_delays(load_analysis_settings(args.config), args.delay)
     with open_run(args.file) as source:
         for text in source.warnings:
@@ -41,12 +49,16 @@ def run(args: argparse.Namespace) -> int:
             summary = analyze_run(source, args.file, settings, progress=bar)
         finally:
             bar.close()
-    print(summary.text())
-    if args.json:
+    to_stdout = args.json == STDOUT
+    text = sys.stderr if to_stdout else sys.stdout  # standard output holds only the JSON
+    print(summary.text(), file=text)
+    if to_stdout:
+        print(json.dumps(summary.to_dict(), indent=2, allow_nan=False))
+    elif args.json:
         write_json(args.json, summary.to_dict(), args.force)
     if args.plot:
         from ..analysis.plots import save_figure
 
         save_figure(summary, args.plot)
-        print(f"wrote {args.plot}")
+        print(f"wrote {args.plot}", file=text)
     return 0

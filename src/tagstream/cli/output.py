@@ -7,13 +7,54 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import WriteError
+from ..errors import TagstreamError, WriteError
 from ..store.paths import check_target
+
+#: Names a run file may end with (HDF5), and a PicoQuant file.
+RUN_FILE_SUFFIXES = (".h5", ".hdf5", ".hdf")
+PTU_SUFFIX = ".ptu"
+#: Standard output, where a file name is asked for.
+STDOUT = "-"
 
 
 def check_writable(path: str | os.PathLike, force: bool) -> Path:
     """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
     return check_target(path, force)
+
+
+def check_run_file_target(
+    path: str | os.PathLike, force: bool, option: str = "-o", ptu: bool = False
+) -> Path:
+    """A run file's name, checked before any work: an HDF5 name (``.h5``, ``.hdf5``,
+    ``.hdf``; or ``.ptu`` where a PTU file can be written), not an existing file unless
+    ``force``."""
+    suffixes = (*RUN_FILE_SUFFIXES, *([PTU_SUFFIX] if ptu else []))
+    if Path(path).suffix.lower() not in suffixes:
+        raise TagstreamError(
+            f"{option} {path}: a run file's name ends in {', '.join(suffixes)} (the suffix sets "
+            "the format)"
+        )
+    return check_target(path, force)
+
+
+def check_figure_target(path: str | os.PathLike, force: bool) -> Path:
+    """A figure's name, checked before any work: a suffix matplotlib writes (it sets the
+    format), not an existing file unless ``force``."""
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise TagstreamError(
+            f"--plot {path}: give a name ending in .png, .pdf or .svg (the suffix sets the "
+            f"format; also {', '.join(sorted(set(formats) - {'png', 'pdf', 'svg'}))})"
+        )
+    return check_target(path, force)
+
+
+def check_json_target(path: str | os.PathLike, force: bool) -> Path | None:
+    """A JSON file's name, checked before any work; ``None`` for ``-`` (standard output)."""
+    return None if str(path) == STDOUT else check_target(path, force)
 
 
 def write_json(path: str | os.PathLike, data: Any, force: bool) -> Path:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import TagstreamError
 from ..pipeline.record import record_run
 from ..sources.pq_spec import FORMATS_BY_NAME
 from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from ..store.ptu_writer import write_ptu
+from .output import PTU_SUFFIX, check_run_file_target
 from .progress import ProgressBar
 
 
@@ -53,13 +55,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_run_file_target(args.output, args.force, ptu=True)
+    is_ptu = Path(args.output).suffix.lower() == PTU_SUFFIX
+    if args.ptu_type and not is_ptu:
+        raise TagstreamError(
+            f"--ptu-type {args.ptu_type}: only for a .ptu output, not {args.output}"
+        )
     config = resolve_config(args.model)
     source = simulate(config, duration=args.duration, seed=args.seed, realtime=args.realtime)
     text = Path(args.model).read_text() if Path(args.model).is_file() else None
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
     every = None if args.results_every.strip().lower() == "off" else args.results_every
     try:
-        if Path(args.output).suffix.lower() == ".ptu":
+        if is_ptu:
             kind = args.ptu_type or f"Generic{source.metadata.mode}"
             out = write_ptu(source, args.output, kind, force=args.force, progress=bar)
         else:
