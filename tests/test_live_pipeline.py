@@ -31,7 +31,8 @@ from tagstream.sources.run import Run
 from tagstream.tags import TagBatch
 from tagstream.transport.control import ControlTimeout, request
 from tagstream.transport.security import ClientKeys
-from tagstream.transport.wire import Kind, encode_batch, encode_record
+from tagstream.transport.wire import encode_batch
+from tests.hostile import results_messages
 
 PRESET = "cspbi3-10nm"
 SECONDS = 6
@@ -153,36 +154,6 @@ def test_malformed_and_truncated_messages_are_counted_and_change_nothing(tmp_pat
     _assert_recorded_everything(path)
 
 
-def _hostile_results(rng: np.random.Generator, n: int) -> list[list[bytes]]:
-    """Messages a stranger might send to the results socket: forged snapshots whose values are
-    text or of the wrong shape, progress reports without a sequence, hostile JSON, noise."""
-    snapshot = {
-        "series": "g2",
-        "covered_ps": [0, 10**12],
-        "live_ps": "x",
-        "wall_time_s": 0.0,
-        "scalars": {},
-        "arrays": [],
-        "rows": [],
-    }
-    shapes = [
-        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": [snapshot]}),
-        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": [{**snapshot, "live_ps": 5}]}),
-        encode_record(Kind.SNAPSHOT, 0, 0, {"snapshots": "x"}),
-        encode_record(Kind.PROGRESS, 0, 0, {"worker": "local-0", "t_end": 5}),
-        encode_record(Kind.PROGRESS, 0, 0, {"worker": "local-0", "sequence": "x", "t_end": 1}),
-        encode_record(Kind.END, 0, 0, {"worker": "nobody"}),
-        encode_record(Kind.SNAPSHOT, 0, 0, {"arrays": 5}),
-    ]
-    out = []
-    for k in range(n):
-        frames = [bytes(f) for f in shapes[k % len(shapes)]]
-        if k % 3 == 2:
-            frames = [frames[0], rng.bytes(int(rng.integers(0, 200)))]
-        out.append(frames)
-    return out
-
-
 def test_hostile_results_messages_never_stop_the_recording(tmp_path):
     """Forged and malformed messages on the results socket from a peer holding the run's
     worker key (a broken worker) are counted and dropped; peers without a trusted key get
@@ -204,7 +175,7 @@ def test_hostile_results_messages_never_stop_the_recording(tmp_path):
             for socket in (insider, plain, unknown):
                 socket.connect(endpoint)
         if 3 <= k < 40:
-            for frames in _hostile_results(rng, 30):
+            for frames in results_messages(rng, 30):
                 insider.send_multipart(frames)
                 sent.append(frames)
                 for socket in (plain, unknown):  # never connected: nothing leaves them

@@ -13,6 +13,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+#: What reading a damaged HDF5 file makes h5py, or the parsing of what it returns, raise.
+H5_DAMAGE = (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError)
+
 _MOD = 65535
 #: Words summed per numpy pass: with weights reduced modulo 65535, each product is below 2**32
 #: and a pass's sum below 2**52, exact in uint64 for chunks of any size.

@@ -58,7 +58,7 @@ from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
 from ..tags.units import format_time, to_ps
 from . import photon_hdf5_spec as spec
-from .hdf5_checksum import damage_report
+from .hdf5_checksum import H5_DAMAGE, damage_report
 from .laser_period import checked_periods
 from .run import SOURCE_WARNINGS, Run, batch_span_ps
 from .timeline import StateTimeline
@@ -72,17 +72,7 @@ SYNC_MAX_TAGS = 1000
 SYNC_TOLERANCE = 1e-3  # allowed jitter of the sync interval, relative to the laser period
 
 #: What h5py and the tag model raise on damaged or inconsistent content.
-#: What a damaged file makes h5py or our parsing raise.
-_DAMAGE = (
-    TagstreamError,
-    OSError,
-    RuntimeError,
-    KeyError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-)
+_DAMAGE = (TagstreamError, *H5_DAMAGE)
 #: What HDF5 says of a file whose writer has not closed it (SWMR writing, or died).
 _OPEN_FOR_WRITE = "file is already open for write"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, TagstreamError
 from ..sources import photon_hdf5_spec as spec
-from ..sources.hdf5_checksum import damage_report
+from ..sources.hdf5_checksum import H5_DAMAGE, damage_report
 from .layout import growing, text, title
 from .packing import CHUNK_SNAPSHOTS
 
@@ -42,9 +42,6 @@ _COMMON = {
     "wall_time_s": "When each snapshot was taken (Unix time, s).",
     "rows": "Length of the growing arrays at each snapshot.",
 }
-
-#: What a damaged file makes h5py or the parsing of the series raise.
-_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -295,7 +292,7 @@ def read_series(f: h5py.File, path: str | os.PathLike) -> dict[str, RecordedSeri
     where = f"{spec.TAGSTREAM_GROUP}/{spec.USER_RESULTS}"
     try:
         group = f.get(where)
-    except _DAMAGE as exc:
+    except H5_DAMAGE as exc:
         raise CorruptFileError(path, f"{where} cannot be read ({exc})") from exc
     if group is None:
         return {}
@@ -305,7 +302,7 @@ def read_series(f: h5py.File, path: str | os.PathLike) -> dict[str, RecordedSeri
         for name, node in group.items():
             n = committed.get(name, 0)
             out[name] = _read_one(node, name, n)
-    except _DAMAGE as exc:
+    except H5_DAMAGE as exc:
         report = damage_report(_datasets(group))
         raise CorruptFileError(path, report or f"{group.name} cannot be read ({exc})") from exc
     return out
@@ -316,7 +313,7 @@ def _datasets(group: h5py.Group) -> list[h5py.Dataset]:
     found: list[h5py.Dataset] = []
     try:
         group.visititems(lambda _, d: found.append(d) if isinstance(d, h5py.Dataset) else None)
-    except _DAMAGE:
+    except H5_DAMAGE:
         pass
     return found
 
