@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import h5py
 import numpy as np
 
-from .chunk_codec import BloscChunks
+from .chunk_codec import ChunkCodec
 
 #: Chunks held in memory per array before they are written.
 STAGE_CHUNKS = 8
@@ -34,7 +34,7 @@ class ChunkedColumns:
         Compresses chunks for direct writes; ``None`` to let HDF5 do it.
     """
 
-    def __init__(self, datasets: Mapping[str, h5py.Dataset], codec: BloscChunks | None = None):
+    def __init__(self, datasets: Mapping[str, h5py.Dataset], codec: ChunkCodec | None = None):
         self._datasets = dict(datasets)
         self._codec = codec
         chunk = {ds.chunks[0] for ds in self._datasets.values()}

@@ -30,7 +30,8 @@ import hdf5plugin
 import numpy as np
 
 from ..errors import TagstreamError
-from .chunk_codec import BloscChunks
+from ..sources.hdf5_filters import ISAL_LEVEL
+from .chunk_codec import BloscChunks, ChunkCodec, DeflateChunks
 
 #: Tags per chunk of uncompressed tag arrays: 512 kB of timestamps, large enough for the
 #: per-chunk cost to vanish.
@@ -48,8 +49,8 @@ CHUNK_SNAPSHOTS = 16
 BLOSC_CNAME = "lz4"
 BLOSC_CLEVEL = 5
 
-COMPRESSIONS = ("none", "blosc", "lzf", "gzip")
-DEFAULT_COMPRESSION = "blosc"
+COMPRESSIONS = ("none", "blosc", "lzf", "gzip", "deflate")
+DEFAULT_COMPRESSION = "deflate"
 
 
 def check_compression(name: str) -> str:
@@ -76,6 +77,8 @@ def filter_options(name: str, dtype: np.dtype | None = None) -> dict[str, Any]:
     """Keyword arguments of ``h5py.Group.create_dataset`` for the compression ``name`` of an
     array of ``dtype`` (float64 if not given)."""
     check_compression(name)
+    if name == "deflate":  # the level HDF5 would use itself (result series); tags come packed
+        return {"compression": "gzip", "compression_opts": ISAL_LEVEL, "shuffle": True}
     if name == "blosc":
         shuffle = blosc_shuffle(np.float64 if dtype is None else dtype)
         return dict(hdf5plugin.Blosc(cname=BLOSC_CNAME, clevel=BLOSC_CLEVEL, shuffle=shuffle))
@@ -86,9 +89,11 @@ def filter_options(name: str, dtype: np.dtype | None = None) -> dict[str, Any]:
     return {}
 
 
-def chunk_codec(name: str) -> BloscChunks | None:
+def chunk_codec(name: str) -> ChunkCodec | None:
     """What compresses whole chunks of tag arrays outside HDF5 under the compression ``name``
     (for direct chunk writes); ``None`` where HDF5's own filter does it."""
     if check_compression(name) == "blosc":
         return BloscChunks(BLOSC_CNAME, BLOSC_CLEVEL, blosc_shuffle)
+    if name == "deflate":
+        return DeflateChunks(ISAL_LEVEL)
     return None
