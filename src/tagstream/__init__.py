@@ -2,35 +2,56 @@
 
 >>> import tagstream as ts
 >>> g = ts.g2(tags, "A", "B", window="100 ns", bin="100 ps")   # doctest: +SKIP
+
+The names below are loaded on first use, so that ``import tagstream`` (and the command line's
+start) is quick and an early Ctrl-C never lands in the middle of importing numba or scipy.
 """
 
-from .analysis.api import blinking, flid, g2, g2_log, lifetime, trace
-from .analysis.blinking import BlinkingResult
-from .analysis.flid import FlidAnalyzer, FlidResult
-from .analysis.g2 import G2Analyzer, G2Result
-from .analysis.g2_log import LogG2Analyzer, LogG2Result
-from .analysis.g2_zero import G2Zero
-from .analysis.lifetime import DecayResult, LifetimeAnalyzer
-from .analysis.state_resolved import g2_in_state, in_state, state_lifetimes
-from .analysis.trace import TraceAnalyzer, TraceResult
-from .errors import TagstreamError
-from .pipeline.offline import summary
-from .pipeline.result_series import read_results as results
-from .sources.files import open_run as open
-from .sources.simulator import simulate
-from .tags import (
-    Channel,
-    ChannelMap,
-    Role,
-    RunMetadata,
-    TagBatch,
-    format_time,
-    parse_frequency,
-    parse_period_ps,
-    parse_time,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Public name -> the module (relative to this package) that defines it, and its name there.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "blinking": (".analysis.api", "blinking"),
+    "flid": (".analysis.api", "flid"),
+    "g2": (".analysis.api", "g2"),
+    "g2_log": (".analysis.api", "g2_log"),
+    "lifetime": (".analysis.api", "lifetime"),
+    "trace": (".analysis.api", "trace"),
+    "BlinkingResult": (".analysis.blinking", "BlinkingResult"),
+    "FlidAnalyzer": (".analysis.flid", "FlidAnalyzer"),
+    "FlidResult": (".analysis.flid", "FlidResult"),
+    "G2Analyzer": (".analysis.g2", "G2Analyzer"),
+    "G2Result": (".analysis.g2", "G2Result"),
+    "LogG2Analyzer": (".analysis.g2_log", "LogG2Analyzer"),
+    "LogG2Result": (".analysis.g2_log", "LogG2Result"),
+    "G2Zero": (".analysis.g2_zero", "G2Zero"),
+    "DecayResult": (".analysis.lifetime", "DecayResult"),
+    "LifetimeAnalyzer": (".analysis.lifetime", "LifetimeAnalyzer"),
+    "g2_in_state": (".analysis.state_resolved", "g2_in_state"),
+    "in_state": (".analysis.state_resolved", "in_state"),
+    "state_lifetimes": (".analysis.state_resolved", "state_lifetimes"),
+    "TraceAnalyzer": (".analysis.trace", "TraceAnalyzer"),
+    "TraceResult": (".analysis.trace", "TraceResult"),
+    "TagstreamError": (".errors", "TagstreamError"),
+    "summary": (".pipeline.offline", "summary"),
+    "results": (".pipeline.result_series", "read_results"),
+    "open": (".sources.files", "open_run"),
+    "simulate": (".sources.simulator", "simulate"),
+    "Channel": (".tags", "Channel"),
+    "ChannelMap": (".tags", "ChannelMap"),
+    "Role": (".tags", "Role"),
+    "RunMetadata": (".tags", "RunMetadata"),
+    "TagBatch": (".tags", "TagBatch"),
+    "format_time": (".tags", "format_time"),
+    "parse_frequency": (".tags", "parse_frequency"),
+    "parse_period_ps": (".tags", "parse_period_ps"),
+    "parse_time": (".tags", "parse_time"),
+}
 
 __all__ = [
     "BlinkingResult",
@@ -69,3 +90,45 @@ __all__ = [
     "summary",
     "trace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'tagstream' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from .analysis.api import blinking, flid, g2, g2_log, lifetime, trace
+    from .analysis.blinking import BlinkingResult
+    from .analysis.flid import FlidAnalyzer, FlidResult
+    from .analysis.g2 import G2Analyzer, G2Result
+    from .analysis.g2_log import LogG2Analyzer, LogG2Result
+    from .analysis.g2_zero import G2Zero
+    from .analysis.lifetime import DecayResult, LifetimeAnalyzer
+    from .analysis.state_resolved import g2_in_state, in_state, state_lifetimes
+    from .analysis.trace import TraceAnalyzer, TraceResult
+    from .errors import TagstreamError
+    from .pipeline.offline import summary
+    from .pipeline.result_series import read_results as results
+    from .sources.files import open_run as open
+    from .sources.simulator import simulate
+    from .tags import (
+        Channel,
+        ChannelMap,
+        Role,
+        RunMetadata,
+        TagBatch,
+        format_time,
+        parse_frequency,
+        parse_period_ps,
+        parse_time,
+    )

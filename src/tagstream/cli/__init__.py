@@ -1,20 +1,48 @@
 """The ``tagstream`` command line: thin verbs over the library.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr naming the problem),
-1 anything else (a file that cannot be written, Ctrl-C).
+1 anything else (a file that cannot be written, an interrupted ``simulate`` or ``analyze``).
+
+The verbs (and with them numba, scipy and h5py) are imported inside :func:`main`, so that a
+Ctrl-C at any moment of the start is a one-line "interrupted", never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
-from ..errors import TagstreamError, WriteError
-from . import analyze, bench, devices, info, keys, replay, run, simulate, worker
 
-VERBS = (simulate, analyze, run, replay, info, devices, bench, worker, keys)
+def _interrupted_at_start(signum: int, frame: object) -> None:
+    raise SystemExit("tagstream: interrupted")  # exit code 1, the message, no traceback
+
+
+def _started_as_command() -> bool:
+    return os.path.basename(sys.argv[0]) in ("tagstream", "tagstream.exe", "__main__.py")
+
+
+# Ctrl-C before main() is entered (this package's own imports) ends the command quietly.
+if _started_as_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+
+from ..errors import TagstreamError, WriteError  # noqa: E402
+
+#: The verbs, in the order ``--help`` lists them: modules of this package with ``register``.
+VERB_MODULES = (
+    "simulate",
+    "analyze",
+    "run",
+    "replay",
+    "info",
+    "devices",
+    "bench",
+    "worker",
+    "keys",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for verb in VERBS:
-        verb.register(sub)
+    for name in VERB_MODULES:
+        importlib.import_module(f".{name}", __name__).register(sub)
     return parser
 
 
@@ -35,18 +63,21 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    verb = "tagstream"
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        args = build_parser().parse_args(argv)
+        verb = f"tagstream {args.verb}"
         return int(args.run(args) or 0)
     except WriteError as exc:
-        print(f"tagstream {args.verb}: error: {exc}", file=sys.stderr)
+        print(f"{verb}: error: {exc}", file=sys.stderr)
         return 1
     except TagstreamError as exc:
-        print(f"tagstream {args.verb}: error: {exc}", file=sys.stderr)
+        print(f"{verb}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"tagstream {args.verb}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"{verb}: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`tagstream info X | head`): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
 from .live_view import LiveView, losses, rejections
-
-
-@contextmanager
-def stopped_by_signals(pipeline: LivePipeline) -> Iterator[None]:
-    """Ctrl-C and SIGTERM end the run cleanly (the file is completed) instead of killing it."""
-
-    def handler(signum: int, frame: object) -> None:
-        pipeline.stop("stopped by " + ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM"))
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+from .signals import stop_on_signals
 
 
 def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
-    """Run the pipeline with the live view and signal handling; print what it did."""
+    """Run the pipeline with the live view and signal handling; print what it did.
+
+    Ctrl-C and SIGTERM end the run cleanly, like its end: the file is completed and the exit
+    code is 0 (a second Ctrl-C does not wait)."""
     reuse_freed_memory()
-    with stopped_by_signals(pipeline), LiveView(pipeline):
+    with stop_on_signals(pipeline.stop), LiveView(pipeline):
         out = pipeline.run(duration_ps)
     status = pipeline.status()
     t_s = status["t_s"] or 0.0

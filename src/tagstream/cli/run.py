@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import tomllib
 from contextlib import ExitStack
+from importlib import resources
+from pathlib import Path
 
 from ..drivers.registry import open_device
 from ..pipeline.live_run import LivePipeline
-from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config
+from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, parse_run_config
 from ..sources.device import DeviceRun
 from ..sources.files import open_run
 from ..sources.paced import PacedRun
 from ..sources.run import Run
-from ..sources.simulator import simulate
+from ..sources.simulator import preset_names, simulate
 from ..tags import parse_time
 from .live import run_live
+from .output import check_run_file_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Stops after --duration, at the end of the source, or on Ctrl-C/SIGTERM "
         "(the file is completed either way). Example configs: configs/run-*.toml.",
     )
-    p.add_argument("config", metavar="CONFIG", help="the run's TOML config")
+    p.add_argument(
+        "config",
+        metavar="CONFIG|PRESET",
+        help="the run's TOML config, or a simulator preset's name (its configs/run-PRESET.toml)",
+    )
     p.add_argument("--duration", metavar="D", help="stop after this much data time (e.g. 60s)")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="run file (default: [output] path)")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
@@ -34,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_run_config(args.config)
+    config = _config(args.config)
     s = config.source
     if s.simulator is None and s.file is None and s.device is None:
         raise RunConfigError(
@@ -45,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         output = dataclasses.replace(output, path=args.output)
     if args.force:
         output = dataclasses.replace(output, force=True)
+    if output.path is None:
+        raise RunConfigError(f"{args.config}: give the run file with -o or [output] path")
+    where = "-o" if args.output else f"{args.config}: [output] path ="
+    check_run_file_target(output.path, output.force, option=where)
     duration = args.duration or config.source.duration
     with ExitStack() as stack:
         readings = _instruments(config, stack)
@@ -65,6 +77,23 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _config(name: str) -> RunConfig:
+    """A run config file, or a simulator preset's name."""
+    path = Path(name)
+    if path.suffix.lower() == ".toml" or path.exists():
+        return load_run_config(path)
+    if name not in preset_names():
+        raise RunConfigError(
+            f"{name}: no such config file, nor a preset ({', '.join(preset_names())})"
+        )
+    entry = resources.files("tagstream.configs") / f"run-{name}.toml"
+    if entry.is_file():
+        text = entry.read_text()
+        return parse_run_config(tomllib.loads(text), Path("."), text)
+    raw = {"source": {"simulator": name, "realtime": True}, "output": {"path": f"{name}-live.h5"}}
+    return parse_run_config(raw, Path("."))
 
 
 def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import TagstreamError
@@ -11,8 +12,10 @@ from ..sources.pq_spec import FORMATS_BY_NAME
 from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from ..store.ptu_writer import write_ptu
+from ..tags import format_time
 from .output import PTU_SUFFIX, check_run_file_target
 from .progress import ProgressBar
+from .signals import stop_on_signals
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,21 +69,42 @@ def run(args: argparse.Namespace) -> int:
     text = Path(args.model).read_text() if Path(args.model).is_file() else None
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
     every = None if args.results_every.strip().lower() == "off" else args.results_every
+    reached = [0]
+
+    def progress(t_end_ps: int) -> None:
+        reached[0] = t_end_ps
+        bar(t_end_ps)
+
     try:
-        if is_ptu:
-            kind = args.ptu_type or f"Generic{source.metadata.mode}"
-            out = write_ptu(source, args.output, kind, force=args.force, progress=bar)
-        else:
-            out = record_run(
-                source,
-                args.output,
-                force=args.force,
-                progress=bar,
-                config_text=text,
-                compression=args.compression,
-                results_every=every,
-            )
+        with stop_on_signals() as stop:
+            if is_ptu:
+                kind = args.ptu_type or f"Generic{source.metadata.mode}"
+                out = write_ptu(
+                    source, args.output, kind, force=args.force, progress=progress, stop=stop
+                )
+            else:
+                out = record_run(
+                    source,
+                    args.output,
+                    force=args.force,
+                    progress=progress,
+                    config_text=text,
+                    compression=args.compression,
+                    results_every=every,
+                    stop=stop,
+                )
+    except KeyboardInterrupt:
+        kept = "was not written" if is_ptu else "keeps what its last commit holds"
+        raise KeyboardInterrupt(f"interrupted again; {args.output} {kept}") from None
     finally:
         bar.close()
+    if stop.reason:
+        print(
+            f"tagstream simulate: {stop.reason} after {format_time(reached[0])} of "
+            f"{format_time(source.duration_ps)}; {out} holds those {format_time(reached[0])}, "
+            "complete (a shorter run than asked)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"wrote {out} ({config.name}, {args.duration}, seed {args.seed})")
     return 0

@@ -24,6 +24,7 @@ def record_run(
     compression: str = DEFAULT_COMPRESSION,
     results_every: str | int | None = DEFAULT_EVERY,
     settings: SummarySettings | None = None,
+    stop: Callable[[], object] | None = None,
 ) -> Path:
     """Write every batch of ``run`` to a run file as it comes, with result-series snapshots.
 
@@ -49,6 +50,9 @@ def record_run(
         Run time between result snapshots (``"1 s"``); ``None`` records tags only.
     settings
         Analysis settings of the live analyzers.
+    stop
+        Asked after each batch; once true, the recording ends there and the file is completed
+        as a run of the time covered so far (as a live run that is stopped).
 
     Returns
     -------
@@ -67,15 +71,21 @@ def record_run(
         truth=run.truth,
         series=live.specs if live is not None else (),
     )
+    duration_ps = run.duration_ps
     with BackgroundWriter(writer) as background:
+        t_begin = None
         for batch in run.batches():
+            t_begin = batch.t_begin if t_begin is None else t_begin
             background.append(batch)
             if live is not None:
                 for snapshot in live.process(batch):
                     background.add_snapshot(snapshot)
             if progress is not None:
                 progress(batch.t_end)
+            if stop is not None and stop():
+                duration_ps = batch.t_end - t_begin
+                break
         if live is not None:
             for snapshot in live.final():
                 background.add_snapshot(snapshot)
-        return background.finish(duration_ps=run.duration_ps)
+        return background.finish(duration_ps=duration_ps)

@@ -302,7 +302,9 @@ def _output(table: dict[str, Any]) -> OutputSettings:
         raise RunConfigError(str(exc)) from None
     return OutputSettings(
         path=None if path is None else Path(path).expanduser(),  # like -o: from the cwd
-        compression=check_compression(_typed(table, "output", "compression", str, "blosc")),
+        compression=check_compression(
+            _typed(table, "output", "compression", str, DEFAULT_COMPRESSION)
+        ),
         force=_typed(table, "output", "force", bool, False),
         results_every=every,
     )

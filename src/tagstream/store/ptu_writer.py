@@ -59,6 +59,7 @@ def write_ptu(
     resolution_ps: int | None = None,
     comment: str = "",
     progress: Callable[[int], object] | None = None,
+    stop: Callable[[], object] | None = None,
 ) -> Path:
     """Write every batch of ``run`` to a PTU file.
 
@@ -79,6 +80,8 @@ def write_ptu(
         ``File_Comment``, after the channel names.
     progress
         Called with the end of each batch's span (ps).
+    stop
+        Asked after each batch; once true, the file is completed with the records so far.
 
     Returns
     -------
@@ -118,6 +121,8 @@ def write_ptu(
                 t_end = batch.t_end
                 if progress is not None:
                     progress(batch.t_end)
+                if stop is not None and stop():
+                    break
             header.finish(fh, records, 0 if t_end is None else t_end - t_begin)
         os.replace(part, out)
     except OSError as exc:

@@ -1,0 +1,45 @@
+"""Ctrl-C and SIGTERM as a request to stop: the verb finishes its file instead of dying."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class StopRequest:
+    """Whether Ctrl-C or SIGTERM asked the work to stop, and which.
+
+    Each signal calls ``on_stop`` with the reason ("stopped by Ctrl-C"). Without ``on_stop``,
+    a second Ctrl-C raises :class:`KeyboardInterrupt` at once (for a user who will not wait for
+    the file to be completed; what was committed stays readable).
+    """
+
+    def __init__(self, on_stop: Callable[[str], object] | None = None):
+        self.reason: str | None = None
+        self._on_stop = on_stop
+
+    def __call__(self) -> bool:
+        """True once a signal asked to stop."""
+        return self.reason is not None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._on_stop is None and self.reason is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt("interrupted again; the file keeps its last commit")
+        reason = "stopped by " + ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+        self.reason = self.reason or reason
+        if self._on_stop is not None:
+            self._on_stop(reason)
+
+
+@contextmanager
+def stop_on_signals(on_stop: Callable[[str], object] | None = None) -> Iterator[StopRequest]:
+    """Within the block, Ctrl-C and SIGTERM set the yielded :class:`StopRequest` (and call
+    ``on_stop``) instead of raising; the previous handlers are restored after it."""
+    request = StopRequest(on_stop)
+    previous = {s: signal.signal(s, request._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

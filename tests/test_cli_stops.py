@@ -1,0 +1,119 @@
+"""Stops that are honest: Ctrl-C at any moment of a command's start is one line, no traceback;
+Ctrl-C or SIGTERM during `simulate` completes the file with what was simulated and says so."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tagstream as ts
+from tagstream.cli import main
+
+
+def _command() -> list[str]:
+    """The installed `tagstream` command (the console script), else `python -m tagstream`."""
+    script = Path(sys.executable).with_name("tagstream")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("tagstream")
+    return [found] if found else [sys.executable, "-m", "tagstream"]
+
+
+@pytest.mark.parametrize("delay_s", [0.15, 0.3, 0.6, 1.0])
+def test_ctrl_c_while_starting_is_one_line_without_traceback(tmp_path, delay_s):
+    out = tmp_path / "dot.h5"
+    process = subprocess.Popen(
+        [*_command(), "simulate", "cspbi3-10nm", "--duration", "600s", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay_s)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert process.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert "interrupted" in last or "stopped by Ctrl-C" in last, err
+
+
+def test_ctrl_c_while_the_verbs_load_is_caught(monkeypatch, capsys):
+    import importlib
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    assert main(["simulate", "cspbi3-10nm", "-o", "x.h5"]) == 1
+    assert capsys.readouterr().err.strip() == "tagstream: interrupted"
+
+
+def test_import_tagstream_is_light():
+    heavy = "{'numba', 'scipy', 'h5py'}"
+    code = f"import sys, tagstream, tagstream.cli; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert set(ts.__all__) == set(ts._EXPORTS)
+    for name in ts.__all__:  # every public name resolves
+        assert getattr(ts, name) is not None
+    with pytest.raises(AttributeError, match="no_such_name"):
+        ts.no_such_name  # noqa: B018
+
+
+def _start_simulate(out: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [*_command(), "simulate", "cspbbr3-5nm", "--duration", "3000s", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    part = out.with_name(out.name + ".part")
+    deadline = time.monotonic() + 60
+    while not (out.exists() or part.exists()):  # the file is being written
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "simulate did not start writing"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stopped_simulate_completes_its_run_file(tmp_path, signum):
+    out = tmp_path / "dot.h5"
+    process = _start_simulate(out)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1, err
+    assert "Traceback" not in err
+    name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    last = err.strip().splitlines()[-1]
+    assert f"stopped by {name} after" in last and str(out) in last and "complete" in last
+    with ts.open(out) as run:
+        assert run.status == "complete"
+        tags = run.read()
+        kept_s = (run.t_end - run.t_begin) * 1e-12
+    assert 0 < kept_s < 3000 and f"holds those {ts.format_time(round(kept_s * 1e12))}" in last
+    # what the file holds is the simulation's prefix
+    expected = ts.simulate("cspbbr3-5nm", duration=f"{kept_s} s", seed=0).read()
+    np.testing.assert_array_equal(tags.timestamps, expected.timestamps)
+
+
+def test_stopped_simulate_keeps_a_ptu_file(tmp_path):
+    out = tmp_path / "dot.ptu"
+    process = _start_simulate(out)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1, err
+    assert "stopped by Ctrl-C" in err and str(out) in err
+    assert not out.with_name(out.name + ".part").exists()
+    with ts.open(out) as run:  # a complete PTU file: header and record count agree
+        tags = run.read()
+        kept_ps = run.t_end - run.t_begin
+    assert len(tags) > 0 and kept_ps > 0
