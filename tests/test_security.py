@@ -3,6 +3,7 @@ addresses without keys."""
 
 from __future__ import annotations
 
+import socket
 import stat
 
 import pytest
@@ -178,3 +179,17 @@ def test_a_malformed_control_endpoint_is_a_one_line_error(tmp_path, capsys):
     assert main(["worker", "--control", "tcp://bad", "--keys", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot connect to 'tcp://bad'" in err[0]
+
+
+def test_a_worker_with_nothing_listening_says_so(tmp_path, capsys):
+    folder = tmp_path / "keys"
+    main(["keys", str(folder)])
+    capsys.readouterr()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["worker", "--control", f"tcp://127.0.0.1:{port}", "--keys", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"tagstream worker: joining the run at tcp://127.0.0.1:{port} ..."
+    assert len(err) == 2 and "error:" in err[1] and "no answer to 'hello'" in err[1]
+    assert "is the run up" in err[1]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from ..errors import TagstreamError
 from ..pipeline.worker import PARENT_ENV, AnalysisWorker
 from ..transport.security import WORKER_KEYS_ENV, ClientKeys
+from ..transport.streams import check_endpoint
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,4 +45,11 @@ def run(args: argparse.Namespace) -> int:
             "only workers holding a key it trusts)"
         )
     parent_pid = int(parent) if parent and parent.isdigit() else None
-    return AnalysisWorker(args.control, name=args.name, keys=keys, parent=parent_pid).run()
+    worker = AnalysisWorker(args.control, name=args.name, keys=keys, parent=parent_pid)
+    if parent_pid is None:  # started by hand: say what it waits for, and when it is done
+        check_endpoint(args.control)
+        print(f"tagstream worker: joining the run at {args.control} ...", file=sys.stderr)
+    code = worker.run()
+    if parent_pid is None:
+        print(f"tagstream worker: the run ended (exit code {code})", file=sys.stderr)
+    return code

@@ -70,6 +70,20 @@ def connect(socket: zmq.Socket, endpoint: str) -> None:
         ) from None
 
 
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` if a socket can connect to it (nothing need listen there yet).
+
+    Raises
+    ------
+    TagstreamError
+        The endpoint is malformed.
+    """
+    probe = zmq.Context.instance().socket(zmq.DEALER)
+    connect(probe, endpoint)
+    probe.close(0)
+    return endpoint
+
+
 def _reason(exc: zmq.ZMQError) -> str:
     """ZeroMQ's reason without the address it appends."""
     return str(exc.strerror).split(" (addr=")[0]
