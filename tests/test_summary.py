@@ -489,7 +489,7 @@ def test_summary_figure_is_saved_as_a_png(summary, tmp_path):
         "delay τ (ns)",
         "delay after the laser pulse (ns)",
         "time (s)",
-        "counts per 10 ms",
+        "counts per 10 ms bin",
     } <= labels
 
 
@@ -497,8 +497,10 @@ def test_figure_with_missing_parts_says_why(cw_run, tmp_path):
     s, _ = cw_run
     fig = summary_figure(s)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert sum("not available" in t for t in texts) == 2  # decay and FLID
-    assert any("sync period" in t for t in texts)
+    assert not any("not available" in t for t in texts)  # CW panels replace decay and FLID
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("g2(τ), log-binned") for t in titles)
+    assert any(t.startswith("count occurrence") for t in titles)
     path = tmp_path / "cw.png"
     save_figure(s, path)
     assert min(_panel_spread(imread(path))) > 0.02

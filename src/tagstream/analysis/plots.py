@@ -1,32 +1,83 @@
-"""The run summary as one figure: g2(τ), the decay, the intensity trace and the FLID map.
+"""The run summary as one figure, and the panels it is made of.
 
-Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, never through
-``pyplot``, so importing tagstream leaves the user's matplotlib backend alone.
+Pulsed runs: g2(τ) normalised to the adjacent peaks; the decay with its fit and deviance
+residuals; the intensity trace with the blinking thresholds and its occurrence histogram; the FLID
+map. CW runs (no sync, so no decay and no FLID) show instead the log-binned g2 from nanoseconds to
+a second (antibunching, and bunching from blinking) and the count occurrence histogram against a
+Poisson law of the same mean (wider means blinking).
+
+The figure is built on :class:`matplotlib.figure.Figure` with an Agg canvas, never through
+``pyplot``, so importing tagstream leaves the user's matplotlib backend alone. The ``plot_*``
+panel functions draw into a given Axes; the results' ``.plot()`` methods call them (through
+:func:`new_axes`, which uses ``pyplot`` only when no Axes is given, so Jupyter shows the figure).
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
+from collections.abc import Sequence
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from scipy.stats import poisson
 
+from .blinking import BlinkingResult, occurrence_histogram
+from .derived import adjacent_normalization, deviance_residuals
 from .summary import RunSummary, value_with_error
 
-__all__ = ["save_figure", "summary_figure"]
+if TYPE_CHECKING:
+    from .decay_fit import DecayFit
+    from .flid import FlidResult
+    from .g2 import G2Result
+    from .g2_log import LogG2Result
+    from .g2_zero import G2Zero
+    from .lifetime import DecayResult
+    from .trace import TraceResult
+
+__all__ = [
+    "adjacent_normalization",
+    "new_axes",
+    "plot_blinking",
+    "plot_decay",
+    "plot_decay_fit",
+    "plot_flid",
+    "plot_g2",
+    "plot_g2_log",
+    "plot_occurrence",
+    "plot_trace",
+    "save_figure",
+    "summary_figure",
+]
 
 PS_PER_NS = 1e3
+PS_PER_US = 1e6
 PS_PER_MS = 1e9
+PS_PER_S = 1e12
+#: Display re-binning (figure only; exports keep the analysis bins): at least this many
+#: coincidences per g2 bin on average, with at least this many bins per laser period (pulsed) or
+#: across the window (CW).
+G2_MIN_MEAN = 5.0
+G2_MIN_BINS_PER_PERIOD = 40
+G2_MIN_BINS_CW = 200
+#: The same for the decay: photons per bin on average, and the fewest bins shown.
+DECAY_MIN_MEAN = 20.0
+DECAY_MIN_BINS = 128
+#: Legends sit outside the data, to the right of the axes.
+_LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0,
+           "fontsize": "small", "frameon": False}  # fmt: skip
 
 
 def summary_figure(summary: RunSummary) -> Figure:
-    """Four panels: g2(τ) with g2(0); the decay with its fit; the intensity trace with the
-    blinking thresholds and its occurrence histogram; the FLID map. A panel whose data are
-    missing says why.
+    """The run's figure: g2(τ) with g2(0); the decay with its fit and residuals (CW: the
+    log-binned g2); the intensity trace with the blinking thresholds and its occurrence
+    histogram; the FLID map (CW: the count occurrence histogram against Poisson). A panel whose
+    data are missing says why; warnings run across the bottom.
 
     Returns
     -------
@@ -34,22 +85,53 @@ def summary_figure(summary: RunSummary) -> Figure:
     """
     warnings = [textwrap.fill(f"warning: {w}", 170) for w in summary.warnings]
     lines = sum(w.count("\n") + 1 for w in warnings)
-    fig = Figure(figsize=(13, 8.5 + 0.2 * lines), layout="constrained")
+    fig = Figure(figsize=(14, 9 + 0.2 * lines), layout="constrained")
     FigureCanvasAgg(fig)
     heights = (1, 1, 0.025 * lines) if warnings else (1, 1)
     grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
     if warnings:
         _warning_footer(fig.add_subplot(grid[2, :]), warnings)
-    _g2_panel(fig.add_subplot(grid[0, 0]), summary)
-    _decay_panel(fig.add_subplot(grid[0, 1]), summary)
+    plot_g2(fig.add_subplot(grid[0, 0]), summary.g2, summary.g2_zero, summary.notes_for("g2"))
+    cw_panels = summary.decay is None and getattr(summary, "g2_log", None) is not None
     trace_grid = grid[1, 0].subgridspec(1, 2, width_ratios=(4, 1), wspace=0.02)
     trace_ax = fig.add_subplot(trace_grid[0])
-    _trace_panel(trace_ax, fig.add_subplot(trace_grid[1], sharey=trace_ax), summary)
-    _flid_panel(fig.add_subplot(grid[1, 1]), summary)
+    side = fig.add_subplot(trace_grid[1], sharey=trace_ax)
+    notes = summary.notes_for("blinking") if summary.blinking is None else []
+    plot_trace(trace_ax, summary.trace, summary.blinking, side, notes or summary.notes_for("trace"))
+    if cw_panels:
+        plot_g2_log(fig.add_subplot(grid[0, 1]), summary.g2_log, summary.notes_for("g2"))
+        plot_occurrence(
+            fig.add_subplot(grid[1, 1]), summary.trace, summary.blinking, summary.notes_for("trace")
+        )
+    else:
+        decay_grid = grid[0, 1].subgridspec(2, 1, height_ratios=(3, 1), hspace=0.0)
+        decay_ax = fig.add_subplot(decay_grid[0])
+        residual_ax = fig.add_subplot(decay_grid[1], sharex=decay_ax)
+        plot_decay(
+            decay_ax, summary.decay, summary.decay_fit, residual_ax, summary.notes_for("lifetime")
+        )
+        plot_flid(fig.add_subplot(grid[1, 1]), summary.flid, summary.notes_for("flid"))
     lost = summary.live_ps < summary.t_end_ps - summary.t_begin_ps
     live = f", {summary.live_s:.4g} s live" if lost else ""
     fig.suptitle(f"{summary.name} — {summary.mode}, {summary.duration_s:.4g} s{live}")
     return fig
+
+
+def save_figure(summary: RunSummary, path: str | PathLike[str], dpi: int = 150) -> None:
+    """Write :func:`summary_figure` to ``path`` (the format follows the suffix: PNG, PDF, SVG)."""
+    summary_figure(summary).savefig(path, dpi=dpi)
+
+
+def new_axes(ax: Axes | None, rows: int = 1, **options) -> Axes | list[Axes]:
+    """``ax``, or (when ``None``) the Axes of a new ``pyplot`` figure: one, or ``rows``
+    stacked with a shared time axis (options go to ``pyplot.subplots``)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # only here: importing tagstream leaves pyplot alone
+
+    if rows == 1:
+        return plt.subplots(layout="constrained", **options)[1]
+    return list(plt.subplots(rows, 1, sharex=True, layout="constrained", **options)[1])
 
 
 def _warning_footer(ax: Axes, warnings: list[str]) -> None:
@@ -61,12 +143,7 @@ def _warning_footer(ax: Axes, warnings: list[str]) -> None:
     )  # fmt: skip
 
 
-def save_figure(summary: RunSummary, path: str | PathLike[str], dpi: int = 150) -> None:
-    """Write :func:`summary_figure` to ``path`` (the format follows the suffix: PNG, PDF, SVG)."""
-    summary_figure(summary).savefig(path, dpi=dpi)
-
-
-def _missing(ax: Axes, title: str, reasons: list[str], fallback: str = "not computed") -> None:
+def _missing(ax: Axes, title: str, reasons: Sequence[str], fallback: str = "not computed") -> Axes:
     """An empty panel stating why its data are missing: the first of ``reasons``, else
     ``fallback``."""
     reason = reasons[0] if reasons else fallback
@@ -74,169 +151,397 @@ def _missing(ax: Axes, title: str, reasons: list[str], fallback: str = "not comp
     ax.set_xticks([])
     ax.set_yticks([])
     ax.text(
-        0.5,
-        0.5,
-        "not available:\n" + textwrap.fill(reason, 48),
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-        color="0.3",
-    )
+        0.5, 0.5, "not available:\n" + textwrap.fill(reason, 48), ha="center", va="center",
+        transform=ax.transAxes, color="0.3",
+    )  # fmt: skip
+    return ax
 
 
-def _remark(ax: Axes, reasons: list[str], top: bool) -> None:
+def _remark(ax: Axes, reasons: Sequence[str], top: bool) -> None:
     """The first reason, small, in a top or bottom corner of a panel that has data."""
     if reasons:
         ax.text(
-            0.02,
-            0.97 if top else 0.03,
-            textwrap.fill(reasons[0], 60),
-            ha="left",
-            va="top" if top else "bottom",
-            transform=ax.transAxes,
-            fontsize="small",
-            color="0.3",
-        )
+            0.02, 0.97 if top else 0.03, textwrap.fill(reasons[0], 60), ha="left",
+            va="top" if top else "bottom", transform=ax.transAxes, fontsize="small", color="0.3",
+        )  # fmt: skip
+
+
+def _legend(ax: Axes) -> None:
+    """A legend outside the data, right of the axes (none without labelled artists)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**_LEGEND)
+
+
+def _group(values: np.ndarray, factor: int, start: int = 0) -> np.ndarray:
+    """Sums of ``factor`` consecutive entries from index ``start`` (whole groups only)."""
+    if factor == 1 and start == 0:
+        return np.asarray(values)
+    n = (values.size - start) // factor
+    return np.asarray(values)[start : start + n * factor].reshape(n, factor).sum(axis=1)
+
+
+def _display_factor(total: float, n: int, min_mean: float, min_bins: int) -> int:
+    """Bins to merge for display: enough counts per bin on average, never fewer than
+    ``min_bins`` bins (1 when the data are dense enough)."""
+    if total <= 0 or n <= min_bins:
+        return 1
+    wanted = math.ceil(min_mean * n / total)
+    return int(max(1, min(wanted, n // min_bins)))
+
+
+def _time_unit(span_ps: float) -> tuple[float, str]:
+    """ps per axis unit and its name for an axis spanning ``span_ps``: ns, or µs from 10 µs."""
+    return (PS_PER_US, "µs") if span_ps >= 10 * PS_PER_US else (PS_PER_NS, "ns")
 
 
 # ---------------------------------------------------------------------------------- g2
-def _g2_panel(ax: Axes, summary: RunSummary) -> None:
-    g = summary.g2
-    if g is None or not np.any(np.isfinite(g.g2)):
-        _missing(ax, "g2(τ)", summary.notes_for("g2"), "no coincidences")
-        return
-    tau_ns = g.tau_ps / PS_PER_NS
-    ax.plot(
-        tau_ns, g.g2, drawstyle="steps-mid", lw=0.7, color="C0", label=f"{'×'.join(g.channels)}"
-    )
-    z = summary.g2_zero
-    if z is None:
+def plot_g2(
+    ax: Axes, g2: G2Result | None, zero: G2Zero | None = None, reasons: Sequence[str] = ()
+) -> Axes:
+    """g2(τ): pulsed, normalised to the mean adjacent peak (side peaks at 1, the zero-delay peak
+    at g2(0)) with the peak windows shaded; CW (or without g2(0)), counts over the uncorrelated
+    expectation, with the fit. Sparse histograms are merged into wider bins for display."""
+    if g2 is None or not np.any(np.isfinite(g2.g2)):
+        return _missing(ax, "g2(τ)", reasons, "no coincidences")
+    norm = adjacent_normalization(g2, zero) if zero is not None else None
+    pulsed = norm is not None
+    period = zero.period_ps if pulsed else None
+    n = g2.counts.size
+    min_bins = G2_MIN_BINS_CW
+    if pulsed:
+        min_bins = int(G2_MIN_BINS_PER_PERIOD * n * g2.bin_ps / period)
+    factor = _display_factor(float(g2.counts.sum()), n, G2_MIN_MEAN, min_bins)
+    start = (n // 2) % factor  # a group edge at τ = 0
+    edges = g2.edges_ps[start::factor][: (n - start) // factor + 1]
+    counts = _group(g2.counts, factor, start)
+    scale, unit = _time_unit(float(g2.edges_ps[-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if pulsed:
+            shown = counts / (norm * factor)
+        else:
+            expected = _group(g2.expected, factor, start)
+            shown = np.where(expected > 0, counts / expected, np.nan)
+    ax.stairs(shown, edges / scale, lw=0.7, color="C0", label="×".join(g2.channels))
+    if zero is None:
         ax.set_title("g2(τ): no g2(0)")
-        _remark(ax, summary.notes_for("g2"), top=True)
+        _remark(ax, reasons, top=True)
     else:
-        if z.excitation == "pulsed":
-            _shade_windows(ax, z.detail.period_ps, z.detail.offset_ps)
-        if z.detail.model is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                curve = np.where(g.expected > 0, z.detail.model / g.expected, np.nan)
-            ax.plot(tau_ns, curve, color="C3", lw=1.0, label="fit")
+        _g2_fit(ax, g2, zero, norm, factor, start, edges / scale)
+        if pulsed:
+            _shade_windows(ax, period / scale, zero.detail.offset_ps / scale)
         ax.set_title(
-            f"g2(0) = {value_with_error(z.value, z.error)}  ({z.excitation}, {z.method}; "
-            f"purity {z.purity:.3f})"
+            f"g2(0) = {value_with_error(zero.value, zero.error)}  ({zero.excitation}, "
+            f"{zero.method}; purity {zero.purity:.3f})"
         )
     ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
-    ax.set_xlabel("delay τ (ns)")
-    ax.set_ylabel("g2(τ)")
-    ax.set_xlim(tau_ns[0], tau_ns[-1])
+    ax.set_xlabel(f"delay τ ({unit})")
+    if pulsed:
+        ax.set_ylabel("g2(τ), normalised to the adjacent peaks")
+    else:
+        ax.set_ylabel("g2(τ), normalised to uncorrelated light")
+    bin_text = f"{_duration(float(edges[1] - edges[0]))} bins"
+    if pulsed:
+        bin_text += "; the adjacent windows average 1"
+    ax.text(1.0, -0.1, bin_text, transform=ax.transAxes, ha="right", va="top",
+            fontsize="x-small", color="0.4")  # fmt: skip
+    ax.set_xlim(edges[0] / scale, edges[-1] / scale)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize="small")
+    _legend(ax)
+    return ax
 
 
-def _shade_windows(ax: Axes, period_ps: float, offset_ps: float) -> None:
-    """The one-period windows of the peaks at −1, 0 and +1 periods."""
-    styles = {-1: ("C2", "adjacent windows"), 0: ("C1", "zero-delay window"), 1: ("C2", None)}
+def _g2_fit(
+    ax: Axes, g2: G2Result, zero: G2Zero, norm: float | None, factor: int, start: int,
+    edges: np.ndarray,
+) -> None:  # fmt: skip
+    """The fitted model of the g2(0) estimate, on the displayed scale."""
+    model = zero.detail.model
+    if model is None:
+        return
+    model = _group(np.asarray(model, dtype=float), factor, start)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if norm is not None:
+            curve = model / (norm * factor)
+        else:
+            expected = _group(g2.expected, factor, start)
+            curve = np.where(expected > 0, model / expected, np.nan)
+    ax.plot(0.5 * (edges[:-1] + edges[1:]), curve, color="C3", lw=1.0, label="fit")
+
+
+def _shade_windows(ax: Axes, period: float, offset: float) -> None:
+    """The one-period windows of the peaks at −1, 0 and +1 periods (axis units)."""
+    styles = {-1: ("C2", "adjacent\nwindows"), 0: ("C1", "zero-delay\nwindow"), 1: ("C2", None)}
     for k, (colour, label) in styles.items():
-        centre = offset_ps + k * period_ps
-        lo, hi = (centre - 0.5 * period_ps) / PS_PER_NS, (centre + 0.5 * period_ps) / PS_PER_NS
-        ax.axvspan(lo, hi, color=colour, alpha=0.12, lw=0, label=label)
+        centre = offset + k * period
+        ax.axvspan(centre - 0.5 * period, centre + 0.5 * period, color=colour, alpha=0.12, lw=0,
+                   label=label)  # fmt: skip
+
+
+def plot_g2_log(ax: Axes, log: LogG2Result | None, reasons: Sequence[str] = ()) -> Axes:
+    """The log-binned (multi-tau) g2 on a logarithmic lag axis, with one-sigma bands: the
+    antibunching dip at short lags and bunching from blinking at long ones."""
+    if log is None:
+        return _missing(ax, "g2(τ), log-binned", reasons, "not computed")
+    keep = (log.tau_ps > 0) & np.isfinite(log.g2)
+    if not np.any(keep):
+        return _missing(ax, "g2(τ), log-binned", reasons, "no coincidences")
+    tau_s = log.tau_ps[keep] / PS_PER_S
+    g, err = log.g2[keep], log.g2_err[keep]
+    ax.fill_between(tau_s, g - err, g + err, color="C0", alpha=0.25, lw=0, label="± 1σ")
+    ax.plot(tau_s, g, "o-", ms=2.5, lw=0.8, color="C0", label="×".join(log.channels))
+    ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(tau_s[0], tau_s[-1])
+    ax.set_xlabel("lag τ (s)")
+    ax.set_ylabel("g2(τ), normalised to uncorrelated light")
+    ax.set_title("g2(τ), log-binned: antibunching (short τ), blinking bunching (long τ)")
+    _legend(ax)
+    return ax
 
 
 # ---------------------------------------------------------------------------------- decay
-def _decay_panel(ax: Axes, summary: RunSummary) -> None:
-    d = summary.decay
-    if d is None or d.counts.sum() == 0:
-        _missing(ax, "decay", summary.notes_for("lifetime"), "no photons in the decay histogram")
-        return
-    t_ns = d.t_ps / PS_PER_NS
-    counts = np.where(d.counts > 0, d.counts, np.nan)
-    ax.plot(t_ns, counts, drawstyle="steps-mid", lw=0.7, color="C0", label=f"{d.channel} data")
-    fit = summary.decay_fit
+def plot_decay(
+    ax: Axes,
+    decay: DecayResult | None,
+    fit: DecayFit | None = None,
+    residual_ax: Axes | None = None,
+    reasons: Sequence[str] = (),
+) -> Axes:
+    """The decay histogram (log counts) with the fit over its fitted bins, and the Poisson
+    deviance residuals in ``residual_ax`` (when given). Sparse histograms are merged into wider
+    bins for display."""
+    if decay is None or decay.counts.sum() == 0:
+        if residual_ax is not None:
+            residual_ax.set_axis_off()
+        return _missing(ax, "decay", reasons, "no photons in the decay histogram")
+    first = 0
     if fit is not None:
-        centres = 0.5 * (fit.edges_ps[:-1] + fit.edges_ps[1:]) / PS_PER_NS
+        first = int(np.argmin(np.abs(decay.edges_ps - fit.edges_ps[0])))
+    _decay_curves(
+        ax, residual_ax, decay.edges_ps, decay.counts, fit, first, f"{decay.channel} data"
+    )
+    how = f"{fit.model}-exponential, IRF {fit.irf}" if fit is not None else "no fit"
+    ax.set_title(f"decay of {decay.channel} ({how})")
+    _remark(ax, reasons if fit is None else [], top=False)
+    return ax
+
+
+def plot_decay_fit(ax: Axes, fit: DecayFit, residual_ax: Axes | None = None) -> Axes:
+    """A decay fit on its own: the fitted bins' counts, the model and (in ``residual_ax``) the
+    deviance residuals."""
+    _decay_curves(ax, residual_ax, fit.edges_ps, fit.counts, fit, 0, "data")
+    ax.set_title(f"{fit.model}-exponential fit, IRF {fit.irf}")
+    return ax
+
+
+def _decay_curves(
+    ax: Axes, residual_ax: Axes | None, edges_ps: np.ndarray, counts: np.ndarray,
+    fit: DecayFit | None, first: int, label: str,
+) -> None:  # fmt: skip
+    """Counts (bins ``edges_ps``), the fit whose bins start at bin ``first``, residuals."""
+    n = counts.size
+    factor = _display_factor(float(counts.sum()), n, DECAY_MIN_MEAN, DECAY_MIN_BINS)
+    start = first % factor
+    edges = np.asarray(edges_ps, dtype=float)[start::factor][: (n - start) // factor + 1]
+    shown = _group(counts, factor, start).astype(float)
+    scale, unit = _time_unit(float(edges_ps[-1] - edges_ps[0]))
+    ax.stairs(np.where(shown > 0, shown, np.nan), edges / scale, lw=0.7, color="C0", label=label)
+    if fit is not None:
+        model = _group(np.asarray(fit.expected, dtype=float), factor)
+        data = shown[(first - start) // factor :][: model.size]
+        fit_edges = edges[(first - start) // factor :][: model.size + 1]
+        centres = 0.5 * (fit_edges[:-1] + fit_edges[1:]) / scale
         taus = ", ".join(
             f"{value_with_error(t / PS_PER_NS, e / PS_PER_NS)} ns"
             for t, e in zip(fit.tau_ps, fit.tau_err_ps, strict=True)
         )
-        ax.plot(centres, fit.expected, color="C3", lw=1.0, label=f"{fit.model}: τ = {taus}")
-        ax.set_title(f"decay of {d.channel} ({fit.model}-exponential, IRF {fit.irf})")
-    else:
-        ax.set_title(f"decay of {d.channel} (no fit)")
+        ax.plot(centres, model, color="C3", lw=1.0, label=f"{fit.model}: τ =\n{taus}")
+        if residual_ax is not None:
+            residual_ax.stairs(deviance_residuals(data, model), fit_edges / scale, color="C0",
+                               lw=0.7)  # fmt: skip
+            residual_ax.axhline(0.0, color="C3", lw=0.8)
+            residual_ax.set_ylabel("deviance\nresidual")
+            top = float(np.nanmax(np.abs(deviance_residuals(data, model)), initial=1.0))
+            residual_ax.set_ylim(-1.1 * top, 1.1 * top)
     ax.set_yscale("log")
-    ax.set_ylim(0.5, 2.0 * float(d.counts.max()))
-    ax.set_xlim(d.edges_ps[0] / PS_PER_NS, d.edges_ps[-1] / PS_PER_NS)
-    ax.set_xlabel("delay after the laser pulse (ns)")
-    ax.set_ylabel(f"counts per {d.bin_ps:g} ps")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.set_ylim(0.5, 2.0 * float(shown.max()))
+    ax.set_xlim(edges[0] / scale, edges[-1] / scale)
+    ax.set_ylabel(f"counts per {_duration(float(edges[1] - edges[0]))}")
+    xlabel = f"delay after the laser pulse ({unit})"
+    if residual_ax is not None and fit is not None:
+        ax.tick_params(labelbottom=False)
+        residual_ax.set_xlabel(xlabel)
+    else:
+        if residual_ax is not None:
+            residual_ax.set_axis_off()
+        ax.set_xlabel(xlabel)
+    _legend(ax)
+
+
+def _duration(ps: float) -> str:
+    """A bin width in ps, ns, µs or ms."""
+    for scale, unit in ((PS_PER_MS, "ms"), (PS_PER_US, "µs"), (PS_PER_NS, "ns")):
+        if ps >= scale:
+            return f"{ps / scale:.4g} {unit}"
+    return f"{ps:.4g} ps"
 
 
 # ---------------------------------------------------------------------------------- trace
-def _trace_panel(ax: Axes, side: Axes, summary: RunSummary) -> None:
-    tr = summary.trace
-    if tr is None or tr.exposure_ps.sum() == 0:
-        side.set_axis_off()
-        _missing(ax, "intensity trace", summary.notes_for("trace"), "no live time")
-        return
-    bin_ms = tr.bin_ps / PS_PER_MS
-    edges_s = tr.t0_ps * 1e-12 + tr.bin_ps * 1e-12 * np.arange(tr.counts.size + 1)
-    ax.stairs(tr.counts, edges_s, lw=0.5, color="C0")
-    b = summary.blinking
-    levels, occurrences = _occurrence(tr.counts[tr.exposure_ps == tr.bin_ps])
-    side.fill_betweenx(levels, occurrences, step="mid", color="C0", alpha=0.6, lw=0)
-    side.tick_params(labelleft=False)
-    side.set_xlabel("bins")
-    if b is None:
+def plot_trace(
+    ax: Axes,
+    trace: TraceResult | None,
+    blinking: BlinkingResult | None = None,
+    side: Axes | None = None,
+    reasons: Sequence[str] = (),
+) -> Axes:
+    """The intensity trace in counts per bin, the blinking thresholds labelled in counts per
+    bin (the axis' unit, their rate beside), and in ``side`` the occurrence histogram."""
+    if trace is None or trace.exposure_ps.sum() == 0:
+        if side is not None:
+            side.set_axis_off()
+        return _missing(ax, "intensity trace", reasons, "no live time")
+    edges_s = (trace.t0_ps + trace.bin_ps * np.arange(trace.counts.size + 1)) / PS_PER_S
+    ax.stairs(trace.counts, edges_s, lw=0.5, color="C0")
+    if side is not None:
+        values, occurrences = occurrence_histogram(trace.counts, trace.exposure_ps, trace.bin_ps)
+        levels, grouped = _coarse(values, occurrences)
+        side.fill_betweenx(levels, grouped, step="mid", color="C0", alpha=0.6, lw=0)
+        side.tick_params(labelleft=False)
+        side.set_xlabel("bins")
+    if blinking is None:
         ax.set_title("intensity trace (no blinking analysis)")
-        _remark(ax, summary.notes_for("blinking"), top=False)
+        _remark(ax, reasons, top=False)
     else:
-        for level, cps in zip(b.thresholds_counts, b.thresholds_cps, strict=True):
-            for axis in (ax, side):
+        for level, cps in zip(blinking.thresholds_counts, blinking.thresholds_cps, strict=True):
+            for axis in (ax, side) if side is not None else (ax,):
                 axis.axhline(level, color="C3", lw=0.9, ls="--")
             ax.annotate(
-                f"{cps / 1e3:.4g} kcps",
-                (1.0, level),
-                xycoords=("axes fraction", "data"),
-                ha="right",
-                va="bottom",
-                color="C3",
+                f"{level:.4g} counts ({_rate(cps)})", (1.0, level),
+                xycoords=("axes fraction", "data"), ha="right", va="bottom", color="C3",
                 fontsize="small",
-            )
-        fr = b.fractions
+            )  # fmt: skip
+        fr = blinking.fractions
         ax.set_title(
             f"intensity trace: on {fr['on']:.2f}, grey {fr['grey']:.2f}, off {fr['off']:.2f}"
         )
     ax.set_xlim(edges_s[0], edges_s[-1])
     ax.set_ylim(bottom=0)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"counts per {bin_ms:g} ms")
+    ax.set_ylabel(f"counts per {_duration(trace.bin_ps)} bin")
+    return ax
 
 
-def _occurrence(full: np.ndarray, groups: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Occurrence histogram of the counts of full bins in at most ``groups`` count classes:
-    class centres (counts per bin) and the number of bins in each."""
-    if full.size == 0:
+def _coarse(
+    values: np.ndarray, occurrences: np.ndarray, groups: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """An occurrence histogram in at most ``groups`` count classes: class centres (counts per
+    bin) and bins per class."""
+    if values.size == 0:
         return np.zeros(1), np.zeros(1)
-    width = max(1, -(-(int(full.max()) + 1) // groups))
-    occurrences = np.bincount(full // width)
-    return (np.arange(occurrences.size) + 0.5) * width - 0.5, occurrences
+    width = max(1, -(-values.size // groups))
+    grouped = np.add.reduceat(occurrences, np.arange(0, values.size, width))
+    return np.arange(grouped.size) * width + 0.5 * (width - 1), grouped
+
+
+def _rate(cps: float) -> str:
+    for scale, prefix in ((1e6, "M"), (1e3, "k")):
+        if abs(cps) >= scale:
+            return f"{cps / scale:.3g} {prefix}cps"
+    return f"{cps:.3g} cps"
+
+
+def plot_occurrence(
+    ax: Axes,
+    trace: TraceResult | None,
+    blinking: BlinkingResult | None = None,
+    reasons: Sequence[str] = (),
+) -> Axes:
+    """Occurrence histogram of the counts per full trace bin against the Poisson law of the
+    same mean: an emitter that does not blink follows it, blinking widens it."""
+    if trace is None:
+        return _missing(ax, "count occurrence", reasons, "no trace")
+    values, occurrences = occurrence_histogram(trace.counts, trace.exposure_ps, trace.bin_ps)
+    if occurrences.sum() == 0:
+        return _missing(ax, "count occurrence", reasons, "no full trace bins")
+    thresholds = blinking.thresholds_counts if blinking is not None else ()
+    _occurrence_axes(ax, values, occurrences, thresholds, trace.bin_ps)
+    bins = occurrences.sum()
+    mean = float(np.dot(values, occurrences) / bins)
+    var = float(np.dot((values - mean) ** 2, occurrences) / bins)
+    ax.set_title(
+        f"count occurrence: variance / mean = {var / mean:.3g} (Poisson: 1)"
+        if mean > 0
+        else "count occurrence"
+    )
+    return ax
+
+
+def plot_blinking(ax: Axes, blinking: BlinkingResult) -> Axes:
+    """A blinking analysis: the occurrence histogram with its thresholds and the fraction of
+    time in each state."""
+    values, occurrences = blinking.occurrence
+    if occurrences.sum() == 0:
+        return _missing(ax, "blinking", [], "no full trace bins")
+    _occurrence_axes(ax, values, occurrences, blinking.thresholds_counts, blinking.bin_ps)
+    fr = blinking.fractions
+    ax.set_title(f"blinking: on {fr['on']:.2f}, grey {fr['grey']:.2f}, off {fr['off']:.2f}")
+    return ax
+
+
+def _occurrence_axes(
+    ax: Axes, values: np.ndarray, occurrences: np.ndarray, thresholds: Sequence[float],
+    bin_ps: int,
+) -> None:  # fmt: skip
+    """Bars of the occurrence histogram, the Poisson law of its mean and the thresholds (all in
+    counts per bin)."""
+    levels, grouped = _coarse(values, occurrences)
+    width = levels[1] - levels[0] if levels.size > 1 else 1.0
+    ax.stairs(grouped, np.append(levels - 0.5 * width, levels[-1] + 0.5 * width), fill=True,
+              color="C0", alpha=0.6, label="trace bins")  # fmt: skip
+    bins = occurrences.sum()
+    mean = float(np.dot(values, occurrences) / bins)
+    grid = np.arange(values.size)
+    law = bins * poisson.pmf(grid, mean)
+    ax.plot(levels, _coarse(grid, law)[1], color="C3", lw=1.0, label="Poisson,\nsame mean")
+    for level in thresholds:
+        ax.axvline(level, color="C3", lw=0.9, ls="--")
+        ax.annotate(f"{level:.4g}", (level, 1.0), xycoords=("data", "axes fraction"),
+                    ha="left", va="top", color="C3", fontsize="small")  # fmt: skip
+    occupied = values[occurrences > 0]
+    pad = max(2.0, 0.1 * float(occupied[-1] - occupied[0]))
+    ax.set_xlim(max(-0.5, occupied[0] - pad), occupied[-1] + pad)
+    ax.set_xlabel(f"counts per {_duration(bin_ps)} bin")
+    ax.set_ylabel("trace bins")
+    ax.set_ylim(bottom=0)
+    _legend(ax)
 
 
 # ---------------------------------------------------------------------------------- FLID
-def _flid_panel(ax: Axes, summary: RunSummary) -> None:
-    fl = summary.flid
+def plot_flid(ax: Axes, flid: FlidResult | None, reasons: Sequence[str] = ()) -> Axes:
+    """The FLID map: time bins by counts per bin and mean delay after the laser pulse (the
+    histogram of :meth:`FlidResult.histogram`), the count axis cut to the occupied rows."""
     hist = delay_edges = count_edges = None
-    if fl is not None:
-        hist, delay_edges, count_edges = fl.histogram()
+    if flid is not None:
+        hist, delay_edges, count_edges = flid.histogram()
     if hist is None or hist.max() == 0:
-        _missing(ax, "FLID", summary.notes_for("flid"), "no full time bins with timed photons")
-        return
+        return _missing(ax, "FLID", reasons, "no full time bins with timed photons")
+    scale, unit = _time_unit(float(delay_edges[-1] - delay_edges[0]))
     mesh = ax.pcolormesh(
-        delay_edges / PS_PER_NS,
+        delay_edges / scale,
         count_edges,
         np.ma.masked_equal(hist, 0),
         norm=LogNorm(vmin=1, vmax=max(int(hist.max()), 2)),
         cmap="viridis",
     )
     ax.figure.colorbar(mesh, ax=ax, label="time bins")
-    ax.set_title(f"FLID ({fl.bin_ps / PS_PER_MS:g} ms bins)")
-    ax.set_xlabel("mean delay after the laser pulse (ns)")
-    ax.set_ylabel(f"counts per {fl.bin_ps / PS_PER_MS:g} ms")
+    rows = np.flatnonzero(hist.sum(axis=1))
+    pad = max(1, (rows[-1] - rows[0]) // 10)
+    ax.set_ylim(
+        count_edges[max(0, rows[0] - pad)],
+        count_edges[min(len(count_edges) - 1, rows[-1] + 1 + pad)],
+    )
+    ax.set_title(f"FLID ({_duration(flid.bin_ps)} bins)")
+    ax.set_xlabel(f"mean delay after the laser pulse ({unit})")
+    ax.set_ylabel(f"counts per {_duration(flid.bin_ps)} bin")
+    return ax

@@ -29,6 +29,7 @@ from .decay_fit import DecayFit
 from .flid import FlidResult
 from .g2 import G2Result
 from .g2_fits import CWG2Fit, find_period
+from .g2_log import LogG2Analyzer, LogG2Result
 from .g2_zero import G2Zero, estimate_g2_zero
 from .lifetime import DecayResult
 from .poisson_fit import poisson_deviance
@@ -137,7 +138,25 @@ def _feeds(settings: SummarySettings, metadata: RunMetadata, notes: list[str]) -
         "lifetime": _Feed("lifetime", lifetime_analyzer(settings, metadata)),
         "trace": _Feed("trace", trace_analyzer(settings, metadata)),
         "flid": _Feed("flid", flid_analyzer(settings, metadata)),
+        "g2_log": _Feed("g2", _log_g2_analyzer(settings, metadata)),
     }
+
+
+#: The log-binned g2 of runs without decays (CW): from the g2 bin to this lag, ps.
+LOG_G2_MAX_PS = 10**12
+
+
+def _log_g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> LogG2Analyzer | None:
+    """Multi-tau g2 of the pair from the g2 bin to 1 s, for runs without decays (no sync: the
+    figure shows it instead of the decay); ``None`` otherwise."""
+    if settings.g2_pair is None or no_decay_reason(metadata) is None:
+        return None
+    return LogG2Analyzer(
+        *settings.g2_pair,
+        tau_min=settings.g2_bin,
+        tau_max=LOG_G2_MAX_PS,
+        channels=metadata.channels,
+    )
 
 
 def summarize(
@@ -221,6 +240,7 @@ def _finish(
     if trace is not None:
         blink = _attempt("blinking", notes, lambda: _blinking(trace, settings))
     flid = _attempt("flid", notes, feeds["flid"].result)
+    g2_log = _attempt("g2", notes, feeds["g2_log"].result)
     _note_unmapped(tally.counts, metadata, notes)
     for part, value in (("g2", zero), ("lifetime", chosen), ("blinking", blink)):
         if value is None and not any(n.startswith(f"{part}: ") for n in notes):
@@ -249,6 +269,7 @@ def _finish(
         trace=trace,
         blinking=blink,
         flid=flid,
+        g2_log=g2_log,
         notes=tuple(notes),
         warnings=tuple(warnings),
     )
@@ -426,6 +447,8 @@ class RunSummary:
         Intensity trace at the trace bin and its blinking analysis.
     flid
         Per-bin counts and mean delays for the FLID map.
+    g2_log
+        Log-binned (multi-tau) g2 of the pair, for runs without decays (CW); else ``None``.
     notes
         Why parts are missing, and anything else worth knowing, as ``"part: reason"``.
     warnings
@@ -452,6 +475,7 @@ class RunSummary:
     flid: FlidResult | None = field(repr=False)
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    g2_log: LogG2Result | None = field(default=None, repr=False)
 
     @property
     def duration_s(self) -> float:

@@ -9,7 +9,13 @@ import sys
 from ..pipeline.offline import analyze_run, load_analysis_settings
 from ..sources.files import open_run
 from .options import add_delay_option, with_delays
-from .output import STDOUT, check_figure_target, check_json_target, write_json
+from .output import (
+    STDOUT,
+    check_export_dir,
+    check_figure_target,
+    check_json_target,
+    write_json,
+)
 from .progress import ProgressBar
 
 
@@ -31,7 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--plot", metavar="OUT.png", help="write a four-panel figure (.png, .pdf, .svg, ...)"
     )
-    p.add_argument("--force", action="store_true", help="overwrite the JSON or PNG file")
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the g2, decay (data, fit, residuals), trace and FLID histograms as CSV "
+        "files with units in their header, DIR/<run>_g2.csv and so on (DIR made if missing)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite the JSON, figure or exported files"
+    )
     p.set_defaults(run=run)
 
 
@@ -40,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         check_json_target(args.json, args.force)
     if args.plot:
         check_figure_target(args.plot, args.force)
+    if args.export:
+        check_export_dir(args.export, args.file, args.force)
     settings = with_delays(load_analysis_settings(args.config), args.delay)
     with open_run(args.file) as source:
         for text in source.warnings:
@@ -61,4 +77,17 @@ def run(args: argparse.Namespace) -> int:
 
         save_figure(summary, args.plot)
         print(f"wrote {args.plot}", file=text)
+    if args.export:
+        _export(summary, args, text)
     return 0
+
+
+def _export(summary, args: argparse.Namespace, text) -> None:
+    """Write the CSV tables; say which were written and why the others were not."""
+    from ..analysis.export import export_tables, write_tables
+
+    tables, missing = export_tables(summary)
+    for path in write_tables(tables, args.export, args.file, args.force):
+        print(f"wrote {path}", file=text)
+    for kind, reason in missing.items():
+        print(f"not exported: {kind} ({reason})", file=text)

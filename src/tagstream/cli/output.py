@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import TagstreamError, WriteError
+from ..errors import OutputExistsError, RunFileError, TagstreamError, WriteError
 from ..store.paths import check_target
 
 #: Names a run file may end with (HDF5), and a PicoQuant file.
@@ -50,6 +50,27 @@ def check_figure_target(path: str | os.PathLike, force: bool) -> Path:
             f"format; also {', '.join(sorted(set(formats) - {'png', 'pdf', 'svg'}))})"
         )
     return check_target(path, force)
+
+
+def check_export_dir(directory: str | os.PathLike, run_name: str, force: bool) -> Path:
+    """The ``--export`` folder, checked before any work: not a file, made where missing (its
+    nearest existing parent must be a writable folder), and none of the tables the run could
+    give (``<run>_g2.csv``, ...) already in it unless ``force``."""
+    from ..analysis.export import export_names
+
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise RunFileError(folder, "--export needs a folder, and this is a file")
+    parent = folder
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise RunFileError(folder, f"cannot make the folder: {parent} is not a writable folder")
+    if not force:
+        for name in export_names(run_name).values():
+            if (folder / name).exists():
+                raise OutputExistsError(folder / name)
+    return folder
 
 
 def check_json_target(path: str | os.PathLike, force: bool) -> Path | None:
