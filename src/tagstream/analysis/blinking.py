@@ -338,6 +338,27 @@ class BlinkingResult:
         begin = np.int64(self.t0_ps) + index * np.int64(self.bin_ps)
         return normalize(np.column_stack([begin, begin + np.int64(self.bin_ps)]))
 
+    def __repr__(self) -> str:
+        """One line: bin, thresholds, fractions and exponents."""
+        fr = self.fractions
+        thr = ", ".join(f"{t:.4g}" for t in self.thresholds_cps)
+        alphas = "".join(
+            f", alpha_{s}={a:.3g}"
+            for s, a in (("on", self.on_exponent), ("off", self.off_exponent))
+            if a is not None
+        )
+        return (
+            f"BlinkingResult({self.states.size} bins of {self.bin_ps / 1e9:g} ms, thresholds "
+            f"[{thr}] cps, on {fr['on']:.2f} grey {fr['grey']:.2f} off {fr['off']:.2f}{alphas})"
+        )
+
+    def plot(self, ax=None):
+        """Draw the occurrence histogram with the thresholds (counts per bin) and the state
+        fractions; returns the Axes."""
+        from .plots import new_axes, plot_blinking
+
+        return plot_blinking(new_axes(ax), self)
+
     def to_dict(self) -> dict[str, object]:
         """The ``blinking`` block of the summary JSON."""
         return {

@@ -134,6 +134,33 @@ class DecayFit:
         return self.deviance / self.dof if self.dof > 0 else float("nan")
 
     @property
+    def residuals(self) -> np.ndarray:
+        """Poisson deviance residuals of the fitted bins (their squares sum to the deviance)."""
+        from .derived import deviance_residuals
+
+        return deviance_residuals(self.counts, self.expected)
+
+    def __repr__(self) -> str:
+        """One line: model, lifetimes with errors, IRF and deviance per degree of freedom."""
+        taus = ", ".join(
+            f"{t / 1e3:.4g}±{e / 1e3:.2g}"
+            for t, e in zip(self.tau_ps, self.tau_err_ps, strict=True)
+        )
+        return (
+            f"DecayFit({self.model}, tau=[{taus}] ns, IRF {self.irf}, "
+            f"deviance/dof={self.reduced_deviance:.3g}, {self.counts.size} bins)"
+        )
+
+    def plot(self, ax=None, residual_ax=None):
+        """Draw the fitted bins, the model and (in ``residual_ax``) the deviance residuals;
+        returns the main Axes. With ``ax=None`` a new figure holds both panels."""
+        from .plots import new_axes, plot_decay_fit
+
+        if ax is None:
+            ax, residual_ax = new_axes(None, rows=2, height_ratios=(3, 1))
+        return plot_decay_fit(ax, self, residual_ax)
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         """What may make the lifetimes wrong or uninformative."""
         out = []

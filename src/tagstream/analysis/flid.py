@@ -64,6 +64,25 @@ class FlidResult:
             fold(self.exposure_ps),
         )
 
+    def __repr__(self) -> str:
+        """One line: bins, photons, and the photon-weighted mean delay."""
+        timed = int(self.timed.sum())
+        mean = (
+            f", mean delay {float(self.delay_sum.sum()) * self.delay_unit_ps / timed / 1e3:.4g} ns"
+            if timed else ""
+        )  # fmt: skip
+        return (
+            f"FlidResult({self.counts.size} bins of {self.bin_ps / 1e9:g} ms, "
+            f"{int(self.counts.sum())} photons, {timed} timed{mean})"
+        )
+
+    def plot(self, ax=None):
+        """Draw the FLID map (counts per bin against mean delay), as in the run figure;
+        returns the Axes."""
+        from .plots import new_axes, plot_flid
+
+        return plot_flid(new_axes(ax), self)
+
     @property
     def mean_delay_ps(self) -> np.ndarray:
         """Mean delay after the laser pulse per bin, ps (NaN for bins without timed photons)."""
@@ -84,7 +103,8 @@ class FlidResult:
         counts = self.counts[full]
         if count_bins is None:
             top = int(counts.max()) if counts.size else 0
-            count_bins = np.arange(-0.5, top + 1.5, max(1, (top + 1) // 60))
+            step = max(1, (top + 1) // 60)
+            count_bins = -0.5 + step * np.arange(-(-(top + 1) // step) + 1)  # the last holds top
         hist, count_edges, delay_edges = np.histogram2d(
             counts, delay, bins=(count_bins, delay_bins)
         )

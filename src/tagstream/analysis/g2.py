@@ -19,7 +19,7 @@ from ..kernels import (
     role_table,
 )
 from ..kernels.divide import MAX_DIVIDEND
-from ..tags import ChannelMap, TagBatch, parse_time
+from ..tags import ChannelMap, TagBatch, format_time, parse_time
 from .channels import channel_label, resolve_many
 from .laser_phase import channel_offsets
 from .normalization import g2_uncertainty, linear_expected
@@ -99,6 +99,39 @@ class G2Result:
         from .g2_zero import estimate_g2_zero
 
         return estimate_g2_zero(self, excitation=excitation, period=period, **options)
+
+    def __repr__(self) -> str:
+        """One line: pair, bins, window, coincidences and, with a known laser period, the
+        peak-window g2(0) (cheap; no fit)."""
+        text = (
+            f"G2Result({'×'.join(self.channels)}, {self.counts.size} bins of "
+            f"{format_time(self.bin_ps)}, window ±{format_time(int(self.edges_ps[-1]))}, "
+            f"{int(self.counts.sum())} coincidences"
+        )
+        if self.period_ps:
+            from .g2_fits import pulsed_g2_zero
+
+            try:
+                z = pulsed_g2_zero(
+                    self.edges_ps, self.counts, self.expected, self.period_ps, method="window"
+                )
+                text += f", g2(0)={z.value:.3g}±{z.error:.2g} pulsed"
+            except AnalysisError:
+                pass
+        return text + ")"
+
+    def plot(self, ax=None, zero=None):
+        """Draw g2(τ) as in the run figure (pulsed: normalised to the adjacent peaks, from
+        ``zero`` or a peak-window estimate); returns the matplotlib Axes (a new figure's when
+        ``ax`` is None)."""
+        from .plots import new_axes, plot_g2
+
+        if zero is None and self.period_ps:
+            try:
+                zero = self.g2_zero("pulsed", method="window")
+            except AnalysisError:
+                zero = None
+        return plot_g2(new_axes(ax), self, zero)
 
 
 class G2Analyzer:

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import AnalysisError
 from ..kernels import count_roles, multitau_process, role_table
 from ..kernels.multitau import UNSET, multitau_work
-from ..tags import ChannelMap, TagBatch, parse_time
+from ..tags import ChannelMap, TagBatch, format_time, parse_time
 from .channels import channel_label, resolve_many
 from .normalization import g2_uncertainty, multitau_expected
 from .stream import Coverage
@@ -68,6 +68,26 @@ class LogG2Result:
     @property
     def g2_ab(self) -> np.ndarray:
         return self._ratio(self.counts_ab)
+
+    def __repr__(self) -> str:
+        """One line: pair, lags, coincidences and g2 at the shortest non-zero lag."""
+        g = self.g2
+        first = np.flatnonzero((self.tau_ps > 0) & np.isfinite(g))
+        at = (
+            f", g2({format_time(int(self.tau_ps[first[0]]))})={g[first[0]]:.3g}"
+            if first.size else ""
+        )  # fmt: skip
+        return (
+            f"LogG2Result({'×'.join(self.channels)}, {self.tau_ps.size} lags "
+            f"{format_time(int(self.cell_ps[0]))}–{format_time(int(self.tau_ps[-1]))}, "
+            f"{int(self.counts_ab.sum() + self.counts_ba.sum())} coincidences{at})"
+        )
+
+    def plot(self, ax=None):
+        """Draw g2 on a logarithmic lag axis, as in the CW run figure; returns the Axes."""
+        from .plots import new_axes, plot_g2_log
+
+        return plot_g2_log(new_axes(ax), self)
 
     @property
     def g2_ba(self) -> np.ndarray:

@@ -19,7 +19,14 @@ from ..kernels import (
 )
 from ..kernels.decay_phase import decay_phase_t2, decay_phase_t3
 from ..kernels.divide import MAX_DIVIDEND
-from ..tags import ChannelMap, TagBatch, parse_period_ps, parse_time, parse_time_range
+from ..tags import (
+    ChannelMap,
+    TagBatch,
+    format_time,
+    parse_period_ps,
+    parse_time,
+    parse_time_range,
+)
 from .channels import channel_label, resolve_many, resolve_sync
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
 from .parallel import default_threads, pieces, run_all
@@ -69,6 +76,25 @@ class DecayResult:
 
         options.setdefault("period_ps", self.period_ps)
         return fit_decay(self.counts, self.edges_ps, model, **options)
+
+    def __repr__(self) -> str:
+        """One line: channel, bins, photons, period (no fit)."""
+        period = f", period {format_time(self.period_ps)}" if self.period_ps else ""
+        folded = f", {self.divider} pulses per sync" if self.divider > 1 else ""
+        return (
+            f"DecayResult({self.channel}, {self.counts.size} bins of {format_time(self.bin_ps)}, "
+            f"{int(self.counts.sum())} photons, {self.mode}{period}{folded})"
+        )
+
+    def plot(self, ax=None, fit=None, residual_ax=None):
+        """Draw the decay (log counts) with ``fit`` (a :class:`DecayFit`) and its deviance
+        residuals in ``residual_ax``, as in the run figure; returns the main Axes. With
+        ``ax=None`` and a fit, a new figure holds both panels."""
+        from .plots import new_axes, plot_decay
+
+        if ax is None and fit is not None:
+            ax, residual_ax = new_axes(None, rows=2, height_ratios=(3, 1))
+        return plot_decay(new_axes(ax), self, fit, residual_ax)
 
 
 class LifetimeAnalyzer:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..kernels import bin_counts
-from ..tags import ChannelMap, TagBatch, parse_time
+from ..tags import ChannelMap, TagBatch, format_time, parse_time
 from .channels import channel_label, resolve_many, row_table
 from .parallel import default_threads, pieces, run_all
 from .stream import Coverage, GrowingColumns, add_exposure
@@ -53,6 +53,24 @@ class TraceResult:
         """Count rate per bin, counts/s (NaN for bins without live time)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.exposure_ps > 0, self.counts * 1e12 / self.exposure_ps, np.nan)
+
+    def __repr__(self) -> str:
+        """One line: channels, bins, duration, photons and mean rate."""
+        live = float(self.exposure_ps.sum())
+        rate = f", {self.counts.sum() * 1e12 / live:.4g} cps" if live > 0 else ""
+        return (
+            f"TraceResult({'+'.join(self.channels)}, {self.exposure_ps.size} bins of "
+            f"{format_time(self.bin_ps)}, {live / 1e12:.4g} s live, "
+            f"{int(self.counts_by_channel.sum())} photons{rate})"
+        )
+
+    def plot(self, ax=None, blinking=None, side=None):
+        """Draw the trace in counts per bin with the thresholds of ``blinking`` (a
+        :class:`BlinkingResult`) and, in ``side``, the occurrence histogram, as in the run
+        figure; returns the Axes."""
+        from .plots import new_axes, plot_trace
+
+        return plot_trace(new_axes(ax), self, blinking, side)
 
     def rebin(self, bin: str | int) -> TraceResult:
         """The same trace in bins that are a whole multiple of the base bin."""
