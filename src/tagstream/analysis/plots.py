@@ -352,7 +352,7 @@ def _decay_curves(
         data = shown[(first - start) // factor :][: model.size]
         fit_edges = edges[(first - start) // factor :][: model.size + 1]
         centres = 0.5 * (fit_edges[:-1] + fit_edges[1:]) / scale
-        taus = ", ".join(
+        taus = "\n".join(
             f"{value_with_error(t / PS_PER_NS, e / PS_PER_NS)} ns"
             for t, e in zip(fit.tau_ps, fit.tau_err_ps, strict=True)
         )
@@ -419,7 +419,7 @@ def plot_trace(
             ax.annotate(
                 f"{level:.4g} counts ({_rate(cps)})", (1.0, level),
                 xycoords=("axes fraction", "data"), ha="right", va="bottom", color="C3",
-                fontsize="small",
+                fontsize="small", bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1},
             )  # fmt: skip
         fr = blinking.fractions
         ax.set_title(
