@@ -23,13 +23,34 @@ def shuffle_words(values: np.ndarray, out: np.ndarray) -> None:
 
 @njit(nogil=True, cache=True)
 def unshuffle_words(planes: np.ndarray, out: np.ndarray) -> None:
-    """Undo :func:`shuffle_words`: fill the unsigned integers ``out`` from the uint8 array
-    ``planes`` (``out.size * itemsize`` long)."""
+    """Undo :func:`shuffle_words`: fill the unsigned integers ``out`` (2, 4 or 8 bytes each)
+    from the uint8 array ``planes`` (``out.size * itemsize`` long)."""
     n = out.size
     size = out.itemsize
-    out[:] = 0
-    for j in range(size):
-        shift = np.uint64(8 * j)
-        base = j * n
+    p = planes
+    if size == 2:
         for i in range(n):
-            out[i] |= np.uint64(planes[base + i]) << shift
+            out[i] = np.uint64(p[i]) | (np.uint64(p[n + i]) << np.uint64(8))
+    elif size == 4:
+        for i in range(n):
+            out[i] = (
+                np.uint64(p[i])
+                | (np.uint64(p[n + i]) << np.uint64(8))
+                | (np.uint64(p[2 * n + i]) << np.uint64(16))
+                | (np.uint64(p[3 * n + i]) << np.uint64(24))
+            )
+    else:
+        for i in range(n):
+            lo = (
+                np.uint64(p[i])
+                | (np.uint64(p[n + i]) << np.uint64(8))
+                | (np.uint64(p[2 * n + i]) << np.uint64(16))
+                | (np.uint64(p[3 * n + i]) << np.uint64(24))
+            )
+            hi = (
+                np.uint64(p[4 * n + i])
+                | (np.uint64(p[5 * n + i]) << np.uint64(8))
+                | (np.uint64(p[6 * n + i]) << np.uint64(16))
+                | (np.uint64(p[7 * n + i]) << np.uint64(24))
+            )
+            out[i] = lo | (hi << np.uint64(32))

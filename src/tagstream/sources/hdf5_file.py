@@ -58,6 +58,7 @@ from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
 from ..tags.units import format_time, to_ps
 from . import photon_hdf5_spec as spec
+from .chunk_reader import parallel_reader
 from .hdf5_checksum import H5_DAMAGE, damage_report
 from .laser_period import checked_periods
 from .run import SOURCE_WARNINGS, Run, batch_span_ps
@@ -160,6 +161,12 @@ class HDF5Run(Run):
         self._nanotimes = _tag_array(pd, "nanotimes", self.path, self.num_tags, exact)
         if self._nanotimes is not None:
             _require(f, self.path, spec.READ_REQUIRED_T3)
+        # deflate-compressed arrays are inflated on every core (see .chunk_reader)
+        self._timestamps = parallel_reader(self._timestamps)
+        if self._detectors is not None:
+            self._detectors = parallel_reader(self._detectors)
+        if self._nanotimes is not None:
+            self._nanotimes = parallel_reader(self._nanotimes)
         self.status: str | None = None
         if own is not None:
             self._load_own(own, committed)
@@ -322,7 +329,8 @@ class HDF5Run(Run):
     def _tag_datasets(self) -> list[h5py.Dataset]:
         """The per-tag arrays found so far, and the record of what was committed."""
         names = ("_timestamps", "_detectors", "_nanotimes")
-        found = [d for d in (getattr(self, n, None) for n in names) if d is not None]
+        found = [getattr(d, "dataset", d) for d in (getattr(self, n, None) for n in names)]
+        found = [d for d in found if d is not None]
         try:
             committed = self._file.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_COMMITTED}")
         except _DAMAGE:

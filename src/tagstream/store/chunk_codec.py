@@ -16,32 +16,18 @@ them with those filters. Two codecs share the pool and the chunking:
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import blosc
 import numpy as np
 
+from ..sources.chunk_pool import shared_pool
 from ..sources.hdf5_checksum import with_checksum
 from ..sources.hdf5_filters import ISAL_LEVEL, pack
 
 #: Chunks compressed per task, enough for the cost of handing out a task (tens of µs) to vanish.
 CHUNKS_PER_TASK = 32
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def shared_pool() -> ThreadPoolExecutor:
-    """The thread pool that packs and unpacks chunks (one thread per core, at most 4)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            workers = max(1, min(4, os.cpu_count() or 1))
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="tagstream-chunks")
-        return _pool
 
 
 class ChunkCodec:
