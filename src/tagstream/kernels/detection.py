@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .random import normal, uniform
+from .random import next_normal, next_uniform
 
 HEAP_FULL = -1
 
@@ -95,8 +95,7 @@ def detect(
     int
         Clicks written, or :data:`HEAP_FULL` when afterpulses overflow the heap.
     """
-    rng = np.empty(1, np.uint64)
-    rng[0] = np.uint64(seed)
+    rs = np.uint64(seed)
     n = times.shape[0]
     cap = heap_t.shape[0]
     hn = heap_n[0]
@@ -120,11 +119,17 @@ def detect(
         out_t[n_out] = t
         out_d[n_out] = d
         n_out += 1
-        if ap_prob[d] > 0.0 and uniform(rng) < ap_prob[d]:
+        if ap_prob[d] <= 0.0:
+            continue
+        u, rs = next_uniform(rs)
+        if u < ap_prob[d]:
             if hn >= cap:
                 heap_n[0] = hn
                 return HEAP_FULL
-            extra = -np.log1p(-uniform(rng)) * ap_spread[d] if ap_spread[d] > 0.0 else 0.0
+            extra = 0.0
+            if ap_spread[d] > 0.0:
+                u, rs = next_uniform(rs)
+                extra = -np.log1p(-u) * ap_spread[d]
             hn = _heap_push(heap_t, heap_d, hn, t + ap_delay[d] + np.int64(extra), d)
     heap_n[0] = hn
     return n_out
@@ -198,13 +203,74 @@ def arrival_times(times, dets, sigma, clip, tail_fraction, tail_time, cable, see
     the detector's cable delay and timing jitter — a Gaussian (``sigma``, clipped at ``clip``
     sigma) and, for a fraction ``tail_fraction`` of the clicks, an exponential tail
     (``tail_time``)."""
-    rng = np.empty(1, np.uint64)
-    rng[0] = np.uint64(seed)
+    rs = np.uint64(seed)
     for i in range(times.shape[0]):
         d = dets[i]
         jitter = 0.0
         if sigma[d] > 0.0:
-            jitter = sigma[d] * min(max(normal(rng), -clip), clip)
-        if tail_fraction[d] > 0.0 and uniform(rng) < tail_fraction[d]:
-            jitter -= tail_time[d] * np.log1p(-uniform(rng))
+            x, rs = next_normal(rs)
+            jitter = sigma[d] * min(max(x, -clip), clip)
+        if tail_fraction[d] > 0.0:
+            u, rs = next_uniform(rs)
+            if u < tail_fraction[d]:
+                u, rs = next_uniform(rs)
+                jitter -= tail_time[d] * np.log1p(-u)
         out[i] = np.int64(np.floor(times[i] + jitter + 0.5)) + cable[d]
+
+
+@njit(nogil=True, cache=True)
+def split_window(pend_t, pend_d, new_t, new_d, t0, t_end, out_t, out_d, rest_t, rest_d):
+    """The clicks of ``pend`` then ``new`` (in that order) in ``[t0, t_end)`` into ``out``, those
+    from ``t_end`` on into ``rest`` (order kept in both; clicks before ``t0`` are dropped).
+
+    Returns
+    -------
+    (int, int)
+        Clicks written to ``out`` and to ``rest``.
+    """
+    n_out = 0
+    n_rest = 0
+    for src in range(2):
+        ts = pend_t if src == 0 else new_t
+        ds = pend_d if src == 0 else new_d
+        for i in range(ts.shape[0]):
+            t = ts[i]
+            if t >= t_end:
+                rest_t[n_rest] = t
+                rest_d[n_rest] = ds[i]
+                n_rest += 1
+            elif t >= t0:
+                out_t[n_out] = t
+                out_d[n_out] = ds[i]
+                n_out += 1
+    return n_out, n_rest
+
+
+@njit(nogil=True, cache=True)
+def sort_nearly_sorted(times, dets, max_moves):
+    """Sort ``times`` (and ``dets`` with them) in place by insertion, stably: fast when few
+    elements are out of order. Gives up after ``max_moves`` element moves.
+
+    Returns
+    -------
+    bool
+        True when sorted; False when it gave up (the arrays are then a permutation in which
+        equal times keep their order, so a stable sort finishes the job).
+    """
+    moves = 0
+    for i in range(1, times.shape[0]):
+        t = times[i]
+        if t >= times[i - 1]:
+            continue
+        d = dets[i]
+        j = i
+        while j > 0 and times[j - 1] > t:
+            times[j] = times[j - 1]
+            dets[j] = dets[j - 1]
+            j -= 1
+        times[j] = t
+        dets[j] = d
+        moves += i - j
+        if moves > max_moves:
+            return False
+    return True

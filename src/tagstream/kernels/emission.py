@@ -1,10 +1,11 @@
-"""Sequential emitter kernels for the simulator: excitations that overlap in time.
+"""Pulsed emitter kernels for the simulator.
 
-When an exciton may still be alive at the next excitation (pulsed excitation with a period not
-much longer than the lifetime, or CW pumping), the emitter must be followed event by event:
-an exciton hit by another excitation becomes a biexciton (more collapse to one by Auger), which
-decays by a cascade BX -> X. Random numbers come from numba's generator, seeded per call, so a
-run is reproducible from its seed.
+When an exciton may still be alive at the next pulse (a period not much longer than the
+lifetime), the emitter must be followed pulse by pulse: an exciton hit by another excitation
+becomes a biexciton (more collapse to one by Auger), which decays by a cascade BX -> X. When
+pulses are independent, only the pulses that yield a detected photon are drawn. Random numbers
+come from the splitmix64 generator of :mod:`.random`, seeded per call, so a run is reproducible
+from its seed. (CW pumping: :mod:`.cw_emission`.)
 
 Photon kinds: 0 = exciton (X), 1 = biexciton (BX -> X step).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .random import exponential, uniform
+from .random import next_exponential, next_uniform
 
 KIND_X = 0
 KIND_BX = 1
@@ -50,8 +51,7 @@ def pulsed_sequence(
     int
         Number of photons written.
     """
-    rng = np.empty(1, np.uint64)
-    rng[0] = np.uint64(seed)
+    rs = np.uint64(seed)
     alive_until = carry[0]
     pend_t = carry[1]
     pend_r = carry[2] > 0.5
@@ -70,14 +70,18 @@ def pulsed_sequence(
             pend_r = False
         start = tp
         if n >= 2:  # a biexciton (more excitons collapse to one by Auger)
-            start = tp + exponential(rng) * tau_bx
-            if uniform(rng) < qy_bx:
+            e, rs = next_exponential(rs)
+            start = tp + e * tau_bx
+            u, rs = next_uniform(rs)
+            if u < qy_bx:
                 out_t[n_out] = start
                 out_kind[n_out] = KIND_BX
                 n_out += 1
-        alive_until = start + exponential(rng) * tau_x[s]
+        e, rs = next_exponential(rs)
+        alive_until = start + e * tau_x[s]
         pend_t = alive_until
-        pend_r = uniform(rng) < qy_x[s]
+        u, rs = next_uniform(rs)
+        pend_r = u < qy_x[s]
     carry[0] = alive_until
     carry[1] = pend_t
     carry[2] = 1.0 if pend_r else 0.0
@@ -95,90 +99,12 @@ def flush_pending(carry, end, out_t, out_kind):
     return 0
 
 
-@njit(nogil=True, cache=True)
-def cw_sequence(
-    t_start,
-    t_end,
-    seg_start,
-    seg_state,
-    pump_per_ps,
-    tau_x,
-    qy_x,
-    tau_bx,
-    qy_bx,
-    carry,
-    seed,
-    out_t,
-    out_kind,
-):
-    """Follow a CW-pumped emitter from ``t_start`` until ``t_end`` or a full output.
-
-    The emitter is a chain ground -> X -> BX: pumped at ``pump_per_ps`` from the ground state and
-    from X, X decays with ``tau_x`` (emitting with ``qy_x``), BX decays to X with ``tau_bx``
-    (emitting with ``qy_bx``). All waiting times are exponential, so the walk may stop at any
-    time and resume there: ``carry = [time, level]`` (level 0, 1, 2 excitons).
-
-    ``seg_start``/``seg_state``: the blinking segments covering ``[t_start, t_end)``.
-    Returns the number of photons written; ``carry[0] >= t_end`` when the block is done.
-    """
-    rng = np.empty(1, np.uint64)
-    rng[0] = np.uint64(seed)
-    t = max(carry[0], t_start)
-    level = int(carry[1])
-    cap = out_t.shape[0]
-    n_out = 0
-    k = 0
-    n_seg = seg_start.shape[0]
-    mean_pump = 1.0 / pump_per_ps
-    while n_out < cap:
-        while k + 1 < n_seg and seg_start[k + 1] <= t:
-            k += 1
-        s = seg_state[k]
-        if level == 0:
-            t_next = t + exponential(rng) * mean_pump
-            if t_next >= t_end:
-                t = t_end
-                break
-            t = t_next
-            level = 1
-        elif level == 1:
-            decay = exponential(rng) * tau_x[s]
-            pump = exponential(rng) * mean_pump
-            if min(decay, pump) + t >= t_end:
-                t = t_end
-                break
-            if decay < pump:
-                t += decay
-                level = 0
-                if uniform(rng) < qy_x[s]:
-                    out_t[n_out] = t
-                    out_kind[n_out] = KIND_X
-                    n_out += 1
-            else:
-                t += pump
-                level = 2
-        else:
-            t_next = t + exponential(rng) * tau_bx
-            if t_next >= t_end:
-                t = t_end
-                break
-            t = t_next
-            level = 1
-            if uniform(rng) < qy_bx:
-                out_t[n_out] = t
-                out_kind[n_out] = KIND_BX
-                n_out += 1
-    carry[0] = t
-    carry[1] = level
-    return n_out
-
-
 @njit(nogil=True, cache=True, inline="always")
-def _pick(cum, rng):
-    """Index drawn with cumulative probabilities ``cum`` (last entry 1)."""
-    u = uniform(rng)
+def _pick(cum, n_cum, u):
+    """Index drawn with cumulative probabilities ``cum`` (``n_cum`` entries, the last 1) for
+    the uniform ``u``."""
     d = 0
-    while d < cum.shape[0] - 1 and u >= cum[d]:
+    while d < n_cum - 1 and u >= cum[d]:
         d += 1
     return d
 
@@ -226,9 +152,9 @@ def independent_pulses(
     int
         Photons written, or -1 when ``out_t`` is too small.
     """
-    rng = np.empty(1, np.uint64)
-    rng[0] = np.uint64(seed)
+    rs = np.uint64(seed)
     cap = out_t.shape[0]
+    n_cum = detector_cum.shape[0]
     n = 0
     for i in range(seg_start.shape[0]):
         s = seg_state[i]
@@ -241,25 +167,32 @@ def independent_pulses(
         c0, c1, c2 = outcome_cum[s, 0], outcome_cum[s, 1], outcome_cum[s, 2]
         tx = tau_x[s]
         while True:
-            k += 1 + np.int64(exponential(rng) * gap_scale)
+            e, rs = next_exponential(rs)
+            k += 1 + np.int64(e * gap_scale)
             if k >= k1:
                 break
             if n + 2 > cap:
                 return -1
             tp = np.floor(k * period + 0.5)
-            u = uniform(rng)
+            u, rs = next_uniform(rs)
             if u < c0:  # one exciton
-                out_t[n] = tp + exponential(rng) * tx
-                out_d[n] = _pick(detector_cum, rng)
+                e, rs = next_exponential(rs)
+                out_t[n] = tp + e * tx
+                v, rs = next_uniform(rs)
+                out_d[n] = _pick(detector_cum, n_cum, v)
                 n += 1
                 continue
-            t_bx = tp + exponential(rng) * tau_bx
+            e, rs = next_exponential(rs)
+            t_bx = tp + e * tau_bx
             if u >= c2 or u < c1:  # the BX photon is detected
                 out_t[n] = t_bx
-                out_d[n] = _pick(detector_cum, rng)
+                v, rs = next_uniform(rs)
+                out_d[n] = _pick(detector_cum, n_cum, v)
                 n += 1
             if u >= c1:  # the X photon is detected
-                out_t[n] = t_bx + exponential(rng) * tx
-                out_d[n] = _pick(detector_cum, rng)
+                e, rs = next_exponential(rs)
+                out_t[n] = t_bx + e * tx
+                v, rs = next_uniform(rs)
+                out_d[n] = _pick(detector_cum, n_cum, v)
                 n += 1
     return n

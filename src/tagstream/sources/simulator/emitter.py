@@ -11,9 +11,11 @@ Two ways to produce the photons, chosen from the model:
   surviving exciton changes g2(0) by < 0.2 %): per blinking segment the pulses that yield at
   least one *detected* photon are drawn directly (geometric gaps), and what they yield is drawn
   given that — undetected excitations cost nothing;
-* *sequential* (lifetimes comparable to the period, or CW pumping): every excitation is followed
-  in order by a numba kernel, so an exciton still alive at the next excitation turns it into a
-  biexciton; detection is decided afterwards.
+* *sequential* (lifetimes comparable to the period): every excitation is followed in order by a
+  numba kernel, so an exciton still alive at the next excitation turns it into a biexciton;
+  detection is decided afterwards;
+* *CW*: the pumped chain ground -> X -> BX is jumped from one detected photon to the next
+  (:mod:`tagstream.kernels.cw_emission`), exact and independent of the detection efficiency.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import math
 
 import numpy as np
 
-from ...kernels.emission import cw_sequence, flush_pending, independent_pulses, pulsed_sequence
+from ...kernels.cw_emission import cw_detected
+from ...kernels.emission import flush_pending, independent_pulses, pulsed_sequence
 from .blinking import NAMES, StateGenerator
 from .config import SimConfig
+from .cw_model import cw_tables
 
 SURVIVAL_LIMIT = 1e-3  # exp(-T / tau) below this: pulses are independent
 
@@ -47,6 +51,7 @@ class Emitter:
         longest = max(self.tau_x[present].max(), config.biexciton.lifetime_ps)
         self.independent = self.pulsed and math.exp(-self.period / longest) < SURVIVAL_LIMIT
         self.carry = np.array([-math.inf, 0.0, 0.0]) if self.pulsed else np.array([0.0, 0.0])
+        self._tables: tuple[np.ndarray, ...] | None = None
 
     @property
     def method(self) -> str:
@@ -61,6 +66,8 @@ class Emitter:
         starts, codes = self.states.segments(t0, t1)
         if self.independent:
             times, dets = self._independent(starts, np.append(starts[1:], t1), codes, rng)
+        elif not self.pulsed:
+            times, dets = self._cw(t0, t1, starts, codes, int(rng.integers(0, 2**63 - 1)))
         else:
             emitted = self._sequential(t0, t1, starts, codes, rng)
             times, dets = self._detect(emitted, rng)
@@ -140,8 +147,6 @@ class Emitter:
         """Emission times of all photons of the excitations in [t0, t1)."""
         seed = int(rng.integers(0, 2**63 - 1))
         bx = self.config.biexciton
-        if not self.pulsed:
-            return self._cw(t0, t1, starts, codes, seed)
         k0, k1 = self._pulse_range(t0, t1)
         p_any, p_bx = self._excitation_probabilities()
         k = _bernoulli_indices(rng, max(k1 - k0, 0), p_any) + k0
@@ -165,33 +170,56 @@ class Emitter:
         )
         return out_t[:n]
 
-    def _cw(self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, seed: int):
+    def _cw_tables(self) -> tuple[np.ndarray, ...]:
+        if self._tables is None:
+            bx = self.config.biexciton
+            pump = self.config.excitation.pump_rate_hz * 1e-12
+            t = cw_tables(
+                pump, self.tau_x, self.qy_x, bx.lifetime_ps, bx.quantum_yield, self.detect_total
+            )
+            self._tables = (t.mode, t.mu, t.c_x, t.c_bx, t.cum_weight, t.t_neg, t.t_far, t.x_far)
+        return self._tables
+
+    def _cw(
+        self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Detected photons of the CW-pumped emitter in [t0, t1): emission times (ps) and
+        detectors, drawn from one detected photon to the next."""
         bx = self.config.biexciton
         pump = self.config.excitation.pump_rate_hz * 1e-12
-        expected = (t1 - t0) * pump * 2 + 64
-        parts = []
+        det_cum = np.cumsum(self.detect_p) / self.detect_total
+        seg_t, seg_s = starts.astype(np.float64), codes.astype(np.int64)
+        expected = (t1 - t0) * min(pump, 1.0 / self.tau_x.min()) * self.detect_total
+        cap = int(min(expected * 1.2 + 10 * math.sqrt(expected) + 64, 1 << 22))
+        times, dets = [], []
         step = 0
         while self.carry[0] < t1:
-            cap = int(min(expected, 1 << 22))
-            out_t, out_k = np.empty(cap), np.empty(cap, np.int64)
-            n = cw_sequence(
+            out_t, out_d, out_k = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64)
+            n = cw_detected(
                 float(t0),
                 float(t1),
-                starts.astype(np.float64),
-                codes.astype(np.int64),
+                seg_t,
+                seg_s,
                 pump,
                 self.tau_x,
                 self.qy_x,
                 bx.lifetime_ps,
                 bx.quantum_yield,
+                self.detect_total,
+                *self._cw_tables(),
+                det_cum,
                 self.carry,
-                seed + step,
+                (seed + step) % 2**63,
                 out_t,
+                out_d,
                 out_k,
             )
-            parts.append(out_t[:n])
+            times.append(out_t[:n])
+            dets.append(out_d[:n])
             step += 1
-        return np.concatenate(parts) if parts else np.zeros(0)
+        if len(times) == 1:
+            return times[0], dets[0]
+        return np.concatenate(times), np.concatenate(dets)
 
     # ------------------------------------------------------------------ detection
     def _which_detector(self, rng: np.random.Generator, n: int) -> np.ndarray:

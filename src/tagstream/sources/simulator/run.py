@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ...kernels.detection import merge_sorted, sort_nearly_sorted, split_window
 from ...tags import Channel, ChannelMap, Role, RunMetadata, TagBatch, parse_time
 from ..prefetch import prefetch
 from ..run import Run, batch_span_ps
@@ -120,7 +121,8 @@ class SimulatedRun(Run):
     def _windows(self) -> Iterator[TagBatch]:
         """The simulation proper: windows of time whose tags are final. The photons of the next
         block are made in a second thread while this one turns the current block's photons into
-        clicks and registers them."""
+        clicks and registers them. A window ends a margin (the largest early jitter) before
+        its block; the clicks after it wait for the next window."""
         config = self.config
         emitter = Emitter(config, self._states())
         bank = DetectorBank(config)
@@ -131,31 +133,43 @@ class SimulatedRun(Run):
         window_start = 0
         for k, block_end, last, times, dets, rng in prefetch(self._photons(emitter, end)):
             clicks = bank.smear(times, dets, rng)
-            all_t = np.concatenate([pend_t, clicks])
-            all_d = np.concatenate([pend_d, dets])
             window_end = int(end) if last else int(min(block_end - margin, end))
-            now = all_t < window_end
-            pend_t, pend_d = all_t[~now], all_d[~now]
-            batch = self._window(
-                bank, all_t[now], all_d[now], window_start, window_end, _rng(self.seed, _WINDOW, k)
-            )
-            if batch is not None:
-                yield batch
+            size = pend_t.size + clicks.size
+            now_t, now_d = np.empty(size, np.int64), np.empty(size, np.int64)
+            rest_t, rest_d = np.empty(size, np.int64), np.empty(size, np.int64)
+            n_now, n_rest = split_window(
+                pend_t, pend_d, clicks, dets.astype(np.int64, copy=False), window_start,
+                window_end, now_t, now_d, rest_t, rest_d,
+            )  # fmt: skip
+            pend_t, pend_d = rest_t[:n_rest], rest_d[:n_rest]
+            if window_end > window_start:
+                yield self._window(
+                    bank,
+                    now_t[:n_now],
+                    now_d[:n_now],
+                    window_start,
+                    window_end,
+                    _rng(self.seed, _WINDOW, k),
+                )
             window_start = window_end
 
     def _window(
         self, bank: DetectorBank, times, dets, t0: int, t1: int, rng: np.random.Generator
-    ) -> TagBatch | None:
-        if t1 <= t0:
-            return None
+    ) -> TagBatch:
+        """The tags of ``[t0, t1)`` from the clicks in it (the previous window's leftovers
+        first, then this block's, nearly in time order): dark counts and background added, all
+        in time order (stably: equal times keep that order), through dead time and
+        afterpulsing."""
         noise_t, noise_d = bank.noise(t0, t1, rng)
-        times = np.concatenate([times, noise_t])
-        dets = np.concatenate([dets, noise_d])
-        keep = times >= t0  # the run starts at t0 = 0: clicks jittered before it are lost
-        times, dets = times[keep], dets[keep]
-        order = np.argsort(times, kind="stable")
+        if not sort_nearly_sorted(times, dets, 8 * times.size + 1024):
+            order = np.argsort(times, kind="stable")
+            times, dets = times[order], dets[order]
+        order = np.argsort(noise_t, kind="stable")
+        all_t = np.empty(times.size + noise_t.size, np.int64)
+        all_d = np.empty(all_t.size, np.int64)
+        merge_sorted(times, dets, noise_t[order], noise_d[order], all_t, all_d)
         seed = int(rng.integers(0, 2**63 - 1))
-        clicks_t, clicks_d = bank.register(times[order], dets[order], t1, seed)
+        clicks_t, clicks_d = bank.register(all_t, all_d, t1, seed)
         tags_t, tags_c = bank.tags(clicks_t, clicks_d, t0, t1)
         md = self.metadata
         if md.mode == "T3":
