@@ -38,6 +38,7 @@ VERB_MODULES = (
     "run",
     "replay",
     "info",
+    "repair",
     "devices",
     "bench",
     "worker",

@@ -12,6 +12,7 @@ from ..pipeline.result_series import read_results
 from ..sources.files import open_run
 from ..sources.hdf5_file import HDF5Run
 from ..sources.pq_file import PtuRun
+from ..store.superblock import swmr_flags_set
 from ..tags import format_time
 
 
@@ -45,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
         _print_ptu(ptu)
     for text in source.warnings:
         print(f"warning   {text}")
+    if isinstance(source, HDF5Run) and swmr_flags_set(source.path):
+        print(
+            "warning   the file is still marked open for writing (its writer is running, or "
+            "ended without closing it): h5py, h5dump and other HDF5 tools refuse it; once no "
+            f"writer runs, `tagstream repair {args.file}` checks it and clears the mark"
+        )
     if status is not None:
         print(f"status    {status}")  # an incomplete file also has a warning above
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
