@@ -26,7 +26,7 @@
 
     [output]
     path = "run.h5"
-    compression = "blosc"         # none, blosc, lzf, gzip
+    compression = "deflate"       # deflate (default), none, blosc, lzf, gzip
     force = false
     results_every = "1 s"         # run time between result snapshots
 
