@@ -30,6 +30,8 @@ Pre-exponential amplitudes are ``a_i = N_i / tau_i`` (the decay launched by one 
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
@@ -38,11 +40,17 @@ from typing import Any
 import numpy as np
 from scipy import fft as sfft
 from scipy.optimize import nnls
-from scipy.stats import chi2
+from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 
 from ..errors import FitError
+from .decay_shapes import (
+    ShapeDerivs,
+    binned_decay_kernel_derivs,
+    periodic_exp_gauss_bins_derivs,
+    periodic_exp_gauss_bins_fast,
+)
+from .fit_progress import announce
 from .poisson_fit import PoissonFit, fit_poisson, poisson_deviance
-from .shapes import periodic_exp_gauss_bins
 
 __all__ = ["MODELS", "DecayFit", "fit_decay"]
 
@@ -59,6 +67,7 @@ _MIN_COUNTS_PER_PARAMETER = 10
 _GRID_POINTS = {1: 40, 2: 24, 3: 16}
 _GRID_STARTS = 2
 _UNIFORM_TOLERANCE = 1e-6
+_MAX_SCORING_STEPS = 2000
 
 _Shapes = Callable[[Sequence[float], float, float], np.ndarray]
 
@@ -176,7 +185,7 @@ class DecayFit:
                     "the histogram covers, stands for a flat background or for pulses the "
                     "histogram does not account for (a sync divider?)"
                 )
-        if self.dof > 0 and chi2.sf(self.deviance, self.dof) < POOR_FIT_P_VALUE:
+        if self.dof > 0 and chdtrc(self.dof, self.deviance) < POOR_FIT_P_VALUE:
             out.append(
                 f"the {self.model}-exponential model does not describe the decay (deviance "
                 f"{self.deviance:.0f} for {self.dof} degrees of freedom); the lifetimes are "
@@ -265,16 +274,57 @@ def fit_decay(
     problem = _Problem.build(counts, edges, bins, period, kind, irf, irf_sigma_ps, fixed_background)
     problem.check_counts(n_components)
 
+    key = _problem_key(counts, edges, bins, period, kind, irf, irf_sigma_ps, fixed_background)
     shift, sigma = problem.start_shift, problem.start_sigma
-    fit = problem.fit_order(1, guess if n_components == 1 else None, [], shift, sigma)
-    for order in range(2, n_components + 1):
-        shift = fit["shift"]
-        sigma = fit["sigma"] if "sigma" in fit.names else sigma
-        splits = _split_starts(_taus_of(fit, order - 1))
-        fit = problem.fit_order(
-            order, guess if order == n_components else None, splits, shift, sigma
-        )
+    fit: PoissonFit | None = None
+    for order in range(1, n_components + 1):
+        order_guess = guess if order == n_components else None
+        cached = _FIT_CACHE.get((key, order, order_guess))
+        if cached is not None:
+            fit = cached
+            continue
+        splits: list[tuple[float, ...]] = []
+        if fit is not None:
+            shift = fit["shift"]
+            sigma = fit["sigma"] if "sigma" in fit.names else problem.start_sigma
+            splits = _split_starts(_taus_of(fit, order - 1))
+        announce(f"fitting lifetime ({_NAMES[order]})")
+        fit = problem.fit_order(order, order_guess, splits, shift, sigma)
+        _remember((key, order, order_guess), fit)
+    assert fit is not None
     return _result(model, n_components, problem, fit)
+
+
+#: Recent fits by problem and order: fitting ``"tri"`` fits ``"mono"`` and ``"bi"`` on the way,
+#: so choosing the model (mono, then bi, then tri) reuses them instead of fitting them again.
+_FIT_CACHE: OrderedDict[tuple, PoissonFit] = OrderedDict()
+_FIT_CACHE_SIZE = 12
+_NAMES = {n: name for name, n in MODELS.items()}
+
+
+def _remember(key: tuple, fit: PoissonFit) -> None:
+    _FIT_CACHE[key] = fit
+    while len(_FIT_CACHE) > _FIT_CACHE_SIZE:
+        _FIT_CACHE.popitem(last=False)
+
+
+def _problem_key(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    bins: slice,
+    period: float | None,
+    kind: str,
+    irf: np.ndarray | None,
+    irf_sigma_ps: float | None,
+    background: float | None,
+) -> bytes:
+    """A digest of everything that determines the fits of a decay histogram."""
+    digest = hashlib.blake2b(digest_size=20)
+    for array in (counts, edges, np.empty(0) if irf is None else irf):
+        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        digest.update(b"|")
+    digest.update(repr((bins.start, bins.stop, period, kind, irf_sigma_ps, background)).encode())
+    return digest.digest()
 
 
 def _components(model: str) -> int:
@@ -421,7 +471,7 @@ class _Problem:
             shift_bounds = (-0.5 * reach, 0.5 * reach)
             start_shift = float(np.clip(rise_time - irf_rise, *shift_bounds))
         else:
-            shapes = _analytic_shapes(fit_edges, period)
+            shapes = _AnalyticShapes(fit_edges, period)
             shift_bounds = (float(fit_edges[0]) - 0.5 * reach, float(fit_edges[-1]))
             start_shift = (
                 float(fit_edges[0]) if kind == "none" else float(np.clip(rise_time, *shift_bounds))
@@ -471,6 +521,26 @@ class _Problem:
             return photons @ shapes + p["background"] * self.background_shape
 
         return expected
+
+    def jacobian(self, n_components: int) -> Callable[..., tuple[np.ndarray, dict]]:
+        """The model of :meth:`model` with its derivatives by every parameter."""
+
+        def expected_and_derivs(**p: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            taus = [p[f"tau{i}"] for i in range(1, n_components + 1)]
+            photons = np.array([p[f"n{i}"] for i in range(1, n_components + 1)])
+            d = self.shapes.derivs(taus, p["shift"], p.get("sigma", 0.0))
+            mu = photons @ d.value + p["background"] * self.background_shape
+            derivs = {
+                "shift": photons @ d.d_t0,
+                "sigma": photons @ d.d_sigma,
+                "background": self.background_shape,
+            }
+            for i in range(n_components):
+                derivs[f"n{i + 1}"] = d.value[i]
+                derivs[f"tau{i + 1}"] = photons[i] * d.d_tau[i]
+            return mu, derivs
+
+        return expected_and_derivs
 
     def linear_solution(self, shapes: np.ndarray) -> tuple[np.ndarray, float, float]:
         """Photon numbers and background for fixed shapes (weighted non-negative least squares),
@@ -581,7 +651,14 @@ class _Problem:
             p0["background"] = self.fixed_background
             fixed.append("background")
         return fit_poisson(
-            self.model(order), self.counts, p0, bounds=bounds, fixed=fixed, scales=scales
+            self.model(order),
+            self.counts,
+            p0,
+            bounds=bounds,
+            fixed=fixed,
+            scales=scales,
+            max_iter=_MAX_SCORING_STEPS,
+            jacobian=self.jacobian(order),
         )
 
 
@@ -604,14 +681,34 @@ def _checked_irf(irf: np.ndarray | None, counts: np.ndarray, edges: np.ndarray) 
     return irf / irf.sum()
 
 
-def _analytic_shapes(edges: np.ndarray, period: float | None) -> _Shapes:
+class _AnalyticShapes:
     """Gaussian-broadened (or, with sigma 0, bare) periodic exponentials on the fitted bins."""
 
-    def shapes(taus: Sequence[float], shift: float, sigma: float) -> np.ndarray:
-        rows = [periodic_exp_gauss_bins(edges, tau, sigma, shift, period) for tau in taus]
+    def __init__(self, edges: np.ndarray, period: float | None) -> None:
+        self.edges = edges
+        self.period = period
+
+    def __call__(self, taus: Sequence[float], shift: float, sigma: float) -> np.ndarray:
+        rows = [
+            periodic_exp_gauss_bins_fast(self.edges, tau, sigma, shift, self.period) for tau in taus
+        ]
         return np.clip(np.array(rows), 0.0, None)
 
-    return shapes
+    def derivs(self, taus: Sequence[float], shift: float, sigma: float) -> ShapeDerivs:
+        """The shapes of :meth:`__call__` and their derivatives by tau, shift and sigma."""
+        rows = [
+            periodic_exp_gauss_bins_derivs(self.edges, tau, sigma, shift, self.period)
+            for tau in taus
+        ]
+        return _clipped(ShapeDerivs(*(np.array(part) for part in zip(*rows, strict=True))))
+
+
+def _clipped(d: ShapeDerivs) -> ShapeDerivs:
+    """Shapes clipped at zero (rounding below it), with zero derivatives where clipped."""
+    below = d.value < 0
+    if not below.any():
+        return d
+    return ShapeDerivs(*(np.where(below, 0.0, part) for part in d))
 
 
 class _MeasuredIrf:
@@ -641,6 +738,18 @@ class _MeasuredIrf:
         spectrum = sfft.rfft(kernels, self.size, axis=1) * self.irf_spectrum
         full = sfft.irfft(spectrum, self.size, axis=1)[:, self.n - 1 : 2 * self.n - 1]
         return np.clip(full[:, self.bins], 0.0, None)
+
+    def derivs(self, taus: Sequence[float], shift: float, sigma: float = 0.0) -> ShapeDerivs:
+        """The shapes of :meth:`__call__` and their derivatives by tau and shift (sigma: 0)."""
+        k = len(taus)
+        lags = self.lags - shift
+        parts = [binned_decay_kernel_derivs(lags, self.width, t, self.period) for t in taus]
+        kernels = np.array([row for part in zip(*parts, strict=True) for row in part])
+        spectrum = sfft.rfft(kernels, self.size, axis=1) * self.irf_spectrum
+        full = sfft.irfft(spectrum, self.size, axis=1)[:, self.n - 1 : 2 * self.n - 1]
+        full = full[:, self.bins]
+        value, d_tau, d_lag = full[:k], full[k : 2 * k], full[2 * k :]
+        return _clipped(ShapeDerivs(value, d_tau, -d_lag, np.zeros_like(value)))
 
 
 def _binned_decay_kernel(
