@@ -26,6 +26,7 @@ class LiveView:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._stop = threading.Event()
+        self._warned = False
         self._thread = threading.Thread(target=self._loop, name="tagstream-view", daemon=True)
 
     def __enter__(self) -> LiveView:
@@ -43,6 +44,7 @@ class LiveView:
         waited = 0.0
         while not self._stop.wait(REFRESH_S):
             waited += REFRESH_S
+            self._warn_once()
             if not self.tty and waited < LOG_EVERY_S:
                 continue
             waited = 0.0
@@ -51,6 +53,14 @@ class LiveView:
                 self.stream.write("\r\x1b[2K" + line)
             else:
                 self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def _warn_once(self) -> None:
+        """Say on a line of its own, once, that the source falls behind real time."""
+        warning = self.pipeline.status().get("source_warning")
+        if warning and not self._warned:
+            self._warned = True
+            self.stream.write(("\r\x1b[2K" if self.tty else "") + f"warning: {warning}\n")
             self.stream.flush()
 
 
@@ -65,14 +75,23 @@ def status_line(pipeline: LivePipeline) -> str:
     parts.append(_g2(pipeline, latest))
     parts.append(_tau(pipeline, latest))
     parts.append(_on(latest))
-    lag = status["lag_s"]
-    parts.append("lag —" if lag is None else f"lag {lag:.2f} s")
+    parts.append(_lag(status))
     queued = status["writer_queue_mb"]
     parts.append(", ".join([*losses(status), *([f"writer {queued:.0f} MB queued"] * bool(queued))]))
     rejected = sum(status.get(key) or 0 for key, _ in _REJECTIONS)
     if rejected:
         parts.append(f"{rejected} rejected")
     return " | ".join(p for p in parts if p)
+
+
+def _lag(status: dict[str, Any]) -> str:
+    """``lag 0.02 s``: how far the results are behind the wall clock, counting both the
+    analysis and a paced source that does not keep up with real time (then said so)."""
+    known = [x for x in (status["lag_s"], status.get("source_lag_s")) if x is not None]
+    if not known:
+        return "lag —"
+    note = " (source behind real time)" if status.get("source_warning") else ""
+    return f"lag {max(known):.2f} s{note}"
 
 
 def _spec(pipeline: LivePipeline, name: str):

@@ -43,6 +43,7 @@ from ..analysis.stream import Coverage
 from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
 from ..kernels.channel_counts import channel_counts
+from ..sources.paced import RealTimeLag, real_time_pace
 from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.results import Snapshot
@@ -176,6 +177,10 @@ class LivePipeline:
         # (end of the data published, ps; when) for the lag of the results
         self._published_until: collections.deque = collections.deque(maxlen=1 << 16)
         self._results_lag: tuple[float, float] | None = None  # (latest, largest), s
+        pace = real_time_pace(source)
+        #: How far a paced source falls behind the wall clock (``None``: not paced).
+        self.source_lag = None if pace is None else RealTimeLag(pace, self.metadata.source)
+        self._taken_at: float | None = None  # when the last batch was handed on
         self._published = 0
         self._malformed_results = 0
         self._malformed_control = 0
@@ -246,6 +251,8 @@ class LivePipeline:
                     self._start_workers()
                     self._stream(duration_ps)
                     self.timing["source_done"] = time.monotonic()
+                    if self.source_lag is not None and self.source_lag.behind:
+                        self._note(self.source_lag.warning(final=True))
                     self._wait_for_workers()
                     self.timing["analysis_done"] = time.monotonic()
                 finally:
@@ -289,6 +296,8 @@ class LivePipeline:
                 "lag_s": max((w["lag_s"] for w in workers.values()), default=None),
                 "results_lag_s": None if self._results_lag is None else self._results_lag[0],
                 "results_lag_max_s": None if self._results_lag is None else self._results_lag[1],
+                "source_lag_s": None if self.source_lag is None else self.source_lag.lag_s,
+                "source_warning": None if self.source_lag is None else self.source_lag.warning(),
                 "malformed": sum(w["malformed"] for w in workers.values()),
                 "malformed_results": self._malformed_results,
                 "malformed_control": self._malformed_control,
@@ -400,10 +409,14 @@ class LivePipeline:
     def _take(self, batch: TagBatch) -> None:
         """Record a batch, then publish it (after the slowest worker caught up, if the source
         can wait)."""
-        self.timing.setdefault("first_batch", time.monotonic())
+        arrived = time.monotonic()
+        self.timing.setdefault("first_batch", arrived)
         self._background.append(batch)
         counts = channel_counts(batch.channels)
         with self._lock:
+            if self.source_lag is not None:  # (the wait for this batch: the source's time)
+                waited = 0.0 if self._taken_at is None else arrived - self._taken_at
+                self.source_lag.observe(batch.t_end, arrived, waited)
             self._acquired.add(batch)
             self._counts += counts
             self._rates.append((batch.t_end, self._counts.copy()))
@@ -420,6 +433,7 @@ class LivePipeline:
             self._published = self._publisher.sequence
         self._publisher.poll_subscriptions()
         self._supervise()
+        self._taken_at = time.monotonic()
 
     def _wait_for_progress(self) -> None:
         deadline = time.monotonic() + STALL_TIMEOUT_S
