@@ -44,7 +44,7 @@ TOP_KEYS = {
 CHANNEL_KEYS = {"number", "role", "counts", "rate_cps"}
 G2_KEYS = {
     "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
-    "zero_delay_ns", "jitter_ps", "note",
+    "zero_delay_ns", "jitter_ps", "gate_ns", "note",
 }  # fmt: skip
 LIFETIME_KEYS = {
     "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
@@ -54,7 +54,7 @@ LIFETIME_KEYS = {
 BLINKING_KEYS = {
     "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
-    "off_dwells", "note",
+    "off_dwells", "gate_ns", "note",
 }  # fmt: skip
 
 

@@ -3,9 +3,12 @@ place for the run summary and the live analysis, so both histogram alike."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..tags import RunMetadata
 from .flid import FlidAnalyzer
 from .g2 import G2Analyzer
+from .gate import Gated, NanotimeGate
 from .lifetime import LifetimeAnalyzer
 from .summary_settings import SummarySettings, detector_names, no_decay_reason
 from .trace import TraceAnalyzer
@@ -15,7 +18,7 @@ def g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> G2Analyzer 
     """The HBT cross-correlation of the settings' pair (``None`` without a pair)."""
     if settings.g2_pair is None:
         return None
-    return G2Analyzer(
+    analyzer = G2Analyzer(
         *settings.g2_pair,
         window=settings.g2_window,
         bin=settings.g2_bin,
@@ -23,6 +26,16 @@ def g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> G2Analyzer 
         period_ps=metadata.laser_period_ps,
         delays=settings.delays,
     )
+    return gated(analyzer, settings, metadata)
+
+
+def gated(analyzer: Any, settings: SummarySettings, metadata: RunMetadata) -> Any:
+    """``analyzer`` behind the settings' nanotime gate, if one is set (see
+    :class:`~tagstream.analysis.summary_settings.SummarySettings`)."""
+    if settings.gate is None:
+        return analyzer
+    gate = NanotimeGate(*settings.gate, channels=metadata.channels, delays=settings.delays)
+    return Gated(analyzer, gate)
 
 
 def lifetime_analyzer(settings: SummarySettings, metadata: RunMetadata) -> LifetimeAnalyzer | None:
@@ -57,7 +70,8 @@ def trace_analyzer(settings: SummarySettings, metadata: RunMetadata) -> TraceAna
     detectors = trace_channels(settings, metadata)
     if detectors is None:
         return None
-    return TraceAnalyzer(detectors, bin=settings.trace_bin, channels=metadata.channels)
+    analyzer = TraceAnalyzer(detectors, bin=settings.trace_bin, channels=metadata.channels)
+    return gated(analyzer, settings, metadata)
 
 
 def flid_analyzer(settings: SummarySettings, metadata: RunMetadata) -> FlidAnalyzer | None:

@@ -48,6 +48,7 @@ from .summary_settings import (
     check_irf,
     default_g2_binning,
     default_lifetime_bin,
+    irf_file,
     no_decay_reason,
     resolve_settings,
 )
@@ -57,7 +58,7 @@ PS_PER_S = 10**12
 #: The keys of the summary JSON's blocks, present (``None``) even when a block is not computed.
 G2_KEYS = (
     "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
-    "zero_delay_ns", "jitter_ps",
+    "zero_delay_ns", "jitter_ps", "gate_ns",
 )  # fmt: skip
 LIFETIME_KEYS = (
     "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
@@ -67,7 +68,7 @@ LIFETIME_KEYS = (
 BLINKING_KEYS = (
     "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
-    "off_dwells",
+    "off_dwells", "gate_ns",
 )  # fmt: skip
 #: Fewest full trace bins for a blinking analysis.
 MIN_BLINKING_BINS = 10
@@ -166,6 +167,7 @@ def summarize(
     settings: SummarySettings | None = None,
     progress: Callable[[int], object] | None = None,
     warnings: Iterable[str] = (),
+    irf_counts: np.ndarray | None = None,
 ) -> RunSummary:
     """Summarise a run in one pass over its batches.
 
@@ -184,6 +186,9 @@ def summarize(
     warnings
         What the reader found wrong with the run's file (a file that ends early, damaged
         records); they lead the summary's warnings.
+    irf_counts
+        The measured IRF's histogram in the decay's bins, when ``settings.irf`` names a file
+        (see :func:`tagstream.pipeline.offline.measured_irf`).
 
     Raises
     ------
@@ -203,7 +208,8 @@ def summarize(
             progress(batch.t_end)
     if tally.batches == 0:
         notes.append("run: no batches, nothing to analyse")
-    return _finish(name, metadata, resolved, tally, feeds, notes, [f"file: {w}" for w in warnings])
+    file_warnings = [f"file: {w}" for w in warnings]
+    return _finish(name, metadata, resolved, tally, feeds, notes, file_warnings, irf_counts)
 
 
 # ---------------------------------------------------------------------------------- the fits
@@ -224,11 +230,12 @@ def _finish(
     feeds: dict[str, _Feed],
     notes: list[str],
     warnings: list[str],
+    irf_counts: np.ndarray | None = None,
 ) -> RunSummary:
     decay = _attempt("lifetime", notes, feeds["lifetime"].result)
     fits = None
     if decay is not None:
-        fits = _attempt("lifetime", notes, lambda: _decay_fits(decay, settings))
+        fits = _attempt("lifetime", notes, lambda: _decay_fits(decay, settings, irf_counts))
     chosen = fits[0] if fits is not None else None
     g2 = _attempt("g2", notes, feeds["g2"].result)
     hint = float(np.max(chosen.tau_ps)) if chosen is not None else None
@@ -351,6 +358,7 @@ def fit_lifetime(
     irf: str = "gaussian",
     irf_sigma_ps: float | None = None,
     significance: float = 1e-3,
+    irf_counts: np.ndarray | None = None,
 ) -> tuple[DecayFit, dict[str, DecayFit]]:
     """Fit a decay histogram, choosing the number of exponentials for ``model="auto"``.
 
@@ -359,7 +367,8 @@ def fit_lifetime(
     more parameters; 13.8 at 0.1 %) and every lifetime of the larger model lies at least three
     standard errors above zero. A larger model that cannot be fitted (too few counts) ends the
     search. The test is approximate: the simpler model sits on the boundary of the larger one
-    (zero amplitude), where the χ² law only bounds the deviance drop roughly.
+    (zero amplitude), where the χ² law only bounds the deviance drop roughly. With ``irf`` a
+    file name, ``irf_counts`` is the measured IRF's histogram in the decay's bins.
 
     Returns
     -------
@@ -372,7 +381,12 @@ def fit_lifetime(
     """
     check_choice("lifetime model", model, LIFETIME_MODELS)
     check_irf(irf)
-    options = {"gaussian": irf == "gaussian", "irf_sigma_ps": irf_sigma_ps}
+    if irf_file(irf) is None:
+        options = {"gaussian": irf == "gaussian", "irf_sigma_ps": irf_sigma_ps}
+    elif irf_counts is None:
+        raise AnalysisError(f"irf {irf}: the measured IRF's histogram was not given")
+    else:
+        options = {"irf": irf_counts}
     if model != "auto":
         chosen = decay.fit(model, **options)
         return chosen, {model: chosen}
@@ -397,7 +411,7 @@ def _resolved(fit: DecayFit) -> bool:
 
 
 def _decay_fits(
-    decay: DecayResult, settings: SummarySettings
+    decay: DecayResult, settings: SummarySettings, irf_counts: np.ndarray | None = None
 ) -> tuple[DecayFit, dict[str, DecayFit]]:
     if decay.counts.sum() == 0:
         raise AnalysisError(f"no photons on {decay.channel} in the decay histogram")
@@ -407,6 +421,7 @@ def _decay_fits(
         settings.irf,
         None if settings.irf_sigma is None else float(settings.irf_sigma),
         settings.model_significance,
+        irf_counts,
     )
 
 
@@ -526,7 +541,16 @@ class RunSummary:
         block = dict.fromkeys(G2_KEYS) | {"pair": None if pair is None else list(pair)}
         if self.g2_zero is not None:
             block |= self.g2_zero.to_dict()
-        return block | {"note": self.note("g2")}
+        return block | {"gate_ns": self._gate_ns(), "note": self.note("g2")}
+
+    def _gate_ns(self) -> list[float] | None:
+        """The nanotime gate of the g2 and the trace, ns (``None``: every photon)."""
+        gate = self.settings.gate
+        return None if gate is None else [float(v) / 1e3 for v in gate]
+
+    def _gate_text(self) -> str:
+        gate = self._gate_ns()
+        return "" if gate is None else f"; photons {gate[0]:g}-{gate[1]:g} ns after the pulse"
 
     def _lifetime_dict(self) -> dict[str, Any]:
         block = dict.fromkeys(LIFETIME_KEYS) | {"channel": self.settings.lifetime_channel}
@@ -540,7 +564,7 @@ class RunSummary:
         block = dict.fromkeys(BLINKING_KEYS)
         if self.blinking is not None:
             block |= self.blinking.to_dict()
-        return block | {"note": self.note("blinking")}
+        return block | {"gate_ns": self._gate_ns(), "note": self.note("blinking")}
 
     def _channels_dict(self) -> dict[str, dict[str, Any]]:
         return {
@@ -587,7 +611,10 @@ class RunSummary:
         if z is None:
             return "g2(0): not available"
         pair = "x".join(z.pair)
-        head = f"g2(0) = {value_with_error(z.value, z.error)} ({z.excitation}, {z.method}; {pair})"
+        head = (
+            f"g2(0) = {value_with_error(z.value, z.error)} ({z.excitation}, {z.method}; "
+            f"{pair}{self._gate_text()})"
+        )
         if z.excitation == "pulsed":
             tail = f"period {z.period_ps / 1e3:.4g} ns"
         else:
@@ -612,7 +639,8 @@ class RunSummary:
         fr = b.fractions
         thr = ", ".join(_cps(t) for t in b.thresholds_cps)
         line = (
-            f"blinking ({b.bin_ps / 1e9:g} ms bins, thresholds {thr}, {b.method}): "
+            f"blinking ({b.bin_ps / 1e9:g} ms bins, thresholds {thr}, {b.method}"
+            f"{self._gate_text()}): "
             f"on {fr['on']:.2f}, grey {fr['grey']:.2f}, off {fr['off']:.2f}"
         )
         for state, alpha in (("on", b.on_exponent), ("off", b.off_exponent)):

@@ -81,7 +81,11 @@ class SummarySettings:
         Significance level of that test.
     irf
         Instrument response of the lifetime fit: ``"gaussian"`` (reconvolution, width fitted
-        unless ``irf_sigma`` is given) or ``"none"`` (tail fit from the maximum).
+        unless ``irf_sigma`` is given), ``"none"`` (tail fit from the maximum), or the name of
+        a run file (PTU, Photon-HDF5, ours) of an IRF measurement — scattered laser light on
+        the same detector at the same repetition rate — whose decay histogram, made like the
+        run's, is reconvolved (its shift fitted). In a config file the name is taken from the
+        config's folder.
     irf_sigma
         Fixed width (standard deviation) of the Gaussian IRF.
     trace_bin
@@ -105,6 +109,11 @@ class SummarySettings:
         Shortest dwell time in the power-law fits of the blinking dwell times: ``"auto"``
         (default: the Kolmogorov–Smirnov-minimising cut of Clauset, Shalizi & Newman 2009) or
         a time.
+    gate
+        ``[start, stop]``: only photons that arrive this long after the laser pulse enter the
+        g2 and the trace (and with it the blinking analysis), e.g. ``["1 ns", "50 ns"]`` to
+        leave out the fast biexciton and scattered-laser photons of the first nanosecond. The
+        decay histogram and FLID keep every photon. Needs the laser sync.
     """
 
     g2_pair: tuple[ChannelKey, ChannelKey] | None = None
@@ -125,6 +134,7 @@ class SummarySettings:
     delays: Mapping[ChannelKey, TimeLike] | None = None
     cw_jitter: TimeLike = "fit"
     powerlaw_min: TimeLike = "auto"
+    gate: tuple[TimeLike, TimeLike] | None = None
 
     def __post_init__(self) -> None:
         if self.g2_pair is not None:
@@ -178,6 +188,8 @@ class SummarySettings:
             raise AnalysisError(
                 f"powerlaw_min must be 'auto' or a positive time, got {self.powerlaw_min!r}"
             )
+        if self.gate is not None:
+            object.__setattr__(self, "gate", _gate(self.gate))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SummarySettings:
@@ -192,7 +204,7 @@ class SummarySettings:
         unknown = sorted(set(d) - set(known))
         if unknown:
             raise AnalysisError(
-                f"[analysis]: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
             )
         return cls(**dict(d))
 
@@ -203,15 +215,33 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
 
 
 def check_irf(value: object) -> None:
+    """``"gaussian"``, ``"none"``, or the name of a file holding a measured IRF."""
     if value == "measured":
         raise AnalysisError(
-            "irf: 'measured' needs an IRF histogram, which the run summary does not take; "
-            "use 'gaussian' or 'none'"
+            "irf: give the file of the IRF measurement (irf = \"irf.h5\", a run of scattered "
+            "laser light on the same detector), 'gaussian' or 'none'"
         )
-    check_choice("irf", value, IRFS)
+    if not isinstance(value, str) or not value.strip():
+        raise AnalysisError(f"irf must be 'gaussian', 'none' or a file name, got {value!r}")
 
 
-def _thresholds(values: Iterable[float]) -> tuple[float, ...]:
+def irf_file(value: object) -> str | None:
+    """The IRF file's name when ``value`` (an ``irf`` setting) names one, else ``None``."""
+    return value if isinstance(value, str) and value not in IRFS else None
+
+
+def _gate(value: object) -> tuple[TimeLike, TimeLike]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 2:
+        raise AnalysisError(f"gate: give [start, stop], e.g. ['1 ns', '50 ns'], got {value!r}")
+    start, stop = (parse_time(v, "gate") for v in value)
+    if stop <= start:
+        raise AnalysisError(f"gate: the stop must come after the start, got {list(value)!r}")
+    return value[0], value[1]
+
+
+def _thresholds(values: Iterable[float] | float) -> tuple[float, ...]:
+    if isinstance(values, int | float) and not isinstance(values, bool):
+        values = (values,)  # one threshold, given as a number
     try:
         thr = tuple(float(v) for v in values)
     except (TypeError, ValueError) as exc:
@@ -312,6 +342,18 @@ def resolve_settings(
     jitter = jitter if jitter in ("fit", "none") else parse_time(jitter, "cw_jitter")
     low = settings.powerlaw_min
     low = low if low == "auto" else parse_time(low, "powerlaw_min")
+    gate = None
+    if settings.gate is not None:
+        reason = no_decay_reason(metadata)
+        if reason is not None:
+            raise AnalysisError(f"gate: {reason}; a nanotime gate needs the laser sync")
+        gate = tuple(parse_time(v, "gate") for v in settings.gate)
+        period = metadata.laser_period_ps or metadata.sync_period_ps
+        if gate[1] - gate[0] > period:
+            raise AnalysisError(
+                f"gate: {(gate[1] - gate[0]) / 1e3:g} ns is wider than the laser period "
+                f"({period / 1e3:g} ns)"
+            )
     resolved = dataclasses.replace(
         settings,
         g2_pair=pair,
@@ -325,6 +367,7 @@ def resolve_settings(
         delays=delays or None,
         cw_jitter=jitter,
         powerlaw_min=low,
+        gate=gate,
     )
     return resolved, notes
 

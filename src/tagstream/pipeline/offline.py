@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..analysis.run_analyzers import lifetime_analyzer
 from ..analysis.summary import RunSummary, SummarySettings, summarize
-from ..errors import RunFileError, TagstreamError
+from ..analysis.summary_settings import irf_file, resolve_settings
+from ..errors import AnalysisError, RunFileError, TagstreamError
 from ..sources.files import open_run
 from ..sources.run import Run
+from ..tags import RunMetadata
 
 Progress = Callable[[int], None]
 
@@ -31,17 +37,98 @@ def load_analysis_settings(path: str | os.PathLike | None) -> SummarySettings:
     if not isinstance(table, dict):
         raise RunFileError(file, "[analysis] must be a table")
     try:
-        return SummarySettings.from_dict(table)
+        return with_irf_from(SummarySettings.from_dict(table), file.parent)
     except TagstreamError as exc:
         raise TagstreamError(f"{file}: [analysis] {exc}") from None
+
+
+def with_irf_from(settings: SummarySettings, folder: Path) -> SummarySettings:
+    """``settings`` with a relative IRF file name taken from ``folder`` (a config's)."""
+    name = irf_file(settings.irf)
+    if name is None or Path(name).expanduser().is_absolute():
+        return settings
+    return dataclasses.replace(settings, irf=str(folder / name))
 
 
 def analyze_run(
     run: Run, name: str, settings: SummarySettings | None = None, progress: Progress | None = None
 ) -> RunSummary:
     """The summary of a run: one pass over its batches, then the fits."""
+    settings = settings or SummarySettings()
+    irf = measured_irf(settings, run.metadata)
     return summarize(
-        run.batches(), run.metadata, name, settings, progress=progress, warnings=run.warnings
+        run.batches(),
+        run.metadata,
+        name,
+        settings,
+        progress=progress,
+        warnings=run.warnings,
+        irf_counts=irf,
+    )
+
+
+def measured_irf(settings: SummarySettings, metadata: RunMetadata) -> np.ndarray | None:
+    """The decay histogram of the IRF file that ``settings.irf`` names, made as the run's
+    (same channel — or the IRF file's only detector —, bins, delays and laser period);
+    ``None`` when the settings name no file or the run gives no decay.
+
+    Raises
+    ------
+    TagstreamError
+        The file cannot be read, or its histogram cannot match the run's (one line naming it).
+    """
+    name = irf_file(settings.irf)
+    if name is None:
+        return None
+    resolved, _ = resolve_settings(settings, metadata)
+    if resolved.lifetime_channel is None:
+        return None
+    path = Path(name).expanduser()
+    try:
+        irf_run = open_run(path)
+    except TagstreamError as exc:
+        raise AnalysisError(f"[analysis] irf: {exc}") from None
+    with irf_run:
+        md = irf_run.metadata
+        period = metadata.laser_period_ps or metadata.sync_period_ps
+        irf_period = md.laser_period_ps or md.sync_period_ps
+        if irf_period is None or abs(irf_period - period) > IRF_PERIOD_TOLERANCE * period:
+            shown = "no laser sync" if irf_period is None else f"{irf_period / 1e3:.6g} ns"
+            raise AnalysisError(
+                f"[analysis] irf {path}: its laser period ({shown}) is not the run's "
+                f"({period / 1e3:.6g} ns); measure the IRF at the run's repetition rate"
+            )
+        channel = _irf_channel(resolved.lifetime_channel, md, path)
+        try:
+            analyzer = lifetime_analyzer(
+                dataclasses.replace(resolved, lifetime_channel=channel), md
+            )
+            for batch in irf_run.batches():
+                analyzer.process(batch)
+            counts = analyzer.result().counts
+        except AnalysisError as exc:
+            raise AnalysisError(f"[analysis] irf {path}: {exc}") from None
+    if counts.sum() == 0:
+        raise AnalysisError(
+            f"[analysis] irf {path}: no photons on {channel} in its decay histogram"
+        )
+    return counts
+
+
+#: Largest relative difference between the laser periods of a run and of its IRF measurement.
+IRF_PERIOD_TOLERANCE = 1e-3
+
+
+def _irf_channel(channel: str, md: RunMetadata, path: Path) -> str:
+    """The run's lifetime channel in the IRF file: by name, else its only detector."""
+    names = [c.name for c in md.channels.detectors]
+    if channel in names:
+        return channel
+    if len(names) == 1:
+        return names[0]
+    raise AnalysisError(
+        f"[analysis] irf {path}: no detector named {channel} (it has "
+        f"{', '.join(names) or 'none'}); record the IRF on the same detector"
     )
 
 

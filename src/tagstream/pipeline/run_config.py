@@ -60,6 +60,7 @@ from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
 from ..transport.security import check_exposure
 from ..transport.streams import DEFAULT_HWM
 from .live_analysis import check_results_every
+from .offline import with_irf_from
 
 SECTIONS = ("source", "channels", "analysis", "output", "pipeline", "instruments")
 #: Most messages queued per worker (each up to 2**20 tags, about 14 MB: 256 of them bound the
@@ -176,10 +177,15 @@ def parse_run_config(
         raise RunConfigError(f"unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}")
     tables = {name: _table(raw, name) for name in SECTIONS}
     analysis_table = tables["analysis"]
+    try:
+        analysis = SummarySettings.from_dict(analysis_table)
+    except TagstreamError as exc:
+        raise RunConfigError(f"[analysis] {exc}") from None
+    analysis = with_irf_from(analysis, folder)
     return RunConfig(
         source=_source(tables["source"], folder),
         channels=_channels(tables["channels"]),
-        analysis=SummarySettings.from_dict(analysis_table),
+        analysis=analysis,
         output=_output(tables["output"]),
         pipeline=_pipeline(tables["pipeline"], folder),
         instruments=_instruments(tables["instruments"]),
