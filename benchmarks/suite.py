@@ -20,6 +20,7 @@ from tagstream.tags import TagBatch
 
 from . import peers
 from .datasets import Dataset, hbt_t2_with_sync, hbt_t3
+from .foreign import measure_foreign
 from .pipeline import measure_pipeline
 from .ptu_decode import measure_ptu
 from .timing import best_time
@@ -210,6 +211,7 @@ def run_suite(
 
     _simulator(bench, hbt, seconds)
     disk = measure_writer(bench.measure, hbt)
+    measure_foreign(bench.measure, hbt)
     measure_ptu(bench.measure, hbt)
 
     def add_row(analysis, impl, n, rate, ratio, budget, meets, agrees, note) -> None:

@@ -17,9 +17,10 @@ from tagstream.tags import TagBatch
 
 #: Tags per appended batch: what a time tagger hands over every few milliseconds at full rate.
 WRITE_BATCH_TAGS = 1 << 17
-#: Budgets of the issue: the USB3 ceiling of the fastest taggers, and the compressed default.
+#: Budgets of the issues: the USB3 ceiling of the fastest taggers, and the compressed default
+#: (shuffle + deflate, which every HDF5 reader decodes).
 UNCOMPRESSED_BUDGET = 80e6
-DEFAULT_BUDGET = 30e6
+DEFAULT_BUDGET = 40e6
 
 
 def write_batches(
