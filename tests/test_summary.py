@@ -322,7 +322,7 @@ def test_settings_reject_unknown_keys_and_bad_values():
         SummarySettings.from_dict({"trace_binn": "10 ms"})
     with pytest.raises(AnalysisError, match="lifetime_model"):
         SummarySettings(lifetime_model="quad")
-    with pytest.raises(AnalysisError, match="measured"):
+    with pytest.raises(AnalysisError, match="file of the IRF measurement"):
         SummarySettings(irf="measured")
     with pytest.raises(AnalysisError, match="thresholds_cps"):
         SummarySettings(thresholds_cps=(5e5, 1e5))
