@@ -515,7 +515,7 @@ def test_constant_trace_needs_user_thresholds():
     with user thresholds the result is well defined (all ON, no complete dwell)."""
     counts = np.random.default_rng(20).poisson(40.0, 5_000)
     exposure = _full(counts.size)
-    with pytest.raises(AnalysisError, match="one Poisson level"):
+    with pytest.raises(AnalysisError, match="one state, a single Poisson level"):
         analyze_blinking(counts, exposure, 0, BIN_PS)
     res = analyze_blinking(counts, exposure, 0, BIN_PS, thresholds_cps=[1000.0])
     assert res.fractions == {"off": 0.0, "grey": 0.0, "on": 1.0}
@@ -528,7 +528,7 @@ def test_all_zero_trace_needs_user_thresholds():
     """All-zero counts: automatic thresholds raise AnalysisError; user thresholds give all OFF."""
     counts = np.zeros(1_000, dtype=np.int64)
     exposure = _full(counts.size)
-    with pytest.raises(AnalysisError, match="one intensity level"):
+    with pytest.raises(AnalysisError, match="one state"):
         analyze_blinking(counts, exposure, 0, BIN_PS)
     res = analyze_blinking(counts, exposure, 0, BIN_PS, thresholds_cps=[500.0])
     assert res.fractions == {"off": 1.0, "grey": 0.0, "on": 0.0}

@@ -408,7 +408,8 @@ def test_cw_run_without_sync_has_g2_and_no_lifetime(cw_run):
     assert s.flid is None and s.notes_for("flid")
     # a steady emitter: one intensity level, no ON / OFF thresholds
     assert d["blinking"]["fractions"] is None
-    assert "one Poisson level" in s.notes_for("blinking")[0]
+    assert "the trace shows one state" in s.notes_for("blinking")[0]
+    assert "blinking: none seen, the trace shows one state" in s.text()
     assert "effective" in s.text() and "lifetime: not available" in s.text()
 
 

@@ -46,6 +46,9 @@ _TINY = 1e-300
 _MIN_MEAN = 1e-4
 _EM_ITER = 500
 
+#: How a note on a steady emitter begins (no ON/OFF states to separate).
+NO_BLINKING = "no blinking seen"
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -144,8 +147,9 @@ def auto_thresholds(
         if min(bic, key=bic.get) == 1:
             mean = float(values @ occ / occ.sum())
             raise AnalysisError(
-                f"the occurrence histogram is one Poisson level ({mean:.3g} counts per bin): "
-                "cannot tell ON from OFF; give thresholds_cps"
+                f"{NO_BLINKING}: the trace shows one state, a single Poisson level of "
+                f"{mean:.3g} counts per bin ({mean * PS_PER_S / bin_ps:.4g} counts/s); "
+                "thresholds_cps would impose ON/OFF states"
             )
     usable = {k: _crossings(*fits[k][:2]) for k in candidates}
     usable = {k: thr for k, thr in usable.items() if np.all(np.diff(thr) > 0)}
@@ -670,8 +674,8 @@ def _fit_histogram(
         raise AnalysisError("no full bins in the trace: cannot fit thresholds")
     if np.count_nonzero(seen) == 1:
         raise AnalysisError(
-            f"every full bin holds {int(values[seen][0])} counts: one intensity level, cannot "
-            "tell ON from OFF; give thresholds_cps"
+            f"{NO_BLINKING}: every full bin holds {int(values[seen][0])} counts, one "
+            "state; thresholds_cps would impose ON/OFF states"
         )
     return values[seen].astype(float), occurrences[seen].astype(float)
 

@@ -24,8 +24,9 @@ import numpy as np
 from ..errors import AnalysisError, FitError, TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..tags import Role, RunMetadata, TagBatch
-from .blinking import BlinkingResult
+from .blinking import NO_BLINKING, BlinkingResult
 from .decay_fit import DecayFit
+from .fit_progress import announce, reporting
 from .flid import FlidResult
 from .g2 import G2Result
 from .g2_fits import CWG2Fit, find_period
@@ -209,12 +210,14 @@ def summarize(
     if tally.batches == 0:
         notes.append("run: no batches, nothing to analyse")
     file_warnings = [f"file: {w}" for w in warnings]
-    return _finish(name, metadata, resolved, tally, feeds, notes, file_warnings, irf_counts)
+    with reporting(getattr(progress, "phase", None)):  # the fits name their phase
+        return _finish(name, metadata, resolved, tally, feeds, notes, file_warnings, irf_counts)
 
 
 # ---------------------------------------------------------------------------------- the fits
 def _attempt(part: str, notes: list[str], compute: Callable[[], Any]) -> Any:
     """``compute()``, or ``None`` with a note when the data do not allow it."""
+    announce(part)
     try:
         return compute()
     except TagstreamError as exc:
@@ -635,6 +638,8 @@ class RunSummary:
     def _blinking_line(self) -> str:
         b = self.blinking
         if b is None:
+            if any(n.startswith(f"blinking: {NO_BLINKING}") for n in self.notes):
+                return "blinking: none seen, the trace shows one state (see the note)"
             return "blinking: not available"
         fr = b.fractions
         thr = ", ".join(_cps(t) for t in b.thresholds_cps)
