@@ -172,8 +172,10 @@ def binned_decay_kernel_derivs(
     tail = (tau / width) * u * u
     d_tail = u * u / width + 2.0 * u * np.exp(-x) / tau
     after = lag >= width
-    before = (lag <= -width) if period is not None else np.zeros_like(after)
+    before = lag <= -width  # without a period nothing arrives before the launch: zero
     for mask, offset in ((after, 0.0), (before, float(period or 0.0))):
+        if period is None and mask is before:
+            continue
         arg = lag[mask] - width + offset
         decay = np.exp(-arg / tau)
         out[mask] = tail * decay

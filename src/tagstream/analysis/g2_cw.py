@@ -16,7 +16,9 @@ import numpy as np
 from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 
 from ..errors import AnalysisError, FitError
+from .fit_progress import announce
 from .g2_histogram import UNINFORMATIVE_ERROR, G2Histogram, as_histogram
+from .peak_shapes import laplace_gauss_cdf_derivs
 from .poisson_fit import PoissonFit, fit_poisson
 from .shapes import laplace_gauss_bins
 
@@ -171,7 +173,16 @@ def fit_cw(
     fixed = _cw_jitter(jitter_ps, p0, hist)
     if not bunching:
         fixed += ["bunching", "tau_b"]
-    fit = fit_poisson(_cw_model(hist), hist.counts, p0, bounds, fixed=fixed, scales=scales)
+    announce("fitting g2 antibunching")
+    fit = fit_poisson(
+        _cw_model(hist),
+        hist.counts,
+        p0,
+        bounds,
+        fixed=fixed,
+        scales=scales,
+        jacobian=_cw_jacobian(hist, bunching),
+    )
     return _cw_result(fit, jitter_ps, bunching)
 
 
@@ -187,6 +198,48 @@ def _cw_model(hist: G2Histogram) -> Callable[..., np.ndarray]:
         return expected * p["scale"] * g2
 
     return model
+
+
+def _cw_jacobian(hist: G2Histogram, bunching: bool) -> Callable[..., tuple[np.ndarray, dict]]:
+    """The model of :func:`_cw_model` with its derivatives by every parameter (by ``bunching``
+    and ``tau_b`` only when ``bunching``)."""
+    expected = hist.expected
+    widths = np.diff(hist.edges)
+
+    def dip(rate: float, offset: float, jitter: float):
+        """Bin average of the dip shape and its derivatives by rate, offset and jitter."""
+        g, g_x, g_rate, g_sigma = laplace_gauss_cdf_derivs(hist.edges - offset, rate, jitter)
+        norm = 2.0 / (rate * widths)
+        value = norm * np.diff(g)
+        return (
+            value,
+            norm * np.diff(g_rate) - value / rate,
+            -norm * np.diff(g_x),
+            norm * np.diff(g_sigma),
+        )
+
+    def jacobian(**p: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        scale, b = p["scale"], p["bunching"]
+        depth = 1.0 + b - p["g0"]
+        one, one_rate, one_offset, one_jitter = dip(p["rate"], p["offset"], p["jitter"])
+        g2 = 1.0 - depth * one
+        d_offset, d_jitter = -depth * one_offset, -depth * one_jitter
+        derivs = {"g0": expected * scale * one, "rate": -expected * scale * depth * one_rate}
+        if bunching:
+            rate_b = 1.0 / p["tau_b"]
+            two, two_rate, two_offset, two_jitter = dip(rate_b, p["offset"], p["jitter"])
+            g2 = g2 + b * two
+            d_offset, d_jitter = d_offset + b * two_offset, d_jitter + b * two_jitter
+            derivs["bunching"] = expected * scale * (two - one)
+            derivs["tau_b"] = -expected * scale * b * two_rate * rate_b * rate_b
+        derivs.update(
+            scale=expected * g2,
+            offset=expected * scale * d_offset,
+            jitter=expected * scale * d_jitter,
+        )
+        return expected * scale * g2, derivs
+
+    return jacobian
 
 
 def _cw_jitter(jitter_ps, p0: dict[str, float], hist: G2Histogram) -> list[str]:

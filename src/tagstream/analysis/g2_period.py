@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AnalysisError
-from .g2_histogram import G2Histogram, as_histogram, covered_fraction, phase_offset, window_sum
+from .g2_histogram import G2Histogram, as_histogram, phase_offset, window_sum
 
 #: Significance (in standard deviations) of the peak contrast required to call a histogram pulsed.
 PEAK_CONTRAST_MIN_SIGMA = 5.0
@@ -102,9 +102,14 @@ def _centroid(hist: G2Histogram, start: float, half: float, steps: int = 30) -> 
     """Centre of the counts in a window of half-width ``half`` (ps), re-centred until it settles;
     returns the position and the counts in the final window."""
     centre, total = start, 0.0
-    x = hist.centres
+    # the window never leaves [start - 2 half, start + 2 half]: only those bins are weighed
+    first = max(int(np.searchsorted(hist.edges, start - 2 * half, side="right")) - 1, 0)
+    stop = min(int(np.searchsorted(hist.edges, start + 2 * half)) + 1, hist.counts.size)
+    edges, counts = hist.edges[first : stop + 1], hist.counts[first:stop]
+    x = 0.5 * (edges[:-1] + edges[1:])
     for _ in range(steps):
-        weights = covered_fraction(hist, centre - half, centre + half) * hist.counts
+        lo, hi = centre - half, centre + half
+        weights = (np.clip(edges[1:], lo, hi) - np.clip(edges[:-1], lo, hi)) / hist.width * counts
         total = float(weights.sum())
         if total <= 0:
             return centre, 0.0

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import AnalysisError, FitError
+from .fit_progress import announce
 from .g2_histogram import (
     COMB_MIN_SIGMA,
     UNINFORMATIVE_ERROR,
@@ -31,6 +32,7 @@ from .g2_histogram import (
     window_sum,
 )
 from .g2_period import find_period
+from .peak_shapes import peak_bins_derivs
 from .poisson_fit import PoissonFit, fit_poisson
 from .shapes import laplace_gauss_bins
 
@@ -449,6 +451,51 @@ def _pulsed_model(hist: G2Histogram, comb: _Comb) -> Callable[..., np.ndarray]:
     return model
 
 
+def _pulsed_jacobian(hist: G2Histogram, comb: _Comb) -> Callable[..., tuple[np.ndarray, dict]]:
+    """The model of :func:`_pulsed_model` with its derivatives by every parameter."""
+    shape = np.ones(hist.counts.size)
+    if hist.expected is not None:
+        shape = hist.expected / hist.expected.mean()
+    ratio = hist.width / np.diff(hist.edges)  # as laplace_gauss_bins divides by each width
+    names = ("period", "offset", "tau_side", "central_ratio", "jitter")
+
+    def jacobian(**p: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        period, offset, tau_side, jitter = p["period"], p["offset"], p["tau_side"], p["jitter"]
+        tail = 1.0 / -np.expm1(-period / tau_side)
+        q = np.exp(-period / tau_side)
+        tail_period = -q * tail * tail / tau_side
+        tail_tau = q * period * tail * tail / tau_side**2
+        total = np.zeros(hist.counts.size)
+        grads = {name: np.zeros(hist.counts.size) for name in names}
+        columns = {name: np.zeros(hist.counts.size) for name in dict.fromkeys(comb.area_names)}
+        for k, owner, outer in zip(comb.ks, comb.area_names, comb.outermost, strict=True):
+            area = p[owner]
+            if k == 0:
+                tau = p["central_ratio"] * tau_side
+                value, d_c, d_tau, d_sigma = peak_bins_derivs(hist.edges, offset, tau, jitter)
+                value, d_c, d_tau, d_sigma = (ratio * v for v in (value, d_c, d_tau, d_sigma))
+                grads["tau_side"] += area * d_tau * p["central_ratio"]
+                grads["central_ratio"] += area * d_tau * tau_side
+            else:
+                centre = offset + k * period
+                value, d_c, d_tau, d_sigma = peak_bins_derivs(hist.edges, centre, tau_side, jitter)
+                value, d_c, d_tau, d_sigma = (ratio * v for v in (value, d_c, d_tau, d_sigma))
+                factor = tail if outer else 1.0
+                grads["period"] += area * (k * d_c * factor + (value * tail_period if outer else 0))
+                grads["tau_side"] += area * (d_tau * factor + (value * tail_tau if outer else 0))
+                value, d_c, d_sigma = value * factor, d_c * factor, d_sigma * factor
+            grads["offset"] += area * d_c
+            grads["jitter"] += area * d_sigma
+            columns[owner] += value
+            total += area * value
+        derivs = {name: shape * g for name, g in grads.items()}
+        derivs.update({name: shape * c for name, c in columns.items()})
+        derivs["background"] = shape
+        return shape * (p["background"] + total), derivs
+
+    return jacobian
+
+
 def _fold(hist: G2Histogram, period: float, offset: float) -> np.ndarray:
     """Mean counts per bin against phase (bins of about one histogram bin), outside the
     zero-delay window."""
@@ -489,7 +536,16 @@ def _fit_g2(
     fixed = () if free_period else ("period",)
     if not free_central:
         fixed += ("central_ratio",)
-    fit = fit_poisson(_pulsed_model(hist, comb), hist.counts, p0, bounds, fixed, scales)
+    announce("fitting g2 peaks")
+    fit = fit_poisson(
+        _pulsed_model(hist, comb),
+        hist.counts,
+        p0,
+        bounds,
+        fixed,
+        scales,
+        jacobian=_pulsed_jacobian(hist, comb),
+    )
     return _pulsed_result(hist, fit)
 
 

@@ -194,6 +194,8 @@ def fit_poisson(
         x = _fisher_polish(res.x, counts, jac_of, nll, lo_f / scale, hi_f / scale)
         converged, message = bool(res.success), str(res.message)
     mu, jac = jac_of(x)
+    if jacobian is not None:
+        _bound_columns(jac, mu_of, x, lo_f / scale, hi_f / scale)
     mu = np.maximum(mu, _MU_FLOOR)
     info = (jac / mu[:, None]).T @ jac
     cov = _inverse(info) * np.outer(scale, scale)
@@ -239,18 +241,32 @@ def _inverse(info: np.ndarray) -> np.ndarray:
 
 
 def _jacobian(
-    mu_of: Callable[[np.ndarray], np.ndarray], x: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    mu_of: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    which: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """Derivative of the model by each (scaled) parameter: central differences, one-sided for a
-    parameter on a bound (``mu_of`` clips to the bounds, so a step across one would not move)."""
+    """Derivative of the model by each (scaled) parameter, or by those in ``which``: central
+    differences, one-sided for a parameter on a bound (``mu_of`` clips to the bounds, so a step
+    across one would not move)."""
     cols = []
-    for i in range(len(x)):
+    for i in range(len(x)) if which is None else which:
         h = 1e-6 * max(1.0, abs(x[i]))
         xp, xm = x.copy(), x.copy()
         xp[i] = min(x[i] + h, hi[i])
         xm[i] = max(x[i] - h, lo[i])
         cols.append((mu_of(xp) - mu_of(xm)) / (xp[i] - xm[i]))
     return np.column_stack(cols)
+
+
+def _bound_columns(jac: np.ndarray, mu_of, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """For a parameter on a bound, the one-sided difference quotient into the allowed side in
+    place of the derivative: the slope there can vanish (a jitter of zero), which would declare
+    the parameter unknown although moving it into the allowed range changes the model."""
+    on_bound = np.flatnonzero((x <= lo) | (x >= hi))
+    if on_bound.size:
+        jac[:, on_bound] = _jacobian(mu_of, x, lo, hi, on_bound)
 
 
 def _fisher_polish(x, counts, jac_of, nll, lo, hi, steps: int = 8) -> np.ndarray:
