@@ -48,6 +48,8 @@ class ChunkedColumns:
         self._start = 0  # file row of stage[0], a chunk boundary
         self._fill = 0  # rows staged
         self._written = 0  # rows in the file
+        # rows the datasets hold (asking HDF5 each time costs more than writing a chunk)
+        self._extent = min(ds.shape[0] for ds in self._datasets.values())
 
     @property
     def rows(self) -> int:
@@ -98,7 +100,7 @@ class ChunkedColumns:
         for name, values in columns.items():
             ds = self._datasets[name]
             end = at + len(values)
-            if ds.shape[0] < end:
+            if self._extent < end:
                 ds.resize(end, axis=0)
             if codec is None:
                 ds[at:end] = values
@@ -108,3 +110,4 @@ class ChunkedColumns:
                 for frame in future.result():
                     dsid.write_direct_chunk((row,), frame)
                     row += self.chunk
+        self._extent = max(self._extent, at + len(next(iter(columns.values()), ())))
