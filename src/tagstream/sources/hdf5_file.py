@@ -354,14 +354,15 @@ class HDF5Run(Run):
         ch_carry = np.zeros(0, np.uint8)
         nt_carry = np.zeros(0, self._nanotimes.dtype)
         for a, b in itertools.pairwise(edges):
-            i0, raw, _ = ahead.before(b)
+            i0, raw, macro = ahead.before(b)
             i1 = i0 + raw.size
             nt_new = self._nanotimes[i0:i1]
-            t = np.concatenate([t_carry, clock.absolute_ps(raw, nt_new)])
+            t = np.concatenate([t_carry, macro + to_ps(nt_new, clock.nanotime_unit_ps)])
             ch = np.concatenate([ch_carry, self._channels(i0, i1)])
             nt = np.concatenate([nt_carry, nt_new])
-            order = np.argsort(t, kind="stable")
-            t, ch, nt = t[order], ch[order], nt[order]
+            if t.size > 1 and not np.all(t[1:] >= t[:-1]):  # often in order already
+                order = np.argsort(t, kind="stable")
+                t, ch, nt = t[order], ch[order], nt[order]
             k = int(np.searchsorted(t, b, side="left"))
             yield self._batch(a, b, t[:k], ch[:k], nt[:k])
             t_carry, ch_carry, nt_carry = t[k:], ch[k:], nt[k:]
