@@ -175,13 +175,15 @@ def test_a_simulated_dot_gives_the_same_analysis_from_ptu(tmp_path):
     back = ts.open(path).read()
     assert len(back) == len(direct)
     assert np.abs(back.timestamps - direct.timestamps).max() < 4
-    names = {c.number: c.name for c in ts.open(path).metadata.channels}
-    assert names == {1: "ch1", 2: "ch2"}
+    metadata = ts.open(path).metadata
+    names = {c.number: c.name for c in metadata.channels}
+    assert names == {1: "A", 2: "B"}  # the names come back from File_Comment
+    assert metadata.hbt_pair == ("A", "B")
     a = ts.g2(direct, "A", "B", window="300 ns", bin="1 ns").g2_zero()
-    b = ts.g2(back, "ch1", "ch2", window="300 ns", bin="1 ns").g2_zero()
+    b = ts.g2(back, "A", "B", window="300 ns", bin="1 ns").g2_zero()
     assert b.value == pytest.approx(a.value, abs=0.01)
     tau_a = ts.lifetime(direct, "A", bin="16 ps").fit(model="mono").tau_ps[0]
-    tau_b = ts.lifetime(back, "ch1", bin="16 ps").fit(model="mono").tau_ps[0]
+    tau_b = ts.lifetime(back, "A", bin="16 ps").fit(model="mono").tau_ps[0]
     assert tau_b == pytest.approx(tau_a, rel=0.01)
 
 
@@ -247,3 +249,21 @@ def test_info_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("file")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("comment", "names"),
+    [
+        ("A=ch1, B=ch2.", {"ch1": "A", "ch2": "B"}),
+        ("APD 1=ch1, APD 2=ch3, laser=sync, scan=marker1. dot 7", {
+            "ch1": "APD 1", "ch3": "APD 2", "sync": "laser", "marker1": "scan"}),
+        ("Sample 12, 4 K. Power 5 uW", {}),  # another program's free text
+        ("A=ch1, A=ch2.", {}),  # names that repeat are not used
+        ("A=ch1, B=ch2", {}),  # no full stop: not the list
+        (None, {}),
+    ],
+)
+def test_channel_names_from_file_comment(comment, names):
+    from tagstream.sources.pq_file import names_from_comment
+
+    assert names_from_comment(comment) == names

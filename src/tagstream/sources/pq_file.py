@@ -26,7 +26,9 @@ Damage
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -274,6 +276,10 @@ class PtuRun(Run):
                 detectors.append(number)
         busiest = sorted(detectors, key=lambda c: -self.counts[c])[:2]
         pair = tuple(f"ch{c}" for c in sorted(busiest)) if len(busiest) == 2 else None
+        names = names_from_comment(self.header.get("File_Comment"))
+        if names:
+            channels = [dataclasses.replace(c, name=names.get(c.name, c.name)) for c in channels]
+            pair = None if pair is None else tuple(names.get(n, n) for n in pair)
         rate = self.header.get(spec.TAG_SYNC_RATE)
         divider = self.header.get(spec.TAG_SYNC_DIVIDER)
         divider = divider if _is_int(divider) and divider >= 1 else 1
@@ -555,3 +561,27 @@ def _sort_stably(times: np.ndarray, chans: np.ndarray, dtimes: np.ndarray, n: in
     times[:n] = times[:n][order]
     chans[:n] = chans[:n][order]
     dtimes[:n] = dtimes[:n][order]
+
+
+#: One ``NAME=INPUT`` item of the channel list that tagstream's PTU writer puts at the start of
+#: ``File_Comment`` (``"A=ch1, B=ch2, laser=sync."``).
+_NAMED_INPUT = re.compile(r"([^=,]+)=(ch\d+|sync|marker\d+)")
+
+
+def names_from_comment(comment: object) -> dict[str, str]:
+    """``{reader's name: name}`` from a ``File_Comment`` that starts with tagstream's channel
+    list (``"A=ch1, B=ch2, laser=sync."``); empty for any other comment, or names that repeat."""
+    if not isinstance(comment, str):
+        return {}
+    listed, dot, _ = comment.partition(".")
+    if not dot:
+        return {}
+    names = {}
+    for item in listed.split(", "):
+        match = _NAMED_INPUT.fullmatch(item.strip())
+        if match is None:
+            return {}
+        names[match.group(2)] = match.group(1).strip()
+    if len(set(names.values())) != len(names):
+        return {}
+    return names
