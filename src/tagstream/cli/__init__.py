@@ -30,6 +30,7 @@ if _started_as_command() and signal.getsignal(signal.SIGINT) is signal.default_i
     signal.signal(signal.SIGINT, _interrupted_at_start)
 
 from ..errors import TagstreamError, WriteError  # noqa: E402
+from .argv import joined_negative_values  # noqa: E402
 
 #: The verbs, in the order ``--help`` lists them: modules of this package with ``register``.
 VERB_MODULES = (
@@ -68,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        args = build_parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser().parse_args(joined_negative_values(given))
         verb = f"tagstream {args.verb}"
         return int(args.run(args) or 0)
     except WriteError as exc:

@@ -8,7 +8,7 @@ import sys
 
 from ..pipeline.offline import analyze_run, load_analysis_settings
 from ..sources.files import open_run
-from .options import add_delay_option, with_delays
+from .options import add_delay_option, add_set_option, with_delays, with_settings
 from .output import (
     STDOUT,
     check_export_dir,
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", metavar="CONFIG", help="TOML file with an [analysis] table")
     add_delay_option(p)
+    add_set_option(p)
     p.add_argument(
         "--json",
         metavar="OUT.json",
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         check_figure_target(args.plot, args.force)
     if args.export:
         check_export_dir(args.export, args.file, args.force)
-    settings = with_delays(load_analysis_settings(args.config), args.delay)
+    settings = with_settings(load_analysis_settings(args.config), args.set)
+    settings = with_delays(settings, args.delay)
     with open_run(args.file) as source:
         for text in source.warnings:
             print(f"tagstream analyze: warning: {args.file}: {text}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 import numpy as np
 
@@ -73,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         n = int(counts[ch.number])
         print(f"  {ch.number:3d} {ch.name:12s} {ch.role!s:9s} {n:12d} tags  {n / seconds:12.1f} /s")
     if md.settings:
-        print("settings  " + json.dumps(md.settings, default=str)[:2000])
+        print("settings")
+        for line in settings_lines(md.settings):
+            print(line)
     if status is not None:
         series = read_results(args.file).series
         if series:
@@ -105,3 +108,56 @@ def _short(value: object) -> str:
         return "[" + ", ".join(_short(v) for v in value) + "]"
     text = str(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+#: Deepest nesting of the settings that is shown, and the longest list shown in full.
+SETTINGS_DEPTH = 6
+SETTINGS_LIST = 12
+
+
+def settings_lines(
+    settings: dict, indent: int = 2, depth: int = 0, unit: str = ""
+) -> list[str]:
+    """The run's settings, one per line, nested tables (and lists of tables) indented; times
+    (keys ending in ``_ps``, or inside a table whose key does) and rates (``_hz``) in readable
+    units."""
+    lines = []
+    pad = " " * indent
+    for key, value in settings.items():
+        key = str(key)
+        inherited = key if key.endswith(("_ps", "_hz")) else unit
+        tables = isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+        if depth >= SETTINGS_DEPTH or not (tables or (isinstance(value, dict) and value)):
+            lines.append(f"{pad}{key} = {_setting(inherited or key, value)}")
+        elif isinstance(value, dict):
+            lines.append(f"{pad}{key}")
+            lines += settings_lines(value, indent + 2, depth + 1, inherited)
+        else:
+            for i, table in enumerate(value):
+                lines.append(f"{pad}{key}[{i}]")
+                lines += settings_lines(table, indent + 2, depth + 1, inherited)
+    return lines
+
+
+def _setting(key: str, value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        if key.endswith("_ps"):
+            return format_time(round(value)) if float(value).is_integer() else f"{value:g} ps"
+        if key.endswith("_hz"):
+            return _hertz(float(value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list | tuple):
+        shown = ", ".join(_setting(key, v) for v in value[:SETTINGS_LIST])
+        more = f", ... ({len(value)} in all)" if len(value) > SETTINGS_LIST else ""
+        return f"[{shown}{more}]"
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _hertz(hz: float) -> str:
+    for unit, scale in (("GHz", 1e9), ("MHz", 1e6), ("kHz", 1e3)):
+        if abs(hz) >= scale:
+            return f"{hz / scale:.6g} {unit}"
+    return f"{hz:.6g} Hz"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import tomllib
 
 from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
+from ..tags import parse_time
 
 
 def add_delay_option(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +33,49 @@ def with_delays(settings: SummarySettings, given: list[str]) -> SummarySettings:
             raise TagstreamError(f"--delay {item!r}: give CHANNEL=DELAY, e.g. --delay B=5ns")
         delays[channel.strip()] = delay.strip()
     return dataclasses.replace(settings, delays=delays)
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an [analysis] setting, over the config's: --set trace_bin=1ms, --set "
+        "gate='[\"1 ns\", \"50 ns\"]', --set irf=irf.h5, --set thresholds_cps=15000 "
+        "(repeatable; VALUE in TOML, or plain text)",
+    )
+
+
+def with_settings(settings: SummarySettings, given: list[str]) -> SummarySettings:
+    """``settings`` with the ``--set KEY=VALUE`` options applied (checked like the config)."""
+    if not given:
+        return settings
+    table = {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if getattr(settings, f.name) != f.default
+    }
+    for item in given:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise TagstreamError(f"--set {item!r}: give KEY=VALUE, e.g. --set trace_bin=1ms")
+        table[key.strip()] = _toml_value(text.strip())
+    try:
+        return SummarySettings.from_dict(table)
+    except TagstreamError as exc:
+        raise TagstreamError(f"--set: {exc}") from None
+
+
+def _toml_value(text: str) -> object:
+    """A TOML value (number, boolean, array, quoted string), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def check_duration(text: str | None, option: str = "--duration") -> None:
+    """A run length given on the command line: a positive time (checked before any work)."""
+    if text is not None and parse_time(text, option) <= 0:
+        raise TagstreamError(f"{option} {text}: give a positive time, e.g. {option} 10s")

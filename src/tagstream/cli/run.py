@@ -20,6 +20,7 @@ from ..sources.run import Run
 from ..sources.simulator import preset_names, simulate
 from ..tags import parse_time
 from .live import run_live
+from .options import check_duration
 from .output import check_run_file_target
 
 
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_duration(args.duration)
     config = _config(args.config)
     s = config.source
     if s.simulator is None and s.file is None and s.device is None:

@@ -13,6 +13,7 @@ from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from ..store.ptu_writer import write_ptu
 from ..tags import format_time
+from .options import check_duration
 from .output import PTU_SUFFIX, check_run_file_target
 from .progress import ProgressBar
 from .signals import stop_on_signals
@@ -58,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_duration(args.duration)
     check_run_file_target(args.output, args.force, ptu=True)
     is_ptu = Path(args.output).suffix.lower() == PTU_SUFFIX
     if args.ptu_type and not is_ptu:
