@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -139,7 +140,9 @@ def fit_poisson(
         return np.asarray(model(**params_of(x)), dtype=float)
 
     def nll(x: np.ndarray) -> float:
-        mu = mu_of(x)
+        return nll_of(mu_of(x))
+
+    def nll_of(mu: np.ndarray) -> float:
         if not np.all(np.isfinite(mu)):
             return 1e300
         below = mu < _MU_FLOOR  # no Poisson law: a steep wall keeps every bin's mean >= 0
@@ -147,16 +150,27 @@ def fit_poisson(
         mu = np.maximum(mu, _MU_FLOOR)
         return float(np.sum(mu - counts * np.log(mu))) + wall
 
+    last: dict[str, Any] = {}
+
     def jac_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Model and its derivatives by the scaled free parameters."""
+        """Model and its derivatives by the scaled free parameters (the last one remembered:
+        a step's trial point is the next step's start)."""
         if jacobian is None:
             return mu_of(x), _jacobian(mu_of, x, lo_f / scale, hi_f / scale)
-        mu, derivs = jacobian(**params_of(x))
-        columns = [np.asarray(derivs[n], dtype=float) for n in free]
-        return np.asarray(mu, dtype=float), np.column_stack(columns) * scale
+        key = x.tobytes()
+        if last.get("key") != key:
+            mu, derivs = jacobian(**params_of(x))
+            columns = [np.asarray(derivs[n], dtype=float) for n in free]
+            last.update(key=key, value=(np.asarray(mu, dtype=float), np.column_stack(columns)))
+        mu, jac = last["value"]
+        return mu, jac * scale
+
+    def nll_scored(x: np.ndarray) -> float:
+        return nll_of(jac_of(x)[0])
 
     x0 = np.array([base[n] for n in free]) / scale
     x0 = np.clip(x0, lo_f / scale, hi_f / scale)
+
     def nll_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         mu, jac = jac_of(x)
         if not np.all(np.isfinite(mu)):
@@ -174,7 +188,13 @@ def fit_poisson(
     converged = False
     if jacobian is not None:
         x0, converged, message = _fisher_scoring(
-            x0, counts, jac_of, nll, lo_f / scale, hi_f / scale, min(max_iter, _SCORING_STEPS)
+            x0,
+            counts,
+            jac_of,
+            nll_scored,
+            lo_f / scale,
+            hi_f / scale,
+            min(max_iter, _SCORING_STEPS),
         )
     if converged:
         x = x0
