@@ -68,3 +68,28 @@ def test_info_shows_settings_one_per_line_in_units(dot, capsys):
                             "dets": [{"x_hz": 2e3}], "flag": True})  # fmt: skip
     assert lines == ["  a_ps = 1.5 ns", "  dwell_ps", "    on = 30 ms", "  n = [1, 2]",
                      "  dets[0]", "    x_hz = 2 kHz", "  flag = true"]  # fmt: skip
+
+
+@pytest.mark.parametrize("verb", ["run", "replay"])
+def test_run_and_replay_check_their_output_name_first(dot, tmp_path, capsys, verb):
+    source = "cspbi3-10nm" if verb == "run" else str(dot)
+    out = tmp_path / "x.txt"
+    assert main([verb, source, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ends in .h5, .hdf5, .hdf" in err[0], err
+    assert not out.exists()
+    existing = tmp_path / "kept.h5"
+    existing.write_bytes(b"user data")
+    assert main([verb, source, "-o", str(existing)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "file exists" in err[0] and "--force" in err[0], err
+    assert existing.read_bytes() == b"user data"
+
+
+def test_run_takes_a_preset_name(tmp_path, capsys):
+    out = tmp_path / "live.h5"
+    assert main(["run", "cspbi3-10nm", "--duration", "1s", "-o", str(out)]) == 0
+    assert out.exists() and "wrote" in capsys.readouterr().out
+    assert main(["run", "no-such-preset"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nor a preset" in err[0] and "cspbi3-10nm" in err[0]
