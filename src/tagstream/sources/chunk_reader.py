@@ -87,6 +87,7 @@ class InflatingReader:
         self._block = self._chunk * self._per_task  # values per block
         self._ahead = max(2, AHEAD_BYTES // (self._block * ds.dtype.itemsize))  # blocks
         self._blocks: dict[int, Future[np.ndarray]] = {}
+        self._next = 0  # where a reader going through the array in order reads next
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -103,12 +104,13 @@ class InflatingReader:
         if b <= a:
             return np.zeros(0, dtype=self.dtype)
         first, last = a // self._block, (b - 1) // self._block
-        in_order = first in self._blocks
+        in_order = a == self._next or first in self._blocks or last > first
+        self._next = b
         for k in [k for k in self._blocks if k < first]:
             self._blocks.pop(k).cancel()
         blocks = self._blocks
         last_block = (n - 1) // self._block
-        if in_order or last > first:  # going through the array: keep the pool busy ahead
+        if in_order:  # going through the array: keep the pool busy ahead
             for k in range(first, min(last + self._ahead, last_block) + 1):
                 if k not in blocks:
                     blocks[k] = shared_pool().submit(self._read_block, k, n)
@@ -120,7 +122,7 @@ class InflatingReader:
             values = future.result() if future is not None else None
             if values is None or values.size < need:  # not read, or grown since (SWMR)
                 values = self._read_block(k, n)
-                if in_order or last > first:
+                if in_order:
                     blocks[k] = _done(values)
             lo = max(a - start, 0)
             parts.append(values[lo:need])
