@@ -30,6 +30,8 @@ class ShapeDerivs(NamedTuple):
 #: functions. Before a pulse by more than :data:`_FAR_BEFORE` widths it is below 1e-300: zero.
 _FAR_AFTER = 10.0
 _FAR_BEFORE = 38.0
+#: Earlier pulses are summed in closed form when the period exceeds this many lifetimes.
+_CLOSED_FORM_PERIODS = 3.0
 
 
 def exp_gauss_cdf_derivs(
@@ -42,6 +44,7 @@ def exp_gauss_cdf_derivs(
     ``dF/dtau = -(E (t - sigma^2 / tau) + phi(z) sigma) / tau^2`` and
     ``dF/dsigma = phi(z) / tau - E sigma / tau^2``. With ``sigma <= 0`` the bare exponential
     (its ``dF/dsigma`` is returned as 0). With ``derivs=False`` the derivatives are ``None``.
+    ``t`` must be increasing (ps).
     """
     t = np.asarray(t, dtype=float)
     if sigma <= 0:
@@ -59,19 +62,16 @@ def exp_gauss_cdf_derivs(
     tail = np.zeros_like(t)
     value = np.zeros_like(t)
     density = np.zeros_like(t)
-    far = z >= _FAR_AFTER + max(s, 0.0)
-    mid = ~far & (z > -_FAR_BEFORE)
-    if far.all():
-        tail = np.exp(0.5 * s * s - t / tau)
-        value = 1.0 - tail
-    else:
-        tf = t[far]
-        tail[far] = np.exp(0.5 * s * s - tf / tau)
-        value[far] = 1.0 - tail[far]
-        zm = z[mid]
-        tail[mid] = np.exp(0.5 * s * s - t[mid] / tau + log_ndtr(zm - s))
-        value[mid] = ndtr(zm) - tail[mid]
-        density[mid] = _INV_SQRT_2PI * np.exp(-0.5 * zm * zm)
+    # t increases: zero before `first`, special functions up to `far`, plain exponential after
+    first = int(np.searchsorted(z, -_FAR_BEFORE, side="right"))
+    far = max(int(np.searchsorted(z, _FAR_AFTER + s)), first)
+    tail[far:] = np.exp(0.5 * s * s - t[far:] / tau)
+    value[far:] = 1.0 - tail[far:]
+    if far > first:
+        zm = z[first:far]
+        tail[first:far] = np.exp(0.5 * s * s - t[first:far] / tau + log_ndtr(zm - s))
+        value[first:far] = ndtr(zm) - tail[first:far]
+        density[first:far] = _INV_SQRT_2PI * np.exp(-0.5 * zm * zm)
     if not derivs:
         return value, None, None, None
     d_t = tail / tau
@@ -125,6 +125,14 @@ def _periodic(
     n = len(edges) - 1
     total, d_tau, d_t0, d_sigma = (np.zeros(n) for _ in range(4))
     last = last_tau = last_t0 = last_sigma = total
+    earlier = edges[0] - t0 + period  # the earliest time after the previous pulse
+    far = earlier / sigma >= _FAR_AFTER + sigma / tau if sigma > 0 else earlier > 0
+    if n_back >= 1 and far and period > _CLOSED_FORM_PERIODS * tau:
+        # every earlier pulse is a plain exponential here: with E = exp(s^2/2 - t/tau) after
+        # the previous pulse, all of them together contribute -diff(E) / (1 - q) (for longer
+        # lifetimes 1 / (1 - q) would amplify rounding: the pulses are summed one by one)
+        _far_pulses(edges - t0 + period, tau, sigma, period, derivs, total, d_tau, d_t0, d_sigma)
+        n_back = 0
     for p in range(-1, n_back + 1):  # the next pulse matters only through its rising edge
         f, f_t, f_tau, f_sigma = exp_gauss_cdf_derivs(edges - t0 + p * period, tau, sigma, derivs)
         last = np.diff(f)
@@ -135,7 +143,7 @@ def _periodic(
             d_t0 += last_t0
             d_sigma += last_sigma
     q = np.exp(-period / tau)
-    if 0 < q < 1:  # pulses further back, a geometric series
+    if 0 < q < 1 and n_back > 0:  # pulses further back, a geometric series
         ratio = q / (1.0 - q)
         total += last * ratio
         if derivs:
@@ -146,6 +154,32 @@ def _periodic(
     if not derivs:
         return ShapeDerivs(total, None, None, None)
     return ShapeDerivs(total, d_tau, d_t0, d_sigma)
+
+
+def _far_pulses(
+    t: np.ndarray,
+    tau: float,
+    sigma: float,
+    period: float,
+    derivs: bool,
+    total: np.ndarray,
+    d_tau: np.ndarray,
+    d_t0: np.ndarray,
+    d_sigma: np.ndarray,
+) -> None:
+    """Add the bins' share of all pulses before the latest one, each far enough back for its
+    Gaussian to be over: ``sum_p q^p E`` summed in closed form (``t`` is the time after the
+    previous pulse, ps; in place)."""
+    s = sigma / tau
+    q = np.exp(-period / tau)
+    inv = 1.0 / -np.expm1(-period / tau)  # 1 / (1 - q)
+    e = np.exp(0.5 * s * s - t / tau)
+    total -= np.diff(e) * inv
+    if derivs:
+        d_q = q * period / tau**2
+        d_tau -= np.diff(e * ((t - sigma * s) / tau**2)) * inv + np.diff(e) * d_q * inv * inv
+        d_t0 -= np.diff(e) * (inv / tau)
+        d_sigma -= np.diff(e) * (sigma / tau**2) * inv
 
 
 def binned_decay_kernel_derivs(
