@@ -23,6 +23,7 @@ from .datasets import Dataset, hbt_t2_with_sync, hbt_t3
 from .foreign import measure_foreign
 from .pipeline import measure_pipeline
 from .ptu_decode import measure_ptu
+from .simulator import measure_simulator
 from .timing import best_time
 from .writer import measure_writer
 
@@ -209,7 +210,7 @@ def run_suite(
         analyzer(lambda: FlidAnalyzer([1, 2], bin=10**9), hbt_batches),
     )
 
-    _simulator(bench, hbt, seconds)
+    measure_simulator(bench.measure, hbt, seconds)
     disk = measure_writer(bench.measure, hbt)
     measure_foreign(bench.measure, hbt)
     measure_ptu(bench.measure, hbt)
@@ -235,63 +236,6 @@ def run_suite(
         "disk_write_bytes_per_s": disk,
         "rows": [asdict(r) for r in bench.rows],
     }
-
-
-SIMULATOR_MODEL = {
-    "name": "benchmark",
-    "excitation": {"repetition_rate": "40 MHz", "mean_excitations": 0.5},
-    "exciton": {"lifetime": "2 ns", "quantum_yield": 0.9},
-    "biexciton": {"lifetime": "0.1 ns", "quantum_yield": 0.09},
-    "grey": {"lifetime": "1 ns", "quantum_yield": 0.3},
-    "off": {"lifetime": "0.5 ns", "quantum_yield": 0.05},
-    "blinking": {
-        "states": ["on", "grey", "off"],
-        "dwell": "power-law",
-        "exponent": {"on": 1.5, "grey": 1.6, "off": 1.7},
-        "dwell_min": "100 us",
-    },
-    "setup": {
-        "mode": "T3",
-        "collection_efficiency": 0.3,
-        "background_rate": "1 kHz",
-        "detectors": [
-            {
-                "name": name,
-                "channel": ch,
-                "dead_time": "22 ns",
-                "jitter": "35 ps",
-                "jitter_tail": "150 ps",
-                "jitter_tail_fraction": 0.05,
-                "dark_rate": "100 Hz",
-                "afterpulsing": 0.005,
-            }
-            for name, ch in (("A", 1), ("B", 2))
-        ],
-    },
-}
-
-
-def _simulator(bench: _Bench, hbt: Dataset, seconds: float) -> None:
-    """Generation speed of the simulated emitter with the full model (blinking between three
-    states, biexcitons, two detectors with dead time, jitter with a tail and afterpulsing),
-    ~2.7 Mcps in T3; and the same in T2 with the 40 MHz sync as a channel."""
-    from dataclasses import replace
-
-    from tagstream.sources.simulator import load_config, simulate
-
-    t3 = load_config(SIMULATOR_MODEL)
-    t2 = replace(t3, setup=replace(t3.setup, mode="T2"))
-    duration = f"{max(seconds / 2.5, 0.2):g} s"
-    for label, config in (("T3, photons only", t3), ("T2, with the 40 MHz sync", t2)):
-        count = sum(len(b) for b in simulate(config, duration=duration, seed=1).batches())
-
-        def run(config=config) -> int:
-            return sum(len(b) for b in simulate(config, duration=duration, seed=1).batches())
-
-        row, _ = bench.measure(f"simulator, full model ({label})", "tagstream", hbt, run, n=count)
-        if label.startswith("T3"):
-            row.budget = ">= 20 Mtags/s"
-            row.meets_budget = bool(row.tags_per_s >= 20e6)
 
 
 def _peers(bench: _Bench, hbt: Dataset, log_row: Row) -> None:
