@@ -34,6 +34,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations, pairwise
 from typing import Any
 
@@ -542,18 +543,26 @@ class _Problem:
 
         return expected_and_derivs
 
-    def linear_solution(self, shapes: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """Photon numbers and background for fixed shapes (weighted non-negative least squares),
-        with the Poisson deviance of the result."""
+    @cached_property
+    def _weighted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Least-squares weights, the weighted target and the weighted background column."""
         weights = 1.0 / np.sqrt(self.counts + 1.0)
         target = self.counts.copy()
-        columns = list(shapes)
-        if self.fixed_background is None:
-            columns.append(self.background_shape)
-        else:
+        if self.fixed_background is not None:
             target = target - self.fixed_background * self.background_shape
-        design = np.column_stack(columns) * weights[:, None]
-        coef, _ = nnls(design, target * weights)
+        return weights, target * weights, self.background_shape * weights
+
+    def linear_solution(
+        self, shapes: np.ndarray, weighted: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float, float]:
+        """Photon numbers and background for fixed shapes (weighted non-negative least squares),
+        with the Poisson deviance of the result; ``weighted``: the shapes times the weights,
+        when already at hand."""
+        weights, target, background = self._weighted
+        columns = list(shapes * weights if weighted is None else weighted)
+        if self.fixed_background is None:
+            columns.append(background)
+        coef, _ = nnls(np.column_stack(columns), target)
         photons = coef[: len(shapes)]
         bg = float(coef[-1]) if self.fixed_background is None else self.fixed_background
         mu = photons @ shapes + bg * self.background_shape
@@ -565,9 +574,11 @@ class _Problem:
         """Lifetime grid and the profiled deviance of every combination, best first."""
         grid = np.geomspace(*self.grid_bounds, _GRID_POINTS[order])
         shapes = self.shapes(list(grid), shift, sigma)
+        weighted = shapes * self._weighted[0]
         scored = []
         for combo in combinations(range(grid.size), order):
-            scored.append((self.linear_solution(shapes[list(combo)])[2], combo))
+            rows = list(combo)
+            scored.append((self.linear_solution(shapes[rows], weighted[rows])[2], combo))
         scored.sort()
         return grid, scored
 
