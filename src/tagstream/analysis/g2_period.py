@@ -71,13 +71,10 @@ def _refine_period(hist: G2Histogram, guess: float) -> tuple[float, float]:
     The peaks next to zero delay are left out when at least two others are available: the
     nearly empty zero-delay peak beside them makes their windows lopsided."""
     offset = phase_offset(hist, guess)
-    ks, positions, weights = [], [], []
-    for k in _whole_windows(hist, guess, offset):
-        position, weight = _centroid(hist, offset + k * guess, 0.25 * guess)
-        if weight > 0:
-            ks.append(k)
-            positions.append(position)
-            weights.append(weight)
+    all_ks = np.array(_whole_windows(hist, guess, offset), dtype=int)
+    found, totals = _centroids(hist, offset + all_ks * guess, 0.25 * guess)
+    keep = totals > 0
+    ks, positions, weights = all_ks[keep], found[keep], totals[keep]
     ks_arr = np.array(ks)
     use = np.abs(ks_arr) != 1
     if np.count_nonzero(np.abs(ks_arr) >= 2) < 2:
@@ -96,6 +93,44 @@ def _whole_windows(hist: G2Histogram, period: float, offset: float) -> list[int]
     k_lo = int(np.ceil((lo - offset) / period + 0.5))
     k_hi = int(np.floor((hi - offset) / period - 0.5))
     return list(range(k_lo, k_hi + 1))
+
+
+def _centroids(
+    hist: G2Histogram, starts: np.ndarray, half: float, steps: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_centroid` of many windows at once (rows padded with empty bins)."""
+    starts = np.asarray(starts, dtype=float)
+    if starts.size == 0:
+        return np.zeros(0), np.zeros(0)
+    n = hist.counts.size
+    first = np.maximum(np.searchsorted(hist.edges, starts - 2 * half, side="right") - 1, 0)
+    stop = np.minimum(np.searchsorted(hist.edges, starts + 2 * half) + 1, n)
+    index = first[:, None] + np.arange(max(int(np.max(stop - first)), 1))[None, :]
+    inside = index < stop[:, None]
+    index = np.minimum(index, n - 1)
+    left, right = hist.edges[index], hist.edges[index + 1]
+    counts = np.where(inside, hist.counts[index], 0.0)
+    x = 0.5 * (left + right)
+    centre, total = starts.copy(), np.zeros(starts.size)
+    position = starts.copy()
+    active = np.ones(starts.size, dtype=bool)
+    for _ in range(steps):
+        lo, hi = (centre - half)[:, None], (centre + half)[:, None]
+        weights = (np.clip(right, lo, hi) - np.clip(left, lo, hi)) / hist.width * counts
+        sums = weights.sum(axis=1)
+        empty = active & (sums <= 0)
+        position[empty], total[empty] = centre[empty], 0.0
+        active &= ~empty
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new = np.clip((weights * x).sum(axis=1) / sums, starts - half, starts + half)
+        done = active & (np.abs(new - centre) < 1e-3 * hist.width)
+        position[done], total[done] = new[done], sums[done]
+        active &= ~done
+        if not active.any():
+            break
+        centre = np.where(active, new, centre)
+        position[active], total[active] = centre[active], sums[active]
+    return position, total
 
 
 def _centroid(hist: G2Histogram, start: float, half: float, steps: int = 30) -> tuple[float, float]:
