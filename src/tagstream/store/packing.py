@@ -1,34 +1,36 @@
 """How arrays are laid out on disk: chunk length and compression.
 
 Measured with ``tagstream bench`` (writer rows, T3 stream of 2 × 1 Mcps in batches of 131072
-tags, 11 bytes per tag) on the 2-core build machine on 7 December while other jobs took about
-half of it — every row of one run, so compare them with each other and with ``numpy.sum``
-(1959 M tags/s in that run); file sizes also for a T2 stream with a 20 MHz sync channel:
+tags, 11 bytes per tag) on the 2-core build machine on 7 December while other jobs took part of
+it — every row of one run (numpy.sum: 1973 M tags/s), so compare them with each other; file
+sizes also for a T2 stream with a 20 MHz sync channel:
 
 ``deflate`` (default)
-    24 M tags/s (0.012 × numpy.sum; Blosc 35, none 41 in the same run); files 2.3× (T3) to
+    26 M tags/s (0.013 × numpy.sum; Blosc 42, none 60 in the same run); files 2.3× (T3) to
     6.4× (T2 with a sync) smaller. HDF5's built-in shuffle and deflate filters (and
     fletcher32), so every HDF5 reader decodes it without plug-ins: h5py, h5dump, HDFView,
     MATLAB, PyTables. The chunks are byte-shuffled and deflated outside HDF5 with ISA-L
-    (level 1: 0.65 GB/s of shuffled timestamps per core here, under load; ten times zlib's
-    level 1 at the same ratio) on every core and written as the filters would store them, see
-    :mod:`.chunk_codec`. The writer needs about 31 ns of CPU per tag (11 in the writing
-    thread), so with both cores free it writes about 60 M tags/s.
+    (level 1: about 1.3 GB/s of shuffled timestamps per core, ten times zlib's level 1 at the
+    same ratio) on every core and written as the filters would store them, see
+    :mod:`.chunk_codec`. The writer needs 27-31 ns of CPU per tag (11 in the writing thread),
+    so with both cores free it should write about 60 M tags/s (an estimate, not measured).
 ``none``
-    The file holds every byte of the arrays; the fastest to write, the largest on disk.
+    60 M tags/s; the file holds every byte of the arrays: the fastest to write, the largest
+    on disk.
 ``blosc``
     Blosc with LZ4 (level 5), compressed on every core like ``deflate`` and about 1.5× as
-    fast (21 ns of CPU per tag); files 2.3× (T3) to 4.7× (T2 with a sync channel) smaller. It is
-    HDF5 filter 32001, a plug-in: PyTables (and therefore phconvert) reads it natively, h5py
-    after ``import hdf5plugin``, h5dump and MATLAB only with the plug-in installed. Timestamps
-    are byte-shuffled; channel numbers and nanotimes bit-shuffled (55 % and 18 % smaller than
-    byte shuffling at the same speed).
+    fast (42 M tags/s, 21 ns of CPU per tag); files 2.3× (T3) to 4.7× (T2 with a sync channel)
+    smaller. It is HDF5 filter 32001, a plug-in: PyTables (and therefore phconvert) reads it
+    natively, h5py after ``import hdf5plugin``, h5dump and MATLAB only with the plug-in
+    installed. Timestamps are byte-shuffled; channel numbers and nanotimes bit-shuffled (55 %
+    and 18 % smaller than byte shuffling at the same speed).
 ``lzf``
     Ships with h5py (no plugin needed) and packs like Blosc after shuffling, but writes at
-    about 8 M tags/s in the run above (in the writing thread), below what fast taggers deliver.
+    about 13 M tags/s in the run above (in the writing thread), below what fast taggers
+    deliver.
 ``gzip``
     Shuffle and deflate level 1 by HDF5 itself in the writing thread (zlib): the files of
-    ``deflate``, slightly smaller (2.4×, 6.5×), at 5 M tags/s in the run above.
+    ``deflate``, slightly smaller (2.4×, 6.5×), at 8 M tags/s in the run above.
 """
 
 from __future__ import annotations
