@@ -52,9 +52,11 @@ class RepairReport:
     path
         The file.
     was_open
-        Whether the superblock said "open for writing" (else nothing was changed).
+        Whether the superblock said "open for writing" (else nothing was read or changed).
     tags
-        Tags the file holds (committed ones in tagstream's files), all checked.
+        Tags the file holds (committed ones in tagstream's files), all read back.
+    checksums
+        Whether the tag arrays carry Fletcher-32 checksums (then every chunk was verified).
     span_ps
         The time they cover, ps.
     status_before, status_after
@@ -66,6 +68,7 @@ class RepairReport:
     path: Path
     was_open: bool
     tags: int
+    checksums: bool
     span_ps: int
     status_before: str | None
     status_after: str | None
@@ -73,9 +76,10 @@ class RepairReport:
 
     def summary(self) -> str:
         """One line saying what the file keeps and what was done."""
-        kept = f"{self.tags} tags over {format_time(self.span_ps)}, every chunk checksum checked"
         if not self.was_open:
-            return f"{self.path}: not marked open for writing, nothing to repair ({kept})"
+            return f"{self.path}: not marked open for writing, nothing to repair"
+        kept = f"{self.tags} tags over {format_time(self.span_ps)}, all read back"
+        kept += ", every chunk's checksum verified" if self.checksums else " (no checksums)"
         done = f"{self.path}: cleared the open-for-writing mark; it keeps {kept}"
         if self.extended_bytes:
             done += f"; {self.extended_bytes} bytes the writer had reserved added as zeros"
@@ -106,13 +110,16 @@ def repair_run(path: str | os.PathLike) -> RepairReport:
         block = read_superblock(path)
     except OSError as exc:
         raise RunFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-    if block is not None and block.open_for_writing:
-        _refuse_live_writer(path)
+    if block is None or not block.open_for_writing:
+        with HDF5Run(path) as run:  # it is an HDF5 run file, which HDF5 opens as it is
+            return RepairReport(path, False, 0, False, 0, run.status, run.status, 0)
+    _refuse_live_writer(path)
     with HDF5Run(path) as run:  # every committed chunk read, so checked
         tags = sum(len(batch) for batch in run.batches())
         span_ps, status = run.t_end - run.t_begin, run.status
-    if block is None or not block.open_for_writing:
-        return RepairReport(path, False, tags, span_ps, status, status, 0)
+        checksums = all(
+            h5py.h5z.FILTER_FLETCHER32 in _filter_ids(ds) for ds in run._tag_datasets()
+        )
     size = path.stat().st_size
     clear_write_flags(path)
     extended = path.stat().st_size - size
@@ -125,7 +132,12 @@ def repair_run(path: str | os.PathLike) -> RepairReport:
         _set_status(path, after)
     with h5py.File(path, "r"):  # plain HDF5 opens it now
         pass
-    return RepairReport(path, True, tags, span_ps, status, after, extended)
+    return RepairReport(path, True, tags, checksums, span_ps, status, after, extended)
+
+
+def _filter_ids(ds: h5py.Dataset) -> list[int]:
+    plist = ds.id.get_create_plist()
+    return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
 
 
 def _set_status(path: Path, status: str) -> None:
