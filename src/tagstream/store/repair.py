@@ -117,9 +117,7 @@ def repair_run(path: str | os.PathLike) -> RepairReport:
     with HDF5Run(path) as run:  # every committed chunk read, so checked
         tags = sum(len(batch) for batch in run.batches())
         span_ps, status = run.t_end - run.t_begin, run.status
-        checksums = all(
-            h5py.h5z.FILTER_FLETCHER32 in _filter_ids(ds) for ds in run._tag_datasets()
-        )
+        checksums = all(h5py.h5z.FILTER_FLETCHER32 in _filter_ids(ds) for ds in run._tag_datasets())
     size = path.stat().st_size
     clear_write_flags(path)
     extended = path.stat().st_size - size
@@ -180,4 +178,3 @@ def _process_holding(path: Path) -> int | None:
         except OSError:  # gone, or not ours to look at
             continue
     return None
-
