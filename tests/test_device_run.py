@@ -175,13 +175,15 @@ def test_a_device_lost_ends_the_batches_with_a_gap_from_its_last_report():
     assert run.lost == "scripted: lost (read error -16)" and dev.log[-1] == "stop"
 
 
-def test_an_unknown_adapter_or_option_is_a_clear_error(tmp_path):
+def test_an_unknown_adapter_or_option_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(DeviceError, match=r"no device adapter 'nope'.*s15-tdc1"):
         open_device("nope", "x")
     with pytest.raises(DeviceError, match="s15-tdc1: options"):
         open_device("s15-tdc1", "loop://", baud=5)
     config = _config(tmp_path, 'device = "s15-tdc1"\naddress = "/dev/no-such-port"')
-    assert main(["run", str(config), "--duration", "1s"]) == 2
+    assert main(["run", str(config), "--duration", "1s", "-o", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "/dev/no-such-port" in err[0], err
 
 
 def test_devices_lists_the_adapters(capsys):

@@ -148,8 +148,10 @@ def test_a_missing_module_names_what_to_install(monkeypatch, tmp_path, capsys):
         SwabianTimeTagger()
     config = tmp_path / "tt.toml"
     config.write_text('[source]\ndevice = "swabian-time-tagger"\n')
-    assert main(["run", str(config), "--duration", "1s"]) == 2
+    out = tmp_path / "tt.h5"
+    assert main(["run", str(config), "--duration", "1s", "-o", str(out)]) == 2
     assert "Time Tagger software" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_an_unknown_serial_is_a_clear_error(fake):

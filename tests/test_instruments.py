@@ -142,12 +142,12 @@ def test_a_missing_instrument_stops_the_run_before_it_starts(tmp_path, capsys):
 def test_an_instrument_as_the_source_or_a_tagger_as_an_instrument_is_refused(tmp_path, capsys):
     config = tmp_path / "run.toml"
     config.write_text(f'[source]\ndevice = "thorlabs-pm100d"\naddress = "{METER}"\n')
-    assert main(["run", str(config), "--duration", "0.5s"]) == 2
+    assert main(["run", str(config), "--duration", "0.5s", "-o", str(tmp_path / "x.h5")]) == 2
     err = capsys.readouterr().err
     assert "thorlabs-pm100d is an auxiliary instrument, not a time tagger" in err
     config.write_text(
         '[source]\nsimulator = "cw-antibunching"\n'
         '[instruments.tagger]\ndevice = "s15-tdc1"\naddress = "loop://"\n'
     )
-    assert main(["run", str(config), "--duration", "0.5s"]) == 2
+    assert main(["run", str(config), "--duration", "0.5s", "-o", str(tmp_path / "x.h5")]) == 2
     assert "s15-tdc1 is a time tagger, not an auxiliary instrument" in capsys.readouterr().err
