@@ -626,7 +626,8 @@ def _pulsed_result(hist: G2Histogram, fit: PoissonFit) -> PulsedG2:
 def _propagate(fit: PoissonFit, grad: dict[str, float]) -> float:
     """One-sigma error of a function of the fitted parameters from its gradient."""
     g = np.array([grad.get(name, 0.0) for name in fit.free])
-    variance = float(g @ fit.covariance @ g)
+    used = g != 0  # a parameter the data do not determine (infinite variance) may not matter
+    variance = float(g[used] @ fit.covariance[np.ix_(used, used)] @ g[used])
     if not np.isfinite(variance) or variance < 0:
         raise FitError("the fit covariance gives no usable uncertainty")
     return float(np.sqrt(variance))
