@@ -133,7 +133,11 @@ def _periodic(
         # lifetimes 1 / (1 - q) would amplify rounding: the pulses are summed one by one)
         _far_pulses(edges - t0 + period, tau, sigma, period, derivs, total, d_tau, d_t0, d_sigma)
         n_back = 0
-    for p in range(-1, n_back + 1):  # the next pulse matters only through its rising edge
+    # the next pulse matters only through its rising edge, and not at all (exactly zero) when
+    # that edge begins after the window
+    before = edges[-1] - t0 - period
+    next_pulse = before / sigma > -_FAR_BEFORE if sigma > 0 else before > 0
+    for p in range(-1 if next_pulse else 0, n_back + 1):
         f, f_t, f_tau, f_sigma = exp_gauss_cdf_derivs(edges - t0 + p * period, tau, sigma, derivs)
         last = np.diff(f)
         total += last
