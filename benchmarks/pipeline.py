@@ -27,6 +27,7 @@ from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, PipelineSettings
 from tagstream.sources.files import open_run
 from tagstream.sources.paced import PacedRun
+from tagstream.store.packing import DEFAULT_COMPRESSION
 from tagstream.store.run_writer import RunWriter
 
 from .datasets import hbt_t3
@@ -100,8 +101,9 @@ def measure_pipeline(
     repeats: int = 3,
     say: Callable[[str], None] = lambda _m: None,
 ) -> None:
-    """Rows for the pipeline at full speed (worker thread and worker process; blosc and
-    uncompressed files) and for the lag of a paced replay at :data:`PACED_RATE`."""
+    """Rows for the pipeline at full speed (worker thread and worker process; files in the
+    default compression and uncompressed) and for the lag of a paced replay at
+    :data:`PACED_RATE`."""
     reuse_freed_memory()
     with tempfile.TemporaryDirectory() as where:
         folder = Path(where)
@@ -109,11 +111,11 @@ def measure_pipeline(
         source = record_input(folder, seconds)
         out = folder / "out.h5"
         say("pipeline: one pass to warm up")
-        run_pipeline(source, out, "inproc", "blosc", None)
+        run_pipeline(source, out, "inproc", DEFAULT_COMPRESSION, None)
         for endpoints, compression in (
-            ("inproc", "blosc"),
+            ("inproc", DEFAULT_COMPRESSION),
             ("inproc", "none"),
-            ("tcp", "blosc"),
+            ("tcp", DEFAULT_COMPRESSION),
             ("tcp", "none"),
         ):
             say(f"pipeline: replay max -> {endpoints} -> run file ({compression})")
@@ -136,7 +138,7 @@ def measure_pipeline(
             )
         speed = PACED_RATE / (2 * RATE_CPS)
         say(f"pipeline: paced replay at {PACED_RATE / 1e6:g} Mtags/s")
-        paced = run_pipeline(source, out, "tcp", "blosc", speed)
+        paced = run_pipeline(source, out, "tcp", DEFAULT_COMPRESSION, speed)
         lag = paced.results_lag_s if paced.results_lag_s is not None else float("inf")
         add_row(
             "pipeline: paced replay, live results lag",
