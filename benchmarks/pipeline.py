@@ -7,7 +7,7 @@ first pass of a process maps fresh memory, which on virtual machines costs more 
 (a long run reuses its memory). Then each configuration is repeated and the best kept, like
 every other row of the suite.
 
-The budget applies to the default Blosc files. Uncompressed files are shown for comparison: they
+The budget applies to files in the default compression (deflate). Uncompressed files are shown for comparison: they
 put 11 bytes per tag on the disk, more than most disks sustain at 40 M tags/s.
 """
 
