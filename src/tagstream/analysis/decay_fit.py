@@ -112,6 +112,9 @@ class DecayFit:
         Poisson deviance and degrees of freedom; ``deviance / dof`` near 1 for a good fit.
     fit
         The underlying :class:`~tagstream.analysis.poisson_fit.PoissonFit`.
+    model_warnings
+        What the choice of this model found against it (a larger model that describes the data
+        significantly better but was not taken); they lead :attr:`warnings`.
     """
 
     model: str
@@ -137,6 +140,7 @@ class DecayFit:
     deviance: float
     dof: int
     fit: PoissonFit = field(repr=False)
+    model_warnings: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def reduced_deviance(self) -> float:
@@ -173,7 +177,7 @@ class DecayFit:
     @property
     def warnings(self) -> tuple[str, ...]:
         """What may make the lifetimes wrong or uninformative."""
-        out = []
+        out = list(self.model_warnings)
         span = float(self.edges_ps[-1] - self.edges_ps[0])
         for tau, err in zip(self.tau_ps, self.tau_err_ps, strict=True):
             if not err <= UNDETERMINED_RELATIVE_ERROR * tau:

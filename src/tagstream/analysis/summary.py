@@ -370,8 +370,11 @@ def fit_lifetime(
     more parameters; 13.8 at 0.1 %) and every lifetime of the larger model lies at least three
     standard errors above zero. A larger model that cannot be fitted (too few counts) ends the
     search. The test is approximate: the simpler model sits on the boundary of the larger one
-    (zero amplitude), where the χ² law only bounds the deviance drop roughly. With ``irf`` a
-    file name, ``irf_counts`` is the measured IRF's histogram in the decay's bins.
+    (zero amplitude), where the χ² law only bounds the deviance drop roughly. A larger model that
+    lowers the deviance significantly but is rejected because a lifetime is not resolved (for
+    example a fast component within one bin of the pulse) leaves a warning on the chosen fit:
+    the data hold more than its components, so its lifetimes are those of an inadequate model.
+    With ``irf`` a file name, ``irf_counts`` is the measured IRF's histogram in the decay's bins.
 
     Returns
     -------
@@ -402,15 +405,49 @@ def fit_lifetime(
         except FitError:
             break
         fits[bigger] = candidate
-        if not (chosen.deviance - candidate.deviance > limit and _resolved(candidate)):
+        drop = chosen.deviance - candidate.deviance
+        if drop > limit and not _resolved(candidate):
+            chosen = _with_rejected_model(chosen, candidate, drop)
+            fits[chosen.model] = chosen
+        if not (drop > limit and _resolved(candidate)):
             break
         chosen = candidate
     return chosen, fits
 
 
 def _resolved(fit: DecayFit) -> bool:
+    return bool(np.all(_resolved_lifetimes(fit)))
+
+
+def _resolved_lifetimes(fit: DecayFit) -> np.ndarray:
+    """Per component: whether its lifetime lies at least three (finite) standard errors above
+    zero."""
     err = np.asarray(fit.tau_err_ps)
-    return bool(np.all(np.isfinite(err)) and np.all(fit.tau_ps > MIN_TAU_SIGNIFICANCE * err))
+    return np.isfinite(err) & (fit.tau_ps > MIN_TAU_SIGNIFICANCE * err)
+
+
+def _with_rejected_model(chosen: DecayFit, bigger: DecayFit, drop: float) -> DecayFit:
+    """``chosen`` with a warning that ``bigger`` fits significantly better (the deviance
+    ``drop``) but was not taken because some of its lifetimes are not resolved."""
+    from dataclasses import replace
+
+    def lifetime(tau_ps: float, err_ps: float) -> str:
+        return f"{tau_ps / 1e3:.4g} ± {err_ps / 1e3:.2g} ns"
+
+    loose = ~_resolved_lifetimes(bigger)
+    pairs = list(zip(bigger.tau_ps, bigger.tau_err_ps, strict=True))
+    unresolved = ", ".join(lifetime(t, e) for (t, e), bad in zip(pairs, loose, strict=True) if bad)
+    extra = 2 * (bigger.tau_ps.size - chosen.tau_ps.size)
+    which = "lifetimes" if np.count_nonzero(loose) > 1 else "lifetime"
+    verb = "are" if np.count_nonzero(loose) > 1 else "is"
+    warning = (
+        f"a {bigger.model}-exponential model lowers the deviance by {drop:.0f} for {extra} more "
+        f"parameters, but its {which} {unresolved} {verb} not resolved (less than "
+        f"{MIN_TAU_SIGNIFICANCE:g} standard errors above zero; its lifetimes: "
+        f"{', '.join(lifetime(t, e) for t, e in pairs)}); the {chosen.model}-exponential "
+        "lifetimes are those of an inadequate model"
+    )
+    return replace(chosen, model_warnings=(*chosen.model_warnings, warning))
 
 
 def _decay_fits(
