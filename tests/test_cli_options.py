@@ -93,3 +93,32 @@ def test_run_takes_a_preset_name(tmp_path, capsys):
     assert main(["run", "no-such-preset"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nor a preset" in err[0] and "cspbi3-10nm" in err[0]
+
+
+def test_an_output_never_replaces_the_input_or_another_output(dot, tmp_path, capsys):
+    data = dot.read_bytes()
+    cases = [
+        (["analyze", str(dot), "--json", str(dot), "--force"], "that is the input file"),
+        (["analyze", str(dot), "--plot", str(dot), "--force"], "that is the input file"),
+        (["analyze", str(dot), "--json", str(tmp_path / "a.png"), "--plot",
+          str(tmp_path / "." / "a.png"), "--force"], "also the --json output"),
+        (["replay", str(dot), "-o", str(dot), "--force"], "that is the input file"),
+    ]
+    for args, words in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+    assert dot.read_bytes() == data
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_an_export_folder_that_cannot_be_made_is_found_first(dot, monkeypatch, capsys):
+    import tagstream.cli.analyze as analyze
+
+    def never(*args, **kwargs):
+        raise AssertionError("the analysis ran")
+
+    monkeypatch.setattr(analyze, "analyze_run", never)
+    assert main(["analyze", str(dot), "--export", "/proc/no-such-folder/x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot make the folder" in err[0], err

@@ -26,22 +26,30 @@ def _command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tagstream"]
 
 
+@pytest.mark.parametrize("verb", ["simulate", "run"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("delay_s", [0.15, 0.3, 0.6, 1.0])
-def test_ctrl_c_while_starting_is_one_line_without_traceback(tmp_path, delay_s):
+def test_a_stop_while_starting_is_one_line_without_traceback(tmp_path, delay_s, signum, verb):
     out = tmp_path / "dot.h5"
     process = subprocess.Popen(
-        [*_command(), "simulate", "cspbi3-10nm", "--duration", "600s", "-o", str(out)],
+        [*_command(), verb, "cspbi3-10nm", "--duration", "600s", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     time.sleep(delay_s)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert "Traceback" not in err, err
-    assert process.returncode == 1, err
-    last = err.strip().splitlines()[-1]
-    assert "interrupted" in last or "stopped by Ctrl-C" in last, err
+    last = err.strip().splitlines()[-1] if err.strip() else ""
+    if not out.exists():  # stopped before the file was made: says so
+        assert process.returncode == 1, err
+        assert last.startswith("tagstream") and last.endswith("nothing was written"), err
+        assert ("interrupted" if signum == signal.SIGINT else "SIGTERM") in last
+    elif verb == "simulate":  # the file is completed, with what it holds
+        assert process.returncode == 1 and "holds those" in last, err
+    else:  # run: a normal end
+        assert process.returncode == 0, err
 
 
 def test_ctrl_c_while_the_verbs_load_is_caught(monkeypatch, capsys):
@@ -52,7 +60,7 @@ def test_ctrl_c_while_the_verbs_load_is_caught(monkeypatch, capsys):
 
     monkeypatch.setattr(importlib, "import_module", interrupted)
     assert main(["simulate", "cspbi3-10nm", "-o", "x.h5"]) == 1
-    assert capsys.readouterr().err.strip() == "tagstream: interrupted"
+    assert capsys.readouterr().err.strip() == "tagstream simulate: interrupted; nothing was written"
 
 
 def test_import_tagstream_is_light():

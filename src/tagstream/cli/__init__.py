@@ -15,19 +15,29 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
-    raise SystemExit("tagstream: interrupted")  # exit code 1, the message, no traceback
+    how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    raise SystemExit(f"tagstream: {how} while starting; nothing was written")  # exit code 1
 
 
 def _started_as_command() -> bool:
     return os.path.basename(sys.argv[0]) in ("tagstream", "tagstream.exe", "__main__.py")
 
 
-# Ctrl-C before main() is entered (this package's own imports) ends the command quietly.
-if _started_as_command() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _interrupted_at_start)
+def _stopped_by_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("stopped by SIGTERM")
+
+
+# Ctrl-C or SIGTERM before main() is entered (this package's own imports) ends the command
+# quietly.
+if _started_as_command():
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted_at_start)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupted_at_start)
 
 from ..errors import TagstreamError, WriteError  # noqa: E402
 from .argv import joined_negative_values  # noqa: E402
@@ -58,6 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _peek(argv: Sequence[str]) -> tuple[str, Path | None]:
+    """How to name the command in a message (``"tagstream simulate"``), and its ``-o`` file
+    when that does not exist yet (if an interruption finds it still missing, nothing was
+    written), read from the words before argparse (and the verbs) are loaded."""
+    words = [w for w in argv if not w.startswith("-")]
+    verb = f"tagstream {words[0]}" if words and words[0] in VERB_MODULES else "tagstream"
+    output = None
+    for i, word in enumerate(argv):
+        if word in ("-o", "--output") and i + 1 < len(argv):
+            output = argv[i + 1]
+        elif word.startswith("--output="):
+            output = word.split("=", 1)[1]
+    if output is None or output == "-" or Path(output).exists():
+        return verb, None
+    return verb, Path(output)
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -68,8 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = "tagstream"
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is _interrupted_at_start:
+        # SIGTERM is Ctrl-C until a verb takes both over (simulate, run and replay then
+        # complete their file)
+        signal.signal(signal.SIGTERM, _stopped_by_sigterm)
+    given = sys.argv[1:] if argv is None else list(argv)
+    verb, output = _peek(given)  # known before the verbs load, for an early interruption
     try:
-        given = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(joined_negative_values(given))
         verb = f"tagstream {args.verb}"
         return int(args.run(args) or 0)
@@ -80,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{verb}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"{verb}: {str(exc) or 'interrupted'}", file=sys.stderr)
+        unwritten = "; nothing was written" if output is not None and not output.exists() else ""
+        print(f"{verb}: {str(exc) or 'interrupted'}{unwritten}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`tagstream info X | head`): stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

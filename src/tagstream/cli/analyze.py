@@ -11,6 +11,7 @@ from ..sources.files import open_run
 from .options import add_delay_option, add_set_option, with_delays, with_settings
 from .output import (
     STDOUT,
+    check_distinct,
     check_export_dir,
     check_figure_target,
     check_json_target,
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_distinct({"FILE": args.file}, {"--json": args.json, "--plot": args.plot})
     if args.json:
         check_json_target(args.json, args.force)
     if args.plot:

@@ -66,6 +66,10 @@ def check_export_dir(directory: str | os.PathLike, run_name: str, force: bool) -
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise RunFileError(folder, f"cannot make the folder: {parent} is not a writable folder")
+    try:  # made now, so that a folder that cannot be made is found before the analysis
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFileError(folder, f"cannot make the folder ({exc.strerror or exc})") from None
     if not force:
         for name in export_names(run_name).values():
             if (folder / name).exists():
@@ -90,3 +94,27 @@ def write_json(path: str | os.PathLike, data: Any, force: bool) -> Path:
         tmp.unlink(missing_ok=True)
         raise WriteError(out, f"cannot write the JSON ({exc.strerror or exc})") from None
     return out
+
+
+def check_distinct(inputs: dict[str, str | os.PathLike], outputs: dict[str, object]) -> None:
+    """Refuse an output that is one of the inputs, or that another output also names (with
+    ``--force`` it would destroy the data it is made from). ``inputs`` and ``outputs`` map how
+    the command line names each path (``"FILE"``, ``"--json"``) to it; ``None`` and ``-``
+    (standard output) are skipped."""
+    seen: dict[Path, str] = {}
+    for role, path in inputs.items():
+        seen.setdefault(_identity(path), role)
+    for option, path in outputs.items():
+        if path is None or str(path) == STDOUT:
+            continue
+        key = _identity(path)
+        if key in seen:
+            other = seen[key]
+            what = "the input file" if other in inputs else f"also the {other} output"
+            raise TagstreamError(f"{option} {path}: that is {what}; give another name")
+        seen[key] = option
+
+
+def _identity(path: str | os.PathLike) -> Path:
+    """One name per file: resolved, so that ``./a.h5``, ``a.h5`` and links agree."""
+    return Path(path).expanduser().resolve()

@@ -12,7 +12,7 @@ from ..pipeline.run_config import RunConfig, load_run_config
 from ..sources.files import SOURCE_WARNINGS, open_run, with_source_warnings
 from ..sources.paced import PacedRun, parse_speed
 from .live import run_live
-from .output import check_run_file_target
+from .output import check_distinct, check_run_file_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     file = Path(args.file)
     out = args.output or config.output.path or file.with_name(f"{file.stem}-replay.h5")
     output = dataclasses.replace(config.output, path=Path(out), force=args.force)
+    check_distinct({"FILE": file}, {"-o": out})
     check_run_file_target(out, args.force)
     with PacedRun(with_source_warnings(open_run(file)), speed) as source:
         for text in source.metadata.settings.get(SOURCE_WARNINGS, ()):

@@ -21,7 +21,7 @@ from ..sources.simulator import preset_names, simulate
 from ..tags import parse_time
 from .live import run_live
 from .options import check_duration
-from .output import check_run_file_target
+from .output import check_distinct, check_run_file_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if output.path is None:
         raise RunConfigError(f"{args.config}: give the run file with -o or [output] path")
     where = "-o" if args.output else f"{args.config}: [output] path ="
+    source_file = {} if config.source.file is None else {"[source] file": config.source.file}
+    check_distinct(source_file, {where: output.path})
     check_run_file_target(output.path, output.force, option=where)
     duration = args.duration or config.source.duration
     with ExitStack() as stack:

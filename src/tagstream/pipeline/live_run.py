@@ -394,7 +394,8 @@ class LivePipeline:
                 if ready >= expected:
                     return
                 if time.monotonic() > deadline or self.stop_requested.is_set():
-                    self._note_locked(f"{ready} of {expected} analysis workers joined")
+                    when = " before the run was stopped" if self.stop_requested.is_set() else ""
+                    self._note_locked(f"{ready} of {expected} analysis workers joined{when}")
                     return
                 self._lock.wait(HEADER_REPEAT_S)
             self._supervise()
