@@ -102,9 +102,10 @@ def test_stopped_simulate_completes_its_run_file(tmp_path, signum):
     assert "Traceback" not in err
     name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
     last = err.strip().splitlines()[-1]
-    assert f"stopped by {name} after" in last and str(out) in last and "complete" in last
+    assert f"stopped by {name} after" in last and str(out) in last and "says so" in last
     with ts.open(out) as run:
-        assert run.status == "complete"
+        assert run.status.startswith(f"stopped: stopped by {name} after ")
+        assert run.status.endswith(" of 3000 s")
         tags = run.read()
         kept_s = (run.t_end - run.t_begin) * 1e-12
     assert 0 < kept_s < 3000 and f"holds those {ts.format_time(round(kept_s * 1e12))}" in last
@@ -124,4 +125,5 @@ def test_stopped_simulate_keeps_a_ptu_file(tmp_path):
     with ts.open(out) as run:  # a complete PTU file: header and record count agree
         tags = run.read()
         kept_ps = run.t_end - run.t_begin
+        assert run.header.get("TTResult_StopReason") == 1  # stopped by hand, as PicoQuant's
     assert len(tags) > 0 and kept_ps > 0

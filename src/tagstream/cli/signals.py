@@ -19,9 +19,9 @@ class StopRequest:
         self.reason: str | None = None
         self._on_stop = on_stop
 
-    def __call__(self) -> bool:
-        """True once a signal asked to stop."""
-        return self.reason is not None
+    def __call__(self) -> str | None:
+        """Why the work should stop ("stopped by Ctrl-C"), or ``None`` while it goes on."""
+        return self.reason
 
     def _handle(self, signum: int, frame: object) -> None:
         if self._on_stop is None and self.reason is not None and signum == signal.SIGINT:

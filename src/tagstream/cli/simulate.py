@@ -103,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if stop.reason:
         print(
             f"tagstream simulate: {stop.reason} after {format_time(reached[0])} of "
-            f"{format_time(source.duration_ps)}; {out} holds those {format_time(reached[0])}, "
-            "complete (a shorter run than asked)",
+            f"{format_time(source.duration_ps)}; {out} holds those {format_time(reached[0])} "
+            "and says so (a shorter run than asked)",
             file=sys.stderr,
         )
         return 1

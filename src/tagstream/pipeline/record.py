@@ -11,6 +11,7 @@ from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.packing import DEFAULT_COMPRESSION
 from ..store.run_writer import RunWriter
+from ..tags import format_time
 from .live_analysis import DEFAULT_EVERY, LiveAnalysis, check_results_every
 
 
@@ -51,8 +52,9 @@ def record_run(
     settings
         Analysis settings of the live analyzers.
     stop
-        Asked after each batch; once true, the recording ends there and the file is completed
-        as a run of the time covered so far (as a live run that is stopped).
+        Asked after each batch; once it returns a reason (a true value: ``"stopped by
+        Ctrl-C"``), the recording ends there: the file keeps the time covered so far, with its
+        result snapshots, and its status says ``stopped: <reason> after <time> of <time>``.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def record_run(
         truth=run.truth,
         series=live.specs if live is not None else (),
     )
-    duration_ps = run.duration_ps
+    stopped = None
     with BackgroundWriter(writer) as background:
         t_begin = None
         for batch in run.batches():
@@ -82,10 +84,17 @@ def record_run(
                     background.add_snapshot(snapshot)
             if progress is not None:
                 progress(batch.t_end)
-            if stop is not None and stop():
-                duration_ps = batch.t_end - t_begin
+            reason = stop() if stop is not None else None
+            if reason:
+                kept = format_time(batch.t_end - t_begin)
+                asked = "" if run.duration_ps is None else f" of {format_time(run.duration_ps)}"
+                text = reason if isinstance(reason, str) else "stopped"
+                stopped = f"{text} after {kept}{asked}"
                 break
         if live is not None:
             for snapshot in live.final():
                 background.add_snapshot(snapshot)
-        return background.finish(duration_ps=duration_ps)
+        if stopped is not None:
+            background.stop(stopped)
+            return Path(path)
+        return background.finish(duration_ps=run.duration_ps)

@@ -49,6 +49,9 @@ _TAG = struct.Struct(f"<{spec.IDENT_BYTES}siIq")
 class PtuWriteError(TagstreamError, ValueError):
     """A run that the chosen PTU record type cannot hold."""
 
+#: ``TTResult_StopReason`` of a measurement stopped by hand (0: its set time ran out).
+STOP_REASON_MANUAL = 1
+
 
 def write_ptu(
     run: Run | TagBatch,
@@ -113,6 +116,7 @@ def write_ptu(
             fh.write(header.bytes())
             records = 0
             t_begin = t_end = None
+            stopped = False
             for batch in parts:
                 t_begin = batch.t_begin if t_begin is None else t_begin
                 words = encoder.encode(batch)
@@ -121,9 +125,10 @@ def write_ptu(
                 t_end = batch.t_end
                 if progress is not None:
                     progress(batch.t_end)
-                if stop is not None and stop():
+                stopped = stop is not None and bool(stop())
+                if stopped:
                     break
-            header.finish(fh, records, 0 if t_end is None else t_end - t_begin)
+            header.finish(fh, records, 0 if t_end is None else t_end - t_begin, stopped)
         os.replace(part, out)
     except OSError as exc:
         raise WriteError(out, f"cannot write the file ({exc.strerror or exc})") from exc
@@ -311,10 +316,14 @@ class _Header:
             at += len(entry)
         return b"".join(parts)
 
-    def finish(self, fh, records: int, span_ps: int) -> None:
-        """Fill in the record count and the acquisition time (ms)."""
+    def finish(self, fh, records: int, span_ps: int, stopped: bool = False) -> None:
+        """Fill in the record count, the acquisition time (ms) and, for a run ``stopped``
+        before its end, the stop reason PicoQuant's software writes for a manual stop (1)."""
         fh.seek(self.offsets[spec.TAG_NUM_RECORDS])
         fh.write(struct.pack("<q", records))
+        if stopped:
+            fh.seek(self.offsets[spec.TAG_STOP_REASON])
+            fh.write(struct.pack("<q", STOP_REASON_MANUAL))
         fh.seek(self.offsets["MeasDesc_AcquisitionTime"])
         fh.write(struct.pack("<q", math.ceil(span_ps / 1e9)))
 
