@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import tagstream as ts
+from tagstream.cli import main as ts_main
 from tagstream.cli.live import run_live
 from tagstream.cli.live_view import status_line
 from tagstream.pipeline.live_run import LivePipeline
@@ -134,3 +135,34 @@ def test_a_source_that_can_wait_has_no_real_time_lag(tmp_path):
     pipeline.run()
     assert pipeline.status()["source_lag_s"] is None
     assert pipeline.status()["source_warning"] is None
+
+
+def test_a_recording_of_a_source_that_falls_behind_says_so(tmp_path, monkeypatch, capsys):
+    """`simulate --realtime` of a simulation slower than real time: one warning while it
+    runs, a note at the end (the recording itself is complete)."""
+    import tagstream.cli.simulate as simulate_cli
+
+    real = simulate_cli.simulate
+
+    def slow(*args, **kwargs):
+        return SlowSource(real(*args, **kwargs), span_s=0.01, cost_s=0.05)
+
+    monkeypatch.setattr(simulate_cli, "simulate", slow)
+    out = tmp_path / "slow.h5"
+    assert ts_main(["simulate", "cspbi3-10nm", "--duration", "1s", "--realtime", "-o",
+                    str(out), "--results-every", "off"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "source falls behind real time by" in warnings[0]
+    assert "simulator produces" in warnings[0]
+    assert "note: source fell behind real time by" in captured.out
+    with ts.open(out) as run:
+        assert run.status == "complete"
+
+
+def test_a_recording_that_keeps_up_has_no_lag_warning(tmp_path, capsys):
+    out = tmp_path / "fast.h5"
+    assert ts_main(["simulate", "cspbi3-10nm", "--duration", "1s", "--realtime", "-o",
+                    str(out)]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert "behind real time" not in captured.err + captured.out

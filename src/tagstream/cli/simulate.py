@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import TagstreamError
 from ..pipeline.record import record_run
+from ..sources.paced import RealTimeLag, real_time_pace
 from ..sources.pq_spec import FORMATS_BY_NAME
 from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
@@ -72,10 +73,16 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
     every = None if args.results_every.strip().lower() == "off" else args.results_every
     reached = [0]
+    pace = real_time_pace(source)
+    lag = None if pace is None else RealTimeLag(pace, "simulator")
+    warned = [False]
 
     def progress(t_end_ps: int) -> None:
         reached[0] = t_end_ps
         bar(t_end_ps)
+        if lag is not None and lag.behind and not warned[0]:
+            warned[0] = True
+            print(f"tagstream simulate: warning: {lag.warning()}", file=sys.stderr)
 
     try:
         with stop_on_signals() as stop:
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                     compression=args.compression,
                     results_every=every,
                     stop=stop,
+                    lag=lag,
                 )
     except KeyboardInterrupt:
         kept = "was not written" if is_ptu else "keeps what its last commit holds"
@@ -109,4 +117,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"wrote {out} ({config.name}, {args.duration}, seed {args.seed})")
+    if lag is not None and lag.behind:
+        print(f"note: {lag.warning(final=True)}")
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ..analysis.summary_settings import SummarySettings
+from ..sources.paced import RealTimeLag
 from ..sources.run import Run
 from ..store.background import BackgroundWriter
 from ..store.packing import DEFAULT_COMPRESSION
@@ -26,6 +28,7 @@ def record_run(
     results_every: str | int | None = DEFAULT_EVERY,
     settings: SummarySettings | None = None,
     stop: Callable[[], object] | None = None,
+    lag: RealTimeLag | None = None,
 ) -> Path:
     """Write every batch of ``run`` to a run file as it comes, with result-series snapshots.
 
@@ -55,6 +58,9 @@ def record_run(
         Asked after each batch; once it returns a reason (a true value: ``"stopped by
         Ctrl-C"``), the recording ends there: the file keeps the time covered so far, with its
         result snapshots, and its status says ``stopped: <reason> after <time> of <time>``.
+    lag
+        Told when each batch arrived and how long it was waited for: how far a paced source
+        (a real-time simulation) falls behind the wall clock.
 
     Returns
     -------
@@ -76,7 +82,15 @@ def record_run(
     stopped = None
     with BackgroundWriter(writer) as background:
         t_begin = None
-        for batch in run.batches():
+        batches = iter(run.batches())
+        while True:
+            asked = time.monotonic()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            if lag is not None:
+                arrived = time.monotonic()
+                lag.observe(batch.t_end, arrived, arrived - asked)
             t_begin = batch.t_begin if t_begin is None else t_begin
             background.append(batch)
             if live is not None:
