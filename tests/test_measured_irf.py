@@ -79,3 +79,17 @@ def test_irf_files_that_cannot_serve_are_one_line_errors(files, tmp_path, capsys
     config.write_text('[analysis]\nirf = "measured"\n')
     code, _, err = _analyze(capsys, files["run"], config, tmp_path)
     assert code == 2 and len(err) == 1 and "file of the IRF measurement" in err[0]
+
+
+@pytest.mark.parametrize("verb", ["run", "replay"])
+def test_live_runs_check_the_irf_file_before_they_start(files, tmp_path, capsys, verb):
+    config = tmp_path / "live.toml"
+    source = f'[source]\nfile = "{files["run"]}"\nspeed = "max"\n' if verb == "run" else ""
+    config.write_text(f'{source}[analysis]\nirf = "{files["other_rate"]}"\n')
+    out = tmp_path / "live.h5"
+    args = [verb, str(config)] if verb == "run" else [verb, str(files["run"]), "--config",
+                                                       str(config)]  # fmt: skip
+    assert main([*args, "-o", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(err) == 1 and "laser period" in err[0] and "[analysis] irf" in err[0], err
+    assert not out.exists()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..pipeline.live_run import LivePipeline
+from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, load_run_config
 from ..sources.files import SOURCE_WARNINGS, open_run, with_source_warnings
 from ..sources.paced import PacedRun, parse_speed
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     with PacedRun(with_source_warnings(open_run(file)), speed) as source:
         for text in source.metadata.settings.get(SOURCE_WARNINGS, ()):
             print(f"tagstream replay: warning: {file}: {text}", file=sys.stderr)
+        measured_irf(config.analysis, source.metadata)  # an IRF file that cannot serve: now
         pipeline = LivePipeline.from_config(source, config, output)
         run_live(pipeline, None)
     return 0

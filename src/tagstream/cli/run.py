@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..drivers.registry import open_device
 from ..pipeline.live_run import LivePipeline
+from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, parse_run_config
 from ..sources.device import DeviceRun
 from ..sources.files import open_run
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         readings = _instruments(config, stack)
         source = stack.enter_context(_source(config, duration))
+        measured_irf(config.analysis, source.metadata)  # an IRF file that cannot serve: now
         if readings:
             settings = {**source.metadata.settings, "instruments": readings}
             source.metadata = dataclasses.replace(source.metadata, settings=settings)
