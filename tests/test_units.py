@@ -65,3 +65,14 @@ def test_format_time():
     assert format_time(10**10) == "10 ms"
     assert format_time(7) == "7 ps"
     assert format_time(3 * 10**12) == "3 s"
+
+
+@pytest.mark.parametrize(
+    ("ps", "text"),
+    [(10**12, "1 s"), (10**12 - 1, "1 s"), (999_999_999, "1 ms"), (1500, "1.5 ns"), (0, "0 ps"),
+     (-5, "-5 ps"), (12_500, "12.5 ns"), (-(10**12) + 1, "-1 s"), (3.6e15, "3600 s")],
+)  # fmt: skip
+def test_format_time_never_shows_1000_of_a_unit(ps, text):
+    from tagstream.tags import format_time
+
+    assert format_time(ps) == text

@@ -125,18 +125,23 @@ def settings_lines(
     pad = " " * indent
     for key, value in settings.items():
         key = str(key)
-        inherited = key if key.endswith(("_ps", "_hz")) else unit
+        inherited = key if key.endswith(UNIT_SUFFIXES) else unit
+        name = key.removesuffix("_ps").removesuffix("_hz")  # the value carries its unit
         tables = isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
         if depth >= SETTINGS_DEPTH or not (tables or (isinstance(value, dict) and value)):
-            lines.append(f"{pad}{key} = {_setting(inherited or key, value)}")
+            lines.append(f"{pad}{name} = {_setting(inherited or key, value)}")
         elif isinstance(value, dict):
-            lines.append(f"{pad}{key}")
+            lines.append(f"{pad}{name}")
             lines += settings_lines(value, indent + 2, depth + 1, inherited)
         else:
             for i, table in enumerate(value):
-                lines.append(f"{pad}{key}[{i}]")
+                lines.append(f"{pad}{name}[{i}]")
                 lines += settings_lines(table, indent + 2, depth + 1, inherited)
     return lines
+
+
+#: Key suffixes of numbers shown in units: times in ps, rates in Hz.
+UNIT_SUFFIXES = ("_ps", "_hz")
 
 
 def _setting(key: str, value: object) -> str:

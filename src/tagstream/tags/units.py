@@ -131,11 +131,16 @@ def parse_period_ps(value: str | float, field: str = "period") -> float:
 
 def format_time(ps: float) -> str:
     """Format picoseconds with the largest unit that keeps the number at or above one."""
+    units = ("s", "ms", "us", "ns", "ps")
     magnitude = abs(ps)
-    for unit in ("s", "ms", "us", "ns"):
-        if magnitude >= PS_PER_UNIT[unit]:
-            return f"{ps / PS_PER_UNIT[unit]:.6g} {unit}"
-    return f"{ps:.6g} ps"
+    for i, unit in enumerate(units):
+        if magnitude >= PS_PER_UNIT[unit] or unit == "ps":
+            text = f"{ps / PS_PER_UNIT[unit]:.6g}"
+            if i > 0 and abs(float(text)) >= 1000:  # 999.9999999 ms rounds to "1000": 1 s
+                unit = units[i - 1]
+                text = f"{ps / PS_PER_UNIT[unit]:.6g}"
+            return f"{text} {unit}"
+    raise AssertionError("unreachable")
 
 
 def parse_time_range(value, field: str = "range") -> tuple[int, int] | None:
