@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputExistsError, WriteError
-from .derived import adjacent_normalization, deviance_residuals
+from .derived import adjacent_peak_height, deviance_residuals
 from .summary import RunSummary, value_with_error
 
 __all__ = ["EXPORT_KINDS", "Table", "export_names", "export_tables", "write_tables"]
@@ -147,14 +147,16 @@ def _g2_table(summary: RunSummary, head: str) -> Table | None:
         "tau_ns": g.tau_ps / PS_PER_NS, "counts": g.counts, "expected": g.expected, "g2": g.g2,
         "g2_err": g.g2_err,
     }  # fmt: skip
-    norm = adjacent_normalization(g, z) if z is not None else None
-    if norm is not None:
+    height = adjacent_peak_height(g, z) if z is not None else None
+    if height is not None:
         comments.append(
-            "g2_adjacent: counts over the mean adjacent peak per bin (its area over one "
-            f"{z.period_ps / PS_PER_NS:g} ns period, {norm:.6g} coincidences per bin): the "
-            "adjacent windows average 1, the zero-delay window g2(0)"
+            "g2_adjacent: counts / the height of the mean adjacent peak (side peaks normalised "
+            f"to 1): the peaks at +-{z.period_ps / PS_PER_NS:g} ns from the zero-delay position "
+            "averaged bin by bin, smoothed by a running mean, maximum "
+            f"{height:.6g} coincidences per bin; the zero-delay peak's maximum is then near "
+            "g2(0) for peaks of one shape, while g2(0) above is the ratio of the peak areas"
         )
-        columns["g2_adjacent"] = g.counts / norm
+        columns["g2_adjacent"] = g.counts / height
     return _table("g2", comments, columns, ("counts",))
 
 

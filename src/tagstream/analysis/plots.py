@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from scipy.stats import poisson
 
 from .blinking import BlinkingResult, occurrence_histogram
-from .derived import adjacent_normalization, deviance_residuals
+from .derived import adjacent_height, deviance_residuals, running_mean
 from .summary import RunSummary, value_with_error
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from .trace import TraceResult
 
 __all__ = [
-    "adjacent_normalization",
     "new_axes",
     "plot_blinking",
     "plot_decay",
@@ -190,21 +189,22 @@ def _display_factor(total: float, n: int, min_mean: float, min_bins: int) -> int
 
 
 def _time_unit(span_ps: float) -> tuple[float, str]:
-    """ps per axis unit and its name for an axis spanning ``span_ps``: ns, or µs from 10 µs."""
-    return (PS_PER_US, "µs") if span_ps >= 10 * PS_PER_US else (PS_PER_NS, "ns")
+    """ps per axis unit and its name for an axis spanning ``span_ps``: ns, or µs from 2 µs."""
+    return (PS_PER_US, "µs") if span_ps >= 2 * PS_PER_US else (PS_PER_NS, "ns")
 
 
 # ---------------------------------------------------------------------------------- g2
 def plot_g2(
     ax: Axes, g2: G2Result | None, zero: G2Zero | None = None, reasons: Sequence[str] = ()
 ) -> Axes:
-    """g2(τ): pulsed, normalised to the mean adjacent peak (side peaks at 1, the zero-delay peak
-    at g2(0)) with the peak windows shaded; CW (or without g2(0)), counts over the uncorrelated
-    expectation, with the fit. Sparse histograms are merged into wider bins for display."""
+    """g2(τ): pulsed, divided by the height of the mean adjacent peak in the displayed bins
+    (side peaks at 1, the zero-delay peak's maximum near g2(0) for peaks of one shape; g2(0) in
+    the title is the analysis' area ratio) with the peak windows shaded; CW (or without g2(0)),
+    counts over the uncorrelated expectation, with the fit. Sparse histograms are merged into
+    wider bins for display."""
     if g2 is None or not np.any(np.isfinite(g2.g2)):
         return _missing(ax, "g2(τ)", reasons, "no coincidences")
-    norm = adjacent_normalization(g2, zero) if zero is not None else None
-    pulsed = norm is not None
+    pulsed = zero is not None and zero.excitation == "pulsed" and bool(zero.period_ps)
     period = zero.period_ps if pulsed else None
     n = g2.counts.size
     min_bins = G2_MIN_BINS_CW
@@ -215,9 +215,11 @@ def plot_g2(
     edges = g2.edges_ps[start::factor][: (n - start) // factor + 1]
     counts = _group(g2.counts, factor, start)
     scale, unit = _time_unit(float(g2.edges_ps[-1]))
+    norm = adjacent_height(edges, counts, period, zero.detail.offset_ps) if pulsed else None
+    pulsed = norm is not None
     with np.errstate(divide="ignore", invalid="ignore"):
         if pulsed:
-            shown = counts / (norm * factor)
+            shown = counts / norm
         else:
             expected = _group(g2.expected, factor, start)
             shown = np.where(expected > 0, counts / expected, np.nan)
@@ -229,20 +231,21 @@ def plot_g2(
         _g2_fit(ax, g2, zero, norm, factor, start, edges / scale)
         if pulsed:
             _shade_windows(ax, period / scale, zero.detail.offset_ps / scale)
+        area = "area ratio, " if zero.excitation == "pulsed" else ""
         ax.set_title(
-            f"g2(0) = {value_with_error(zero.value, zero.error)}  ({zero.excitation}, "
+            f"g2(0) = {value_with_error(zero.value, zero.error)}  ({area}{zero.excitation}, "
             f"{zero.method}; purity {zero.purity:.3f})"
         )
     ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
     ax.set_xlabel(f"delay τ ({unit})")
     if pulsed:
-        ax.set_ylabel("g2(τ), normalised to the adjacent peaks")
+        ax.set_ylabel("g2(τ), side peaks normalised to 1")
     else:
         ax.set_ylabel("g2(τ), normalised to uncorrelated light")
     bin_text = f"{_duration(float(edges[1] - edges[0]))} bins"
     if pulsed:
-        bin_text += "; the adjacent windows average 1"
-    ax.text(1.0, -0.1, bin_text, transform=ax.transAxes, ha="right", va="top",
+        bin_text += "; divided by the mean adjacent peak's height; g2(0) is the area ratio"
+    ax.text(1.0, -0.13 if pulsed else -0.1, bin_text, transform=ax.transAxes, ha="right", va="top",
             fontsize="x-small", color="0.4")  # fmt: skip
     ax.set_xlim(edges[0] / scale, edges[-1] / scale)
     ax.set_ylim(bottom=0)
@@ -261,7 +264,7 @@ def _g2_fit(
     model = _group(np.asarray(model, dtype=float), factor, start)
     with np.errstate(divide="ignore", invalid="ignore"):
         if norm is not None:
-            curve = model / (norm * factor)
+            curve = model / norm
         else:
             expected = _group(g2.expected, factor, start)
             curve = np.where(expected > 0, model / expected, np.nan)
@@ -278,8 +281,9 @@ def _shade_windows(ax: Axes, period: float, offset: float) -> None:
 
 
 def plot_g2_log(ax: Axes, log: LogG2Result | None, reasons: Sequence[str] = ()) -> Axes:
-    """The log-binned (multi-tau) g2 on a logarithmic lag axis, with one-sigma bands: the
-    antibunching dip at short lags and bunching from blinking at long ones."""
+    """The log-binned (multi-tau) g2 on a logarithmic lag axis, with one-sigma bands. The title
+    names antibunching (below 1 under 100 ns) and bunching (above 1 from 1 µs, as blinking
+    gives) only where a decade of lags departs from 1 by over 5 sigma and 0.03."""
     if log is None:
         return _missing(ax, "g2(τ), log-binned", reasons, "not computed")
     keep = (log.tau_ps > 0) & np.isfinite(log.g2)
@@ -295,9 +299,33 @@ def plot_g2_log(ax: Axes, log: LogG2Result | None, reasons: Sequence[str] = ()) 
     ax.set_xlim(tau_s[0], tau_s[-1])
     ax.set_xlabel("lag τ (s)")
     ax.set_ylabel("g2(τ), normalised to uncorrelated light")
-    ax.set_title("g2(τ), log-binned: antibunching (short τ), blinking bunching (long τ)")
+    seen = []
+    if _significant(tau_s, tau_s < 1e-7, 1.0 - g, err):
+        seen.append("antibunching at short τ")
+    if _significant(tau_s, tau_s >= 1e-6, g - 1.0, err):
+        seen.append("bunching above 1 at long τ (blinking)")
+    ax.set_title("g2(τ), log-binned" + (": " + ", ".join(seen) if seen else ""))
     _legend(ax)
     return ax
+
+
+def _significant(
+    tau_s: np.ndarray, keep: np.ndarray, excess: np.ndarray, err: np.ndarray,
+    sigmas: float = 5.0, floor: float = 0.03,
+) -> bool:  # fmt: skip
+    """Whether ``excess`` (of g2 above or below 1) at the lags ``keep`` is real: its
+    inverse-variance mean over some decade of lag ``tau_s`` exceeds both ``sigmas`` errors and
+    ``floor``."""
+    decades = np.floor(np.log10(tau_s))
+    for decade in np.unique(decades[keep]):
+        inside = keep & (decades == decade) & (err > 0) & np.isfinite(excess)
+        if not np.any(inside):
+            continue
+        weight = 1.0 / err[inside] ** 2
+        mean = float(np.sum(weight * excess[inside]) / weight.sum())
+        if mean > floor and mean > sigmas / np.sqrt(weight.sum()):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------- decay
@@ -319,7 +347,8 @@ def plot_decay(
     if fit is not None:
         first = int(np.argmin(np.abs(decay.edges_ps - fit.edges_ps[0])))
     _decay_curves(
-        ax, residual_ax, decay.edges_ps, decay.counts, fit, first, f"{decay.channel} data"
+        ax, residual_ax, decay.edges_ps, decay.counts, fit, first, f"{decay.channel} data",
+        decay.period_ps,
     )
     how = f"{fit.model}-exponential, IRF {fit.irf}" if fit is not None else "no fit"
     ax.set_title(f"decay of {decay.channel} ({how})")
@@ -330,44 +359,63 @@ def plot_decay(
 def plot_decay_fit(ax: Axes, fit: DecayFit, residual_ax: Axes | None = None) -> Axes:
     """A decay fit on its own: the fitted bins' counts, the model and (in ``residual_ax``) the
     deviance residuals."""
-    _decay_curves(ax, residual_ax, fit.edges_ps, fit.counts, fit, 0, "data")
+    _decay_curves(ax, residual_ax, fit.edges_ps, fit.counts, fit, 0, "data", fit.period_ps)
     ax.set_title(f"{fit.model}-exponential fit, IRF {fit.irf}")
     return ax
 
 
 def _decay_curves(
     ax: Axes, residual_ax: Axes | None, edges_ps: np.ndarray, counts: np.ndarray,
-    fit: DecayFit | None, first: int, label: str,
+    fit: DecayFit | None, first: int, label: str, period_ps: float | None = None,
 ) -> None:  # fmt: skip
-    """Counts (bins ``edges_ps``), the fit whose bins start at bin ``first``, residuals."""
+    """Counts (bins ``edges_ps``), the fit whose bins start at bin ``first``, residuals. A
+    histogram over a whole ``period_ps`` whose rise wraps to the end of the period is shown
+    turned round so that it starts just before the rise (the wrapped bins at negative delay)."""
     n = counts.size
+    edges_ps = np.asarray(edges_ps, dtype=float)
+    model = np.full(n, np.nan)
+    if fit is not None:
+        model[first : first + fit.expected.size] = fit.expected
     factor = _display_factor(float(counts.sum()), n, DECAY_MIN_MEAN, DECAY_MIN_BINS)
-    start = first % factor
-    edges = np.asarray(edges_ps, dtype=float)[start::factor][: (n - start) // factor + 1]
-    shown = _group(counts, factor, start).astype(float)
+    cut = _rise_cut(edges_ps, counts, period_ps)
+    if cut > 0:
+        cut = n - factor * -(-(n - cut) // factor)  # whole display bins before the pulse
+    if cut > 0:
+        parts = [(cut, n, -float(period_ps)), (0, cut, 0.0)]
+    else:
+        parts = [(first % factor, n, 0.0)]
+    pieces = []
+    for a, b, shift in parts:
+        groups = (b - a) // factor
+        piece_edges = edges_ps[a : a + groups * factor + 1 : factor] + shift
+        values = [_group(np.asarray(v[a:b], dtype=float), factor) for v in (counts, model)]
+        if pieces and piece_edges[0] > pieces[-1][0][-1]:  # the bins do not tile the period
+            gap = np.array([pieces[-1][0][-1], piece_edges[0]])
+            pieces.append((gap, np.array([np.nan]), np.array([np.nan])))
+        pieces.append((piece_edges, *values))
+    edges = np.concatenate([pieces[0][0]] + [p[0][1:] for p in pieces[1:]])
+    shown = np.concatenate([p[1] for p in pieces])
+    expected = np.concatenate([p[2] for p in pieces])
     scale, unit = _time_unit(float(edges_ps[-1] - edges_ps[0]))
     ax.stairs(np.where(shown > 0, shown, np.nan), edges / scale, lw=0.7, color="C0", label=label)
     if fit is not None:
-        model = _group(np.asarray(fit.expected, dtype=float), factor)
-        data = shown[(first - start) // factor :][: model.size]
-        fit_edges = edges[(first - start) // factor :][: model.size + 1]
-        centres = 0.5 * (fit_edges[:-1] + fit_edges[1:]) / scale
+        centres = 0.5 * (edges[:-1] + edges[1:]) / scale
         taus = "\n".join(
-            f"{value_with_error(t / PS_PER_NS, e / PS_PER_NS)} ns"
+            f"{value_with_error(t / scale, e / scale)} {unit}"
             for t, e in zip(fit.tau_ps, fit.tau_err_ps, strict=True)
         )
-        ax.plot(centres, model, color="C3", lw=1.0, label=f"{fit.model}: τ =\n{taus}")
+        ax.plot(centres, expected, color="C3", lw=1.0, label=f"{fit.model}: τ =\n{taus}")
         if residual_ax is not None:
-            residual_ax.stairs(deviance_residuals(data, model), fit_edges / scale, color="C0",
-                               lw=0.7)  # fmt: skip
+            residuals = deviance_residuals(shown, expected)
+            residual_ax.stairs(residuals, edges / scale, color="C0", lw=0.7)
             residual_ax.axhline(0.0, color="C3", lw=0.8)
             residual_ax.set_ylabel("deviance\nresidual")
-            top = float(np.nanmax(np.abs(deviance_residuals(data, model)), initial=1.0))
+            top = float(np.nanmax(np.abs(residuals), initial=1.0))
             residual_ax.set_ylim(-1.1 * top, 1.1 * top)
     ax.set_yscale("log")
-    ax.set_ylim(0.5, 2.0 * float(shown.max()))
+    ax.set_ylim(0.5, 2.0 * float(np.nanmax(shown)))
     ax.set_xlim(edges[0] / scale, edges[-1] / scale)
-    ax.set_ylabel(f"counts per {_duration(float(edges[1] - edges[0]))}")
+    ax.set_ylabel(f"counts per {_duration(float(edges_ps[factor] - edges_ps[0]))}")
     xlabel = f"delay after the laser pulse ({unit})"
     if residual_ax is not None and fit is not None:
         ax.tick_params(labelbottom=False)
@@ -377,6 +425,32 @@ def _decay_curves(
             residual_ax.set_axis_off()
         ax.set_xlabel(xlabel)
     _legend(ax)
+
+
+def _rise_cut(edges_ps: np.ndarray, counts: np.ndarray, period_ps: float | None) -> int:
+    """Where to start showing a decay histogram that covers one whole period: the index of the
+    first bin shown (0: as recorded), before the rising edge of the pulse when that edge wraps
+    to the end of the period. The edge begins where the lightly smoothed counts, walking back
+    from their maximum, fall to a twentieth of the way from the baseline (10th percentile) to
+    it; the display starts as far again before (at least 1 % of the bins)."""
+    n = counts.size
+    if not period_ps or n < 16:
+        return 0
+    bin_ps = float(edges_ps[1] - edges_ps[0])
+    span = float(edges_ps[-1] - edges_ps[0])
+    if span > period_ps + 1e-6 * bin_ps or span < period_ps - 2 * bin_ps:
+        return 0
+    k = max(1, n // 400)
+    padded = np.concatenate([counts[-k:], counts, counts[:k]]).astype(float)
+    smooth = running_mean(padded, 2 * k + 1)[k:-k]
+    peak = int(np.argmax(smooth))
+    base = float(np.percentile(smooth, 10))
+    level = base + 0.05 * (float(smooth[peak]) - base)
+    for back in range(1, n // 4):
+        if smooth[(peak - back) % n] <= level:
+            start = peak - back - max(back, n // 100)
+            return n + start if start < 0 else 0
+    return 0
 
 
 def _duration(ps: float) -> str:
@@ -396,7 +470,8 @@ def plot_trace(
     reasons: Sequence[str] = (),
 ) -> Axes:
     """The intensity trace in counts per bin, the blinking thresholds labelled in counts per
-    bin (the axis' unit, their rate beside), and in ``side`` the occurrence histogram."""
+    bin (the axis' unit, their rate beside) in the right margin, outside the data (beyond
+    ``side``, the occurrence histogram, when given)."""
     if trace is None or trace.exposure_ps.sum() == 0:
         if side is not None:
             side.set_axis_off()
@@ -413,13 +488,18 @@ def plot_trace(
         ax.set_title("intensity trace (no blinking analysis)")
         _remark(ax, reasons, top=False)
     else:
-        for level, cps in zip(blinking.thresholds_counts, blinking.thresholds_cps, strict=True):
+        # labels in the right margin, beyond the occurrence histogram when there is one: the
+        # lowest under its line, the others above, so two close thresholds stay apart
+        label_ax = side if side is not None else ax
+        pairs = zip(blinking.thresholds_counts, blinking.thresholds_cps, strict=True)
+        for i, (level, cps) in enumerate(pairs):
             for axis in (ax, side) if side is not None else (ax,):
                 axis.axhline(level, color="C3", lw=0.9, ls="--")
-            ax.annotate(
+            label_ax.annotate(
                 f"{level:.4g} counts ({_rate(cps)})", (1.0, level),
-                xycoords=("axes fraction", "data"), ha="right", va="bottom", color="C3",
-                fontsize="small", bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1},
+                xycoords=("axes fraction", "data"), xytext=(3, 0), textcoords="offset points",
+                ha="left", va="top" if i == 0 else "bottom", color="C3", fontsize="small",
+                annotation_clip=False,
             )  # fmt: skip
         fr = blinking.fractions
         ax.set_title(
