@@ -63,6 +63,8 @@ UNDETERMINED_RELATIVE_ERROR = 0.5
 LONG_COMPONENT_SPANS = 20.0
 #: A fit whose deviance is this improbable for its degrees of freedom does not describe the data.
 POOR_FIT_P_VALUE = 1e-6
+#: The shortest lifetime a fit allows, as a fraction of the narrowest bin.
+SHORTEST_TAU_BINS = 0.05
 
 _MIN_COUNTS_PER_PARAMETER = 10
 _GRID_POINTS = {1: 40, 2: 24, 3: 16}
@@ -481,7 +483,7 @@ class _Problem:
             start_shift = (
                 float(fit_edges[0]) if kind == "none" else float(np.clip(rise_time, *shift_bounds))
             )
-        tau_low = 0.05 * float(np.min(np.diff(edges)))
+        tau_low = SHORTEST_TAU_BINS * float(np.min(np.diff(edges)))
         return cls(
             counts=fit_counts,
             edges=fit_edges,

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 
 from ..errors import AnalysisError, FitError, TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..tags import Role, RunMetadata, TagBatch
 from .blinking import NO_BLINKING, BlinkingResult
-from .decay_fit import DecayFit
+from .decay_fit import POOR_FIT_P_VALUE, SHORTEST_TAU_BINS, DecayFit
 from .fit_progress import announce, reporting
 from .flid import FlidResult
 from .g2 import G2Result
@@ -371,9 +372,13 @@ def fit_lifetime(
     standard errors above zero. A larger model that cannot be fitted (too few counts) ends the
     search. The test is approximate: the simpler model sits on the boundary of the larger one
     (zero amplitude), where the χ² law only bounds the deviance drop roughly. A larger model that
-    lowers the deviance significantly but is rejected because a lifetime is not resolved (for
-    example a fast component within one bin of the pulse) leaves a warning on the chosen fit:
+    is rejected because a lifetime is not resolved (for example a fast component within one bin
+    of the pulse) although it lowers the deviance beyond the χ² quantile of the poor-fit warning
+    (p below ``POOR_FIT_P_VALUE``; 27.6 for two parameters) leaves a warning on the chosen fit:
     the data hold more than its components, so its lifetimes are those of an inadequate model.
+    The stricter level keeps the warning off single decays, for which the drop of a free extra
+    lifetime exceeds the χ² law's quantiles more often than they claim (it can fit a chance
+    excess of a few bins).
     With ``irf`` a file name, ``irf_counts`` is the measured IRF's histogram in the decay's bins.
 
     Returns
@@ -406,7 +411,7 @@ def fit_lifetime(
             break
         fits[bigger] = candidate
         drop = chosen.deviance - candidate.deviance
-        if drop > limit and not _resolved(candidate):
+        if _decisive(drop, chosen, candidate) and not _resolved(candidate):
             chosen = _with_rejected_model(chosen, candidate, drop)
             fits[chosen.model] = chosen
         if not (drop > limit and _resolved(candidate)):
@@ -415,15 +420,31 @@ def fit_lifetime(
     return chosen, fits
 
 
+def _decisive(drop: float, smaller: DecayFit, bigger: DecayFit) -> bool:
+    """Whether a deviance ``drop`` from ``smaller`` to ``bigger`` is beyond doubt: less likely
+    than ``POOR_FIT_P_VALUE`` under the χ² law for the extra parameters."""
+    extra = 2 * (bigger.tau_ps.size - smaller.tau_ps.size)
+    return bool(drop > 0 and chdtrc(extra, drop) < POOR_FIT_P_VALUE)
+
+
 def _resolved(fit: DecayFit) -> bool:
     return bool(np.all(_resolved_lifetimes(fit)))
 
 
 def _resolved_lifetimes(fit: DecayFit) -> np.ndarray:
-    """Per component: whether its lifetime lies at least three (finite) standard errors above
-    zero."""
+    """Per component: whether its lifetime lies at least three standard errors above zero.
+
+    A lifetime held at the shortest the fit allows is not resolved whatever its error says: at
+    a bound the Fisher matrix does not measure the uncertainty (it can even give zero).
+    """
     err = np.asarray(fit.tau_err_ps)
-    return np.isfinite(err) & (fit.tau_ps > MIN_TAU_SIGNIFICANCE * err)
+    shortest = SHORTEST_TAU_BINS * float(np.min(np.diff(fit.edges_ps))) * (1 + 1e-9)
+    return (
+        np.isfinite(err)
+        & (err > 0)
+        & (fit.tau_ps > MIN_TAU_SIGNIFICANCE * err)
+        & (fit.tau_ps > shortest)
+    )
 
 
 def _with_rejected_model(chosen: DecayFit, bigger: DecayFit, drop: float) -> DecayFit:
