@@ -79,7 +79,10 @@ def adjacent_height(
 
 
 def adjacent_profile(
-    edges_ps: np.ndarray, counts: np.ndarray, period_ps: float, offset_ps: float,
+    edges_ps: np.ndarray,
+    counts: np.ndarray,
+    period_ps: float,
+    offset_ps: float,
     pair: bool = False,
 ) -> np.ndarray:
     """The peaks at ``offset_ps`` ± ``period_ps`` averaged bin by bin (``pair``: both, one

@@ -347,7 +347,13 @@ def plot_decay(
     if fit is not None:
         first = int(np.argmin(np.abs(decay.edges_ps - fit.edges_ps[0])))
     _decay_curves(
-        ax, residual_ax, decay.edges_ps, decay.counts, fit, first, f"{decay.channel} data",
+        ax,
+        residual_ax,
+        decay.edges_ps,
+        decay.counts,
+        fit,
+        first,
+        f"{decay.channel} data",
         decay.period_ps,
     )
     how = f"{fit.model}-exponential, IRF {fit.irf}" if fit is not None else "no fit"
