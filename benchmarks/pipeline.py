@@ -7,8 +7,9 @@ first pass of a process maps fresh memory, which on virtual machines costs more 
 (a long run reuses its memory). Then each configuration is repeated and the best kept, like
 every other row of the suite.
 
-The budget applies to files in the default compression (deflate). Uncompressed files are shown for comparison: they
-put 11 bytes per tag on the disk, more than most disks sustain at 40 M tags/s.
+The budget applies to files in the default compression (deflate). Uncompressed files are shown
+for comparison: they put 11 bytes per tag on the disk, more than most disks sustain at 40 M
+tags/s.
 """
 
 from __future__ import annotations
