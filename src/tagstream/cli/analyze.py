@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         write_json(args.json, summary.to_dict(), args.force)
     if args.plot:
+        print("tagstream analyze: drawing the figure…", file=sys.stderr, flush=True)
         from ..analysis.plots import save_figure
 
         save_figure(summary, args.plot)
