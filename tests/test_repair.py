@@ -32,6 +32,7 @@ from .test_run_file_durability import (
     _expected,
     _simulate_cmd,
     _wait_for,
+    killed_writer,
 )
 
 PLAIN_READ = textwrap.dedent(
@@ -49,16 +50,7 @@ PLAIN_READ = textwrap.dedent(
 def _killed_writer(tmp_path: Path) -> Path:
     """A ``simulate --realtime`` killed with SIGKILL after it committed 2 s."""
     out = tmp_path / "killed.h5"
-    proc = subprocess.Popen(
-        _simulate_cmd(out, "60 s", "--realtime"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(lambda: _committed_end_ps(out) >= 2 * 10**12, "2 s were committed", proc)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    killed_writer(out)
     return out
 
 

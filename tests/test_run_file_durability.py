@@ -80,8 +80,8 @@ def _assert_prefix(path: Path, expected: TagBatch) -> TagBatch:
     return got
 
 
-def test_sigkill_leaves_every_committed_tag(tmp_path):
-    out = tmp_path / "killed.h5"
+def killed_writer(out: Path) -> subprocess.Popen:
+    """A ``simulate --realtime`` to ``out``, killed with SIGKILL after it committed 2 s."""
     proc = subprocess.Popen(
         _simulate_cmd(out, "60 s", "--realtime"),
         stdout=subprocess.DEVNULL,
@@ -92,6 +92,12 @@ def test_sigkill_leaves_every_committed_tag(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    return proc
+
+
+def test_sigkill_leaves_every_committed_tag(tmp_path):
+    out = tmp_path / "killed.h5"
+    proc = killed_writer(out)
     assert proc.returncode == -signal.SIGKILL
     got = _assert_prefix(out, _expected("60 s"))
     assert 2 <= got.t_end * 1e-12 < 60

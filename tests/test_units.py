@@ -76,3 +76,13 @@ def test_format_time_never_shows_1000_of_a_unit(ps, text):
     from tagstream.tags import format_time
 
     assert format_time(ps) == text
+
+
+def test_format_frequency_picks_the_unit():
+    from tagstream.tags import format_frequency
+
+    assert format_frequency(1e7) == "10 MHz"
+    assert format_frequency(80e6, digits=4) == "80 MHz"
+    assert format_frequency(2.5e9) == "2.5 GHz"
+    assert format_frequency(25.0) == "25 Hz"
+    assert format_frequency(1500) == "1.5 kHz"

@@ -3,7 +3,6 @@ delay after the laser pulse in that bin."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from ..kernels.decay_phase import bin_phases_t2, bin_phases_t3
 from ..tags import ChannelMap, TagBatch, parse_period_ps, parse_time, parse_time_range
 from .channels import resolve_many, resolve_sync, selection_table
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
-from .stream import Coverage, GrowingColumns, add_exposure, gap_cuts
+from .stream import Coverage, GrowingColumns, add_exposure, sync_segments
 
 
 @dataclass(frozen=True)
@@ -211,12 +210,7 @@ class FlidAnalyzer:
         if self._mode == "T3":
             self._bin_t3(batch, common, columns)
             return
-        if lost:
-            self._last_sync[0] = NO_SYNC
-        bounds = [0, *gap_cuts(batch), len(batch)]
-        for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
-            if k > 0:
-                self._last_sync[0] = NO_SYNC
+        for i0, i1 in sync_segments(batch, lost, self._last_sync):
             self._bin_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], common, columns)
 
     def _phase_args(self) -> tuple:

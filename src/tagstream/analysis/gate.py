@@ -9,7 +9,6 @@ period as for the decay histograms (sync dividers, channel delays; see
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from ..kernels.gate import gate_t2, gate_t3
 from ..tags import ChannelMap, TagBatch, parse_time
 from .channels import resolve_many, resolve_sync, selection_table
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
-from .stream import Coverage, gap_cuts
+from .stream import Coverage, sync_segments
 
 
 class NanotimeGate:
@@ -103,12 +102,7 @@ class NanotimeGate:
                 fold.offsets_ps, fold.reach_ps, fold.period_ps, *window, keep,
             )  # fmt: skip
         else:
-            if lost:
-                self._last_sync[0] = NO_SYNC
-            bounds = [0, *gap_cuts(batch), len(batch)]
-            for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
-                if k > 0:
-                    self._last_sync[0] = NO_SYNC
+            for i0, i1 in sync_segments(batch, lost, self._last_sync):
                 gate_t2(
                     batch.timestamps[i0:i1], batch.channels[i0:i1], np.int64(self.sync),
                     self._gated, fold.offsets_ps, fold.reach_ps, fold.period_ps, *window,

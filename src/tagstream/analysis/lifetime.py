@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from ..tags import (
 from .channels import channel_label, resolve_many, resolve_sync
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
 from .parallel import default_threads, pieces, run_all
-from .stream import Coverage, gap_cuts
+from .stream import Coverage, sync_segments
 
 
 @dataclass(frozen=True)
@@ -260,12 +259,7 @@ class LifetimeAnalyzer:
         if self._mode == "T3":
             self._histogram_t3(batch)
             return
-        if lost:
-            self._last_sync[0] = NO_SYNC
-        bounds = [0, *gap_cuts(batch), len(batch)]
-        for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
-            if k > 0:  # syncs inside the lost time are unknown
-                self._last_sync[0] = NO_SYNC
+        for i0, i1 in sync_segments(batch, lost, self._last_sync):
             self._histogram_t2(batch.timestamps[i0:i1], batch.channels[i0:i1])
 
     def _phase_args(self) -> tuple:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..errors import BatchError
+from ..kernels import NO_SYNC
 from ..tags import TagBatch
 from ..tags import intervals as iv
 
@@ -111,6 +115,19 @@ def add_exposure(exposure: np.ndarray, t0: int, width: int, first_bin: int, star
     exposure[j0] += t0 + (k0 + 1) * width - start
     exposure[j0 + 1 : j1] += width
     exposure[j1] += stop - (t0 + k1 * width)
+
+
+def sync_segments(batch: TagBatch, lost: bool, last_sync: np.ndarray) -> Iterator[tuple[int, int]]:
+    """``(i0, i1)`` index ranges of the batch's tags between its gaps, for T2 state that follows
+    the latest sync tag: ``last_sync`` (int64[1]) is forgotten (:data:`NO_SYNC`) when time was
+    ``lost`` before the batch and at every gap inside it (syncs in lost time are unknown)."""
+    if lost:
+        last_sync[0] = NO_SYNC
+    bounds = [0, *gap_cuts(batch), len(batch)]
+    for k, (i0, i1) in enumerate(itertools.pairwise(bounds)):
+        if k > 0:
+            last_sync[0] = NO_SYNC
+        yield i0, i1
 
 
 def gap_cuts(batch: TagBatch) -> list[int]:

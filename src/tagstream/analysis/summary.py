@@ -24,7 +24,7 @@ from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 
 from ..errors import AnalysisError, FitError, TagstreamError
 from ..kernels.channel_counts import channel_counts
-from ..tags import Role, RunMetadata, TagBatch
+from ..tags import Role, RunMetadata, TagBatch, format_frequency
 from .blinking import NO_BLINKING, BlinkingResult
 from .decay_fit import POOR_FIT_P_VALUE, SHORTEST_TAU_BINS, DecayFit
 from .fit_progress import announce, reporting
@@ -758,7 +758,4 @@ def _cps(rate: float) -> str:
 
 
 def _hertz(rate: float) -> str:
-    for scale, prefix in ((1e6, "M"), (1e3, "k")):
-        if abs(rate) >= scale:
-            return f"{rate / scale:.4g} {prefix}Hz"
-    return f"{rate:.4g} Hz"
+    return format_frequency(rate, digits=4)

@@ -14,7 +14,7 @@ from ..sources.files import open_run
 from ..sources.hdf5_file import HDF5Run
 from ..sources.pq_file import PtuRun
 from ..store.superblock import swmr_flags_set
-from ..tags import format_time
+from ..tags import format_frequency, format_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -151,7 +151,7 @@ def _setting(key: str, value: object) -> str:
         if key.endswith("_ps"):
             return format_time(round(value)) if float(value).is_integer() else f"{value:g} ps"
         if key.endswith("_hz"):
-            return _hertz(float(value))
+            return format_frequency(float(value))
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, list | tuple):
         shown = ", ".join(_setting(key, v) for v in value[:SETTINGS_LIST])
@@ -160,9 +160,3 @@ def _setting(key: str, value: object) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= 200 else text[:197] + "..."
 
-
-def _hertz(hz: float) -> str:
-    for unit, scale in (("GHz", 1e9), ("MHz", 1e6), ("kHz", 1e3)):
-        if abs(hz) >= scale:
-            return f"{hz / scale:.6g} {unit}"
-    return f"{hz:.6g} Hz"

@@ -3,7 +3,14 @@
 from . import intervals
 from .batch import CHANNEL_DTYPE, TIMESTAMP_DTYPE, TagBatch
 from .metadata import Channel, ChannelMap, Role, RunMetadata, resolve_channel
-from .units import format_time, parse_frequency, parse_period_ps, parse_time, parse_time_range
+from .units import (
+    format_frequency,
+    format_time,
+    parse_frequency,
+    parse_period_ps,
+    parse_time,
+    parse_time_range,
+)
 
 __all__ = [
     "CHANNEL_DTYPE",
@@ -13,6 +20,7 @@ __all__ = [
     "Role",
     "RunMetadata",
     "TagBatch",
+    "format_frequency",
     "format_time",
     "intervals",
     "parse_frequency",

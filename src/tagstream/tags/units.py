@@ -143,6 +143,16 @@ def format_time(ps: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_frequency(hz: float, digits: int = 6) -> str:
+    """Format a rate in Hz with the largest of GHz, MHz, kHz, Hz that keeps it at or above
+    one, to ``digits`` significant digits."""
+    for unit in ("GHz", "MHz", "kHz"):
+        scale = HZ_PER_UNIT[unit]
+        if abs(hz) >= scale:
+            return f"{hz / scale:.{digits}g} {unit}"
+    return f"{hz:.{digits}g} Hz"
+
+
 def parse_time_range(value, field: str = "range") -> tuple[int, int] | None:
     """Parse ``(start, stop)`` times into picoseconds; ``None`` stays ``None``."""
     if value is None:
