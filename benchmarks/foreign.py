@@ -3,6 +3,8 @@ with byte shuffling, as phconvert writes by default), read whole through ``ts.op
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,7 +64,8 @@ def phconvert_file(path: Path, data: Dataset) -> Path | None:
         "setup": setup,
         "identity": {"author": "tagstream bench", "author_affiliation": "-"},
     }
-    phc_hdf5.save_photon_hdf5(saved, h5_fname=str(path), overwrite=True, warnings=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # phconvert prints "Saving: ..."
+        phc_hdf5.save_photon_hdf5(saved, h5_fname=str(path), overwrite=True, warnings=False)
     return path
 
 

@@ -19,7 +19,10 @@ def test_bench_writes_json_and_refuses_to_overwrite(tmp_path, capsys):
     assert any(a.startswith("g2 linear") for a in analyses)
     assert any(a.startswith("lifetime") for a in analyses)
     pipeline = [row for row in report["rows"] if row["analysis"].startswith("pipeline")]
-    assert len(pipeline) == 5 and all(row["agrees"] for row in pipeline)
+    # our run file and a phconvert file replayed, each as the worker thread and process
+    kinds = {row["analysis"].split(" max")[0] for row in pipeline if " max" in row["analysis"]}
+    assert kinds == {"pipeline: replay run file", "pipeline: replay phconvert file"}
+    assert len(pipeline) == 7 and all(row["agrees"] for row in pipeline)
     assert all(row["tags_per_s"] > 0 for row in report["rows"])
     assert "numpy.sum" in capsys.readouterr().out
     assert main(["bench", "--seconds", "0.05", "--json", str(out)]) == 2

@@ -54,9 +54,10 @@ from ..errors import (
     TagstreamError,
     UnsupportedFormatError,
 )
+from ..kernels.clock_counts import counts_to_ps, sync_counted_ps
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
-from ..tags.units import format_time, to_ps
+from ..tags.units import format_time, ps_factors
 from . import photon_hdf5_spec as spec
 from .chunk_reader import parallel_reader
 from .hdf5_checksum import H5_DAMAGE, damage_report
@@ -95,13 +96,34 @@ class _Clock:
         return self.nanotime_unit_ps is not None
 
     def macro_ps(self, raw: np.ndarray) -> np.ndarray:
-        return to_ps(raw, self.unit_ps)
+        return _converted(raw, self.unit_ps)
 
     def absolute_ps(self, raw: np.ndarray, nanotimes: np.ndarray | None) -> np.ndarray:
-        t = self.macro_ps(raw)
+        """Absolute times of stored values (with their nanotimes when the clock counts syncs)."""
+        macro = self.macro_ps(raw)
         if self.nanotime_unit_ps is None or nanotimes is None:
-            return t
-        return t + to_ps(nanotimes, self.nanotime_unit_ps)
+            return macro
+        return self.after_syncs(macro, nanotimes, np.zeros(0, np.int64))[0]
+
+    def after_syncs(
+        self, macro_ps: np.ndarray, nanotimes: np.ndarray, carry_ps: np.ndarray
+    ) -> tuple[np.ndarray, bool]:
+        """``carry_ps`` (absolute times, ps), then the sync times ``macro_ps`` plus their
+        ``nanotimes``; and whether the whole is in order. In one pass."""
+        _, floor, fraction = ps_factors(self.nanotime_unit_ps)
+        t = np.empty(carry_ps.size + macro_ps.size, np.int64)
+        in_order = sync_counted_ps(carry_ps, macro_ps, nanotimes, np.int64(floor), fraction, t)
+        return t, bool(in_order)
+
+
+def _converted(raw: np.ndarray, unit_ps: float) -> np.ndarray:
+    """Stored counts of ``unit_ps`` as int64 ps (``tags.units.to_ps`` in one pass)."""
+    whole, floor, fraction = ps_factors(unit_ps)
+    if whole == 1 and raw.dtype == np.int64:
+        return raw
+    out = np.empty(raw.size, np.int64)
+    counts_to_ps(raw, np.int64(floor), fraction, out)
+    return out
 
 
 class HDF5Run(Run):
@@ -357,10 +379,10 @@ class HDF5Run(Run):
             i0, raw, macro = ahead.before(b)
             i1 = i0 + raw.size
             nt_new = self._nanotimes[i0:i1]
-            t = np.concatenate([t_carry, macro + to_ps(nt_new, clock.nanotime_unit_ps)])
+            t, in_order = clock.after_syncs(macro, nt_new, t_carry)
             ch = np.concatenate([ch_carry, self._channels(i0, i1)])
             nt = np.concatenate([nt_carry, nt_new])
-            if t.size > 1 and not np.all(t[1:] >= t[:-1]):  # often in order already
+            if not in_order:  # often in order already
                 order = np.argsort(t, kind="stable")
                 t, ch, nt = t[order], ch[order], nt[order]
             k = int(np.searchsorted(t, b, side="left"))
@@ -517,33 +539,32 @@ def _first_index_at(
 
 class _ReadAhead:
     """Reads a sorted timestamp dataset in order, a block at a time, and hands it out cut at
-    given times, so each value is read once. A block is as long as the last piece handed out
-    (at least :data:`SEARCH_BLOCK`) and doubles while a piece is not complete."""
+    given times, so each value is read and converted once. A block is as long as the last piece
+    handed out (at least :data:`SEARCH_BLOCK`) and doubles while a piece is not complete."""
 
     def __init__(self, ds: h5py.Dataset, n: int, to_ps: Callable[[np.ndarray], np.ndarray]):
         self._ds, self._n, self._to_ps = ds, n, to_ps
         self._start = 0  # file index of the first value held
         self._raw = np.zeros(0, ds.dtype)
+        self._t = np.zeros(0, np.int64)  # their times, ps
         self._block = SEARCH_BLOCK
 
     def before(self, t_ps: int | None) -> tuple[int, np.ndarray, np.ndarray]:
         """The next values whose time is before ``t_ps`` (all the rest for ``None``): their
         first file index, raw values and times (ps)."""
-        held, end, block = [self._raw], self._start + self._raw.size, self._block
-        while end < self._n and (t_ps is None or not self._reaches(held[-1], t_ps)):
-            held.append(self._ds[end : min(end + block, self._n)])
-            end += held[-1].size
+        raws, times = [self._raw], [self._t]
+        end, block = self._start + self._raw.size, self._block
+        while end < self._n and (t_ps is None or times[-1].size == 0 or times[-1][-1] < t_ps):
+            raws.append(self._ds[end : min(end + block, self._n)])
+            times.append(self._to_ps(raws[-1]))
+            end += raws[-1].size
             block *= 2
-        raw = held[0] if len(held) == 1 else np.concatenate(held)
-        t = self._to_ps(raw)
+        raw, t = (raws[0], times[0]) if len(raws) == 1 else map(np.concatenate, (raws, times))
         k = raw.size if t_ps is None else int(np.searchsorted(t, t_ps, side="left"))
         start = self._start
-        self._raw, self._start = raw[k:], start + k
+        self._raw, self._t, self._start = raw[k:], t[k:], start + k
         self._block = max(SEARCH_BLOCK, k)
         return start, raw[:k], t[:k]
-
-    def _reaches(self, raw: np.ndarray, t_ps: int) -> bool:
-        return raw.size > 0 and self._to_ps(raw[-1:])[0] >= t_ps
 
 
 def _text(value: object) -> str:
