@@ -125,24 +125,29 @@ def measure_pipeline(
         say("pipeline: one pass to warm up")
         run_pipeline(source, out, "inproc", DEFAULT_COMPRESSION, None)
         configurations = [
-            (source, "run file", endpoints, compression)
+            (source, "pipeline: replay max, g2+decay+trace, file", endpoints, compression)
             for endpoints in ("inproc", "tcp")
             for compression in (DEFAULT_COMPRESSION, "none")
         ]
         foreign = foreign_input(folder, seconds)
         if foreign is not None:  # the case: another program's deflated file
             configurations += [
-                (foreign, "phconvert file", endpoints, DEFAULT_COMPRESSION)
+                (
+                    foreign,
+                    "pipeline: replay phconvert file max, file",
+                    endpoints,
+                    DEFAULT_COMPRESSION,
+                )
                 for endpoints in ("inproc", "tcp")
             ]
-        for path, kind, endpoints, compression in configurations:
-            say(f"pipeline: replay {kind} max -> {endpoints} -> run file ({compression})")
+        for path, label, endpoints, compression in configurations:
+            say(f"{label}: {endpoints}, {compression}")
             runs = [run_pipeline(path, out, endpoints, compression, None) for _ in range(repeats)]
             best = max(runs, key=lambda r: r.recorded_rate)
             worker = "worker thread" if endpoints == "inproc" else "worker process"
             budgeted = compression != "none"
             add_row(
-                f"pipeline: replay {kind} max, g2+decay+trace, file",
+                label,
                 f"{endpoints}:// {worker}, {compression}",
                 best.tags,
                 best.recorded_rate,

@@ -20,8 +20,8 @@ def test_bench_writes_json_and_refuses_to_overwrite(tmp_path, capsys):
     assert any(a.startswith("lifetime") for a in analyses)
     pipeline = [row for row in report["rows"] if row["analysis"].startswith("pipeline")]
     # our run file and a phconvert file replayed, each as the worker thread and process
-    kinds = {row["analysis"].split(" max")[0] for row in pipeline if " max" in row["analysis"]}
-    assert kinds == {"pipeline: replay run file", "pipeline: replay phconvert file"}
+    replays = [row["analysis"] for row in pipeline if " max" in row["analysis"]]
+    assert sum("phconvert" in a for a in replays) == 2 and len(replays) == 6
     assert len(pipeline) == 7 and all(row["agrees"] for row in pipeline)
     assert all(row["tags_per_s"] > 0 for row in report["rows"])
     assert "numpy.sum" in capsys.readouterr().out
