@@ -105,14 +105,14 @@ def test_blinking_fits_take_their_share_and_the_last_snapshot_has_one(share):
     the offline fit of the trace it covers."""
     run = ts.simulate("cspbi3-10nm", duration="3 s", seed=2)
     tags = run.read()
-    live = LiveAnalysis(run.metadata, every="0.25 s", blinking_share=share)
+    live = LiveAnalysis(run.metadata, every="0.25 s", fit_share=share)
     snapshots = []
     for piece in tags.split_at(np.arange(1, 30) * 10**11):
         snapshots += live.process(piece)
     snapshots += live.final()
     fits = {}
     for end in [s.covered_ps[1] for s in snapshots if s.series == "trace"]:
-        trace = ts.trace(tags.slice_time(0, end), bin=live.trace.bin_ps, channels=["A", "B"])
+        trace = ts.trace(tags.slice_time(0, end), bin=live.measurements["trace"].analyzer.bin_ps, channels=["A", "B"])
         try:
             fits[end] = trace.states()
         except AnalysisError:

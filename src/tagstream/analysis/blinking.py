@@ -48,6 +48,8 @@ _EM_ITER = 500
 
 #: How a note on a steady emitter begins (no ON/OFF states to separate).
 NO_BLINKING = "no blinking seen"
+#: Fewest full trace bins for a blinking analysis.
+MIN_BLINKING_BINS = 10
 
 
 @dataclass(frozen=True)

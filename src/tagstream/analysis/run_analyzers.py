@@ -8,6 +8,7 @@ from typing import Any
 from ..tags import RunMetadata
 from .flid import FlidAnalyzer
 from .g2 import G2Analyzer
+from .g2_log import LogG2Analyzer
 from .gate import Gated, NanotimeGate
 from .lifetime import LifetimeAnalyzer
 from .summary_settings import SummarySettings, detector_names, no_decay_reason
@@ -81,4 +82,21 @@ def flid_analyzer(settings: SummarySettings, metadata: RunMetadata) -> FlidAnaly
         return None
     return FlidAnalyzer(
         detectors, bin=settings.flid_bin, channels=metadata.channels, delays=settings.delays
+    )
+
+
+#: The log-binned g2 of runs without decays (CW): from the g2 bin to this lag, ps.
+LOG_G2_MAX_PS = 10**12
+
+
+def log_g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> LogG2Analyzer | None:
+    """Multi-tau g2 of the pair from the g2 bin to 1 s, for runs without decays (no sync: the
+    figure shows it instead of the decay); ``None`` otherwise."""
+    if settings.g2_pair is None or no_decay_reason(metadata) is None:
+        return None
+    return LogG2Analyzer(
+        *settings.g2_pair,
+        tau_min=settings.g2_bin,
+        tau_max=LOG_G2_MAX_PS,
+        channels=metadata.channels,
     )

@@ -25,23 +25,17 @@ from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 from ..errors import AnalysisError, FitError, TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..tags import Role, RunMetadata, TagBatch, format_frequency
-from .blinking import NO_BLINKING, BlinkingResult
+from .blinking import MIN_BLINKING_BINS, NO_BLINKING, BlinkingResult
 from .decay_fit import POOR_FIT_P_VALUE, SHORTEST_TAU_BINS, DecayFit
 from .fit_progress import announce, reporting
 from .flid import FlidResult
 from .g2 import G2Result
 from .g2_fits import CWG2Fit, find_period
-from .g2_log import LogG2Analyzer, LogG2Result
+from .g2_log import LogG2Result
 from .g2_zero import G2Zero, estimate_g2_zero
 from .lifetime import DecayResult
+from .measurement import build_measurements
 from .poisson_fit import poisson_deviance
-from .run_analyzers import (
-    flid_analyzer,
-    g2_analyzer,
-    lifetime_analyzer,
-    trace_analyzer,
-    trace_channels,
-)
 from .stream import Coverage
 from .summary_settings import (
     LIFETIME_MODELS,
@@ -51,7 +45,6 @@ from .summary_settings import (
     default_g2_binning,
     default_lifetime_bin,
     irf_file,
-    no_decay_reason,
     resolve_settings,
 )
 from .trace import TraceResult
@@ -72,8 +65,6 @@ BLINKING_KEYS = (
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
     "off_dwells", "gate_ns",
 )  # fmt: skip
-#: Fewest full trace bins for a blinking analysis.
-MIN_BLINKING_BINS = 10
 #: A lifetime component is resolved when it lies this many standard errors above zero.
 MIN_TAU_SIGNIFICANCE = 3.0
 #: A CW antibunching dip must lower the Poisson deviance by this much against a flat g2 (the
@@ -132,34 +123,16 @@ class _Tally:
 
 
 def _feeds(settings: SummarySettings, metadata: RunMetadata, notes: list[str]) -> dict[str, _Feed]:
-    """The analyzers of the resolved settings (``None`` for parts ruled out)."""
-    reason = no_decay_reason(metadata)
-    if reason is not None and trace_channels(settings, metadata) is not None:
-        notes.append(f"flid: {reason}")
-    return {
-        "g2": _Feed("g2", g2_analyzer(settings, metadata)),
-        "lifetime": _Feed("lifetime", lifetime_analyzer(settings, metadata)),
-        "trace": _Feed("trace", trace_analyzer(settings, metadata)),
-        "flid": _Feed("flid", flid_analyzer(settings, metadata)),
-        "g2_log": _Feed("g2", _log_g2_analyzer(settings, metadata)),
-    }
+    """The measurements of the resolved settings, by kind (kinds the run rules out are
+    missing)."""
+    built = build_measurements(settings, metadata, notes)
+    return {m.kind: _Feed(m.part_name(), m) for m in built}
 
 
-#: The log-binned g2 of runs without decays (CW): from the g2 bin to this lag, ps.
-LOG_G2_MAX_PS = 10**12
-
-
-def _log_g2_analyzer(settings: SummarySettings, metadata: RunMetadata) -> LogG2Analyzer | None:
-    """Multi-tau g2 of the pair from the g2 bin to 1 s, for runs without decays (no sync: the
-    figure shows it instead of the decay); ``None`` otherwise."""
-    if settings.g2_pair is None or no_decay_reason(metadata) is None:
-        return None
-    return LogG2Analyzer(
-        *settings.g2_pair,
-        tau_min=settings.g2_bin,
-        tau_max=LOG_G2_MAX_PS,
-        channels=metadata.channels,
-    )
+def _result(feeds: dict[str, _Feed], kind: str) -> Callable[[], Any]:
+    """What gives the result of the measurement ``kind`` (``None`` when it is not there)."""
+    feed = feeds.get(kind)
+    return (lambda: None) if feed is None else feed.result
 
 
 def summarize(
@@ -236,22 +209,22 @@ def _finish(
     warnings: list[str],
     irf_counts: np.ndarray | None = None,
 ) -> RunSummary:
-    decay = _attempt("lifetime", notes, feeds["lifetime"].result)
+    decay = _attempt("lifetime", notes, _result(feeds, "lifetime"))
     fits = None
     if decay is not None:
         fits = _attempt("lifetime", notes, lambda: _decay_fits(decay, settings, irf_counts))
     chosen = fits[0] if fits is not None else None
-    g2 = _attempt("g2", notes, feeds["g2"].result)
+    g2 = _attempt("g2", notes, _result(feeds, "g2"))
     hint = float(np.max(chosen.tau_ps)) if chosen is not None else None
     zero = None
     if g2 is not None:
         zero = _attempt("g2", notes, lambda: _g2_zero(g2, settings, hint))
-    trace = _attempt("trace", notes, feeds["trace"].result)
+    trace = _attempt("trace", notes, _result(feeds, "trace"))
     blink = None
     if trace is not None:
         blink = _attempt("blinking", notes, lambda: _blinking(trace, settings))
-    flid = _attempt("flid", notes, feeds["flid"].result)
-    g2_log = _attempt("g2", notes, feeds["g2_log"].result)
+    flid = _attempt("flid", notes, _result(feeds, "flid"))
+    g2_log = _attempt("g2", notes, _result(feeds, "g2_log"))
     _note_unmapped(tally.counts, metadata, notes)
     for part, value in (("g2", zero), ("lifetime", chosen), ("blinking", blink)):
         if value is None and not any(n.startswith(f"{part}: ") for n in notes):

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from ..analysis.series import Snapshot
 from ..analysis.stream import Coverage
 from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
@@ -46,7 +47,6 @@ from ..kernels.channel_counts import channel_counts
 from ..sources.paced import RealTimeLag, real_time_pace
 from ..sources.run import Run
 from ..store.background import BackgroundWriter
-from ..store.results import Snapshot
 from ..store.run_writer import RunWriter
 from ..tags import RunMetadata, TagBatch, format_time, parse_time
 from ..tags import intervals as iv

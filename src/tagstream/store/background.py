@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ..analysis.series import Snapshot
 from ..errors import TagstreamError
 from ..tags import TagBatch
-from .results import Snapshot
 from .run_writer import RunWriter, stop_reason
 
 #: Bytes of tags queued for the writer before the producer waits.

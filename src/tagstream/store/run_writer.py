@@ -32,17 +32,18 @@ from types import TracebackType
 import h5py
 import numpy as np
 
+from ..analysis.series import SeriesSpec, Snapshot
 from ..errors import BatchError, OutputExistsError, TagstreamError, WriteError
+from ..formats import photon_hdf5_spec as spec
+from ..formats.timeline import StateTimeline
 from ..kernels.channel_counts import channel_counts
-from ..sources import photon_hdf5_spec as spec
-from ..sources.timeline import StateTimeline
 from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
 from . import layout
 from .columns import ChunkedColumns
 from .packing import DEFAULT_COMPRESSION, check_compression, chunk_codec
 from .paths import check_target
-from .results import SeriesSpec, SeriesWriter, Snapshot
+from .results import SeriesWriter
 
 FLUSH_EVERY_S = 1.0
 #: HDF5 file format bounds: the 1.10 format is the oldest that allows SWMR, and what HDF5 1.10

@@ -1,0 +1,200 @@
+"""Measurement plug-ins: one class per kind of measurement, and the registry that lists them.
+
+A measurement says in one place how it is built from the analysis settings and the run's
+metadata, how it processes batches, which result series it keeps in a run file, the snapshots
+it takes of them and how a snapshot reads back, and how it continues after an analysis worker
+restarts. The live analysis, the recorder and the resume book iterate over the registry and
+know no kind by name.
+
+A kind registers itself with :func:`register` when its module is imported; the built-in kinds
+live in :mod:`tagstream.analysis.measurements` and are registered in this order: g2, lifetime,
+trace (with the blinking statistics), FLID, log-binned g2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from ..errors import TagstreamError
+from ..tags import RunMetadata, TagBatch
+from .series import RecordedSeries, SeriesSpec, Snapshot
+from .stream import Coverage
+from .summary_settings import SummarySettings
+
+#: Default largest share of the analysis time spent on fits at snapshots.
+FIT_SHARE = 0.1
+#: The package whose import registers the built-in kinds.
+BUILT_IN = "tagstream.analysis.measurements"
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """Where an analysis continues after it lost time (a restarted worker).
+
+    Attributes
+    ----------
+    t_begin
+        Start of the run's data, ps.
+    t_resume
+        End of the data the snapshots cover, ps; analysis continues with the next batch after it.
+    covered
+        The time the snapshots cover (k, 2), ps: the run less lost time.
+    snapshots
+        The last snapshot of each series by name, its ``new_rows`` holding every row of the
+        series' row arrays so far.
+    """
+
+    t_begin: int
+    t_resume: int
+    covered: np.ndarray
+    snapshots: Mapping[str, Snapshot] = field(default_factory=dict)
+
+    def coverage(self) -> Coverage:
+        """A fresh record of the covered time, for one analyzer."""
+        return Coverage.from_intervals(self.covered, self.t_begin, self.t_resume)
+
+
+class Measurement(ABC):
+    """One kind of measurement over a stream of batches.
+
+    Subclasses set :attr:`kind` and implement :meth:`build`; a kind that keeps result series in
+    run files also implements :meth:`series`, :meth:`snapshots`, :meth:`restore` and
+    :meth:`result_from`.
+
+    Parameters
+    ----------
+    analyzer
+        The streaming analyzer: ``process(batch)`` and ``result()``.
+    """
+
+    #: Name of the kind: the prefix of its notes (``"g2: ..."``) and of its series.
+    kind: ClassVar[str]
+    #: The part of the summary its notes belong to (``None``: its :attr:`kind`).
+    part: ClassVar[str | None] = None
+    #: Whether it runs in the live analysis of a recording.
+    live: ClassVar[bool] = True
+
+    def __init__(self, analyzer: Any):
+        self.analyzer = analyzer
+        #: Largest share of the analysis time it may spend on fits at snapshots: a kind with
+        #: slow fits leaves them out of a snapshot when it is over (never of the last one).
+        self.fit_share = FIT_SHARE
+
+    @classmethod
+    @abstractmethod
+    def build(
+        cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
+    ) -> Self | None:
+        """The measurement for resolved ``settings`` and the run's ``metadata``; ``None`` when
+        the run does not allow it (with the reason appended to ``notes`` when worth saying).
+
+        Raises
+        ------
+        AnalysisError, ChannelError
+            Settings the run cannot use.
+        """
+
+    @classmethod
+    def part_name(cls) -> str:
+        """The summary part its notes belong to (``"g2"``)."""
+        return cls.part or cls.kind
+
+    def process(self, batch: TagBatch) -> None:
+        """Add one batch (batches come in time order)."""
+        self.analyzer.process(batch)
+
+    def result(self) -> Any:
+        """The result so far."""
+        return self.analyzer.result()
+
+    # ------------------------------------------------------------------ result series
+    def series(self) -> tuple[SeriesSpec, ...]:
+        """The series it keeps in a run file (none by default)."""
+        return ()
+
+    def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
+        """Snapshots of its series now.
+
+        Parameters
+        ----------
+        covered
+            ``(t_begin, t_end)`` of the data fed so far, ps.
+        live_ps
+            Covered time less lost time, ps.
+        final
+            The run's last snapshot: include what is still incomplete (a trace's last bin).
+        """
+        return []
+
+    def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
+        """The last snapshots when no data came in since the previous ones: what a snapshot at
+        the end adds (often nothing)."""
+        return []
+
+    def restore(self, state: ResumeState) -> None:
+        """Continue from the last snapshots of its series (the analyzer is fresh); a kind
+        without series starts afresh."""
+        return None
+
+    @classmethod
+    def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> Any:
+        """The result a live snapshot of its series ``spec`` holds."""
+        raise TagstreamError(f"{cls.kind}: no result of series {spec.name!r}")
+
+    @classmethod
+    def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> Any:
+        """The result held by snapshot ``k`` of its series read back from a run file."""
+        raise TagstreamError(f"{cls.kind}: no result series")
+
+
+_registry: dict[str, type[Measurement]] = {}
+
+
+def register(cls: type[Measurement]) -> type[Measurement]:
+    """Add a kind to the registry (a class decorator). A kind's name is taken once.
+
+    Raises
+    ------
+    TagstreamError
+        Another class already registered under the same :attr:`~Measurement.kind`.
+    """
+    known = _registry.get(cls.kind)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise TagstreamError(f"measurement {cls.kind!r} is registered already ({known})")
+    _registry[cls.kind] = cls
+    return cls
+
+
+def registered() -> list[type[Measurement]]:
+    """Every registered kind, built-in ones first, in the order they registered."""
+    importlib.import_module(BUILT_IN)
+    return list(_registry.values())
+
+
+def kind(name: str) -> type[Measurement]:
+    """The registered kind called ``name``."""
+    for cls in registered():
+        if cls.kind == name:
+            return cls
+    raise TagstreamError(f"no measurement {name!r}")
+
+
+def build_measurements(
+    settings: SummarySettings, metadata: RunMetadata, notes: list[str], live: bool = False
+) -> list[Measurement]:
+    """Every registered measurement the run allows (only the live ones with ``live``)."""
+    built = []
+    for cls in registered():
+        if live and not cls.live:
+            continue
+        measurement = cls.build(settings, metadata, notes)
+        if measurement is not None:
+            built.append(measurement)
+    return built
+
