@@ -19,9 +19,9 @@ from tagstream.errors import (
     TagstreamError,
     UnsupportedFormatError,
 )
+from tagstream.formats.timeline import StateTimeline
 from tagstream.sources.files import open_run
 from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run
-from tagstream.sources.timeline import StateTimeline
 from tagstream.store.packing import COMPRESSED_CHUNK_TAGS
 from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch

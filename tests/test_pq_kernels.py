@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tagstream.formats.pq_spec import RECORD_FORMATS
 from tagstream.kernels.pq_records import (
     STATE_UNORDERED,
     count_records,
     decode_ps,
     settle,
 )
-from tagstream.sources.pq_spec import RECORD_FORMATS
 from tagstream.tags.units import ps_factors
 
 from .reference import pq_decode

@@ -14,7 +14,7 @@ import tagstream as ts
 import tagstream.sources.pq_file as pq_file
 from tagstream.cli import main
 from tagstream.errors import CorruptFileError, UnsupportedFormatError
-from tagstream.sources import pq_spec
+from tagstream.formats import pq_spec
 from tagstream.sources.files import FileKind, detect_format, open_run
 from tagstream.sources.pq_legacy import Family, detect_legacy, read_legacy_header
 from tagstream.tags.units import to_ps

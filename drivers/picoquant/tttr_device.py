@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tagstream.formats import pq_spec
 from tagstream.kernels.pq_records import STATE_OFFSET, STATE_UNORDERED, decode_ps
-from tagstream.sources import pq_spec
 from tagstream.tags.units import ps_factors
 
 from ..protocol import (

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from ..errors import TagstreamError
+from ..formats.pq_spec import FORMATS_BY_NAME
 from ..pipeline.record import record_run
 from ..sources.paced import RealTimeLag, real_time_pace
-from ..sources.pq_spec import FORMATS_BY_NAME
 from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from ..store.ptu_writer import write_ptu

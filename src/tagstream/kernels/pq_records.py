@@ -1,4 +1,4 @@
-"""Decoding PicoQuant TTTR records (32-bit words; layouts in :mod:`tagstream.sources.pq_spec`).
+"""Decoding PicoQuant TTTR records (32-bit words; layouts in :mod:`tagstream.formats.pq_spec`).
 
 One kernel serves every record type through its family number:
 

@@ -2,6 +2,5 @@
 hardware drivers."""
 
 from .run import Run
-from .timeline import StateTimeline
 
-__all__ = ["Run", "StateTimeline"]
+__all__ = ["Run"]

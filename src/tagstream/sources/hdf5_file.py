@@ -54,16 +54,16 @@ from ..errors import (
     TagstreamError,
     UnsupportedFormatError,
 )
+from ..formats import photon_hdf5_spec as spec
+from ..formats.timeline import StateTimeline
 from ..kernels.clock_counts import counts_to_ps, sync_counted_ps
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
 from ..tags.units import format_time, ps_factors
-from . import photon_hdf5_spec as spec
 from .chunk_reader import parallel_reader
 from .hdf5_checksum import H5_DAMAGE, damage_report
 from .laser_period import checked_periods
 from .run import SOURCE_WARNINGS, Run, batch_span_ps
-from .timeline import StateTimeline
 
 PS_PER_S = 1e12
 SEARCH_BLOCK = 1 << 14  # tags read at once when the binary search narrows down

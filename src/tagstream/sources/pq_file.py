@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
+from ..formats import pq_spec as spec
 from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps, settle
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags.units import ps_factors, to_ps
-from . import pq_spec as spec
 from .laser_period import checked_periods
 from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
@@ -62,7 +62,8 @@ MARKER_REACH_PS = 10**7
 
 
 class PtuRun(Run):
-    """A PicoQuant PTU file (every TTTR record type in :data:`~.pq_spec.RECORD_FORMATS`).
+    """A PicoQuant PTU file (every TTTR record type in
+    :data:`~tagstream.formats.pq_spec.RECORD_FORMATS`).
 
     Attributes
     ----------
@@ -70,7 +71,7 @@ class PtuRun(Run):
         The file and its :class:`~.pq_header.PtuHeader` (read from the file unless given: a
         legacy container's header translated into PTU tag names).
     record_format
-        The :class:`~.pq_spec.RecordFormat` of its records.
+        The :class:`~tagstream.formats.pq_spec.RecordFormat` of its records.
     num_records
         Whole records read.
     counts

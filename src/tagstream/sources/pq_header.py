@@ -1,4 +1,4 @@
-"""The tagged header of a PicoQuant PTU file (layout in :mod:`.pq_spec`).
+"""The tagged header of a PicoQuant PTU file (layout in :mod:`tagstream.formats.pq_spec`).
 
 Every tag type is read, arrays by index; reading stops at ``Header_End``. A header that breaks
 the format (wrong magic, a tag cut short, an unknown type code, a payload longer than the file,
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
-from . import pq_spec as spec
+from ..formats import pq_spec as spec
 
 _TAG = struct.Struct(f"<{spec.IDENT_BYTES}siIq")
 #: Payloads larger than this are refused (a corrupt length, not a real header), bytes.

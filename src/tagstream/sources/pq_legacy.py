@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, UnsupportedFormatError
-from . import pq_spec as spec
+from ..formats import pq_spec as spec
 from .pq_header import PtuHeader, text_field
 
 #: Bytes of the identifier at offset 0.
@@ -266,7 +266,8 @@ LAYOUTS = {
     ),
 }
 
-#: (family, format version, measurement mode) -> record format name in :mod:`.pq_spec`.
+#: (family, format version, measurement mode) -> record format name in
+#: :mod:`tagstream.formats.pq_spec`.
 RECORD_FORMATS = {
     (Family.PICOHARP, "2.0", 2): "PicoHarpT2",
     (Family.PICOHARP, "2.0", 3): "PicoHarpT3",

@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
+from ..formats.timeline import StateTimeline
 from ..tags import RunMetadata, TagBatch, parse_time
-from .timeline import StateTimeline
 
 DEFAULT_BATCH_PS = 10**11  # 100 ms of acquisition per batch
 #: Key of ``RunMetadata.settings`` that keeps what a source's reader warned about, so that a run

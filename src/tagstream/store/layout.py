@@ -50,8 +50,8 @@ import h5py
 import numpy as np
 
 from ..errors import TagstreamError
-from ..sources import photon_hdf5_spec as spec
-from ..sources.timeline import StateTimeline
+from ..formats import photon_hdf5_spec as spec
+from ..formats.timeline import StateTimeline
 from ..tags import Channel, Role, RunMetadata
 from .packing import CHUNK_TAGS, chunk_tags, filter_options
 

@@ -1,6 +1,6 @@
 """Writing runs as PicoQuant PTU files, so simulated runs open in vendor software.
 
-Every record type of :data:`~tagstream.sources.pq_spec.RECORD_FORMATS` can be written; the
+Every record type of :data:`~tagstream.formats.pq_spec.RECORD_FORMATS` can be written; the
 usual ones are ``GenericT2``/``GenericT3`` (MultiHarp, PicoHarp 330), ``HydraHarp2T2``/
 ``HydraHarp2T3`` and ``PicoHarpT3``.
 
@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TagstreamError, WriteError
+from ..formats import pq_spec as spec
 from ..kernels.pq_encode import encode_records, overflow_records
-from ..sources import pq_spec as spec
 from ..sources.run import Run
 from ..tags import Role, RunMetadata, TagBatch
 from .layout import SOFTWARE, software_version
@@ -74,7 +74,7 @@ def write_ptu(
     path
         The file to create.
     record_type
-        A name from :data:`~tagstream.sources.pq_spec.FORMATS_BY_NAME`, of the run's mode.
+        A name from :data:`~tagstream.formats.pq_spec.FORMATS_BY_NAME`, of the run's mode.
     force
         Replace an existing file.
     resolution_ps

@@ -26,7 +26,7 @@ from pathlib import Path
 import h5py
 
 from ..errors import MissingFileError, RunFileError
-from ..sources import photon_hdf5_spec as spec
+from ..formats import photon_hdf5_spec as spec
 from ..sources.hdf5_file import HDF5Run
 from ..tags import format_time
 from . import layout

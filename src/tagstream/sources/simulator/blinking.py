@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..timeline import StateTimeline
+from ...formats.timeline import StateTimeline
 from .config import SimConfig
 
 NAMES = ("on", "grey", "off", "bleached")

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from ...formats.timeline import StateTimeline
 from ...kernels.detection import merge_sorted, sort_nearly_sorted, split_window
 from ...tags import Channel, ChannelMap, Role, RunMetadata, TagBatch, parse_time
 from ..prefetch import prefetch
 from ..run import Run, batch_span_ps
-from ..timeline import StateTimeline
 from .blinking import StateGenerator
 from .config import SimConfig
 from .emitter import Emitter
