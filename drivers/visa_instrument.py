@@ -11,7 +11,7 @@ from typing import Any
 
 import pyvisa
 
-from .protocol import DeviceError, Instrument
+from tagstream.sources.device_protocol import DeviceError, Instrument
 
 
 class VisaSession:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tagstream.drivers.protocol import check_settings
-from tagstream.drivers.registry import ADAPTERS, load
 
 from tagstream.pipeline.run_config import load_run_config
+from tagstream.sources.device_protocol import check_settings
+from tagstream.sources.device_registry import ADAPTERS, load
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tagstream.drivers.protocol import DeviceError, DeviceInfo, DeviceStatus, TagBlock, TagSource
-from tagstream.drivers.registry import find_devices, open_device
 from tagstream.drivers.s15.tdc1_words import NO_EVENT, TICK_PS, WRAP_TICKS, encode_words
 
 import tagstream as ts
@@ -17,6 +15,14 @@ from tagstream.cli import main
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 from tagstream.sources.device import DeviceRun
+from tagstream.sources.device_protocol import (
+    DeviceError,
+    DeviceInfo,
+    DeviceStatus,
+    TagBlock,
+    TagSource,
+)
+from tagstream.sources.device_registry import find_devices, open_device
 
 from .emulators.tdc1 import Tdc1Emulator
 from .run_output import error_lines

@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 from tagstream.drivers.idq.time_controller import DEAD_TIME_PS, IdqTimeController
-from tagstream.drivers.protocol import DeviceError, SettingsError
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import DeviceError, SettingsError
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 

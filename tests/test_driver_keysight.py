@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tagstream.drivers.keysight.k53230a import Keysight53230A
-from tagstream.drivers.protocol import DeviceError, SettingsError
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import DeviceError, SettingsError
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 from tagstream.sources.device import DeviceRun

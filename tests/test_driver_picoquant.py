@@ -17,12 +17,12 @@ from tagstream.drivers.picoquant.hydraharp import HydraHarp
 from tagstream.drivers.picoquant.multiharp import MultiHarp
 from tagstream.drivers.picoquant.picoharp import PicoHarp
 from tagstream.drivers.picoquant.timeharp import TimeHarp260N, TimeHarp260P
-from tagstream.drivers.protocol import DeviceError, SettingsError
-from tagstream.drivers.registry import find_devices
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import DeviceError, SettingsError
 from tagstream.sources.device import DeviceRun
+from tagstream.sources.device_registry import find_devices
 from tagstream.sources.pq_file import PtuRun
 from tagstream.store.ptu_writer import write_ptu
 

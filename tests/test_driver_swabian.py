@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-from tagstream.drivers.protocol import DeviceError, SettingsError
 from tagstream.drivers.swabian.time_tagger import (
     MISSED_EVENTS,
     OVERFLOW_BEGIN,
@@ -20,6 +19,7 @@ from tagstream.drivers.swabian.time_tagger import (
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import DeviceError, SettingsError
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, load_run_config
 

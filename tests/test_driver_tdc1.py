@@ -8,9 +8,10 @@ import time
 
 import numpy as np
 import pytest
-from tagstream.drivers.protocol import DeviceError, SettingsError
 from tagstream.drivers.s15.tdc1 import Tdc1
 from tagstream.drivers.s15.tdc1_words import WRAP_TICKS, decode_words, encode_words
+
+from tagstream.errors import DeviceError, SettingsError
 
 from . import reference as ref
 from .emulators.tdc1 import Tdc1Emulator

@@ -9,7 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from tagstream.drivers.registry import ADAPTERS, find_devices, open_device
+
+from tagstream.sources.device_registry import ADAPTERS, find_devices, open_device
 
 
 def _present() -> list[tuple[str, str]]:

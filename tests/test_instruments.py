@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from tagstream.drivers.lasers.scpi_pulsed import ScpiPulsedLaser
-from tagstream.drivers.protocol import DeviceError, SettingsError
 from tagstream.drivers.thorlabs.fw102c import Fw102c
 from tagstream.drivers.thorlabs.pm100d import Pm100d
 from tagstream.drivers.thorlabs.sc10 import Sc10
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.errors import DeviceError, SettingsError
 
 from .emulators.thorlabs_serial import ThorlabsSerialEmulator
 

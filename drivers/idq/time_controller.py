@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import zmq
 
-from ..protocol import (
+from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,

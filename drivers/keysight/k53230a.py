@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..protocol import (
+from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,
@@ -25,6 +25,7 @@ from ..protocol import (
     TagSource,
     check_settings,
 )
+
 from ..visa_instrument import VisaSession
 
 #: Timestamp resolution of the 53230A, ps.

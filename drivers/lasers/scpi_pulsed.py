@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..protocol import Setting, check_settings
+from tagstream.sources.device_protocol import Setting, check_settings
+
 from ..visa_instrument import VisaInstrument
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..protocol import DeviceError
+from tagstream.sources.device_protocol import DeviceError
 
 
 class VendorLibrary:

@@ -20,9 +20,7 @@ import numpy as np
 
 from tagstream.formats import pq_spec
 from tagstream.kernels.pq_records import STATE_OFFSET, STATE_UNORDERED, decode_ps
-from tagstream.tags.units import ps_factors
-
-from ..protocol import (
+from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,
@@ -32,6 +30,8 @@ from ..protocol import (
     TagSource,
     check_settings,
 )
+from tagstream.tags.units import ps_factors
+
 from .library import VendorLibrary
 
 #: Records one FIFO read may return (``TTREADMAX`` of the libraries).

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import serial
 
-from ..protocol import (
+from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,
@@ -25,6 +25,7 @@ from ..protocol import (
     check_settings,
     tag_rates_cps,
 )
+
 from .tdc1_words import INPUTS, TICK_PS, decode_words
 
 CLOCKS = {"auto": 0, "external": 1, "internal": 2}

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..protocol import (
+from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..protocol import Setting, check_settings
+from tagstream.sources.device_protocol import Setting, check_settings
+
 from ..visa_instrument import VisaInstrument
 
 #: Duration of one sample the meter averages, ms.

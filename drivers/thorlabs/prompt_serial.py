@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import serial
 
-from ..protocol import DeviceError
+from tagstream.sources.device_protocol import DeviceError
 
 PROMPT = b"> "
 ERRORS = ("CMD_NOT_DEFINED", "CMD_ARG_INVALID")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..protocol import DeviceError, Instrument, Setting, check_settings
+from tagstream.sources.device_protocol import DeviceError, Instrument, Setting, check_settings
+
 from .prompt_serial import PromptSerial
 
 

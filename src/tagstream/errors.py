@@ -72,6 +72,14 @@ class NotPhotonHDF5Error(RunFileError):
         super().__init__(path, f"not a Photon-HDF5 file: missing field {field}")
 
 
+class DeviceError(TagstreamError):
+    """A device that cannot be reached or that reported an error; the message names it."""
+
+
+class SettingsError(TagstreamError):
+    """A setting a device does not accept; the message names the device and the setting."""
+
+
 class OutputExistsError(RunFileError):
     """Refusing to overwrite an existing file without ``--force``."""
 

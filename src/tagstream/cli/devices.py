@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..drivers.registry import ADAPTERS, find_devices
+from ..sources.device_registry import ADAPTERS, find_devices
 
 
 def register(sub: argparse._SubParsersAction) -> None:

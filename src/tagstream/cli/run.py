@@ -10,11 +10,11 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from ..drivers.registry import open_device
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, parse_run_config
 from ..sources.device import DeviceRun
+from ..sources.device_registry import open_device
 from ..sources.files import open_run
 from ..sources.paced import PacedRun
 from ..sources.run import Run

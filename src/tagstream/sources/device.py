@@ -2,8 +2,8 @@
 
 The device's own time decides where batches end: a batch ``[a, b)`` is handed out once the
 device has reported everything before ``b``
-(:attr:`~tagstream.drivers.protocol.TagBlock.until_ps`), or once the wall clock since the start
-is ``latency`` past ``b``, so that a dark detector still gives empty batches; the stretch of
+(:attr:`~.device_protocol.TagBlock.until_ps`), or once the wall clock since the start is
+``latency`` past ``b``, so that a dark detector still gives empty batches; the stretch of
 such a batch past the device's report is a gap (unseen), and tags or losses reported for it
 afterwards are counted (:meth:`DeviceRun.notes`). The latency is the larger of the run's and the
 device's own (``TagSource.latency_s``). Intervals the device reports as lost become the batches'
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..drivers.protocol import DeviceError, DeviceInfo, TagBlock, TagSource
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
+from .device_protocol import DeviceError, DeviceInfo, TagBlock, TagSource
 from .run import Run, batch_span_ps
 
 #: Seconds between reads while the device has nothing new.
@@ -32,8 +32,8 @@ LATENCY_S = 1.0
 
 
 class DeviceRun(Run):
-    """Tags from ``device`` (a :class:`~tagstream.drivers.protocol.TagSource`, opened; closing
-    the run closes it), configured with ``settings`` and run for ``duration_ps`` (None: until
+    """Tags from ``device`` (a :class:`~.device_protocol.TagSource`, opened; closing the run
+    closes it), configured with ``settings`` and run for ``duration_ps`` (None: until
     stopped).
 
     Attributes

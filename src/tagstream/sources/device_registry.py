@@ -1,7 +1,10 @@
 """The adapters by the names configs use, imported only when asked for.
 
-A vendor library that is missing is a :class:`~.protocol.DeviceError` naming what to install,
-raised when that adapter is opened, never when tagstream is imported.
+The adapters live in ``drivers/`` (installed as ``tagstream.drivers``); this table names each by
+its module path, and :func:`load` imports it with :mod:`importlib` when it is asked for, so that
+sources never import a driver. A vendor library that is missing is a
+:class:`~tagstream.errors.DeviceError` naming what to install, raised when that adapter is
+opened, never when tagstream is imported.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from .protocol import DeviceError, Instrument, TagSource
+from .device_protocol import DeviceError, Instrument, TagSource
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""The protocols every hardware adapter implements.
+"""The protocols every hardware adapter implements (the adapters in ``drivers/``, installed as
+``tagstream.drivers``, import them from here; sources never import the adapters, they load them
+by name: :mod:`.device_registry`).
 
 A :class:`TagSource` is a time tagger or TCSPC unit: a context manager that is configured, started,
 read in blocks of tags and stopped, and that says what it is (:meth:`TagSource.info`) and how it
@@ -17,15 +19,20 @@ from typing import Any, Self
 
 import numpy as np
 
-from tagstream.errors import TagstreamError
+from ..errors import DeviceError, SettingsError
 
-
-class DeviceError(TagstreamError):
-    """A device that cannot be reached or that reported an error; the message names it."""
-
-
-class SettingsError(TagstreamError):
-    """A setting a device does not accept; the message names the device and the setting."""
+__all__ = [
+    "DeviceError",
+    "DeviceInfo",
+    "DeviceStatus",
+    "Instrument",
+    "Setting",
+    "SettingsError",
+    "TagBlock",
+    "TagSource",
+    "check_settings",
+    "tag_rates_cps",
+]
 
 
 @dataclass(frozen=True)
