@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from tagstream.sources.simulator import load_config, resolve_config, simulate
+from tagstream.sources.factory import simulate, simulator_config
 
 #: What the issue asks of the simulator, tags per second.
 SIMULATOR_BUDGET = 20e6
@@ -47,7 +47,7 @@ PULSED_MODEL = {
 def cw_high_rate():
     """The ``cw-antibunching`` dot pumped at 200 MHz (k_pump = k_rad) and collected at 20 %:
     about 10 Mcps on the two detectors, dead time and afterpulsing as in the preset."""
-    config = resolve_config("cw-antibunching")
+    config = simulator_config("cw-antibunching")
     excitation = replace(config.excitation, pump_rate_hz=2e8)
     setup = replace(config.setup, collection_efficiency=0.2)
     return replace(config, name="cw-high-rate", excitation=excitation, setup=setup)
@@ -58,13 +58,13 @@ def measure_simulator(measure: Callable[..., tuple], data, seconds: float) -> No
     full pulsed model (blinking between three states, biexcitons, two detectors with dead
     time, jitter with a tail and afterpulsing; ~2.7 Mcps in T3, and in T2 with the 40 MHz sync
     as a channel), and under CW excitation at the preset's rate (~0.47 Mcps) and a high one."""
-    t3 = load_config(PULSED_MODEL)
+    t3 = simulator_config(PULSED_MODEL)
     t2 = replace(t3, setup=replace(t3.setup, mode="T2"))
     short = f"{max(seconds / 2.5, 0.2):g} s"
     cases = [
         ("simulator, full model (T3, photons only)", t3, short, True),
         ("simulator, full model (T2, with the 40 MHz sync)", t2, short, False),
-        ("simulator, CW (cw-antibunching, ~0.47 Mcps)", resolve_config("cw-antibunching"),
+        ("simulator, CW (cw-antibunching, ~0.47 Mcps)", simulator_config("cw-antibunching"),
          f"{max(seconds * 10, 5):g} s", True),
         ("simulator, CW at a high rate (~10 Mcps)", cw_high_rate(), short, True),
     ]  # fmt: skip

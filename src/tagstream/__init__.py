@@ -41,7 +41,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "summary": (".pipeline.offline", "summary"),
     "results": (".pipeline.result_series", "read_results"),
     "open": (".sources.files", "open_run"),
-    "simulate": (".sources.simulator", "simulate"),
+    "simulate": (".sources.factory", "simulate"),
     "Channel": (".tags", "Channel"),
     "ChannelMap": (".tags", "ChannelMap"),
     "Role": (".tags", "Role"),
@@ -119,8 +119,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .errors import TagstreamError
     from .pipeline.offline import summary
     from .pipeline.result_series import read_results as results
+    from .sources.factory import simulate
     from .sources.files import open_run as open
-    from .sources.simulator import simulate
     from .tags import (
         Channel,
         ChannelMap,

@@ -13,12 +13,8 @@ from pathlib import Path
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, parse_run_config
-from ..sources.device import DeviceRun
 from ..sources.device_registry import open_device
-from ..sources.files import open_run
-from ..sources.paced import PacedRun
-from ..sources.run import Run
-from ..sources.simulator import preset_names, simulate
+from ..sources.factory import open_source, simulator_presets
 from ..tags import parse_time
 from .live import run_live
 from .options import check_duration
@@ -65,17 +61,16 @@ def run(args: argparse.Namespace) -> int:
     duration = args.duration or config.source.duration
     with ExitStack() as stack:
         readings = _instruments(config, stack)
-        source = stack.enter_context(_source(config, duration))
+        source = stack.enter_context(open_source(config.source, duration))
         measured_irf(config.analysis, source.metadata)  # an IRF file that cannot serve: now
         if readings:
             settings = {**source.metadata.settings, "instruments": readings}
             source.metadata = dataclasses.replace(source.metadata, settings=settings)
         pipeline = LivePipeline.from_config(source, config, output)
         out = run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
-    if isinstance(source, DeviceRun):
-        for note in source.notes():
-            print(f"note: {note}")
-    if isinstance(source, DeviceRun) and source.lost:
+    for note in source.notes():
+        print(f"note: {note}")
+    if source.lost:
         print(
             f"tagstream run: error: {source.lost}; the run stopped there, the data before it "
             f"is in {out}",
@@ -90,9 +85,9 @@ def _config(name: str) -> RunConfig:
     path = Path(name)
     if path.suffix.lower() == ".toml" or path.exists():
         return load_run_config(path)
-    if name not in preset_names():
+    if name not in simulator_presets():
         raise RunConfigError(
-            f"{name}: no such config file, nor a preset ({', '.join(preset_names())})"
+            f"{name}: no such config file, nor a preset ({', '.join(simulator_presets())})"
         )
     entry = resources.files("tagstream.configs") / f"run-{name}.toml"
     if entry.is_file():
@@ -113,21 +108,3 @@ def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:
         readings[label] = {"device": inst.device, "address": inst.address, **device.readings()}
     return readings
 
-
-def _source(config: RunConfig, duration: str | None) -> Run:
-    s = config.source
-    if s.device is not None:
-        device = open_device(s.device, s.address, "tagger", **s.options)
-        try:
-            return DeviceRun(
-                device,
-                s.settings,
-                None if duration is None else parse_time(duration, "duration"),
-                name=s.device,
-            )
-        except BaseException:
-            device.close()
-            raise
-    if s.simulator is not None:
-        return simulate(s.simulator, duration=duration, seed=s.seed, realtime=s.realtime)
-    return PacedRun(open_run(s.file), s.speed)

@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import TagstreamError
 from ..formats.pq_spec import FORMATS_BY_NAME
 from ..pipeline.record import record_run
+from ..sources.factory import simulate, simulator_config, simulator_presets
 from ..sources.paced import RealTimeLag, real_time_pace
-from ..sources.simulator import preset_names, resolve_config, simulate
 from ..store.packing import COMPRESSIONS, DEFAULT_COMPRESSION
 from ..store.ptu_writer import write_ptu
 from ..tags import format_time
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
         help="simulate a single quantum dot on an HBT setup and write a run file",
-        description="Presets: " + ", ".join(preset_names()),
+        description="Presets: " + ", ".join(simulator_presets()),
     )
     p.add_argument("model", metavar="PRESET|CONFIG", help="a preset name or a TOML file")
     p.add_argument("--duration", default="10 s", help="length of the run (default 10 s)")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise TagstreamError(
             f"--ptu-type {args.ptu_type}: only for a .ptu output, not {args.output}"
         )
-    config = resolve_config(args.model)
+    config = simulator_config(args.model)
     source = simulate(config, duration=args.duration, seed=args.seed, realtime=args.realtime)
     text = Path(args.model).read_text() if Path(args.model).is_file() else None
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)

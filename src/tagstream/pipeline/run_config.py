@@ -54,6 +54,7 @@ from typing import Any
 
 from ..analysis.summary_settings import SummarySettings
 from ..errors import RunFileError, TagstreamError
+from ..sources.factory import SourceSettings
 from ..sources.paced import parse_speed
 from ..store.packing import DEFAULT_COMPRESSION, check_compression
 from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
@@ -71,20 +72,6 @@ MAX_WORKERS = 64
 
 class RunConfigError(TagstreamError):
     """A live-run config that cannot be used; the message names the file and the setting."""
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    simulator: str | None = None
-    file: Path | None = None
-    device: str | None = None
-    address: str = ""
-    settings: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    realtime: bool = True
-    duration: str | None = None
-    speed: float | None = 1.0
 
 
 @dataclass(frozen=True)

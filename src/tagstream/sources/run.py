@@ -38,6 +38,9 @@ class Run(ABC):
     warnings
         What was wrong with the source (a file that ends early, damaged records, periods that
         contradict the photons) and how it was read anyway.
+    lost
+        The one-line reason when the source was lost mid-run (a device gone: the batches end
+        there), else None.
     """
 
     metadata: RunMetadata
@@ -45,6 +48,7 @@ class Run(ABC):
     truth: StateTimeline | None = None
     paced: bool = False
     warnings: Sequence[str] = ()
+    lost: str | None = None
 
     @abstractmethod
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
@@ -58,6 +62,11 @@ class Run(ABC):
         joined = TagBatch.concat(parts)
         joined.metadata = self.metadata
         return joined
+
+    def notes(self) -> list[str]:
+        """What went wrong between the source and its batches while they were read (tags or
+        losses reported too late for their batch), one line each; none by default."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - sources without resources need not override it
         """Release files, devices or threads the run holds."""
