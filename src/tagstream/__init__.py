@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 #: Public name -> the module (relative to this package) that defines it, and its name there.
 _EXPORTS: dict[str, tuple[str, str]] = {

@@ -117,7 +117,7 @@ def write_tables(
 
 # ---------------------------------------------------------------------------------- tables
 def _head(summary: RunSummary) -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return f"tagstream {__version__}, file {summary.name}"
 

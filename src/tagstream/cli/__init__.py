@@ -86,7 +86,7 @@ def _peek(argv: Sequence[str]) -> tuple[str, Path | None]:
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return f"tagstream {__version__}"
 
