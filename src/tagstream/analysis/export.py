@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import OutputExistsError, WriteError
 from .derived import adjacent_peak_height, deviance_residuals
-from .summary import RunSummary, value_with_error
+from .formatting import value_with_error
+from .run_summary import RunSummary
 
 __all__ = ["EXPORT_KINDS", "Table", "export_names", "export_tables", "write_tables"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import TagstreamError
 from ..tags import RunMetadata, TagBatch
+from .fit_progress import announce
 from .series import RecordedSeries, SeriesSpec, Snapshot
 from .stream import Coverage
 from .summary_settings import SummarySettings
@@ -60,6 +61,46 @@ class ResumeState:
         return Coverage.from_intervals(self.covered, self.t_begin, self.t_resume)
 
 
+@dataclass
+class Finishing:
+    """What a measurement sees when the run summary finishes it (after the pass over the
+    batches): the resolved settings, the run's metadata, the notes so far, the measured IRF's
+    decay histogram if one was given, and the values of the kinds finished before it."""
+
+    settings: SummarySettings
+    metadata: RunMetadata
+    notes: list[str]
+    values: dict[str, Any]
+    irf_counts: np.ndarray | None = None
+
+    def attempt(self, part: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, or ``None`` with a note ``"part: reason"`` when the data do not
+        allow it (a :class:`TagstreamError`)."""
+        announce(part)
+        try:
+            return compute()
+        except TagstreamError as exc:
+            self.notes.append(f"{part}: {exc}")
+            return None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the run's figure.
+
+    Attributes
+    ----------
+    slot
+        Its place in the figure's two-column grid, row after row (0: top left); panels of the
+        same slot keep the registry's order.
+    draw
+        Draws it: called with the figure and the grid cell (a ``SubplotSpec``) to fill.
+    """
+
+    slot: int
+    draw: Callable[[Any, Any], None]
+
+
 class Measurement(ABC):
     """One kind of measurement over a stream of batches.
 
@@ -79,6 +120,13 @@ class Measurement(ABC):
     part: ClassVar[str | None] = None
     #: Whether it runs in the live analysis of a recording.
     live: ClassVar[bool] = True
+    #: The values it gives the run summary (attributes of the summary), with their value when
+    #: it is not computed.
+    values: ClassVar[Mapping[str, Any]] = {}
+    #: The summary parts it must give a value for, or say why not: ``{part: value name}``.
+    required: ClassVar[Mapping[str, str]] = {}
+    #: Kinds finish in this order (lower first; the registry's order among equals).
+    finish_order: ClassVar[int] = 0
 
     def __init__(self, analyzer: Any):
         self.analyzer = analyzer
@@ -112,6 +160,41 @@ class Measurement(ABC):
     def result(self) -> Any:
         """The result so far."""
         return self.analyzer.result()
+
+    # ------------------------------------------------------------------ the run summary
+    def finish(self, finishing: Finishing) -> dict[str, Any]:
+        """Its values for the run summary, from the result of the pass (and fits): by default
+        the result under the kind's name."""
+        return {self.kind: finishing.attempt(self.part_name(), self.result)}
+
+    @classmethod
+    def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
+        """What may make its numbers wrong, as ``"part: reason"`` (from the summary's values)."""
+        return []
+
+    @classmethod
+    def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        """Its blocks of the summary JSON, by key (every key present, ``None`` where not
+        computed, and ``"note"``)."""
+        return {}
+
+    @classmethod
+    def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        """Its lines of the human summary, as ``(part, line)``."""
+        return []
+
+    @classmethod
+    def panels(cls, summary: Any) -> list[Panel]:
+        """Its panels of the run's figure (a missing result's panel says why)."""
+        return []
+
+    @classmethod
+    def live_status(
+        cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
+    ) -> str | None:
+        """Its part of the one-line live status (``"g2(0) 0.03 ± 0.01"``), from the last
+        snapshots of the run's series; ``None`` for none."""
+        return None
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:

@@ -29,7 +29,9 @@ from scipy.stats import poisson
 
 from .blinking import BlinkingResult, occurrence_histogram
 from .derived import adjacent_height, deviance_residuals, running_mean
-from .summary import RunSummary, value_with_error
+from .formatting import value_with_error
+from .measurement import registered
+from .run_summary import RunSummary
 
 if TYPE_CHECKING:
     from .decay_fit import DecayFit
@@ -73,47 +75,39 @@ _LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 
 
 
 def summary_figure(summary: RunSummary) -> Figure:
-    """The run's figure: g2(τ) with g2(0); the decay with its fit and residuals (CW: the
-    log-binned g2); the intensity trace with the blinking thresholds and its occurrence
-    histogram; the FLID map (CW: the count occurrence histogram against Poisson). A panel whose
-    data are missing says why; warnings run across the bottom.
+    """The run's figure: the panels of every measurement kind in a two-column grid (see
+    :class:`~tagstream.analysis.measurement.Panel`). Pulsed runs: g2(τ) with g2(0); the decay
+    with its fit and residuals; the intensity trace with the blinking thresholds and its
+    occurrence histogram; the FLID map. CW runs: the log-binned g2 and the count occurrence
+    histogram against Poisson instead of the decay and FLID. A panel whose data are missing says
+    why; warnings run across the bottom.
 
     Returns
     -------
     A figure with an Agg canvas (``fig.savefig`` works without a display).
     """
+    panels = [p for cls in registered() for p in cls.panels(summary)]
+    panels.sort(key=lambda p: p.slot)  # stable: the registry's order among equal slots
+    rows = max(1, math.ceil(len(panels) / 2))
     warnings = [textwrap.fill(f"warning: {w}", 170) for w in summary.warnings]
     lines = sum(w.count("\n") + 1 for w in warnings)
-    fig = Figure(figsize=(14, 9 + 0.2 * lines), layout="constrained")
+    fig = Figure(figsize=(14, 4.5 * rows + 0.2 * lines), layout="constrained")
     FigureCanvasAgg(fig)
-    heights = (1, 1, 0.025 * lines) if warnings else (1, 1)
+    heights = (*([1] * rows), 0.0125 * rows * lines) if warnings else (1,) * rows
     grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
     if warnings:
-        _warning_footer(fig.add_subplot(grid[2, :]), warnings)
-    plot_g2(fig.add_subplot(grid[0, 0]), summary.g2, summary.g2_zero, summary.notes_for("g2"))
-    cw_panels = summary.decay is None and getattr(summary, "g2_log", None) is not None
-    trace_grid = grid[1, 0].subgridspec(1, 2, width_ratios=(4, 1), wspace=0.02)
-    trace_ax = fig.add_subplot(trace_grid[0])
-    side = fig.add_subplot(trace_grid[1], sharey=trace_ax)
-    notes = summary.notes_for("blinking") if summary.blinking is None else []
-    plot_trace(trace_ax, summary.trace, summary.blinking, side, notes or summary.notes_for("trace"))
-    if cw_panels:
-        plot_g2_log(fig.add_subplot(grid[0, 1]), summary.g2_log, summary.notes_for("g2"))
-        plot_occurrence(
-            fig.add_subplot(grid[1, 1]), summary.trace, summary.blinking, summary.notes_for("trace")
-        )
-    else:
-        decay_grid = grid[0, 1].subgridspec(2, 1, height_ratios=(3, 1), hspace=0.0)
-        decay_ax = fig.add_subplot(decay_grid[0])
-        residual_ax = fig.add_subplot(decay_grid[1], sharex=decay_ax)
-        plot_decay(
-            decay_ax, summary.decay, summary.decay_fit, residual_ax, summary.notes_for("lifetime")
-        )
-        plot_flid(fig.add_subplot(grid[1, 1]), summary.flid, summary.notes_for("flid"))
+        _warning_footer(fig.add_subplot(grid[rows, :]), warnings)
+    for k, panel in enumerate(panels):
+        panel.draw(fig, grid[k // 2, k % 2])
     lost = summary.live_ps < summary.t_end_ps - summary.t_begin_ps
     live = f", {summary.live_s:.4g} s live" if lost else ""
     fig.suptitle(f"{summary.name} — {summary.mode}, {summary.duration_s:.4g} s{live}")
     return fig
+
+
+def cw_layout(summary: RunSummary) -> bool:
+    """Whether the figure shows a CW run's panels: no decay histogram, a log-binned g2."""
+    return summary.decay is None and getattr(summary, "g2_log", None) is not None
 
 
 def save_figure(summary: RunSummary, path: str | PathLike[str], dpi: int = 150) -> None:

@@ -6,11 +6,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
-import numpy as np
-
-from ..analysis.summary import value_with_error
-from ..errors import TagstreamError
-from ..pipeline import result_series as rs
+from ..analysis.formatting import count_rate
+from ..analysis.measurement import registered
 from ..pipeline.live_run import LivePipeline
 
 REFRESH_S = 1.0
@@ -71,10 +68,11 @@ def status_line(pipeline: LivePipeline) -> str:
     parts = [f"{status['t_s'] or 0:.1f} s"]
     rates = status["rates_cps"]
     if rates:
-        parts.append(" ".join(f"{name} {_cps(r)}" for name, r in rates.items() if r > 0))
-    parts.append(_g2(pipeline, latest))
-    parts.append(_tau(pipeline, latest))
-    parts.append(_on(latest))
+        parts.append(" ".join(f"{name} {count_rate(r)}" for name, r in rates.items() if r > 0))
+    specs = {spec.name: spec for spec in pipeline.specs}
+    for cls in registered():
+        if cls.live:
+            parts.append(cls.live_status(specs, latest, pipeline.analysis) or "")
     parts.append(_lag(status))
     queued = status["writer_queue_mb"]
     parts.append(", ".join([*losses(status), *([f"writer {queued:.0f} MB queued"] * bool(queued))]))
@@ -92,47 +90,6 @@ def _lag(status: dict[str, Any]) -> str:
         return "lag —"
     note = " (source behind real time)" if status.get("source_warning") else ""
     return f"lag {max(known):.2f} s{note}"
-
-
-def _spec(pipeline: LivePipeline, name: str):
-    return next((s for s in pipeline.specs if s.name == name), None)
-
-
-def _g2(pipeline: LivePipeline, latest: dict[str, Any]) -> str:
-    snapshot, spec = latest.get(rs.G2), _spec(pipeline, rs.G2)
-    if snapshot is None or spec is None:
-        return "g2(0) —"
-    try:
-        zero = rs.snapshot_result(spec, snapshot).g2_zero(excitation=pipeline.analysis.excitation)
-    except (TagstreamError, ValueError, FloatingPointError):
-        return "g2(0) —"
-    return f"g2(0) {value_with_error(zero.value, zero.error)}"
-
-
-def _tau(pipeline: LivePipeline, latest: dict[str, Any]) -> str:
-    snapshot, spec = latest.get(rs.LIFETIME), _spec(pipeline, rs.LIFETIME)
-    if snapshot is None or spec is None or not np.any(snapshot.values["counts"]):
-        return "tau —"
-    try:
-        fit = rs.snapshot_result(spec, snapshot).fit("mono")
-    except (TagstreamError, ValueError, FloatingPointError):
-        return "tau —"
-    return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
-
-
-def _on(latest: dict[str, Any]) -> str:
-    snapshot = latest.get(rs.BLINKING)
-    if snapshot is None:
-        return "ON —"
-    return f"ON {float(snapshot.values['fractions'][0]):.2f}"
-
-
-def _cps(rate: float) -> str:
-    if rate >= 1e6:
-        return f"{rate / 1e6:.3g} Mcps"
-    if rate >= 1e3:
-        return f"{rate / 1e3:.3g} kcps"
-    return f"{rate:.3g} cps"
 
 
 def losses(status: dict[str, Any]) -> list[str]:

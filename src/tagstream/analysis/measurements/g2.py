@@ -8,19 +8,32 @@ expected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from ...errors import AnalysisError, TagstreamError
 from ...tags import RunMetadata
+from ..formatting import gate_ns, gate_text, value_with_error
 from ..g2 import G2Result
-from ..measurement import Measurement, ResumeState, register
+from ..g2_fits import CWG2Fit, find_period
+from ..g2_zero import G2Zero, estimate_g2_zero
+from ..measurement import Finishing, Measurement, Panel, ResumeState, register
+from ..poisson_fit import poisson_deviance
 from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ._attrs import period, period_attr
 
 SERIES = "g2"
+#: The keys of the summary JSON's g2 block, present (``None``) even when it is not computed.
+KEYS = (
+    "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
+    "zero_delay_ns", "jitter_ps", "gate_ns",
+)  # fmt: skip
+#: A CW antibunching dip must lower the Poisson deviance by this much against a flat g2 (the
+#: fit may place the dip anywhere in the window, so noise offers many places to choose from).
+MIN_DIP_DEVIANCE_DROP = 25.0
 
 
 @register
@@ -28,6 +41,8 @@ class G2Measurement(Measurement):
     """g2(τ) of the settings' HBT pair (τ = t_B − t_A)."""
 
     kind = SERIES
+    values: ClassVar[Mapping[str, Any]] = {"g2": None, "g2_zero": None}
+    required: ClassVar[Mapping[str, str]] = {"g2": "g2_zero"}
 
     @classmethod
     def build(
@@ -36,6 +51,74 @@ class G2Measurement(Measurement):
         analyzer = g2_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer)
 
+    # ------------------------------------------------------------------ the run summary
+    def finish(self, finishing: Finishing) -> dict[str, Any]:
+        """The histogram and its g2(0); the fitted lifetime, when there is one, guides the
+        choice of the pulsed method."""
+        g2 = finishing.attempt("g2", self.result)
+        zero = None
+        if g2 is not None:
+            fit = finishing.values.get("decay_fit")
+            hint = float(np.max(fit.tau_ps)) if fit is not None else None
+            zero = finishing.attempt("g2", lambda: g2_zero(g2, finishing.settings, hint))
+        return {"g2": g2, "g2_zero": zero}
+
+    @classmethod
+    def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
+        zero = values.get("g2_zero")
+        if zero is None:
+            return []
+        return [f"g2: {w}" for w in (*zero.detail.warnings, *range_warnings(metadata))]
+
+    @classmethod
+    def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        pair = summary.settings.g2_pair
+        block = dict.fromkeys(KEYS) | {"pair": None if pair is None else list(pair)}
+        if summary.g2_zero is not None:
+            block |= summary.g2_zero.to_dict()
+        gate = gate_ns(summary.settings.gate)
+        return {"g2": block | {"gate_ns": gate, "note": summary.note("g2")}}
+
+    @classmethod
+    def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        z = summary.g2_zero
+        if z is None:
+            return [("g2", "g2(0): not available")]
+        pair = "x".join(z.pair)
+        head = (
+            f"g2(0) = {value_with_error(z.value, z.error)} ({z.excitation}, {z.method}; "
+            f"{pair}{gate_text(summary.settings.gate)})"
+        )
+        if z.excitation == "pulsed":
+            tail = f"period {z.period_ps / 1e3:.4g} ns"
+        else:
+            tail = f"k = {z.rate_per_ns:.3g}/ns (effective: radiative + pump)"
+        return [("g2", f"{head}, purity {z.purity:.3f}, {tail}")]
+
+    @classmethod
+    def panels(cls, summary: Any) -> list[Panel]:
+        def draw(fig: Any, cell: Any) -> None:
+            from ..plots import plot_g2
+
+            plot_g2(fig.add_subplot(cell), summary.g2, summary.g2_zero, summary.notes_for("g2"))
+
+        return [Panel(0, draw)]
+
+    @classmethod
+    def live_status(
+        cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
+    ) -> str | None:
+        snapshot, spec = latest.get(SERIES), specs.get(SERIES)
+        if snapshot is None or spec is None:
+            return "g2(0) —"
+        try:
+            result = cls.snapshot_result(spec, snapshot)
+            zero = result.g2_zero(excitation=settings.excitation)
+        except (TagstreamError, ValueError, FloatingPointError):
+            return "g2(0) —"
+        return f"g2(0) {value_with_error(zero.value, zero.error)}"
+
+    # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
         bins = int(2 * a.window // a.bin)
@@ -106,3 +189,70 @@ def result_of(attrs: Mapping, edges: np.ndarray, values: Mapping, live_ps: int) 
         live_ps=live_ps,
         period_ps=period(attrs["period_ps"]),
     )
+
+
+# ---------------------------------------------------------------------- g2(0) of the summary
+def excitation(result: G2Result, requested: str) -> str:
+    """``requested``, or for "auto": pulsed when the period is known or peaks are found."""
+    if requested != "auto":
+        return requested
+    if result.period_ps is not None:
+        return "pulsed"
+    try:
+        find_period(result.edges_ps, result.counts)
+    except AnalysisError:
+        return "cw"
+    return "pulsed"
+
+
+def g2_zero(result: G2Result, settings: SummarySettings, lifetime_ps: float | None) -> G2Zero:
+    """g2(0) of the HBT histogram; the fitted lifetime (ps) guides the pulsed method choice.
+
+    Raises
+    ------
+    AnalysisError
+        A detector without photons, or neither pulsed peaks nor a significant CW dip.
+    """
+    for label, n in zip(result.channels, (result.n_a, result.n_b), strict=True):
+        if n == 0:
+            raise AnalysisError(f"no photons on detector {label}")
+    if excitation(result, settings.excitation) == "pulsed":
+        return estimate_g2_zero(
+            result,
+            "pulsed",
+            method=settings.g2_method,
+            lifetime_ps=lifetime_ps,
+            search_zero_peak=not settings.delays,
+        )
+    jitter = settings.cw_jitter
+    try:
+        zero = estimate_g2_zero(result, "cw", jitter_ps=None if jitter == "none" else jitter)
+    except AnalysisError as exc:
+        raise AnalysisError(f"no pulsed peaks, and the CW antibunching fit failed: {exc}") from exc
+    drop = dip_deviance_drop(result, zero.detail)
+    if not (zero.value < 1.0 and drop > MIN_DIP_DEVIANCE_DROP):
+        raise AnalysisError(
+            f"no pulsed peaks and no significant antibunching dip (CW fit: g2(0) = "
+            f"{zero.value:.3g} ± {zero.error:.2g}, deviance {drop:.3g} below a flat g2, "
+            f"needs {MIN_DIP_DEVIANCE_DROP:g})"
+        )
+    return zero
+
+
+def dip_deviance_drop(result: G2Result, fit: CWG2Fit) -> float:
+    """How much the CW dip model lowers the Poisson deviance against a flat g2."""
+    flat = result.expected * (result.counts.sum() / result.expected.sum())
+    return poisson_deviance(result.counts, flat) - fit.deviance
+
+
+def range_warnings(metadata: RunMetadata) -> list[str]:
+    """A T3 unit that records delays over less than the sync period loses the later photons of
+    each sync period: the photon stream is cut periodically, which distorts the g2 peaks."""
+    reach, sync = metadata.nanotime_range_ps, metadata.sync_period_ps
+    if metadata.mode != "T3" or not reach or not sync or reach >= sync * (1 - 1e-6):
+        return []
+    return [
+        f"the unit records delays only up to {reach / 1e3:.4g} ns of the {sync / 1e3:.4g} ns "
+        "sync period: photons arriving later are lost, which distorts the g2 peaks and may "
+        "bias g2(0); widen the TCSPC range (a coarser resolution) or record in T2"
+    ]

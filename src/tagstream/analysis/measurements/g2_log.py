@@ -3,10 +3,11 @@ summary."""
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from ...tags import RunMetadata
-from ..measurement import Measurement, register
+from ..measurement import Measurement, Panel, register
 from ..run_analyzers import log_g2_analyzer
 from ..summary_settings import SummarySettings
 
@@ -18,6 +19,7 @@ class LogG2Measurement(Measurement):
     kind = "g2_log"
     part = "g2"
     live = False
+    values: ClassVar[Mapping[str, Any]] = {"g2_log": None}
 
     @classmethod
     def build(
@@ -25,3 +27,17 @@ class LogG2Measurement(Measurement):
     ) -> Self | None:
         analyzer = log_g2_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer)
+
+    @classmethod
+    def panels(cls, summary: Any) -> list[Panel]:
+        from ..plots import cw_layout
+
+        if not cw_layout(summary):
+            return []
+
+        def draw(fig: Any, cell: Any) -> None:
+            from ..plots import plot_g2_log
+
+            plot_g2_log(fig.add_subplot(cell), summary.g2_log, summary.notes_for("g2"))
+
+        return [Panel(1, draw)]

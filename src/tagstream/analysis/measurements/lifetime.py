@@ -6,19 +6,28 @@ Series ``lifetime``: ``counts`` per decay bin; axis ``edges_ps``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from ...errors import TagstreamError
 from ...tags import RunMetadata
+from ..formatting import value_with_error
 from ..lifetime import DecayResult
-from ..measurement import Measurement, ResumeState, register
+from ..lifetime_choice import decay_fits
+from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import lifetime_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ._attrs import period, period_attr
 
 SERIES = "lifetime"
+#: The keys of the summary JSON's lifetime block, present (``None``) even when not computed.
+KEYS = (
+    "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
+    "tau_mean_ns", "jitter_ps", "reduced_deviance", "deviance", "dof", "period_ns", "divider",
+    "photons",
+)  # fmt: skip
 
 
 @register
@@ -26,6 +35,9 @@ class LifetimeMeasurement(Measurement):
     """The decay histogram of the settings' lifetime channel."""
 
     kind = SERIES
+    values: ClassVar[Mapping[str, Any]] = {"decay": None, "decay_fit": None, "decay_fits": {}}
+    required: ClassVar[Mapping[str, str]] = {"lifetime": "decay_fit"}
+    finish_order = -1  # the g2 takes the fitted lifetime as a hint
 
     def __init__(self, analyzer, mode: str):
         super().__init__(analyzer)
@@ -39,6 +51,77 @@ class LifetimeMeasurement(Measurement):
         analyzer = lifetime_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer, metadata.mode)
 
+    # ------------------------------------------------------------------ the run summary
+    def finish(self, finishing: Finishing) -> dict[str, Any]:
+        """The decay histogram and its lifetime fits (the chosen one, and every one tried)."""
+        decay = finishing.attempt("lifetime", self.result)
+        fits = None
+        if decay is not None:
+            settings, irf = finishing.settings, finishing.irf_counts
+            fits = finishing.attempt("lifetime", lambda: decay_fits(decay, settings, irf))
+        chosen, tried = (None, {}) if fits is None else fits
+        return {"decay": decay, "decay_fit": chosen, "decay_fits": tried}
+
+    @classmethod
+    def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
+        fit = values.get("decay_fit")
+        return [] if fit is None else [f"lifetime: {w}" for w in fit.warnings]
+
+    @classmethod
+    def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        block = dict.fromkeys(KEYS) | {"channel": summary.settings.lifetime_channel}
+        decay, fit = summary.decay, summary.decay_fit
+        if fit is not None and decay is not None:
+            block |= {"channel": decay.channel, **fit.to_dict()}
+            block["photons"] = int(decay.counts.sum())
+            block["divider"] = decay.divider
+        return {"lifetime": block | {"note": summary.note("lifetime")}}
+
+    @classmethod
+    def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        fit, decay = summary.decay_fit, summary.decay
+        if fit is None or decay is None:
+            return [("lifetime", "lifetime: not available")]
+        taus = ", ".join(
+            f"{value_with_error(t / 1e3, e / 1e3)} ns ({100 * a:.0f} %)"
+            for t, e, a in zip(fit.tau_ps, fit.tau_err_ps, fit.amplitudes, strict=True)
+        )
+        folded = f", {decay.divider} pulses per sync" if decay.divider > 1 else ""
+        line = f"lifetime ({decay.channel}, {fit.model}, IRF {fit.irf}{folded}): tau = {taus}"
+        return [("lifetime", line)]
+
+    @classmethod
+    def panels(cls, summary: Any) -> list[Panel]:
+        from ..plots import cw_layout
+
+        if cw_layout(summary):  # the log-binned g2 takes its place
+            return []
+
+        def draw(fig: Any, cell: Any) -> None:
+            from ..plots import plot_decay
+
+            grid = cell.subgridspec(2, 1, height_ratios=(3, 1), hspace=0.0)
+            ax = fig.add_subplot(grid[0])
+            residual_ax = fig.add_subplot(grid[1], sharex=ax)
+            reasons = summary.notes_for("lifetime")
+            plot_decay(ax, summary.decay, summary.decay_fit, residual_ax, reasons)
+
+        return [Panel(1, draw)]
+
+    @classmethod
+    def live_status(
+        cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
+    ) -> str | None:
+        snapshot, spec = latest.get(SERIES), specs.get(SERIES)
+        if snapshot is None or spec is None or not np.any(snapshot.values["counts"]):
+            return "tau —"
+        try:
+            fit = cls.snapshot_result(spec, snapshot).fit("mono")
+        except (TagstreamError, ValueError, FloatingPointError):
+            return "tau —"
+        return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
+
+    # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
         edges = a.edges_ps

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from ...errors import AnalysisError
 from ...tags import RunMetadata
-from ..blinking import MIN_BLINKING_BINS, BlinkingResult
-from ..measurement import Measurement, ResumeState, register
+from ..blinking import MIN_BLINKING_BINS, NO_BLINKING, BlinkingResult
+from ..formatting import count_rate, gate_ns, gate_text
+from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import trace_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
@@ -33,6 +34,12 @@ from ..trace import TraceResult
 
 SERIES, BLINKING = "trace", "blinking"
 STATES = ("on", "grey", "off")
+#: The keys of the summary JSON's blinking block, present (``None``) even when not computed.
+KEYS = (
+    "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
+    "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
+    "off_dwells", "gate_ns",
+)  # fmt: skip
 
 
 @register
@@ -40,6 +47,8 @@ class TraceMeasurement(Measurement):
     """The intensity trace of the emitter's photons at the trace bin, with its blinking."""
 
     kind = SERIES
+    values: ClassVar[Mapping[str, Any]] = {"trace": None, "blinking": None}
+    required: ClassVar[Mapping[str, str]] = {"blinking": "blinking"}
 
     def __init__(self, analyzer, settings: SummarySettings, notes: list[str]):
         super().__init__(analyzer)
@@ -57,6 +66,80 @@ class TraceMeasurement(Measurement):
         analyzer = trace_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer, settings, notes)
 
+    # ------------------------------------------------------------------ the run summary
+    def finish(self, finishing: Finishing) -> dict[str, Any]:
+        """The trace and its blinking analysis."""
+        trace = finishing.attempt("trace", self.result)
+        blinking = None
+        if trace is not None:
+            blinking = finishing.attempt("blinking", lambda: blinking_of(trace, self.settings))
+        return {"trace": trace, "blinking": blinking}
+
+    @classmethod
+    def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        block = dict.fromkeys(KEYS)
+        if summary.blinking is not None:
+            block |= summary.blinking.to_dict()
+        gate = gate_ns(summary.settings.gate)
+        return {"blinking": block | {"gate_ns": gate, "note": summary.note("blinking")}}
+
+    @classmethod
+    def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        b = summary.blinking
+        if b is None:
+            if any(n.startswith(f"blinking: {NO_BLINKING}") for n in summary.notes):
+                return [
+                    ("blinking", "blinking: none seen, the trace shows one state (see the note)")
+                ]
+            return [("blinking", "blinking: not available")]
+        fr = b.fractions
+        thr = ", ".join(count_rate(t) for t in b.thresholds_cps)
+        line = (
+            f"blinking ({b.bin_ps / 1e9:g} ms bins, thresholds {thr}, {b.method}"
+            f"{gate_text(summary.settings.gate)}): "
+            f"on {fr['on']:.2f}, grey {fr['grey']:.2f}, off {fr['off']:.2f}"
+        )
+        for state, alpha in (("on", b.on_exponent), ("off", b.off_exponent)):
+            if alpha is not None:
+                line += f"; alpha_{state} {alpha:.2f}"
+        return [("blinking", line)]
+
+    @classmethod
+    def panels(cls, summary: Any) -> list[Panel]:
+        from ..plots import cw_layout
+
+        def draw_trace(fig: Any, cell: Any) -> None:
+            from ..plots import plot_trace
+
+            grid = cell.subgridspec(1, 2, width_ratios=(4, 1), wspace=0.02)
+            ax = fig.add_subplot(grid[0])
+            side = fig.add_subplot(grid[1], sharey=ax)
+            notes = summary.notes_for("blinking") if summary.blinking is None else []
+            plot_trace(
+                ax, summary.trace, summary.blinking, side, notes or summary.notes_for("trace")
+            )
+
+        def draw_occurrence(fig: Any, cell: Any) -> None:
+            from ..plots import plot_occurrence
+
+            ax = fig.add_subplot(cell)
+            plot_occurrence(ax, summary.trace, summary.blinking, summary.notes_for("trace"))
+
+        panels = [Panel(2, draw_trace)]
+        if cw_layout(summary):  # no FLID without decays: the occurrences against Poisson
+            panels.append(Panel(3, draw_occurrence))
+        return panels
+
+    @classmethod
+    def live_status(
+        cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
+    ) -> str | None:
+        snapshot = latest.get(BLINKING)
+        if snapshot is None:
+            return "ON —"
+        return f"ON {float(snapshot.values['fractions'][0]):.2f}"
+
+    # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
         n = len(a.labels)
@@ -185,3 +268,22 @@ def blinking_snapshot(result: BlinkingResult, covered: tuple[int, int], live_ps:
         "exponents": np.array([np.nan if e is None else e for e in exponents]),
     }
     return Snapshot(BLINKING, covered, live_ps, values)
+
+
+def blinking_of(trace: TraceResult, settings: SummarySettings) -> BlinkingResult:
+    """The blinking analysis of the whole trace (for the run summary).
+
+    Raises
+    ------
+    AnalysisError
+        Fewer full bins than :data:`MIN_BLINKING_BINS`, or no usable states.
+    """
+    full = int(np.count_nonzero(trace.exposure_ps == trace.bin_ps))
+    if full < MIN_BLINKING_BINS:
+        raise AnalysisError(
+            f"{full} full trace bins of {trace.bin_ps / 1e9:g} ms; a blinking analysis needs "
+            f"at least {MIN_BLINKING_BINS}"
+        )
+    return trace.states(
+        settings.thresholds_cps, settings.n_states, powerlaw_min_ps=settings.powerlaw_min
+    )
