@@ -21,8 +21,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from ..errors import TagstreamError
-from ..tags import RunMetadata, TagBatch
+from ..errors import AnalysisError, TagstreamError
+from ..tags import ChannelMap, RunMetadata, TagBatch
 from .fit_progress import announce
 from .series import RecordedSeries, SeriesSpec, Snapshot
 from .stream import Coverage
@@ -127,6 +127,8 @@ class Measurement(ABC):
     required: ClassVar[Mapping[str, str]] = {}
     #: Kinds finish in this order (lower first; the registry's order among equals).
     finish_order: ClassVar[int] = 0
+    #: Names of the CSV tables it may export (``<run>_<name>.csv``).
+    exports: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, analyzer: Any):
         self.analyzer = analyzer
@@ -147,6 +149,19 @@ class Measurement(ABC):
         AnalysisError, ChannelError
             Settings the run cannot use.
         """
+
+    @classmethod
+    def check_settings(cls, table: Mapping[str, Any]) -> None:
+        """Check the kind's own settings (``[analysis.<kind>]``); raise
+        :class:`~tagstream.errors.AnalysisError` naming a bad one. A kind without settings
+        accepts none."""
+        if table:
+            raise AnalysisError(f"[analysis.{cls.kind}]: {cls.kind} takes no settings")
+
+    @classmethod
+    def own_settings(cls, settings: SummarySettings) -> dict[str, Any]:
+        """The kind's own settings (``[analysis.<kind>]``), empty when none are given."""
+        return dict((settings.kinds or {}).get(cls.kind, {}))
 
     @classmethod
     def part_name(cls) -> str:
@@ -187,6 +202,12 @@ class Measurement(ABC):
     def panels(cls, summary: Any) -> list[Panel]:
         """Its panels of the run's figure (a missing result's panel says why)."""
         return []
+
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Any]:
+        """Its CSV tables for ``analyze --export`` by name (:class:`~tagstream.analysis.tables.
+        Table`), or in a table's place the reason it is missing."""
+        return {}
 
     @classmethod
     def live_status(
@@ -231,6 +252,17 @@ class Measurement(ABC):
         raise TagstreamError(f"{cls.kind}: no result of series {spec.name!r}")
 
     @classmethod
+    def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> Any:
+        """A fresh analyzer set up as the one that made its series (to check the series against
+        an offline pass over the recorded tags); ``None`` without series."""
+        return None
+
+    @classmethod
+    def same(cls, live: Any, offline: Any) -> bool:
+        """Whether a result read back from its series equals the replica's result exactly."""
+        return bool(np.array_equal(live.counts, offline.counts))
+
+    @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> Any:
         """The result held by snapshot ``k`` of its series read back from a run file."""
         raise TagstreamError(f"{cls.kind}: no result series")
@@ -258,6 +290,22 @@ def registered() -> list[type[Measurement]]:
     """Every registered kind, built-in ones first, in the order they registered."""
     importlib.import_module(BUILT_IN)
     return list(_registry.values())
+
+
+def load_plugins(modules: tuple[str, ...] | list[str] = ()) -> list[type[Measurement]]:
+    """Import the plug-in ``modules`` (each registers its kinds); every registered kind.
+
+    Raises
+    ------
+    AnalysisError
+        A module that cannot be imported (named, with the reason).
+    """
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise AnalysisError(f"plugins: cannot import {name!r} ({exc})") from None
+    return registered()
 
 
 def kind(name: str) -> type[Measurement]:

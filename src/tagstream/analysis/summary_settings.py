@@ -114,6 +114,13 @@ class SummarySettings:
         g2 and the trace (and with it the blinking analysis), e.g. ``["1 ns", "50 ns"]`` to
         leave out the fast biexciton and scattered-laser photons of the first nanosecond. The
         decay histogram and FLID keep every photon. Needs the laser sync.
+    plugins
+        Python modules to import before the analysis, each registering measurement kinds of its
+        own (see :mod:`tagstream.analysis.measurement`), e.g. ``["mylab.coincidences"]``; the
+        live run's workers import them too.
+    kinds
+        The settings of measurement kinds that take their own, by kind: the sub-table
+        ``[analysis.<kind>]`` of a config (each kind checks its own).
     """
 
     g2_pair: tuple[ChannelKey, ChannelKey] | None = None
@@ -135,6 +142,8 @@ class SummarySettings:
     cw_jitter: TimeLike = "fit"
     powerlaw_min: TimeLike = "auto"
     gate: tuple[TimeLike, TimeLike] | None = None
+    plugins: tuple[str, ...] = ()
+    kinds: Mapping[str, Mapping[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.g2_pair is not None:
@@ -190,6 +199,9 @@ class SummarySettings:
             )
         if self.gate is not None:
             object.__setattr__(self, "gate", _gate(self.gate))
+        object.__setattr__(self, "plugins", _plugins(self.plugins))
+        if self.plugins or self.kinds:
+            object.__setattr__(self, "kinds", _kind_settings(self.plugins, self.kinds or {}))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SummarySettings:
@@ -200,13 +212,17 @@ class SummarySettings:
         AnalysisError
             An unknown key or an invalid value.
         """
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(known))
+        from .measurement import load_plugins
+
+        known = [f.name for f in dataclasses.fields(cls) if f.name != "kinds"]
+        kinds = {k.kind for k in load_plugins(_plugins(d.get("plugins", ())))}
+        tables = {k: v for k, v in d.items() if k in kinds and isinstance(v, Mapping)}
+        unknown = sorted(set(d) - set(known) - set(tables))
         if unknown:
             raise AnalysisError(
                 f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
             )
-        return cls(**dict(d))
+        return cls(**{k: v for k, v in d.items() if k not in tables}, kinds=tables or None)
 
 
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
@@ -218,7 +234,7 @@ def check_irf(value: object) -> None:
     """``"gaussian"``, ``"none"``, or the name of a file holding a measured IRF."""
     if value == "measured":
         raise AnalysisError(
-            "irf: give the file of the IRF measurement (irf = \"irf.h5\", a run of scattered "
+            'irf: give the file of the IRF measurement (irf = "irf.h5", a run of scattered '
             "laser light on the same detector), 'gaussian' or 'none'"
         )
     if not isinstance(value, str) or not value.strip():
@@ -228,6 +244,34 @@ def check_irf(value: object) -> None:
 def irf_file(value: object) -> str | None:
     """The IRF file's name when ``value`` (an ``irf`` setting) names one, else ``None``."""
     return value if isinstance(value, str) and value not in IRFS else None
+
+
+def _plugins(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
+        raise AnalysisError(
+            f"plugins: give module names, e.g. ['mylab.coincidences'], got {value!r}"
+        )
+    return tuple(value)
+
+
+def _kind_settings(
+    plugins: tuple[str, ...], tables: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The settings of each kind, checked by the kind (after importing the plug-ins)."""
+    from .measurement import load_plugins
+
+    kinds = {cls.kind: cls for cls in load_plugins(plugins)}
+    out = {}
+    for name, table in tables.items():
+        if name not in kinds:
+            raise AnalysisError(f"[analysis.{name}]: no measurement {name!r} is registered")
+        if not isinstance(table, Mapping):
+            raise AnalysisError(f"[analysis.{name}]: a table of settings expected, got {table!r}")
+        kinds[name].check_settings(table)
+        out[name] = dict(table)
+    return out
 
 
 def _gate(value: object) -> tuple[TimeLike, TimeLike]:

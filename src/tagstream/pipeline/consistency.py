@@ -2,8 +2,9 @@
 
 The live results of a run exclude the time the analysis lost (a restarted worker, dropped
 messages); everything else they must hold exactly. :func:`compare_with_offline` checks the last
-snapshot of the g2, decay and trace series against the same analyzers run over the recorded
-tags outside those gaps, histogram bin by bin.
+snapshot of each measurement's series (g2, decay, trace, and those of kinds registered since)
+against a replica of its analyzer run over the recorded tags outside those gaps, histogram bin
+by bin.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.g2 import G2Analyzer
-from ..analysis.lifetime import LifetimeAnalyzer
-from ..analysis.trace import TraceAnalyzer
+from ..analysis.measurement import registered
 from ..sources.files import open_run
 from ..tags import intervals as iv
-from .result_series import G2, LIFETIME, TRACE, read_results
+from .result_series import read_results
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,9 @@ class Agreement:
     analysis_gaps
         Time the live analysis lost (k, 2), ps.
     equal
-        Per series (``g2``, ``lifetime``, ``trace``): whether its last snapshot equals the
-        offline histogram exactly (and, for g2, the tag counts and live time).
+        Per measurement with series (``g2``, ``lifetime``, ``trace``, ...): whether its last
+        snapshot equals the offline histogram exactly (and, for g2, the tag counts and live
+        time).
     span_ps
         The run's span, ps.
     """
@@ -67,16 +67,12 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
     with open_run(path) as run:
         span = (int(run.t_begin), int(run.t_end))
         cmap = run.metadata.channels
-        if G2 in results.series and len(results.series[G2]):
-            g = results.g2()
-            window = int(g.edges_ps[-1])
-            analyzers[G2] = G2Analyzer(*g.channels, window=window, bin=g.bin_ps, channels=cmap)
-        if LIFETIME in results.series and len(results.series[LIFETIME]):
-            d = results.lifetime()
-            analyzers[LIFETIME] = LifetimeAnalyzer(d.channel, bin=round(d.bin_ps), channels=cmap)
-        if TRACE in results.series and len(results.series[TRACE]):
-            tr = results.trace()
-            analyzers[TRACE] = TraceAnalyzer(list(tr.channels), bin=tr.bin_ps, channels=cmap)
+        kinds = {cls.kind: cls for cls in registered()}
+        for name, cls in kinds.items():
+            if name in results.series and len(results.series[name]):
+                replica = cls.replica(results.series, cmap)
+                if replica is not None:
+                    analyzers[name] = replica
         last = [results.series[name].covered_ps[-1] for name in analyzers]
         covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last))) if last else None
         keep = iv.complement(lost, run.t_begin, run.t_end)
@@ -95,15 +91,5 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
                 analyzer.process(batch)
     equal = {}
     for name, analyzer in analyzers.items():
-        live, offline = getattr(results, name)(), analyzer.result()
-        if name == TRACE:
-            equal[name] = np.array_equal(
-                live.counts_by_channel, offline.counts_by_channel
-            ) and np.array_equal(live.exposure_ps, offline.exposure_ps)
-        elif name == G2:
-            equal[name] = np.array_equal(live.counts, offline.counts) and (
-                (live.n_a, live.n_b, live.live_ps) == (offline.n_a, offline.n_b, offline.live_ps)
-            )
-        else:
-            equal[name] = np.array_equal(live.counts, offline.counts)
+        equal[name] = kinds[name].same(results.result(name), analyzer.result())
     return Agreement(tags, covered or (0, 0), lost, equal, span)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
+import numpy as np
+
 from ...tags import RunMetadata
 from ..measurement import Measurement, Panel, register
 from ..run_analyzers import flid_analyzer, trace_channels
 from ..summary_settings import SummarySettings, no_decay_reason
+from ..tables import PS_PER_NS, Table, make_table, table_head
 
 
 @register
@@ -19,6 +22,7 @@ class FlidMeasurement(Measurement):
     kind = "flid"
     live = False
     values: ClassVar[Mapping[str, Any]] = {"flid": None}
+    exports = ("flid",)
 
     @classmethod
     def build(
@@ -43,3 +47,38 @@ class FlidMeasurement(Measurement):
             plot_flid(fig.add_subplot(cell), summary.flid, summary.notes_for("flid"))
 
         return [Panel(3, draw)]
+
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Table | str]:
+        table = flid_table(summary, table_head(summary))
+        if table is not None:
+            return {"flid": table}
+        reasons = summary.notes_for("flid")
+        return {"flid": reasons[0] if reasons else "no data"}
+
+
+# ---------------------------------------------------------------------- CSV export
+def flid_table(summary: Any, head: str) -> Table | None:
+    fl = summary.flid
+    if fl is None:
+        return None
+    hist, delay_edges, count_edges = fl.histogram()
+    if hist.size == 0 or hist.sum() == 0:
+        return None
+    count_width = float(count_edges[1] - count_edges[0])
+    delay_width = float(delay_edges[1] - delay_edges[0]) / PS_PER_NS
+    comments = [
+        f"{head}, FLID of {fl.bin_ps / 1e9:g} ms time bins (full bins with timed photons)",
+        f"a long table, one row per cell of the map: counts_per_bin: centre of a class of "
+        f"{count_width:g} counts per time bin; mean_delay_ns: centre of a class of "
+        f"{delay_width:.6g} ns of the bin's mean photon delay after the laser pulse; "
+        "time_bins: time bins in the cell (0 included, so the rows fill a "
+        f"{hist.shape[0]} x {hist.shape[1]} grid, delay varying fastest)",
+    ]
+    counts_c = 0.5 * (count_edges[:-1] + count_edges[1:])
+    delay_c = 0.5 * (delay_edges[:-1] + delay_edges[1:]) / PS_PER_NS
+    rows, cols = np.meshgrid(counts_c, delay_c, indexing="ij")
+    columns = {
+        "counts_per_bin": rows.ravel(), "mean_delay_ns": cols.ravel(), "time_bins": hist.ravel()
+    }  # fmt: skip
+    return make_table("flid", comments, columns, ("time_bins",))

@@ -13,9 +13,11 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from ...errors import AnalysisError, TagstreamError
-from ...tags import RunMetadata
+from ...tags import ChannelMap, RunMetadata
+from ...tags.units import PS_PER_S
+from ..derived import adjacent_peak_height
 from ..formatting import gate_ns, gate_text, value_with_error
-from ..g2 import G2Result
+from ..g2 import G2Analyzer, G2Result
 from ..g2_fits import CWG2Fit, find_period
 from ..g2_zero import G2Zero, estimate_g2_zero
 from ..measurement import Finishing, Measurement, Panel, ResumeState, register
@@ -23,6 +25,7 @@ from ..poisson_fit import poisson_deviance
 from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
+from ..tables import PS_PER_NS, Table, make_table, table_head
 from ._attrs import period, period_attr
 
 SERIES = "g2"
@@ -43,6 +46,7 @@ class G2Measurement(Measurement):
     kind = SERIES
     values: ClassVar[Mapping[str, Any]] = {"g2": None, "g2_zero": None}
     required: ClassVar[Mapping[str, str]] = {"g2": "g2_zero"}
+    exports = ("g2",)
 
     @classmethod
     def build(
@@ -118,6 +122,14 @@ class G2Measurement(Measurement):
             return "g2(0) —"
         return f"g2(0) {value_with_error(zero.value, zero.error)}"
 
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Table | str]:
+        table = g2_table(summary, table_head(summary))
+        if table is not None:
+            return {"g2": table}
+        reasons = summary.notes_for("g2")
+        return {"g2": reasons[0] if reasons else "no data"}
+
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
@@ -167,6 +179,16 @@ class G2Measurement(Measurement):
     @classmethod
     def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> G2Result:
         return result_of(spec.attrs, spec.axes["edges_ps"][0], snapshot.values, snapshot.live_ps)
+
+    @classmethod
+    def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> G2Analyzer:
+        g = cls.result_from(series)
+        return G2Analyzer(*g.channels, window=int(g.edges_ps[-1]), bin=g.bin_ps, channels=channels)
+
+    @classmethod
+    def same(cls, live: G2Result, offline: G2Result) -> bool:
+        counts = (live.n_a, live.n_b, live.live_ps) == (offline.n_a, offline.n_b, offline.live_ps)
+        return bool(np.array_equal(live.counts, offline.counts) and counts)
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> G2Result:
@@ -256,3 +278,47 @@ def range_warnings(metadata: RunMetadata) -> list[str]:
         "sync period: photons arriving later are lost, which distorts the g2 peaks and may "
         "bias g2(0); widen the TCSPC range (a coarser resolution) or record in T2"
     ]
+
+
+# ---------------------------------------------------------------------- CSV export
+def g2_table(summary: Any, head: str) -> Table | None:
+    g, z = summary.g2, summary.g2_zero
+    if g is None:
+        return None
+    pair = "-".join(g.channels)
+    comments = [
+        f"{head}, g2 pair {pair}, bin {g.bin_ps / PS_PER_NS:g} ns, window "
+        f"±{g.edges_ps[-1] / PS_PER_NS:g} ns, {g.n_a} and {g.n_b} photons, "
+        f"{g.live_ps / PS_PER_S:.6g} s live",
+        g2_zero_line(summary),
+        f"tau_ns: delay t_{g.channels[1]} - t_{g.channels[0]} at the bin centre (ns); counts: "
+        "coincidences per bin; expected: coincidences per bin for uncorrelated light; "
+        "g2: counts / expected; g2_err: its one-sigma uncertainty",
+    ]
+    columns = {
+        "tau_ns": g.tau_ps / PS_PER_NS, "counts": g.counts, "expected": g.expected, "g2": g.g2,
+        "g2_err": g.g2_err,
+    }  # fmt: skip
+    height = adjacent_peak_height(g, z) if z is not None else None
+    if height is not None:
+        comments.append(
+            "g2_adjacent: counts / the height of the mean adjacent peak (side peaks normalised "
+            f"to 1): the peaks at +-{z.period_ps / PS_PER_NS:g} ns from the zero-delay position "
+            "averaged bin by bin, smoothed by a running mean, maximum "
+            f"{height:.6g} coincidences per bin; the zero-delay peak's maximum is then near "
+            "g2(0) for peaks of one shape, while g2(0) above is the ratio of the peak areas"
+        )
+        columns["g2_adjacent"] = g.counts / height
+    return make_table("g2", comments, columns, ("counts",))
+
+
+def g2_zero_line(summary: Any) -> str:
+    z = summary.g2_zero
+    if z is None:
+        reasons = summary.notes_for("g2")
+        return f"g2(0) not available: {reasons[0] if reasons else 'not computed'}"
+    tail = (
+        f"period {z.period_ps / PS_PER_NS:.6g} ns" if z.excitation == "pulsed"
+        else f"k = {z.rate_per_ns:.4g}/ns"
+    )  # fmt: skip
+    return f"g2(0) = {value_with_error(z.value, z.error)} ({z.excitation}, {z.method}), {tail}"

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from ...tags import RunMetadata
+from ...tags.units import PS_PER_S
 from ..measurement import Measurement, Panel, register
 from ..run_analyzers import log_g2_analyzer
 from ..summary_settings import SummarySettings
+from ..tables import Table, make_table, table_head
 
 
 @register
@@ -20,6 +22,7 @@ class LogG2Measurement(Measurement):
     part = "g2"
     live = False
     values: ClassVar[Mapping[str, Any]] = {"g2_log": None}
+    exports = ("g2_log",)
 
     @classmethod
     def build(
@@ -41,3 +44,34 @@ class LogG2Measurement(Measurement):
             plot_g2_log(fig.add_subplot(cell), summary.g2_log, summary.notes_for("g2"))
 
         return [Panel(1, draw)]
+
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Table | str]:
+        table = g2_log_table(summary, table_head(summary))
+        if table is not None:
+            return {"g2_log": table}
+        if summary.decay is not None:  # a pulsed run: the decay is exported instead
+            return {}
+        reasons = summary.notes_for("g2")
+        return {"g2_log": reasons[0] if reasons else "no data"}
+
+
+# ---------------------------------------------------------------------- CSV export
+def g2_log_table(summary: Any, head: str) -> Table | None:
+    log = summary.g2_log
+    if log is None:
+        return None
+    comments = [
+        f"{head}, log-binned (multi-tau) g2 pair {'-'.join(log.channels)}, {log.n_a} and "
+        f"{log.n_b} photons, {log.live_ps / PS_PER_S:.6g} s live",
+        "tau_s: lag (s); cell_s: width of the cells whose index differs by tau / cell (a bin "
+        "spans tau - cell to tau + cell with a triangular weight); counts: coincidences of both "
+        "directions; expected: the same for uncorrelated light; g2: counts / expected "
+        "(nan where nothing is expected); g2_err: its one-sigma uncertainty",
+    ]
+    columns = {
+        "tau_s": log.tau_ps / PS_PER_S, "cell_s": log.cell_ps / PS_PER_S,
+        "counts": log.counts_ab + log.counts_ba, "expected": 2.0 * log.expected, "g2": log.g2,
+        "g2_err": log.g2_err,
+    }  # fmt: skip
+    return make_table("g2_log", comments, columns, ("counts",))

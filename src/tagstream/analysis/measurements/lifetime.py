@@ -11,14 +11,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from ...errors import TagstreamError
-from ...tags import RunMetadata
+from ...tags import ChannelMap, RunMetadata
+from ..derived import deviance_residuals
 from ..formatting import value_with_error
-from ..lifetime import DecayResult
+from ..lifetime import DecayResult, LifetimeAnalyzer
 from ..lifetime_choice import decay_fits
 from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import lifetime_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
+from ..tables import PS_PER_NS, Table, make_table, table_head
 from ._attrs import period, period_attr
 
 SERIES = "lifetime"
@@ -37,6 +39,7 @@ class LifetimeMeasurement(Measurement):
     kind = SERIES
     values: ClassVar[Mapping[str, Any]] = {"decay": None, "decay_fit": None, "decay_fits": {}}
     required: ClassVar[Mapping[str, str]] = {"lifetime": "decay_fit"}
+    exports = ("decay",)
     finish_order = -1  # the g2 takes the fitted lifetime as a hint
 
     def __init__(self, analyzer, mode: str):
@@ -121,6 +124,14 @@ class LifetimeMeasurement(Measurement):
             return "tau —"
         return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
 
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Table | str]:
+        table = decay_table(summary, table_head(summary))
+        if table is not None:
+            return {"decay": table}
+        reasons = summary.notes_for("lifetime")
+        return {"decay": reasons[0] if reasons else "no data"}
+
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
@@ -154,6 +165,13 @@ class LifetimeMeasurement(Measurement):
         return result_of(spec.attrs, spec.axes["edges_ps"][0], snapshot.values["counts"])
 
     @classmethod
+    def replica(
+        cls, series: Mapping[str, RecordedSeries], channels: ChannelMap
+    ) -> LifetimeAnalyzer:
+        d = cls.result_from(series)
+        return LifetimeAnalyzer(d.channel, bin=round(d.bin_ps), channels=channels)
+
+    @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> DecayResult:
         s = series[SERIES]
         return result_of(s.attrs, s.axes["edges_ps"], s.fields["counts"][k])
@@ -169,3 +187,41 @@ def result_of(attrs: Mapping, edges: np.ndarray, counts: np.ndarray) -> DecayRes
         mode=str(attrs["mode"]),
         divider=int(attrs.get("divider", 1)),
     )
+
+
+# ---------------------------------------------------------------------- CSV export
+def decay_table(summary: Any, head: str) -> Table | None:
+    d, fit = summary.decay, summary.decay_fit
+    if d is None:
+        return None
+    period = f", laser period {d.period_ps / PS_PER_NS:.6g} ns" if d.period_ps else ""
+    folded = f", {d.divider} pulses per sync folded" if d.divider > 1 else ""
+    comments = [f"{head}, decay of {d.channel}, bin {d.bin_ps:g} ps, {d.mode}{period}{folded}"]
+    model = np.full(d.counts.size, np.nan)
+    if fit is None:
+        reasons = summary.notes_for("lifetime")
+        comments.append(f"no fit: {reasons[0] if reasons else 'not computed'}")
+    else:
+        first = int(np.argmin(np.abs(d.edges_ps - fit.edges_ps[0])))
+        model[first : first + fit.expected.size] = fit.expected
+        taus = ", ".join(
+            f"{value_with_error(t / PS_PER_NS, e / PS_PER_NS)}"
+            for t, e in zip(fit.tau_ps, fit.tau_err_ps, strict=True)
+        )
+        amplitudes = ", ".join(f"{a:.4g}" for a in fit.amplitudes)
+        comments.append(
+            f"fit: {fit.model}-exponential, Poisson maximum likelihood, IRF {fit.irf}, "
+            f"tau = {taus} ns, amplitudes {amplitudes}, deviance {fit.deviance:.6g} for "
+            f"{fit.dof} degrees of freedom"
+        )
+    comments.append(
+        "t_ns: bin centre, delay after the laser pulse (ns); counts: photons per bin; fit: model "
+        "photons per bin (nan outside the fitted bins); residual: Poisson deviance residual "
+        "sign(counts - fit) sqrt(2 [counts ln(counts / fit) - (counts - fit)]) (squares sum to "
+        "the deviance)"
+    )
+    columns = {
+        "t_ns": d.t_ps / PS_PER_NS, "counts": d.counts, "fit": model,
+        "residual": deviance_residuals(d.counts, model),
+    }  # fmt: skip
+    return make_table("decay", comments, columns, ("counts",))

@@ -23,14 +23,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from ...errors import AnalysisError
-from ...tags import RunMetadata
+from ...tags import ChannelMap, RunMetadata
+from ...tags.units import PS_PER_S
 from ..blinking import MIN_BLINKING_BINS, NO_BLINKING, BlinkingResult
 from ..formatting import count_rate, gate_ns, gate_text
 from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import trace_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..trace import TraceResult
+from ..tables import Table, make_table, table_head
+from ..trace import TraceAnalyzer, TraceResult
 
 SERIES, BLINKING = "trace", "blinking"
 STATES = ("on", "grey", "off")
@@ -49,6 +51,7 @@ class TraceMeasurement(Measurement):
     kind = SERIES
     values: ClassVar[Mapping[str, Any]] = {"trace": None, "blinking": None}
     required: ClassVar[Mapping[str, str]] = {"blinking": "blinking"}
+    exports = ("trace",)
 
     def __init__(self, analyzer, settings: SummarySettings, notes: list[str]):
         super().__init__(analyzer)
@@ -139,6 +142,14 @@ class TraceMeasurement(Measurement):
             return "ON —"
         return f"ON {float(snapshot.values['fractions'][0]):.2f}"
 
+    @classmethod
+    def tables(cls, summary: Any) -> dict[str, Table | str]:
+        table = trace_table(summary, table_head(summary))
+        if table is not None:
+            return {"trace": table}
+        reasons = summary.notes_for("trace")
+        return {"trace": reasons[0] if reasons else "no data"}
+
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
@@ -198,6 +209,18 @@ class TraceMeasurement(Measurement):
             counts = np.column_stack([counts, np.asarray(values["partial_counts"], np.int64)])
             exposure = np.append(exposure, int(values["partial_exposure_ps"]))
         self.analyzer.restore(t0, counts, exposure, state.coverage())
+
+    @classmethod
+    def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> TraceAnalyzer:
+        tr = cls.result_from(series)
+        return TraceAnalyzer(list(tr.channels), bin=tr.bin_ps, channels=channels)
+
+    @classmethod
+    def same(cls, live: TraceResult, offline: TraceResult) -> bool:
+        return bool(
+            np.array_equal(live.counts_by_channel, offline.counts_by_channel)
+            and np.array_equal(live.exposure_ps, offline.exposure_ps)
+        )
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> TraceResult:
@@ -287,3 +310,30 @@ def blinking_of(trace: TraceResult, settings: SummarySettings) -> BlinkingResult
     return trace.states(
         settings.thresholds_cps, settings.n_states, powerlaw_min_ps=settings.powerlaw_min
     )
+
+
+# ---------------------------------------------------------------------- CSV export
+def trace_table(summary: Any, head: str) -> Table | None:
+    tr, b = summary.trace, summary.blinking
+    if tr is None:
+        return None
+    comments = [
+        f"{head}, intensity trace of {'+'.join(tr.channels)}, bin {tr.bin_ps / 1e9:g} ms",
+        "t_s: start of the bin on the run's clock (s); counts: photons in the bin; live_s: live "
+        "time in the bin (s; less than the bin where the run starts or ends or data were lost); "
+        "rate_cps: counts / live time (counts per second, nan without live time)",
+    ]
+    columns = {
+        "t_s": tr.t_s, "counts": tr.counts, "live_s": tr.exposure_ps / PS_PER_S,
+        "rate_cps": tr.rate_cps,
+    }  # fmt: skip
+    if b is not None:
+        thresholds = ", ".join(
+            f"{c:.6g} counts per full bin ({r:.6g} cps)"
+            for c, r in zip(b.thresholds_counts, b.thresholds_cps, strict=True)
+        )
+        comments.append(
+            f"state: 2 on, 1 grey, 0 off, -1 no live time; thresholds {thresholds} ({b.method})"
+        )
+        columns["state"] = b.states
+    return make_table("trace", comments, columns, ("counts", "state"))
