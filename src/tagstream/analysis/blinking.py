@@ -35,12 +35,12 @@ from scipy.special import gammainc, gammaincc, gammaln, xlogy
 
 from ..errors import AnalysisError, FitError
 from ..tags.intervals import normalize
+from ..tags.units import PS_PER_S
 from .powerlaw import MIN_TAIL, PowerLawFit, fit_powerlaw, fit_powerlaw_ks
 
 OFF, GREY, ON, INVALID = 0, 1, 2, -1
 STATE_NAMES = ("off", "grey", "on")
 MIN_DWELLS = 10
-PS_PER_S = 10**12
 
 _TINY = 1e-300
 _MIN_MEAN = 1e-4

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ChannelError
 from ..tags import ChannelMap, Role, resolve_channel
+from ..tags.metadata import N_CHANNELS
 
 
 def channel_label(number: int, channels: ChannelMap | None) -> str:
@@ -47,7 +48,7 @@ def resolve_many(
 def row_table(numbers: Sequence[int]) -> np.ndarray:
     """int16[256] mapping each channel number to its row; the others map to the scratch row
     ``len(numbers)`` that the kernels' histograms carry."""
-    rows = np.full(256, len(numbers), dtype=np.int16)
+    rows = np.full(N_CHANNELS, len(numbers), dtype=np.int16)
     for row, number in enumerate(numbers):
         rows[number] = row
     return rows
@@ -55,7 +56,7 @@ def row_table(numbers: Sequence[int]) -> np.ndarray:
 
 def selection_table(numbers: Sequence[int]) -> np.ndarray:
     """bool[256], true for the selected channel numbers."""
-    sel = np.zeros(256, dtype=np.bool_)
+    sel = np.zeros(N_CHANNELS, dtype=np.bool_)
     sel[list(numbers)] = True
     return sel
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..tags import ChannelMap, parse_time, resolve_channel
+from ..tags.metadata import N_CHANNELS
 from .channels import channel_key
 
 #: A sync period within this fraction of a whole number of laser periods is that number.
@@ -140,7 +141,10 @@ def phase_fold(
     offsets_ps
         float64[256] channel delays, ps (see :func:`channel_offsets`).
     """
-    offsets = np.zeros(256) if offsets_ps is None else np.asarray(offsets_ps, dtype=np.float64)
+    if offsets_ps is None:
+        offsets = np.zeros(N_CHANNELS)
+    else:
+        offsets = np.asarray(offsets_ps, dtype=np.float64)
     if sync_period_ps is None:  # delays as they are, without a period to fold onto
         return PhaseFold(math.inf, math.inf, 1, math.inf, offsets)
     if not (sync_period_ps > 0 and math.isfinite(sync_period_ps)):
@@ -167,7 +171,7 @@ def channel_offsets(
     numbers; delays as ``"5 ns"`` or ps). A channel's tags arrive that much later than its
     light: the analyses subtract it. With the ``sync`` channel's number, delays are relative
     to the sync's (a late sync shortens every delay after it)."""
-    offsets = np.zeros(256, dtype=np.float64)
+    offsets = np.zeros(N_CHANNELS, dtype=np.float64)
     for key, value in (delays or {}).items():
         number = resolve_channel(channel_key(key, channels), channels)
         offsets[number] = float(parse_time(value, f"delay of channel {key}"))

@@ -26,6 +26,7 @@ from ..tags import (
     parse_time,
     parse_time_range,
 )
+from ..tags.metadata import N_CHANNELS
 from .channels import channel_label, resolve_many, resolve_sync
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
 from .parallel import default_threads, pieces, run_all
@@ -148,7 +149,7 @@ class LifetimeAnalyzer:
         self.sync = resolve_sync(sync, channels)
         self.period_ps = None if period is None else parse_period_ps(period, "period")
         self._offsets = channel_offsets(delays, channels, sync=self.sync)
-        self._rows = np.full(256, -1, dtype=np.int64)
+        self._rows = np.full(N_CHANNELS, -1, dtype=np.int64)
         self._rows[self.detectors] = np.arange(len(self.detectors))
         self._hist: np.ndarray | None = None
         self._mode: str | None = None

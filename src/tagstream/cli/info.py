@@ -15,6 +15,7 @@ from ..sources.hdf5_file import HDF5Run
 from ..sources.pq_file import PtuRun
 from ..store.superblock import swmr_flags_set
 from ..tags import format_frequency, format_time
+from ..tags.metadata import N_CHANNELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         md = source.metadata
         status = source.status if isinstance(source, HDF5Run) else None
         ptu = source if isinstance(source, PtuRun) else None
-        counts = np.zeros(256, dtype=np.int64)
+        counts = np.zeros(N_CHANNELS, dtype=np.int64)
         span = [None, None]
         lost = 0
         for batch in source.batches():

@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: The HDF5 superblock signature (a Photon-HDF5 file is an HDF5 file); it sits at byte 0 or, after
+#: a user block, at 512, 1024, 2048, ...
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
 FORMAT_NAME = "Photon-HDF5"
 FORMAT_VERSION = "0.5"
 FORMAT_URL = "http://photon-hdf5.org/"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..tags.metadata import N_CHANNELS
+
 
 @njit(nogil=True, cache=True)
 def channel_counts(channels: np.ndarray) -> np.ndarray:
@@ -20,7 +22,7 @@ def channel_counts(channels: np.ndarray) -> np.ndarray:
     -------
     int64[256]
     """
-    counts = np.zeros(256, dtype=np.int64)
+    counts = np.zeros(N_CHANNELS, dtype=np.int64)
     for c in channels:
         counts[c] += 1
     return counts

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from ..tags.metadata import N_CHANNELS
 from .divide import divide
 
 ROLE_A = 1
@@ -217,7 +218,7 @@ def count_roles(channels, role_of_channel, out):
 
 def role_table(a: int, b: int) -> np.ndarray:
     """Role bits per channel number for a correlation of channel ``a`` (start) with ``b`` (stop)."""
-    roles = np.zeros(256, dtype=np.uint8)
+    roles = np.zeros(N_CHANNELS, dtype=np.uint8)
     roles[a] |= ROLE_A
     roles[b] |= ROLE_B
     return roles

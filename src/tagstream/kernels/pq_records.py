@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..tags.metadata import N_CHANNELS
+
 #: Output channel of marker bits ``m`` is ``MARKER_BASE + m``; must match ``pq_spec``.
 MARKER_BASE = 64
 #: ``state`` entries: the overflow offset so far, records that are neither events nor
@@ -350,7 +352,7 @@ def count_records(records, family, wrap, counted, state, counts):
     Plain event records are counted into four interleaved tables, so that a long run on one
     channel does not wait on one counter.
     """
-    tables = np.zeros((4, 256), dtype=np.int64)
+    tables = np.zeros((4, N_CHANNELS), dtype=np.int64)
     if family <= 1:  # constant layouts, so the compiler specialises each loop
         offset, unknown, latest = _count(
             records, family, wrap, counted, state, tables, 0xF0000000, 28, 0xF, 0,
@@ -362,7 +364,7 @@ def count_records(records, family, wrap, counted, state, counts):
             0x1FFFFFF if family == 2 else 0x3FF,
         )  # fmt: skip
     for k in range(4):
-        for c in range(256):
+        for c in range(N_CHANNELS):
             counts[c] += tables[k, c]
     state[STATE_OFFSET] = offset
     state[STATE_UNKNOWN] = unknown

@@ -15,13 +15,12 @@ from ..errors import (
     RunFileError,
     UnsupportedFormatError,
 )
+from ..formats.photon_hdf5_spec import HDF5_SIGNATURE
 from . import pq_legacy
 from .run import SOURCE_WARNINGS, Run, with_source_warnings
 
 __all__ = ["SOURCE_WARNINGS", "FileKind", "detect_format", "open_run", "with_source_warnings"]
 
-#: The HDF5 superblock signature; it sits at offset 0 or, after a user block, at 512, 1024, ...
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: Magic bytes at the start of a PicoQuant unified TTTR (.ptu) file.
 PTU_MAGIC = b"PQTTTR"
 _FIRST_USER_BLOCK = 512

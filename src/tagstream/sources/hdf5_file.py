@@ -55,17 +55,17 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..formats import photon_hdf5_spec as spec
+from ..formats.photon_hdf5_spec import HDF5_SIGNATURE
 from ..formats.timeline import StateTimeline
 from ..kernels.clock_counts import counts_to_ps, sync_counted_ps
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
 from ..tags import intervals as iv
-from ..tags.units import format_time, ps_factors
+from ..tags.units import PS_PER_S, format_time, ps_factors
 from .chunk_reader import parallel_reader
 from .hdf5_checksum import H5_DAMAGE, damage_report
 from .laser_period import checked_periods
 from .run import SOURCE_WARNINGS, Run, batch_span_ps
 
-PS_PER_S = 1e12
 SEARCH_BLOCK = 1 << 14  # tags read at once when the binary search narrows down
 SCAN_BLOCK = 1 << 20  # tags read at once when scanning a whole array
 SYNC_SAMPLE = 1 << 18  # tags looked at to find a periodic (sync) channel
@@ -77,7 +77,6 @@ SYNC_TOLERANCE = 1e-3  # allowed jitter of the sync interval, relative to the la
 _DAMAGE = (TagstreamError, *H5_DAMAGE)
 #: What HDF5 says of a file whose writer has not closed it (SWMR writing, or died).
 _OPEN_FOR_WRITE = "file is already open for write"
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: Superblock status flag (versions 3 and later): open for SWMR writing.
 SWMR_WRITE_ACCESS = 0x04
 _MULTISPOT = re.compile(r"^photon_data\d+$")

@@ -40,12 +40,12 @@ from ..errors import CorruptFileError, UnsupportedFormatError
 from ..formats import pq_spec as spec
 from ..kernels.pq_records import STATE_UNORDERED, count_records, decode_ps, settle
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
-from ..tags.units import ps_factors, to_ps
+from ..tags.metadata import N_CHANNELS
+from ..tags.units import PS_PER_S, ps_factors, to_ps
 from .laser_period import checked_periods
 from .pq_header import PtuHeader, read_header
 from .run import Run, batch_span_ps
 
-PS_PER_S = 1e12
 #: Records decoded at once by one thread (two pieces at a time), at most.
 PIECE_RECORDS = 1 << 20
 #: The arrays :meth:`PtuRun.batches` decodes into hold this many rounds of two pieces, so
@@ -192,7 +192,7 @@ class PtuRun(Run):
         fmt = self.record_format
 
         def count(p: int) -> tuple[np.ndarray, np.ndarray, int]:
-            counts = np.zeros(256, dtype=np.int64)
+            counts = np.zeros(N_CHANNELS, dtype=np.int64)
             state = np.zeros(2, dtype=np.int64)
             chunk = self._records[self._bounds[p] : self._bounds[p + 1]]
             last = count_records(chunk, fmt.family, fmt.wrap, fmt.counted, state, counts)
@@ -223,7 +223,7 @@ class PtuRun(Run):
         self._piece_offset = np.concatenate([[0], np.cumsum(added)])[: len(parts)]
         self._pieces = len(parts)
         self._piece_first = np.concatenate([[0], np.cumsum(per_piece)])  # and the total
-        self.counts = sum((c for c, _, _ in parts), np.zeros(256, dtype=np.int64))
+        self.counts = sum((c for c, _, _ in parts), np.zeros(N_CHANNELS, dtype=np.int64))
         unknown = sum(int(st[1]) for _, st, _ in parts)
         if unknown:
             self.warnings.append(f"{unknown} special records of unknown meaning were skipped")

@@ -53,9 +53,9 @@ from ..errors import TagstreamError
 from ..formats import photon_hdf5_spec as spec
 from ..formats.timeline import StateTimeline
 from ..tags import Channel, Role, RunMetadata
+from ..tags.units import PS_PER_S
 from .packing import CHUNK_TAGS, chunk_tags, filter_options
 
-PS_PER_S = 1e12
 SOFTWARE = "tagstream"
 #: Attribute of the metadata and config texts: the CRC-32 of their UTF-8 bytes.
 CRC32 = "crc32"

@@ -37,10 +37,11 @@ from ..formats import pq_spec as spec
 from ..kernels.pq_encode import encode_records, overflow_records
 from ..sources.run import Run
 from ..tags import Role, RunMetadata, TagBatch
+from ..tags.metadata import N_CHANNELS
+from ..tags.units import PS_PER_S
 from .layout import SOFTWARE, software_version
 from .paths import check_target
 
-PS_PER_S = 1e12
 #: The PicoHarp 300 counts T2 time in 4 ps ticks.
 PICOHARP_T2_TICK_PS = 4
 _TAG = struct.Struct(f"<{spec.IDENT_BYTES}siIq")
@@ -178,7 +179,7 @@ class _Encoder:
         """Record bits of each tagstream channel number (-1: cannot be written), and names."""
         fmt = self.fmt
         picoharp = fmt.layout == "picoharp"
-        codes = np.full(256, -1, dtype=np.int64)
+        codes = np.full(N_CHANNELS, -1, dtype=np.int64)
         names = []
         channels = sorted(md.channels, key=lambda c: c.number)
         detectors = [c for c in channels if c.role == Role.DETECTOR]

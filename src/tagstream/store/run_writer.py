@@ -39,6 +39,8 @@ from ..formats.timeline import StateTimeline
 from ..kernels.channel_counts import channel_counts
 from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
+from ..tags.metadata import N_CHANNELS
+from ..tags.units import PS_PER_S
 from . import layout
 from .columns import ChunkedColumns
 from .packing import DEFAULT_COMPRESSION, check_compression, chunk_codec
@@ -156,11 +158,11 @@ class RunWriter:
         _check_metadata(metadata)
         self._nanotime_dtype = layout.nanotime_dtype(metadata)
         self._ids = np.array([c.number for c in metadata.channels], dtype=np.uint8)
-        self._known = np.zeros(256, dtype=bool)
+        self._known = np.zeros(N_CHANNELS, dtype=bool)
         self._known[self._ids] = True
         # what commits record: rows appended, span [t_begin, t_end), tags per channel; replaced
         # as a whole once a batch is in, so that an interrupted append leaves it consistent
-        self._done = _Done(0, None, None, np.zeros(256, dtype=np.int64))
+        self._done = _Done(0, None, None, np.zeros(N_CHANNELS, dtype=np.int64))
         self._final_duration_ps: int | None = None
         self._gap_rows = 0  # final rows of the gaps dataset
         self._pending_gap = iv.EMPTY  # the last gap, which the next batch may extend
@@ -273,7 +275,7 @@ class RunWriter:
             record = [done.rows, gaps, *span, *(s.count for s in self._series.values())]
             self._committed[...] = np.asarray(record, dtype=np.int64)
             self._detector_counts[...] = done.counts[self._ids]
-            self._duration[()] = duration_ps / layout.PS_PER_S
+            self._duration[()] = duration_ps / float(PS_PER_S)
             if status is not None:
                 self._status[()] = layout.status_text(status)
             f.flush()
@@ -385,7 +387,7 @@ class RunWriter:
         kept = "nothing was committed"
         if self._committed_span is not None:
             t0, t1 = self._committed_span
-            kept = f"it keeps the first {(t1 - t0) / layout.PS_PER_S:.6g} s of the run"
+            kept = f"it keeps the first {(t1 - t0) / PS_PER_S:.6g} s of the run"
         return WriteError(self.path, f"{doing}: {text}; {kept}")
 
     def _abandon(self) -> None:

@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SIGNATURE = b"\x89HDF\r\n\x1a\n"
+from ..formats.photon_hdf5_spec import HDF5_SIGNATURE
+
 #: Where HDF5 looks for the superblock: byte 0, then 512, 1024, 2048 ... (after a user block).
 _FIRST_USER_BLOCK = 512
 #: Flags of superblock version 3: open for writing, open for SWMR writing.
@@ -72,7 +73,7 @@ def read_superblock(path: str | os.PathLike) -> Superblock | None:
         while offset + 12 <= length:
             fh.seek(offset)
             head = fh.read(12)
-            if head[:8] == SIGNATURE:
+            if head[:8] == HDF5_SIGNATURE:
                 return _parse(fh, offset, head)
             offset = _FIRST_USER_BLOCK if offset == 0 else offset * 2
     return None

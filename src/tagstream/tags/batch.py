@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import BatchError
 from . import intervals as iv
-from .metadata import ChannelMap, RunMetadata, resolve_channel
+from .metadata import N_CHANNELS, ChannelMap, RunMetadata, resolve_channel
 
 TIMESTAMP_DTYPE = np.dtype(np.int64)
 CHANNEL_DTYPE = np.dtype(np.uint8)
@@ -279,7 +279,7 @@ class TagBatch:
 
     def counts(self) -> np.ndarray:
         """Number of tags on each channel number 0..255."""
-        return np.bincount(self.channels, minlength=256)
+        return np.bincount(self.channels, minlength=N_CHANNELS)
 
 
 def _checked_arrays(ts: np.ndarray, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

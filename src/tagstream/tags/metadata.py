@@ -10,6 +10,8 @@ from typing import Any
 from ..errors import ChannelError, TagstreamError
 
 MAX_CHANNEL = 255  # channels are stored as uint8
+#: How many channel numbers there are (0..MAX_CHANNEL): the length of per-channel tables.
+N_CHANNELS = MAX_CHANNEL + 1
 
 
 class Role(StrEnum):
