@@ -279,6 +279,8 @@ def register(cls: type[Measurement]) -> type[Measurement]:
     TagstreamError
         Another class already registered under the same :attr:`~Measurement.kind`.
     """
+    if not cls.__module__.startswith(BUILT_IN):
+        importlib.import_module(BUILT_IN)  # the built-in kinds come first
     known = _registry.get(cls.kind)
     if known is not None and known.__qualname__ != cls.__qualname__:
         raise TagstreamError(f"measurement {cls.kind!r} is registered already ({known})")

@@ -1,0 +1,1 @@
+"""Measurement kinds defined only in the tests (plug-ins loaded by ``[analysis] plugins``)."""
