@@ -16,9 +16,10 @@ import zmq
 
 import tagstream as ts
 from tagstream.cli.live import run_live
-from tagstream.pipeline import live_run
+from tagstream.pipeline import live_run, worker_pool
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.live_run import LivePipeline
+from tagstream.pipeline.service import RunService
 from tests.test_live_pipeline import (
     PRESET,
     Hooked,
@@ -31,12 +32,12 @@ from tests.test_live_pipeline import (
 def test_a_worker_that_dies_for_good_is_a_reported_loss(tmp_path, monkeypatch, capsys):
     """No restart left: the results end where the worker died, the rest of the run is an
     analysis gap in the file, and the report says so instead of "nothing lost"."""
-    monkeypatch.setattr(live_run, "MAX_RESTARTS", 0)
+    monkeypatch.setattr(worker_pool, "MAX_RESTARTS", 0)
     path = tmp_path / "run.h5"
 
     def kill(k: int) -> None:
         if k == 20:
-            handle = pipeline._local[0].handle
+            handle = pipeline.workers.local[0].handle
             os.kill(handle.pid, signal.SIGKILL)
             handle.wait()
 
@@ -60,7 +61,7 @@ def test_a_second_stop_ends_the_wait_for_a_stuck_worker(tmp_path):
 
     def freeze(k: int) -> None:
         if k == 10:
-            os.kill(pipeline._local[0].handle.pid, signal.SIGSTOP)
+            os.kill(pipeline.workers.local[0].handle.pid, signal.SIGSTOP)
             pipeline.stop("stopped by Ctrl-C")
             pipeline.stop("stopped by Ctrl-C")
 
@@ -165,7 +166,7 @@ def test_a_stop_while_waiting_for_the_workers_ends_the_wait(tmp_path):
 
     def freeze(k: int) -> None:
         if k == 29:  # the last batch
-            os.kill(pipeline._local[0].handle.pid, signal.SIGSTOP)
+            os.kill(pipeline.workers.local[0].handle.pid, signal.SIGSTOP)
             threading.Timer(1.0, pipeline.stop, ("stopped by Ctrl-C",)).start()
 
     pipeline = _pipeline(Hooked(_simulation(3), freeze), path)
@@ -179,7 +180,7 @@ def test_a_service_thread_that_fails_is_a_reported_loss_not_a_wait(tmp_path, mon
     """Should the thread that takes results and answers control requests fail (a bug), the
     recording goes on, the run does not wait a minute for results that cannot come, and the
     report says what was lost."""
-    original = LivePipeline._on_result
+    original = RunService._on_result
     calls = []
 
     def failing(self, frames):
@@ -188,7 +189,7 @@ def test_a_service_thread_that_fails_is_a_reported_loss_not_a_wait(tmp_path, mon
             raise RuntimeError("a bug")
         original(self, frames)
 
-    monkeypatch.setattr(LivePipeline, "_on_result", failing)
+    monkeypatch.setattr(RunService, "_on_result", failing)
     path = tmp_path / "run.h5"
     pipeline = _pipeline(Hooked(_simulation(), lambda k: None), path)
     started = time.monotonic()

@@ -203,7 +203,7 @@ def test_a_killed_worker_is_restarted_and_its_gap_recorded(tmp_path):
 
     def kill(k: int) -> None:
         if k == 25 and not killed:
-            handle = pipeline._local[0].handle
+            handle = pipeline.workers.local[0].handle
             os.kill(handle.pid, signal.SIGKILL)
             handle.wait()
             killed.append(k)

@@ -111,8 +111,9 @@ def test_blinking_fits_take_their_share_and_the_last_snapshot_has_one(share):
         snapshots += live.process(piece)
     snapshots += live.final()
     fits = {}
+    bin_ps = live.measurements["trace"].analyzer.bin_ps
     for end in [s.covered_ps[1] for s in snapshots if s.series == "trace"]:
-        trace = ts.trace(tags.slice_time(0, end), bin=live.measurements["trace"].analyzer.bin_ps, channels=["A", "B"])
+        trace = ts.trace(tags.slice_time(0, end), bin=bin_ps, channels=["A", "B"])
         try:
             fits[end] = trace.states()
         except AnalysisError:

@@ -27,6 +27,7 @@ from ..transport.security import ClientKeys
 from ..transport.streams import BatchSubscriber, connect
 from ..transport.wire import Kind, encode_record
 from . import result_series as rs
+from .control_messages import HelloReply
 from .live_analysis import LiveAnalysis
 from .messages import encode_snapshots, resume_state
 from .resume import COUNTERS
@@ -76,26 +77,27 @@ class AnalysisWorker:
 
     def run(self) -> int:
         """Work until the stream ends; the exit code (0, or 1 when the run vanished)."""
-        hello, arrays = request(
+        record, arrays = request(
             self.context, self.control, {"op": "hello", "worker": self.name}, keys=self.keys
         )
-        metadata = RunMetadata.from_dict(hello["metadata"])
-        settings = SummarySettings.from_dict(hello.get("settings") or {})
-        live = LiveAnalysis(metadata, settings, every=int(hello["every_ps"]))
-        data = _reachable(hello["data"], self.control)
-        subscriber = BatchSubscriber(self.context, data, int(hello["hwm"]), keys=self.keys)
+        hello = HelloReply.from_record(record)
+        metadata = RunMetadata.from_dict(hello.metadata)
+        settings = SummarySettings.from_dict(hello.settings)
+        live = LiveAnalysis(metadata, settings, every=hello.every_ps)
+        data = _reachable(hello.data, self.control)
+        subscriber = BatchSubscriber(self.context, data, hello.hwm, keys=self.keys)
         subscriber.metadata = metadata
         results = self.context.socket(zmq.PUSH)
         results.setsockopt(zmq.LINGER, 5000)
         results.setsockopt(zmq.SNDHWM, 10_000)
-        results_endpoint = _reachable(hello["results"], self.control)
+        results_endpoint = _reachable(hello.results, self.control)
         if self.keys is not None:
             self.keys.apply(results, results_endpoint)
         connect(results, results_endpoint)
         offset = {k: 0 for k in COUNTERS}
-        offset.update(hello.get("counters") or {})
-        if hello.get("resume") is not None:
-            state = resume_state(hello["resume"], arrays)
+        offset.update(hello.counters)
+        if hello.resume is not None:
+            state = resume_state(hello.resume, arrays)
             live.restore(state)
             subscriber.resume_at(state.t_resume)
         self._reported_gaps = 0

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from ..analysis.series import Snapshot
 from ..errors import TagstreamError
 from ..tags import TagBatch
@@ -57,9 +59,10 @@ class BackgroundWriter:
         self._thread.start()
 
     # ------------------------------------------------------------------ producer side
-    def append(self, batch: TagBatch) -> None:
-        """Queue a batch; waits while the queue is full. Raises the writer's error, if any."""
-        self._put(("batch", batch), _nbytes(batch))
+    def append(self, batch: TagBatch, counts: np.ndarray | None = None) -> None:
+        """Queue a batch (with its tags per channel number, when counted already); waits while
+        the queue is full. Raises the writer's error, if any."""
+        self._put(("batch", (batch, counts)), _nbytes(batch))
 
     def add_snapshot(self, snapshot: Snapshot) -> None:
         """Queue a result-series snapshot."""
@@ -139,7 +142,7 @@ class BackgroundWriter:
                     continue
                 kind, value = item
                 if kind == "batch":
-                    writer.append(value)
+                    writer.append(*value)
                 elif kind == "snapshot":
                     try:
                         writer.add_snapshot(value)

@@ -211,13 +211,15 @@ class RunWriter:
         """Tags appended so far."""
         return self._done.rows
 
-    def append(self, batch: TagBatch) -> None:
+    def append(self, batch: TagBatch, counts: np.ndarray | None = None) -> None:
         """Append one batch; it must begin where (or after) the previous one ended.
 
-        The writer keeps references to the batch's arrays only until it returns.
+        ``counts`` are its tags per channel number when the caller counted them already (the
+        live pipeline does, for its rates). The writer keeps references to the batch's arrays
+        only until it returns.
         """
         self._writable()
-        per_channel = self._check_batch(batch)
+        per_channel = self._check_batch(batch, counts)
         done = self._done
         t_begin = batch.t_begin if done.t_begin is None else done.t_begin
         try:
@@ -335,7 +337,7 @@ class RunWriter:
         if self._file is None:
             raise TagstreamError(f"{self.path}: the file is already closed")
 
-    def _check_batch(self, batch: TagBatch) -> np.ndarray:
+    def _check_batch(self, batch: TagBatch, counts: np.ndarray | None = None) -> np.ndarray:
         """Check that the batch fits the file; return its tag count per channel number."""
         end = self._done.t_end
         if end is not None and batch.t_begin < end:
@@ -346,7 +348,7 @@ class RunWriter:
             raise BatchError(f"a {batch.mode} batch in a {self.metadata.mode} run")
         if batch.nanotimes is not None:
             _check_nanotimes(batch, self.metadata, self._nanotime_dtype)
-        per_channel = channel_counts(batch.channels)
+        per_channel = channel_counts(batch.channels) if counts is None else counts
         unknown = np.flatnonzero((per_channel > 0) & ~self._known)
         if unknown.size:
             raise BatchError(f"tags on channel {int(unknown[0])}, which the channel map lacks")
