@@ -84,7 +84,7 @@ class Attack:
         p = self.pipeline
         trusted = p.keys.local
         stranger = ClientKeys.guest(p.keys.public)
-        endpoints = (p._publisher.endpoint, p._results_endpoint, p.control_endpoint)
+        endpoints = (p.sockets.publisher.endpoint, p.sockets.results_endpoint, p.control_endpoint)
         # outsiders: no CURVE at all, or a key nobody trusts (a guest, on the control socket)
         sockets = [self._socket(zmq.DEALER, endpoints[2], None)]
         for endpoint, kind in zip(endpoints[:2], (zmq.XSUB, zmq.PUSH), strict=True):
@@ -156,9 +156,9 @@ def test_a_live_run_under_attack_on_every_socket_records_exactly_what_it_would_h
             attack[0].start()
         if k == SECONDS * 10 - 1:  # the last batch: the source waits for the attack to end
             while attack[0].thread.is_alive():  # reading the data socket, as between batches
-                pipeline._publisher.poll_subscriptions()
+                pipeline.sockets.publisher.poll_subscriptions()
                 attack[0].thread.join(0.01)
-            pipeline._publisher.poll_subscriptions()
+            pipeline.sockets.publisher.poll_subscriptions()
             deadline = time.monotonic() + 60  # and for the run to have read every message
             while time.monotonic() < deadline:
                 status = pipeline.status()
@@ -202,8 +202,8 @@ def test_messages_over_the_size_limits_are_dropped_before_they_cost_memory(tmp_p
         if k != 3:
             return
         for kind, endpoint, message in (
-            (zmq.PUSH, pipeline._results_endpoint, b"\0" * (MAX_PART_BYTES + 1)),
-            (zmq.XSUB, pipeline._publisher.endpoint, b"\x02" * (MAX_SUBSCRIPTION_BYTES + 1)),
+            (zmq.PUSH, pipeline.sockets.results_endpoint, b"\0" * (MAX_PART_BYTES + 1)),
+            (zmq.XSUB, pipeline.sockets.publisher.endpoint, b"\x02" * (MAX_SUBSCRIPTION_BYTES + 1)),
         ):
             socket = context.socket(kind)
             pipeline.keys.local.apply(socket, endpoint)

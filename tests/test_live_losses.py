@@ -141,7 +141,7 @@ def test_an_early_subscription_cannot_make_the_analysis_miss_data(tmp_path, monk
     original = LivePipeline._start_workers
 
     def subscribe_first(self: LivePipeline) -> None:
-        endpoint = self._publisher.endpoint
+        endpoint = self.sockets.publisher.endpoint
         if holder == "insider":
             self.keys.local.apply(early, endpoint)
         early.connect(endpoint)

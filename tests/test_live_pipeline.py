@@ -122,11 +122,11 @@ def test_malformed_and_truncated_messages_are_counted_and_change_nothing(tmp_pat
     def inject(k: int) -> None:
         if k % 5 != 2:
             return
-        socket = pipeline._publisher.socket  # the acquisition's thread: the socket's owner
+        socket = pipeline.sockets.publisher.socket  # the acquisition's thread: the socket's owner
         good = encode_batch(
             TagBatch(np.arange(10, dtype=np.int64), np.ones(10, np.uint8), 0, 10),
             0,
-            pipeline._publisher.sequence,
+            pipeline.sockets.publisher.sequence,
         )
         good = [
             bytes(np.ascontiguousarray(f).data) if not isinstance(f, bytes) else f for f in good
@@ -168,7 +168,7 @@ def test_hostile_results_messages_never_stop_the_recording(tmp_path):
     unknown = context.socket(zmq.PUSH)  # CURVE with a key the run does not trust
 
     def attack(k: int) -> None:
-        endpoint = pipeline._results_endpoint  # the port bound at start
+        endpoint = pipeline.sockets.results_endpoint  # the port bound at start
         if k == 3:
             pipeline.keys.local.apply(insider, endpoint)
             ClientKeys.guest(pipeline.keys.public).apply(unknown, endpoint)

@@ -32,9 +32,7 @@ class ResumeBook:
 
     def _all_rows(self, series: str) -> dict[str, np.ndarray]:
         """Every row of each row array of ``series`` so far."""
-        return {
-            name: np.concatenate(parts) for name, parts in self._rows.get(series, {}).items()
-        }
+        return {name: np.concatenate(parts) for name, parts in self._rows.get(series, {}).items()}
 
     @property
     def lost(self) -> np.ndarray:

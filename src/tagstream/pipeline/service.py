@@ -1,6 +1,7 @@
 """The service thread of a live run: it takes the workers' results and reports from the results
 socket and answers the control socket. Messages are decoded and checked here and handed on as
-types (:mod:`.control_messages`) to the run's :class:`Handler`; whatever a peer sends is
+types (:mod:`.control_messages`) to the run: results to its :class:`ResultsHandler`, control
+requests to its answering function; whatever a peer sends is
 counted and noted when malformed, never fatal, and every control request gets a reply. Should
 the thread itself fail (a bug), the run goes on recording and says so.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import zmq
@@ -26,17 +28,14 @@ DRAIN_MESSAGES = 1000
 DRAIN_TIMEOUT_S = 5.0
 
 
-class Handler(Protocol):
-    """What the run does with what the service thread receives."""
+class ResultsHandler(Protocol):
+    """What the run does with the results and reports the service thread receives."""
 
     def take_snapshots(self, snapshots: list[Snapshot], received: float) -> None:
         """Snapshots a worker took (raise :class:`WireError` for one the run does not hold)."""
 
     def take_report(self, report: WorkerReport, received: float) -> None:
         """A worker's report (raise :class:`WireError` for an unknown worker)."""
-
-    def answer(self, request: Request) -> tuple[dict[str, Any], dict | None]:
-        """The reply to a control request: a record and arrays."""
 
     def note(self, text: str) -> None:
         """Say something in the run's report."""
@@ -52,15 +51,23 @@ class RunService:
     control_endpoint
         Where the control socket is bound (``inproc://`` senders are always trusted).
     handler
-        The run.
+        Takes the results and reports.
+    answer
+        The reply to a control request: a record and arrays.
     """
 
     def __init__(
-        self, results: zmq.Socket, control: zmq.Socket, control_endpoint: str, handler: Handler
+        self,
+        results: zmq.Socket,
+        control: zmq.Socket,
+        control_endpoint: str,
+        handler: ResultsHandler,
+        answer: Callable[[Request], tuple[dict[str, Any], dict | None]],
     ):
         self._results, self._control = results, control
         self._endpoint = control_endpoint
         self._handler = handler
+        self._answer = answer
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="tagstream-service")
         #: What went wrong with the thread itself (``None`` while it works).
@@ -131,7 +138,7 @@ class RunService:
             message = decode(frames)
             if message.kind != Kind.CONTROL or message.record is None:
                 raise WireError(f"a {message.kind.name} message on the control socket")
-            record, arrays = self._handler.answer(parse_request(message.record, trusted))
+            record, arrays = self._answer(parse_request(message.record, trusted))
         except Refused as exc:
             record, arrays = {"error": str(exc)}, None
             self.refused_requests += 1
