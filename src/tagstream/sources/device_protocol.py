@@ -14,11 +14,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
+from ..closing import Closing
 from ..errors import DeviceError, SettingsError
 
 __all__ = [
@@ -190,22 +190,12 @@ def tag_rates_cps(
     return {c: float(counts[c] / span_s) for c in numbers}
 
 
-class _Device:
+class _Device(Closing):
     """A device held open until :meth:`close`, also as a context manager."""
 
     def close(self) -> None:
         """Release the device."""
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class TagSource(_Device, ABC):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 
+from ..closing import Closing
 from ..formats.timeline import StateTimeline
 from ..tags import RunMetadata, TagBatch, parse_time
 
@@ -20,7 +20,7 @@ DEFAULT_BATCH_PS = 10**11  # 100 ms of acquisition per batch
 SOURCE_WARNINGS = "source_warnings"
 
 
-class Run(ABC):
+class Run(Closing, ABC):
     """A source of tags.
 
     Attributes
@@ -68,19 +68,8 @@ class Run(ABC):
         losses reported too late for their batch), one line each; none by default."""
         return []
 
-    def close(self) -> None:  # noqa: B027 - sources without resources need not override it
+    def close(self) -> None:
         """Release files, devices or threads the run holds."""
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def with_source_warnings(run: Run) -> Run:
