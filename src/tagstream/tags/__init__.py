@@ -1,7 +1,8 @@
 """Layer 1: the tag model (batches, run metadata, intervals) and units."""
 
 from . import intervals
-from .batch import CHANNEL_DTYPE, TIMESTAMP_DTYPE, TagBatch
+from .batch import TagBatch
+from .batch_checks import CHANNEL_DTYPE, TIMESTAMP_DTYPE
 from .metadata import Channel, ChannelMap, Role, RunMetadata, resolve_channel
 from .units import (
     format_frequency,

@@ -9,10 +9,15 @@ import numpy as np
 
 from ..errors import BatchError
 from . import intervals as iv
+from .batch_checks import (
+    CHANNEL_DTYPE,
+    TIMESTAMP_DTYPE,
+    check_gaps,
+    check_span,
+    checked_arrays,
+    checked_nanotimes,
+)
 from .metadata import N_CHANNELS, ChannelMap, RunMetadata, resolve_channel
-
-TIMESTAMP_DTYPE = np.dtype(np.int64)
-CHANNEL_DTYPE = np.dtype(np.uint8)
 
 
 class TagBatch:
@@ -72,7 +77,7 @@ class TagBatch:
         ts = np.asarray(timestamps)
         ch = np.asarray(channels)
         if check:
-            ts, ch = _checked_arrays(ts, ch)
+            ts, ch = checked_arrays(ts, ch)
         if t_begin is None or t_end is None:
             if ts.size == 0:
                 raise BatchError("an empty batch needs an explicit span (t_begin, t_end)")
@@ -95,41 +100,10 @@ class TagBatch:
         )
         self.metadata: RunMetadata | None = metadata
         if check:
-            self._check_span()
-
-    # ------------------------------------------------------------------ validation
-    def _check_span(self) -> None:
-        if self.t_end < self.t_begin:
-            raise BatchError(f"batch span ends before it begins: [{self.t_begin}, {self.t_end})")
-        ts = self.timestamps
-        if ts.size:
-            if ts[0] < self.t_begin or ts[-1] >= self.t_end:
-                raise BatchError(
-                    f"tags at {ts[0]}..{ts[-1]} ps fall outside the span "
-                    f"[{self.t_begin}, {self.t_end})"
-                )
-        if self.nanotimes is not None:
-            nt = self.nanotimes
-            if nt.shape != ts.shape:
-                raise BatchError(f"nanotimes: {nt.size} values for {ts.size} tags")
-            if not np.issubdtype(nt.dtype, np.integer):
-                raise BatchError(f"nanotimes: need integers, got {nt.dtype}")
-            if nt.dtype.itemsize > 4:
-                if nt.size and (nt.min() < 0 or nt.max() > np.iinfo(np.int32).max):
-                    raise BatchError("nanotimes: values must lie in 0..2**31-1")
-                self.nanotimes = nt.astype(np.int32)
-            if self.nanotime_unit_ps is None or self.nanotime_unit_ps <= 0:
-                raise BatchError("nanotimes given without a positive nanotime_unit_ps")
-        gaps = self.gaps
-        if len(gaps):
-            if not iv.is_normalized(gaps):
-                raise BatchError("gaps: intervals must be sorted, non-empty and not touching")
-            if gaps[0, 0] < self.t_begin or gaps[-1, 1] > self.t_end:
-                raise BatchError(f"gaps reach outside the span [{self.t_begin}, {self.t_end})")
-            inside = iv.contains(gaps, ts)
-            if inside.any():
-                k = int(np.flatnonzero(inside)[0])
-                raise BatchError(f"tag {k} at {ts[k]} ps lies inside a gap, where data were lost")
+            check_span(self.t_begin, self.t_end, ts)
+            if self.nanotimes is not None:
+                self.nanotimes = checked_nanotimes(self.nanotimes, ts, self.nanotime_unit_ps)
+            check_gaps(self.gaps, self.t_begin, self.t_end, ts)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -280,28 +254,3 @@ class TagBatch:
     def counts(self) -> np.ndarray:
         """Number of tags on each channel number 0..255."""
         return np.bincount(self.channels, minlength=N_CHANNELS)
-
-
-def _checked_arrays(ts: np.ndarray, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if ts.ndim != 1 or ch.ndim != 1:
-        raise BatchError("timestamps and channels must be one-dimensional")
-    if ts.shape != ch.shape:
-        raise BatchError(f"{ts.size} timestamps but {ch.size} channels")
-    if ts.size == 0:
-        ts, ch = ts.astype(TIMESTAMP_DTYPE), ch.astype(CHANNEL_DTYPE)
-    if ts.dtype != TIMESTAMP_DTYPE:
-        if not np.issubdtype(ts.dtype, np.signedinteger):
-            raise BatchError(f"timestamps must be int64 picoseconds, got {ts.dtype}")
-        ts = ts.astype(TIMESTAMP_DTYPE)
-    if ch.dtype != CHANNEL_DTYPE:
-        if not np.issubdtype(ch.dtype, np.integer):
-            raise BatchError(f"channels must be small integers, got {ch.dtype}")
-        if ch.size and (ch.min() < 0 or ch.max() > 255):
-            raise BatchError("channel numbers must lie in 0..255")
-        ch = ch.astype(CHANNEL_DTYPE)
-    if ts.size > 1:
-        back = np.flatnonzero(ts[1:] < ts[:-1])
-        if back.size:
-            k = int(back[0]) + 1
-            raise BatchError(f"timestamps go back in time at tag {k} ({ts[k - 1]} -> {ts[k]} ps)")
-    return ts, ch
