@@ -171,15 +171,15 @@ class G2Analyzer:
         threads: int | None = None,
         delays: Mapping[str | int, str | int] | None = None,
     ):
-        self.window = parse_time(window, "window")
-        self.bin = parse_time(bin, "bin")
-        if self.window <= 0 or self.bin <= 0:
+        self.window_ps = parse_time(window, "window")
+        self.bin_ps = parse_time(bin, "bin")
+        if self.window_ps <= 0 or self.bin_ps <= 0:
             raise AnalysisError("g2: window and bin must be positive")
-        if self.window % self.bin:
+        if self.window_ps % self.bin_ps:
             raise AnalysisError(
-                f"g2: the bin ({self.bin} ps) must divide the window ({self.window} ps)"
+                f"g2: the bin ({self.bin_ps} ps) must divide the window ({self.window_ps} ps)"
             )
-        if 2 * self.window > MAX_DIVIDEND:
+        if 2 * self.window_ps > MAX_DIVIDEND:
             raise AnalysisError("g2: the window is limited to ±1.07 ms; use the log-binned g2")
         (self.a,) = resolve_many(a, channels)
         (self.b,) = resolve_many(b, channels)
@@ -189,15 +189,17 @@ class G2Analyzer:
         self.threads = default_threads() if threads is None else max(1, int(threads))
         offsets = channel_offsets(delays, channels)
         # lags are counted over a window widened by the delay, then read off shifted by it
-        self.delay_ps = int(np.rint((offsets[self.b] - offsets[self.a]) / self.bin)) * self.bin
-        self._reach = self.window + abs(self.delay_ps)
+        self.delay_ps = (
+            int(np.rint((offsets[self.b] - offsets[self.a]) / self.bin_ps)) * self.bin_ps
+        )
+        self._reach = self.window_ps + abs(self.delay_ps)
         if 2 * self._reach > MAX_DIVIDEND:
             raise AnalysisError("g2: window and delay together are limited to ±1.07 ms")
-        self._first = (self._reach - self.window + self.delay_ps) // self.bin
+        self._first = (self._reach - self.window_ps + self.delay_ps) // self.bin_ps
         self._roles = role_table(self.a, self.b)
-        self._mult, self._shift = magic_divisor(self.bin)
+        self._mult, self._shift = magic_divisor(self.bin_ps)
         # one scratch bin at the end for the branch-free updates of the fast kernels
-        self._hist = np.zeros(2 * self._reach // self.bin + 1, dtype=np.int64)
+        self._hist = np.zeros(2 * self._reach // self.bin_ps + 1, dtype=np.int64)
         self._n = np.zeros(2, dtype=np.int64)
         self._carry_t = np.zeros(0, dtype=np.int64)
         self._carry_r = np.zeros(0, dtype=np.uint8)
@@ -280,7 +282,7 @@ class G2Analyzer:
 
     def result(self) -> G2Result:
         """A snapshot of the histogram so far (a copy: later batches do not change it)."""
-        edges = np.arange(-self.window, self.window + 1, self.bin, dtype=np.int64)
+        edges = np.arange(-self.window_ps, self.window_ps + 1, self.bin_ps, dtype=np.int64)
         n_a, n_b = int(self._n[0]), int(self._n[1])
         expected, overlap = linear_expected(
             edges + self.delay_ps, self._coverage.intervals(), n_a, n_b, self.auto

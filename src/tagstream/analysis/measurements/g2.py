@@ -133,8 +133,8 @@ class G2Measurement(Measurement):
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
         a = self.analyzer
-        bins = int(2 * a.window // a.bin)
-        edges = np.arange(-a.window, a.window + 1, a.bin, dtype=np.int64)
+        bins = int(2 * a.window_ps // a.bin_ps)
+        edges = np.arange(-a.window_ps, a.window_ps + 1, a.bin_ps, dtype=np.int64)
         spec = SeriesSpec(
             name=SERIES,
             description="g2(τ) of the HBT pair: coincidences per lag bin (τ = t_B − t_A).",
@@ -152,7 +152,7 @@ class G2Measurement(Measurement):
             attrs={
                 "channel_a": a.labels[0],
                 "channel_b": a.labels[1],
-                "bin_ps": int(a.bin),
+                "bin_ps": int(a.bin_ps),
                 "period_ps": period_attr(a.period_ps),
             },
         )

@@ -46,10 +46,10 @@ class Emitter:
         self.detect_total = float(self.detect_p.sum())
         exc = config.excitation
         self.pulsed = exc.mode == "pulsed"
-        self.period = exc.period_ps if self.pulsed else math.inf
+        self.period_ps = exc.period_ps if self.pulsed else math.inf
         present = [NAMES.index(s) for s in config.blinking.states]
         longest = max(self.tau_x[present].max(), config.biexciton.lifetime_ps)
-        self.independent = self.pulsed and math.exp(-self.period / longest) < SURVIVAL_LIMIT
+        self.independent = self.pulsed and math.exp(-self.period_ps / longest) < SURVIVAL_LIMIT
         self.carry = np.array([-math.inf, 0.0, 0.0]) if self.pulsed else np.array([0.0, 0.0])
         self._tables: tuple[np.ndarray, ...] | None = None
 
@@ -84,12 +84,12 @@ class Emitter:
     # ------------------------------------------------------------------ pulses
     def _pulse_range(self, a: int, b: int) -> tuple[int, int]:
         """Indices k of the pulses at round(k T) inside [a, b)."""
-        first = math.ceil((a - 0.5) / self.period)
-        last = math.ceil((b - 0.5) / self.period)
+        first = math.ceil((a - 0.5) / self.period_ps)
+        last = math.ceil((b - 0.5) / self.period_ps)
         return first, last
 
     def _pulse_times(self, k: np.ndarray) -> np.ndarray:
-        return np.floor(k * self.period + 0.5)
+        return np.floor(k * self.period_ps + 0.5)
 
     def _excitation_probabilities(self) -> tuple[float, float]:
         """P(N >= 1) per pulse and P(N >= 2 | N >= 1)."""
@@ -118,7 +118,7 @@ class Emitter:
         """The pulses of the segments that yield a detected photon, and those photons."""
         p_pulse, cum = self._outcomes()
         det_cum = np.cumsum(self.detect_p) / self.detect_total
-        expected = float(np.sum((ends - starts) / self.period * p_pulse[codes]))
+        expected = float(np.sum((ends - starts) / self.period_ps * p_pulse[codes]))
         cap = int(expected * 2.2 + 10 * np.sqrt(expected) + 64)
         seed = int(rng.integers(0, 2**63 - 1))
         while True:
@@ -127,7 +127,7 @@ class Emitter:
                 starts,
                 ends,
                 codes.astype(np.int64),
-                self.period,
+                self.period_ps,
                 p_pulse,
                 cum,
                 self.config.biexciton.lifetime_ps,
