@@ -26,9 +26,11 @@ class Dataset:
         return len(self.batch)
 
 
-def _merge(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
-    t = np.concatenate([p for p, _ in parts])
-    ch = np.concatenate([np.full(p.size, c, np.uint8) for p, c in parts])
+def merge(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge ``(times, channel)`` parts into one stream sorted by time (stable): int64 times,
+    uint8 channels (shared with the tests' stream generators)."""
+    t = np.concatenate([np.asarray(p, np.int64) for p, _ in parts] or [np.zeros(0, np.int64)])
+    ch = np.concatenate([np.full(len(p), c, np.uint8) for p, c in parts] or [np.zeros(0, np.uint8)])
     order = np.argsort(t, kind="stable")
     return t[order], ch[order]
 
@@ -45,7 +47,7 @@ def hbt_t3(rng: np.random.Generator, duration_ps: int, rate_cps: float = 1e6) ->
         ) * PERIOD_PS + rng.exponential(2_000, n).astype(np.int64)
         emitted = np.sort(emitted[emitted < duration_ps])  # the rare delays past a pulse
         parts.append((emitted - emitted % PERIOD_PS % NANOTIME_UNIT_PS, c))
-    t, ch = _merge(parts)
+    t, ch = merge(parts)
     nanotimes = (t % PERIOD_PS // NANOTIME_UNIT_PS).astype(np.uint16)
     md = RunMetadata(
         "benchmark",
@@ -70,7 +72,7 @@ def hbt_t2_with_sync(
         base = np.sort(rng.integers(0, duration_ps, rng.poisson(rate * duration_ps)))
         delay = rng.exponential(2_000, base.size).astype(np.int64)
         parts.append((np.minimum(base // PERIOD_PS * PERIOD_PS + delay, duration_ps - 1), c))
-    t, ch = _merge(parts)
+    t, ch = merge(parts)
     md = RunMetadata(
         "benchmark",
         CHANNELS,

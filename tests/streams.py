@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Iterator
 
 import numpy as np
+from tagstream.benchmarks.datasets import merge  # shared with the benchmarks
 
 from tagstream.sources.run import Run, batch_span_ps
 from tagstream.tags import TagBatch
@@ -15,18 +16,6 @@ from tagstream.tags import TagBatch
 def poisson_times(rng, rate_per_ps, t_begin, t_end):
     n = rng.poisson(rate_per_ps * (t_end - t_begin))
     return np.sort(rng.integers(t_begin, t_end, n, dtype=np.int64))
-
-
-def merge(parts):
-    """Merge (times, channel) parts into one stream sorted by time (stable)."""
-    t = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    ch = (
-        np.concatenate([np.full(len(p[0]), p[1], np.uint8) for p in parts])
-        if parts
-        else np.zeros(0, np.uint8)
-    )
-    order = np.argsort(t, kind="stable")
-    return t[order].astype(np.int64), ch[order]
 
 
 def hbt_stream(rng, t_begin, t_end, rates, pair_rate=0.0, lag_spread=0, grid=1, nanotime=None):
