@@ -18,7 +18,8 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import exponnorm
 
-from tagstream.analysis.decay_fit import DecayFit, _binned_decay_kernel, fit_decay
+from tagstream.analysis.decay_fit import DecayFit, fit_decay
+from tagstream.analysis.decay_fit_shapes import binned_decay_kernel
 from tagstream.analysis.shapes import periodic_exp_gauss_bins
 from tagstream.errors import FitError
 
@@ -354,7 +355,7 @@ def test_binned_decay_kernel_matches_quadrature(
         return np.exp(-(d % period) / tau) / (tau * -np.expm1(-period / tau))
 
     lags = np.array([-3.0, -1.2, -1.0, -0.6, -0.2, 0.0, 0.3, 1.0, 1.5, 9.7]) * width
-    kernel = _binned_decay_kernel(lags, width, tau, period)
+    kernel = binned_decay_kernel(lags, width, tau, period)
     for lag, value in zip(lags, kernel, strict=True):
         ref = quad(
             lambda d, c=lag: density(d) * max(0.0, 1 - abs(d - c) / width),
@@ -365,7 +366,7 @@ def test_binned_decay_kernel_matches_quadrature(
         assert value == pytest.approx(ref, rel=1e-9, abs=1e-15)
     if period is not None:
         n = round(period / width)
-        circle = _binned_decay_kernel(np.arange(n) * width - 7.3, width, tau, period)
+        circle = binned_decay_kernel(np.arange(n) * width - 7.3, width, tau, period)
         assert circle.sum() == pytest.approx(1.0, rel=1e-12)
 
 

@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 from tagstream.analysis import g2_cw, g2_pulsed
-from tagstream.analysis.decay_fit import _binned_decay_kernel, _fit_bins, _Problem, fit_decay
+from tagstream.analysis.decay_fit import fit_decay
+from tagstream.analysis.decay_fit_checks import fit_bins
+from tagstream.analysis.decay_fit_problem import DecayProblem
+from tagstream.analysis.decay_fit_shapes import binned_decay_kernel
 from tagstream.analysis.decay_shapes import (
     binned_decay_kernel_derivs,
     periodic_exp_gauss_bins_derivs,
@@ -112,15 +115,15 @@ def test_measured_irf_kernel_derivatives(tau, period):
     width = 16.0
     lags = np.arange(-781, 782) * width - 5.3  # off the grid: the kernel has kinks at +-width
     value, d_tau, d_lag = binned_decay_kernel_derivs(lags, width, tau, period)
-    np.testing.assert_allclose(value, _binned_decay_kernel(lags, width, tau, period), atol=1e-15)
+    np.testing.assert_allclose(value, binned_decay_kernel(lags, width, tau, period), atol=1e-15)
     assert_close(
-        d_tau, numeric(lambda v: _binned_decay_kernel(lags, width, v, period), tau), "d/dtau"
+        d_tau, numeric(lambda v: binned_decay_kernel(lags, width, v, period), tau), "d/dtau"
     )
-    fd = numeric(lambda s: _binned_decay_kernel(lags + s, width, tau, period), 0.0, rel=1.0)
+    fd = numeric(lambda s: binned_decay_kernel(lags + s, width, tau, period), 0.0, rel=1.0)
     assert_close(d_lag, fd, "d/dlag")
 
 
-def _problem(kind: str, period: float | None, background: float | None, rng) -> _Problem:
+def _problem(kind: str, period: float | None, background: float | None, rng) -> DecayProblem:
     counts = rng.poisson(20.0, EDGES.size - 1).astype(float)
     irf = None
     if kind == "measured":
@@ -128,8 +131,8 @@ def _problem(kind: str, period: float | None, background: float | None, rng) -> 
         irf = np.exp(-0.5 * ((centres - 1_500.0) / 40.0) ** 2) + 0.2 * np.exp(
             -np.clip(centres - 1_500.0, 0, None) / 150.0
         ) * (centres > 1_500.0)
-    bins = _fit_bins(counts, EDGES, None, kind)
-    return _Problem.build(counts, EDGES, bins, period, kind, irf, None, background)
+    bins = fit_bins(counts, EDGES, None, kind)
+    return DecayProblem.build(counts, EDGES, bins, period, kind, irf, None, background)
 
 
 def _random_parameters(kind: str, order: int, rng, background: float) -> dict[str, float]:
@@ -249,7 +252,7 @@ def test_scoring_finds_the_optimum_of_the_derivative_free_fit():
     truth = 4e4 * periodic_exp_gauss_bins(edges, 1_800.0, 40.0, 2_000.0, 12_500.0)
     truth += 6e3 * periodic_exp_gauss_bins(edges, 300.0, 40.0, 2_000.0, 12_500.0) + 2.0
     counts = rng.poisson(truth).astype(float)
-    problem = _Problem.build(
+    problem = DecayProblem.build(
         counts, edges, slice(0, counts.size), 12_500.0, "gaussian", None, None, None
     )
     p0 = {

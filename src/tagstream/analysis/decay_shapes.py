@@ -1,7 +1,7 @@
 """Decay component shapes with their analytic derivatives, for the lifetime fits.
 
 The values equal those of :func:`~tagstream.analysis.shapes.periodic_exp_gauss_bins` (a Gaussian
-or no IRF) and of the measured-IRF kernel in :mod:`~tagstream.analysis.decay_fit`; the
+or no IRF) and of the measured-IRF kernel in :mod:`~tagstream.analysis.decay_fit_shapes`; the
 derivatives by the lifetime ``tau``, the pulse position ``t0`` (the IRF shift) and the Gaussian
 width ``sigma`` let the Poisson fit use exact gradients and Fisher matrices. Times in ps.
 """

@@ -13,7 +13,8 @@ import numpy as np
 from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (slow)
 
 from ..errors import AnalysisError, FitError
-from .decay_fit import POOR_FIT_P_VALUE, SHORTEST_TAU_BINS, DecayFit
+from .decay_fit import POOR_FIT_P_VALUE, DecayFit
+from .decay_fit_problem import SHORTEST_TAU_BINS
 from .lifetime import DecayResult
 from .summary_settings import LIFETIME_MODELS, SummarySettings, check_choice, check_irf, irf_file
 
