@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..tags import Role, RunMetadata
+from ..tags.units import PS_PER_S
 from .formatting import count_rate, hertz, plain, seconds
 from .measurement import registered
 from .summary_settings import SummarySettings
-
-PS_PER_S = 10**12
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import AnalysisError
 from ..kernels.channel_counts import channel_counts
 from ..tags import RunMetadata, TagBatch
+from ..tags.metadata import N_CHANNELS
 from .fit_progress import reporting
 from .formatting import value_with_error
 from .lifetime_choice import fit_lifetime
@@ -73,7 +74,7 @@ class _Tally:
     """Tags per channel number, covered time and gaps of the whole run."""
 
     def __init__(self) -> None:
-        self.counts = np.zeros(256, dtype=np.int64)
+        self.counts = np.zeros(N_CHANNELS, dtype=np.int64)
         self.coverage = Coverage()
         self.mode: str | None = None
         self.batches = 0
