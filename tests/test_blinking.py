@@ -16,16 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import gammaln, logsumexp
 
-from tagstream.analysis import blinking as bl
-from tagstream.analysis.blinking import (
+from tagstream.analysis import blinking_mixture as mixture
+from tagstream.analysis.blinking import analyze_blinking, auto_thresholds
+from tagstream.analysis.blinking_dwells import dwell_times
+from tagstream.analysis.blinking_states import (
     GREY,
     INVALID,
     OFF,
     ON,
-    analyze_blinking,
-    auto_thresholds,
     classify,
-    dwell_times,
     occurrence_histogram,
 )
 from tagstream.analysis.powerlaw import (
@@ -228,7 +227,7 @@ def test_pure_poisson_mixture_would_invent_a_grey_state():
     values, occ = values.astype(float), occ.astype(float)
     bic = {}
     for k in (2, 3):
-        means, weights = bl._poisson_em(values, occ, k, gammaln(values + 1))
+        means, weights = mixture._poisson_em(values, occ, k, gammaln(values + 1))
         log_pmf = np.log(weights)[:, None] + (
             values * np.log(means)[:, None] - means[:, None] - gammaln(values + 1)
         )

@@ -15,14 +15,9 @@ import json
 import numpy as np
 import pytest
 
-from tagstream.analysis.blinking import (
-    MIN_DWELLS,
-    OFF,
-    ON,
-    analyze_blinking,
-    dwell_times,
-    switch_dwell_times,
-)
+from tagstream.analysis.blinking import analyze_blinking
+from tagstream.analysis.blinking_dwells import MIN_DWELLS, dwell_times, switch_dwell_times
+from tagstream.analysis.blinking_states import OFF, ON
 from tagstream.analysis.powerlaw import (
     MIN_TAIL,
     fit_powerlaw,

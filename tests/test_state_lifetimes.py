@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tagstream.analysis.api import blinking
-from tagstream.analysis.blinking import GREY, INVALID, OFF, ON, analyze_blinking, interior_bins
+from tagstream.analysis.blinking import analyze_blinking
+from tagstream.analysis.blinking_states import GREY, INVALID, OFF, ON, interior_bins
 from tagstream.analysis.state_resolved import (
     g2_in_state,
     in_state,

@@ -27,7 +27,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from scipy.stats import poisson
 
-from .blinking import BlinkingResult, occurrence_histogram
+from .blinking import BlinkingResult
+from .blinking_states import occurrence_histogram
 from .derived import adjacent_height, deviance_residuals, running_mean
 from .formatting import value_with_error
 from .measurement import registered

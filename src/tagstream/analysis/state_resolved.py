@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tags import TagBatch
-from .blinking import STATE_NAMES, BlinkingResult
+from .blinking import BlinkingResult
+from .blinking_states import STATE_NAMES
 from .channels import resolve_many
 from .g2 import G2Result
 from .lifetime import DecayResult
