@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from tagstream.analysis import g2_cw, g2_pulsed
+from tagstream.analysis import g2_cw, g2_pulsed_comb
 from tagstream.analysis.decay_fit import fit_decay
 from tagstream.analysis.decay_fit_checks import fit_bins
 from tagstream.analysis.decay_fit_problem import DecayProblem
@@ -208,7 +208,7 @@ def test_pulsed_g2_jacobian(with_expected):
     edges = np.arange(-60_000.0, 60_001.0, 100.0)
     expected = rng.uniform(0.5, 1.5, edges.size - 1) if with_expected else None
     hist = as_histogram(edges, np.ones(edges.size - 1), expected)
-    comb = g2_pulsed._comb(hist, 12_500.0, 300.0)
+    comb = g2_pulsed_comb.build_comb(hist, 12_500.0, 300.0)
     for tau_side, jitter in [(3_000.0, 150.0), (40_000.0, 20.0), (80.0, 400.0)]:
         p = {name: float(rng.uniform(10, 100)) for name in dict.fromkeys(comb.area_names)}
         p.update(
@@ -219,8 +219,8 @@ def test_pulsed_g2_jacobian(with_expected):
             jitter=jitter,
             background=3.0,
         )
-        model = g2_pulsed._pulsed_model(hist, comb)
-        mu, derivs = g2_pulsed._pulsed_jacobian(hist, comb)(**p)
+        model = g2_pulsed_comb.pulsed_model(hist, comb)
+        mu, derivs = g2_pulsed_comb.pulsed_jacobian(hist, comb)(**p)
         np.testing.assert_allclose(mu, model(**p), rtol=1e-12)
         for name, value in p.items():
             fd = numeric(along(model, p, name), value)
