@@ -21,7 +21,8 @@ from tagstream.errors import (
 )
 from tagstream.formats.timeline import StateTimeline
 from tagstream.sources.files import open_run
-from tagstream.sources.hdf5_file import SEARCH_BLOCK, HDF5Run
+from tagstream.sources.hdf5_clock import SEARCH_BLOCK
+from tagstream.sources.hdf5_file import HDF5Run
 from tagstream.store.packing import COMPRESSED_CHUNK_TAGS
 from tagstream.store.run_writer import write_run
 from tagstream.tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
