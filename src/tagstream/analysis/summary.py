@@ -29,12 +29,8 @@ from .lifetime_choice import fit_lifetime
 from .measurement import Finishing, build_measurements, registered
 from .run_summary import RunSummary
 from .stream import Coverage
-from .summary_settings import (
-    SummarySettings,
-    default_g2_binning,
-    default_lifetime_bin,
-    resolve_settings,
-)
+from .summary_binning import default_g2_binning, default_lifetime_bin
+from .summary_settings import SummarySettings, resolve_settings
 
 __all__ = [
     "RunSummary",
