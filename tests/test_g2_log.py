@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from tagstream.analysis.g2_log import LogG2Analyzer
 from tagstream.errors import AnalysisError
-from tagstream.kernels.multitau import FLOAT_SPAN, floor_cells, multitau_work
+from tagstream.kernels.multitau import multitau_work
+from tagstream.kernels.multitau_cells import FLOAT_SPAN, floor_cells
 from tagstream.tags import TagBatch
 
 from . import reference
