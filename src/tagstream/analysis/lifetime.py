@@ -9,14 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AnalysisError
-from ..kernels import (
-    NO_SYNC,
-    decay_histogram_t2,
-    decay_histogram_t3,
-    last_sync_before,
-    magic_divisor,
-)
-from ..kernels.decay_phase import decay_phase_t2, decay_phase_t3
+from ..kernels import NO_SYNC, magic_divisor
 from ..kernels.divide import MAX_DIVIDEND
 from ..tags import (
     ChannelMap,
@@ -29,7 +22,8 @@ from ..tags import (
 from ..tags.metadata import N_CHANNELS
 from .channels import channel_label, resolve_many, resolve_sync
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
-from .parallel import default_threads, pieces, run_all
+from .lifetime_fill import fill_t2, fill_t3
+from .parallel import default_threads
 from .stream import Coverage, sync_segments
 
 
@@ -258,67 +252,27 @@ class LifetimeAnalyzer:
         elif batch.mode != self._mode:
             raise AnalysisError(f"lifetime: a {batch.mode} batch in a {self._mode} stream")
         if self._mode == "T3":
-            self._histogram_t3(batch)
+            unit = (self._unit,) if self._phased else ()
+            args = (self._rows, *unit, *self._kernel_args())
+            fill_t3(self._hist, batch.channels, batch.nanotimes, self._phased, args, self.threads)
             return
         for i0, i1 in sync_segments(batch, lost, self._last_sync):
-            self._histogram_t2(batch.timestamps[i0:i1], batch.channels[i0:i1])
+            fill_t2(
+                self._hist,
+                batch.timestamps[i0:i1],
+                batch.channels[i0:i1],
+                np.int64(self.sync),
+                self._phased,
+                (self._rows, *self._kernel_args()),
+                self._last_sync,
+                self.threads,
+            )
 
-    def _phase_args(self) -> tuple:
-        return (*self.fold.kernel_args(self._start), float(self.bin_ps))
-
-    def _histogram_t3(self, batch: TagBatch) -> None:
-        ch, nt = batch.channels, batch.nanotimes
+    def _kernel_args(self) -> tuple:
+        """The decay kernels' arguments after the channel rows (and, T3 folded, the unit)."""
         if self._phased:
-            args = (self._rows, self._unit, *self._phase_args())
-
-            def kernel(i0: int, i1: int, h: np.ndarray) -> None:
-                decay_phase_t3(ch[i0:i1], nt[i0:i1], *args, h)
-        else:
-            args = (self._rows, np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
-
-            def kernel(i0: int, i1: int, h: np.ndarray) -> None:
-                decay_histogram_t3(ch[i0:i1], nt[i0:i1], *args, h)
-
-        parts = pieces(len(batch), self.threads)
-        hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
-        run_all(
-            [
-                lambda i0=i0, i1=i1, h=h: kernel(i0, i1, h)
-                for (i0, i1), h in zip(parts, hists, strict=True)
-            ]
-        )
-        for h in hists[1:]:
-            self._hist += h
-
-    def _histogram_t2(self, ts: np.ndarray, ch: np.ndarray) -> None:
-        """Tags without lost time among them; each piece starts from the last sync before it."""
-        sync = np.int64(self.sync)
-        if self._phased:
-            args = self._phase_args()
-
-            def kernel(i0: int, i1: int, h: np.ndarray, st: np.ndarray) -> None:
-                decay_phase_t2(ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h)
-        else:
-            args = (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
-
-            def kernel(i0: int, i1: int, h: np.ndarray, st: np.ndarray) -> None:
-                decay_histogram_t2(ts[i0:i1], ch[i0:i1], sync, self._rows, *args, st, h)
-
-        parts = pieces(len(ts), self.threads)
-        states = [self._last_sync] + [np.zeros(1, np.int64) for _ in parts[1:]]
-        for (i0, _), state in zip(parts[1:], states[1:], strict=True):
-            found = last_sync_before(ts, ch, sync, 0, i0)
-            state[0] = self._last_sync[0] if found == NO_SYNC else found
-        hists = [self._hist] + [np.zeros_like(self._hist) for _ in parts[1:]]
-        run_all(
-            [
-                lambda i0=i0, i1=i1, h=h, st=st: kernel(i0, i1, h, st)
-                for (i0, i1), h, st in zip(parts, hists, states, strict=True)
-            ]
-        )
-        for h in hists[1:]:
-            self._hist += h
-        self._last_sync[0] = states[-1][0]
+            return (*self.fold.kernel_args(self._start), float(self.bin_ps))
+        return (np.int64(self._start), np.int64(self._mult), np.int64(self._shift))
 
     def restore(self, counts: np.ndarray, coverage: Coverage) -> None:
         """Continue from earlier histograms (rows: detectors), after time was lost; the
