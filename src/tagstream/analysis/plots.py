@@ -26,13 +26,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from ..tags.units import PS_PER_S
 from .blinking import BlinkingResult
 from .blinking_states import occurrence_histogram
 from .derived import adjacent_height
 from .formatting import value_with_error
 from .measurement import registered
 from .plots_axes import (
-    PS_PER_S,
     display_factor,
     duration_text,
     legend,

@@ -11,11 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 
-#: ps per axis unit (floats: they scale the axes).
-PS_PER_NS = 1e3
-PS_PER_US = 1e6
-PS_PER_MS = 1e9
-PS_PER_S = 1e12
+from ..tags.units import PS_PER_MS, PS_PER_NS, PS_PER_US
 
 #: Legends sit outside the data, to the right of the axes.
 _LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0,

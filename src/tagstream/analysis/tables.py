@@ -11,8 +11,6 @@ from typing import Any
 
 import numpy as np
 
-PS_PER_NS = 1e3
-
 
 @dataclass(frozen=True)
 class Table:

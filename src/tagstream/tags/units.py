@@ -29,6 +29,8 @@ PS_PER_UNIT: dict[str, int] = {
 }
 HZ_PER_UNIT: dict[str, int] = {"Hz": 1, "kHz": 10**3, "MHz": 10**6, "GHz": 10**9}
 PS_PER_S = 10**12
+#: Picoseconds per ns, µs and ms (whole numbers: exact in int64 arithmetic).
+PS_PER_NS, PS_PER_US, PS_PER_MS = 10**3, 10**6, 10**9
 
 _QUANTITY = re.compile(
     r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-zµμ]+)\s*$"

@@ -9,10 +9,11 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from ...tags import RunMetadata
+from ...tags.units import PS_PER_NS
 from ..measurement import Measurement, Panel, register
 from ..run_analyzers import flid_analyzer, trace_channels
 from ..summary_settings import SummarySettings, no_decay_reason
-from ..tables import PS_PER_NS, Table, make_table, table_head
+from ..tables import Table, make_table, table_head
 
 
 @register

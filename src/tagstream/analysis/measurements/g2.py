@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import AnalysisError, TagstreamError
 from ...tags import ChannelMap, RunMetadata
-from ...tags.units import PS_PER_S
+from ...tags.units import PS_PER_NS, PS_PER_S
 from ..derived import adjacent_peak_height
 from ..formatting import gate_ns, gate_text, value_with_error
 from ..g2 import G2Analyzer, G2Result
@@ -25,7 +25,7 @@ from ..poisson_fit import poisson_deviance
 from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import PS_PER_NS, Table, make_table, table_head
+from ..tables import Table, make_table, table_head
 from ._attrs import period, period_attr
 
 SERIES = "g2"

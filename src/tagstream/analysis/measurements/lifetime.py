@@ -12,6 +12,7 @@ import numpy as np
 
 from ...errors import TagstreamError
 from ...tags import ChannelMap, RunMetadata
+from ...tags.units import PS_PER_NS
 from ..derived import deviance_residuals
 from ..formatting import value_with_error
 from ..lifetime import DecayResult, LifetimeAnalyzer
@@ -20,7 +21,7 @@ from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import lifetime_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import PS_PER_NS, Table, make_table, table_head
+from ..tables import Table, make_table, table_head
 from ._attrs import period, period_attr
 
 SERIES = "lifetime"
