@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tagstream as ts
-import tagstream.sources.pq_file as pq_file
+import tagstream.sources.ptu_pieces as ptu_pieces
 from tagstream.cli import main
 from tagstream.errors import CorruptFileError, UnsupportedFormatError
 from tagstream.formats import pq_spec
@@ -98,7 +98,7 @@ def _write(tmp_path, container, version, rng, n=3000, markers=True, **kw):
 
 @pytest.mark.parametrize(("container", "version"), CONTAINERS)
 def test_every_container_decodes_what_was_encoded(tmp_path, monkeypatch, container, version):
-    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 257)  # many chunk boundaries
+    monkeypatch.setattr(ptu_pieces, "PIECE_RECORDS", 257)  # many chunk boundaries
     rng = np.random.default_rng(CONTAINERS.index((container, version)))
     path, header, records, want = _write(tmp_path, container, version, rng, imaging=[7, -1, 3])
     fmt = RECORD_FORMAT[(container, version)]

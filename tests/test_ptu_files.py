@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import tagstream.sources.pq_file as pq_file
+import tagstream.sources.ptu_pieces as ptu_pieces
 from tagstream.cli import main
 from tagstream.errors import CorruptFileError, UnsupportedFormatError
 from tagstream.sources.files import open_run
@@ -65,7 +65,7 @@ def _expected_tags(fmt: str, want: dict, res_ps: float):
 
 @pytest.mark.parametrize("fmt", sorted(RECORD_TYPES))
 def test_every_record_type_decodes_what_was_encoded(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 257)  # many chunk boundaries
+    monkeypatch.setattr(ptu_pieces, "PIECE_RECORDS", 257)  # many chunk boundaries
     rng = np.random.default_rng(sorted(RECORD_TYPES).index(fmt))
     records, want = encode(fmt, *_events(fmt, rng), rng=rng)
     t3 = FORMATS[fmt].mode == 3
@@ -217,7 +217,7 @@ def _long_generic_t3(path, rng, n_syncs: int, rate: float):
 
 
 def test_a_long_file_replays_in_constant_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 4096)  # about 600 pieces
+    monkeypatch.setattr(ptu_pieces, "PIECE_RECORDS", 4096)  # about 600 pieces
     path, want = _long_generic_t3(tmp_path / "long.ptu", np.random.default_rng(5), 10**8, 0.025)
     with open_run(path) as run:
         tracemalloc.start()
@@ -235,8 +235,8 @@ def test_a_long_file_replays_in_constant_memory(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("n", [0, 1, 256, 257, 258, 515, 1000, 4097, 100_003])
 def test_pieces_cover_the_records_in_pairs_that_shorten_at_the_end(monkeypatch, n):
-    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 257)
-    bounds = pq_file._piece_bounds(n)
+    monkeypatch.setattr(ptu_pieces, "PIECE_RECORDS", 257)
+    bounds = ptu_pieces.piece_bounds(n)
     lengths = np.diff(bounds)
     assert bounds[0] == 0 and bounds[-1] == n
     assert np.all(lengths > 0) and np.all(lengths <= 257)

@@ -36,7 +36,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import tagstream as ts
-import tagstream.sources.pq_file as pq_file
+import tagstream.sources.ptu_pieces as ptu_pieces
 from tagstream.cli import main
 from tagstream.errors import CorruptFileError, RunFileError, TagstreamError
 
@@ -612,7 +612,7 @@ def test_damage_across_piece_boundaries(base, data):
     records (out of time order, overflows, unknown specials) straddle many boundaries."""
     with tempfile.TemporaryDirectory() as folder:
         path = _damaged(data, base, Path(folder), [*RECORD_DAMAGES, "key_tag"], most=2)
-        with _patched(pq_file, "PIECE_RECORDS", SMALL_PIECE):
+        with _patched(ptu_pieces, "PIECE_RECORDS", SMALL_PIECE):
             event(check_file(path))
 
 

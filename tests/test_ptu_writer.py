@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tagstream as ts
-import tagstream.sources.pq_file as pq_file
+import tagstream.sources.ptu_pieces as ptu_pieces
 from tagstream.cli import main
 from tagstream.errors import OutputExistsError
 from tagstream.sources.pq_header import read_header
@@ -127,7 +127,7 @@ def _decoded(fmt: str, want: dict, unit: float = UNIT_PS, binning: int = 1):
 
 @pytest.mark.parametrize("fmt", sorted(RECORD_TYPES))
 def test_written_records_equal_the_independent_encoder_and_decode_back(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(pq_file, "PIECE_RECORDS", 509)
+    monkeypatch.setattr(ptu_pieces, "PIECE_RECORDS", 509)
     rng = np.random.default_rng(sorted(RECORD_TYPES).index(fmt) + 100)
     run, t, ch, nt = _run(fmt, rng)
     path = write_ptu(run, tmp_path / "w.ptu", fmt)
@@ -264,6 +264,6 @@ def test_info_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     ],
 )
 def test_channel_names_from_file_comment(comment, names):
-    from tagstream.sources.pq_file import names_from_comment
+    from tagstream.sources.ptu_metadata import names_from_comment
 
     assert names_from_comment(comment) == names
