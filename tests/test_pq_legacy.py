@@ -15,8 +15,9 @@ import tagstream.sources.ptu_pieces as ptu_pieces
 from tagstream.cli import main
 from tagstream.errors import CorruptFileError, UnsupportedFormatError
 from tagstream.formats import pq_spec
+from tagstream.formats.pq_legacy_spec import Family
 from tagstream.sources.files import FileKind, detect_format, open_run
-from tagstream.sources.pq_legacy import Family, detect_legacy, read_legacy_header
+from tagstream.sources.pq_legacy import detect_legacy, read_legacy_header
 from tagstream.tags.units import to_ps
 
 from .pq_encoder import FORMATS, RECORD_TYPES, encode

@@ -16,6 +16,7 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..formats.photon_hdf5_spec import HDF5_SIGNATURE
+from ..formats.pq_legacy_spec import IDENT_BYTES
 from . import pq_legacy
 from .run import SOURCE_WARNINGS, Run, with_source_warnings
 
@@ -53,7 +54,7 @@ def detect_format(path: str | os.PathLike) -> FileKind:
         raise MissingFileError(src, "no such file")
     try:
         with src.open("rb") as fh:
-            head = fh.read(max(len(HDF5_SIGNATURE), pq_legacy.IDENT_BYTES))
+            head = fh.read(max(len(HDF5_SIGNATURE), IDENT_BYTES))
             if head.startswith(PTU_MAGIC):
                 return FileKind.PTU
             if pq_legacy.detect_legacy(head) is not None:
