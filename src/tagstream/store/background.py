@@ -23,7 +23,8 @@ import numpy as np
 from ..analysis.series import Snapshot
 from ..errors import TagstreamError
 from ..tags import TagBatch
-from .run_writer import RunWriter, stop_reason
+from .run_writer import RunWriter
+from .writer_failure import stop_reason
 
 #: Bytes of tags queued for the writer before the producer waits.
 MAX_PENDING_BYTES = 512 * 2**20

@@ -22,7 +22,6 @@ write order keeps readable — and HDF5 closes cleanly.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,12 +32,10 @@ import h5py
 import numpy as np
 
 from ..analysis.series import SeriesSpec, Snapshot
-from ..errors import BatchError, OutputExistsError, TagstreamError, WriteError
+from ..errors import OutputExistsError, TagstreamError, WriteError
 from ..formats import photon_hdf5_spec as spec
 from ..formats.timeline import StateTimeline
-from ..kernels.channel_counts import channel_counts
 from ..tags import RunMetadata, TagBatch
-from ..tags import intervals as iv
 from ..tags.metadata import N_CHANNELS
 from ..tags.units import PS_PER_S
 from . import layout
@@ -46,6 +43,9 @@ from .columns import ChunkedColumns
 from .packing import DEFAULT_COMPRESSION, check_compression, chunk_codec
 from .paths import check_target
 from .results import SeriesWriter
+from .writer_checks import check_batch, check_metadata
+from .writer_failure import abandon, stop_reason, write_error
+from .writer_gaps import GapRows
 
 FLUSH_EVERY_S = 1.0
 #: HDF5 file format bounds: the 1.10 format is the oldest that allows SWMR, and what HDF5 1.10
@@ -155,7 +155,7 @@ class RunWriter:
         self.metadata = metadata
         self.flush_every_s = float(flush_every_s)
         check_compression(compression)
-        _check_metadata(metadata)
+        check_metadata(metadata)
         self._nanotime_dtype = layout.nanotime_dtype(metadata)
         self._ids = np.array([c.number for c in metadata.channels], dtype=np.uint8)
         self._known = np.zeros(N_CHANNELS, dtype=bool)
@@ -164,8 +164,6 @@ class RunWriter:
         # as a whole once a batch is in, so that an interrupted append leaves it consistent
         self._done = _Done(0, None, None, np.zeros(N_CHANNELS, dtype=np.int64))
         self._final_duration_ps: int | None = None
-        self._gap_rows = 0  # final rows of the gaps dataset
-        self._pending_gap = iv.EMPTY  # the last gap, which the next batch may extend
         self._committed_span: tuple[int, int] | None = None
         self._failed: BaseException | None = None
         names = [s.name for s in series]
@@ -178,7 +176,7 @@ class RunWriter:
         except BaseException as exc:
             self._abandon()
             self.path.unlink(missing_ok=True)  # it holds nothing yet
-            raise self._as_write_error(exc, "cannot create it") from exc
+            raise write_error(self.path, exc, "cannot create it", None) from exc
         self._last_commit = time.monotonic()
 
     def _layout(self, metadata, description, compression, config_text, truth, series) -> None:
@@ -190,7 +188,8 @@ class RunWriter:
         self._columns = ChunkedColumns(data, chunk_codec(compression))
         names = [s.name for s in series]
         user = layout.write_user(f, metadata, config_text, truth, names)
-        self._committed, self._status, self._gaps = user["committed"], user["status"], user["gaps"]
+        self._committed, self._status = user["committed"], user["status"]
+        self._gaps = GapRows(user["gaps"])
         self._series = {}
         if series:
             results = layout.results_group(f)
@@ -219,13 +218,15 @@ class RunWriter:
         only until it returns.
         """
         self._writable()
-        per_channel = self._check_batch(batch, counts)
         done = self._done
+        per_channel = check_batch(
+            batch, self.metadata, self._nanotime_dtype, self._known, done.t_end, counts
+        )
         t_begin = batch.t_begin if done.t_begin is None else done.t_begin
         try:
             if done.t_end is not None and batch.t_begin > done.t_end:
-                self._add_gaps(np.array([[done.t_end, batch.t_begin]], dtype=np.int64))
-            self._add_gaps(batch.gaps)
+                self._gaps.add(np.array([[done.t_end, batch.t_begin]], dtype=np.int64))
+            self._gaps.add(batch.gaps)
             if len(batch):
                 columns = {"timestamps": batch.timestamps, "detectors": batch.channels}
                 if batch.nanotimes is not None:
@@ -270,10 +271,8 @@ class RunWriter:
             duration_ps = self._final_duration_ps
         try:
             self._columns.flush()
-            if len(self._pending_gap):
-                _put_row(self._gaps, self._gap_rows, self._pending_gap[0])
+            gaps = self._gaps.write_pending()
             f.flush()
-            gaps = self._gap_rows + len(self._pending_gap)
             record = [done.rows, gaps, *span, *(s.count for s in self._series.values())]
             self._committed[...] = np.asarray(record, dtype=np.int64)
             self._detector_counts[...] = done.counts[self._ids]
@@ -337,74 +336,19 @@ class RunWriter:
         if self._file is None:
             raise TagstreamError(f"{self.path}: the file is already closed")
 
-    def _check_batch(self, batch: TagBatch, counts: np.ndarray | None = None) -> np.ndarray:
-        """Check that the batch fits the file; return its tag count per channel number."""
-        end = self._done.t_end
-        if end is not None and batch.t_begin < end:
-            raise BatchError(
-                f"batch begins at {batch.t_begin} ps, before the previous one ended ({end} ps)"
-            )
-        if batch.mode != self.metadata.mode:
-            raise BatchError(f"a {batch.mode} batch in a {self.metadata.mode} run")
-        if batch.nanotimes is not None:
-            _check_nanotimes(batch, self.metadata, self._nanotime_dtype)
-        per_channel = channel_counts(batch.channels) if counts is None else counts
-        unknown = np.flatnonzero((per_channel > 0) & ~self._known)
-        if unknown.size:
-            raise BatchError(f"tags on channel {int(unknown[0])}, which the channel map lacks")
-        return per_channel
-
-    def _add_gaps(self, gaps: np.ndarray) -> None:
-        """Write the gaps that are final; the last one waits, as the next batch may extend it."""
-        if not len(gaps):
-            return
-        merged = iv.normalize(np.concatenate([self._pending_gap, gaps]))
-        for row in merged[:-1]:
-            _put_row(self._gaps, self._gap_rows, row)
-            self._gap_rows += 1
-        self._pending_gap = merged[-1:]
-
     def _fail(self, exc: BaseException) -> BaseException:
         """Stop writing after ``exc``: close the file, keeping what is on disk, and return the
         error to raise."""
         if self._failed is None:
-            self._failed = self._as_write_error(exc, "cannot write")
+            self._failed = write_error(self.path, exc, "cannot write", self._committed_span)
             self._abandon()
         return self._failed
 
-    def _as_write_error(self, exc: BaseException, doing: str) -> BaseException:
-        if isinstance(exc, TagstreamError | KeyboardInterrupt | SystemExit):
-            return exc
-        message = str(exc)
-        reason = _HDF5_OS_ERROR.search(message)
-        offset = _HDF5_OFFSET.search(message)
-        if reason is not None:
-            text = reason.group(1)
-        elif isinstance(exc, OSError) and exc.strerror:
-            text = exc.strerror
-        else:
-            text = " ".join(message.split()) or type(exc).__name__
-        if offset:
-            text += f" at byte offset {offset.group(1)}"
-        kept = "nothing was committed"
-        if self._committed_span is not None:
-            t0, t1 = self._committed_span
-            kept = f"it keeps the first {(t1 - t0) / PS_PER_S:.6g} s of the run"
-        return WriteError(self.path, f"{doing}: {text}; {kept}")
-
     def _abandon(self) -> None:
         """Close the file after a failure without writing anything more to it."""
-        f = self._file
-        if f is None:
-            return
-        try:
-            fd = f.id.get_vfd_handle()
-            null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, fd)
-            os.close(null)
-        except Exception:  # the file is closed below either way
-            pass
-        self._close()
+        f, self._file = self._file, None
+        if f is not None:
+            abandon(f)
 
     def _close_file(self) -> None:
         try:
@@ -412,14 +356,6 @@ class RunWriter:
         except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
         self._file = None
-
-    def _close(self) -> None:
-        f, self._file = self._file, None
-        if f is not None:
-            try:
-                f.close()
-            except Exception:  # after a failure nothing more can be saved
-                pass
 
 
 @dataclass(frozen=True)
@@ -432,20 +368,6 @@ class _Done:
     counts: np.ndarray  # tags per channel number
 
 
-def stop_reason(exc: BaseException | None) -> str:
-    """What the status of a stopped file says about why it stopped."""
-    if exc is None:
-        return "stopped"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-#: The operating system's reason and the byte offset in HDF5's message on a failed write.
-_HDF5_OS_ERROR = re.compile(r"error message = '([^']*)'")
-_HDF5_OFFSET = re.compile(r"offset = (\d+)")
-
-
 def _create(path: Path, force: bool) -> h5py.File:
     try:
         return h5py.File(path, "w" if force else "w-", libver=LIBVER)
@@ -455,31 +377,3 @@ def _create(path: Path, force: bool) -> h5py.File:
         if path.exists() and not force:
             raise OutputExistsError(path) from None
         raise WriteError(path, f"cannot create it: {exc.strerror or exc}") from exc
-
-
-def _put_row(ds: h5py.Dataset, index: int, row: np.ndarray) -> None:
-    if ds.shape[0] <= index:
-        ds.resize(index + 1, axis=0)
-    ds[index] = row
-
-
-# ---------------------------------------------------------------------- checks
-def _check_metadata(metadata: RunMetadata) -> None:
-    if metadata.mode == "T3" and not metadata.laser_period_ps:
-        raise TagstreamError(
-            "a T3 run needs its sync period (metadata.sync_period_ps or laser_period_ps) to be "
-            "written to Photon-HDF5"
-        )
-
-
-def _check_nanotimes(batch: TagBatch, metadata: RunMetadata, dtype: np.dtype) -> None:
-    unit = batch.nanotime_unit_ps
-    if unit is not None and not np.isclose(unit, metadata.nanotime_unit_ps, rtol=1e-9):
-        raise BatchError(
-            f"nanotime unit {unit} ps differs from the run's {metadata.nanotime_unit_ps} ps"
-        )
-    nt = batch.nanotimes
-    if np.can_cast(nt.dtype, dtype, casting="safe"):
-        return
-    if nt.size and (nt.min() < 0 or nt.max() > np.iinfo(dtype).max):
-        raise BatchError(f"nanotimes outside 0..{np.iinfo(dtype).max}")
