@@ -17,14 +17,14 @@ import pytest
 
 import tagstream as ts
 from tagstream.cli import main
-from tagstream.store.superblock import (
+from tagstream.formats.hdf5_superblock import (
     SWMR_WRITE_ACCESS,
     WRITE_ACCESS,
-    clear_write_flags,
     lookup3,
     read_superblock,
     swmr_flags_set,
 )
+from tagstream.store.superblock import clear_write_flags
 
 from .test_run_file_durability import (
     _assert_prefix,

@@ -11,9 +11,6 @@ import numpy as np
 from ..kernels.channel_counts import channel_counts
 from ..pipeline.result_series import read_results
 from ..sources.files import open_run
-from ..sources.hdf5_file import HDF5Run
-from ..sources.pq_file import PtuRun
-from ..store.superblock import swmr_flags_set
 from ..tags import format_frequency, format_time
 from ..tags.metadata import N_CHANNELS
 
@@ -32,8 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_run(args.file) as source:
         md = source.metadata
-        status = source.status if isinstance(source, HDF5Run) else None
-        ptu = source if isinstance(source, PtuRun) else None
+        status = source.status
         counts = np.zeros(N_CHANNELS, dtype=np.int64)
         span = [None, None]
         lost = 0
@@ -44,16 +40,10 @@ def run(args: argparse.Namespace) -> int:
             lost += batch.duration_ps - batch.live_ps
     duration = (span[1] - span[0]) if span[0] is not None else 0
     print(f"file      {args.file}")
-    if ptu is not None:
-        _print_ptu(ptu)
-    for text in source.warnings:
+    for line in source.header_lines():
+        print(line)
+    for text in [*source.warnings, *source.file_warnings()]:
         print(f"warning   {text}")
-    if isinstance(source, HDF5Run) and swmr_flags_set(source.path):
-        print(
-            "warning   the file is still marked open for writing (its writer is running, or "
-            "ended without closing it): h5py, h5dump and other HDF5 tools refuse it; once no "
-            f"writer runs, `tagstream repair {args.file}` checks it and clears the mark"
-        )
     if status is not None:
         print(f"status    {status}")  # an incomplete file also has a warning above
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
@@ -84,31 +74,6 @@ def run(args: argparse.Namespace) -> int:
             listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
             print(f"results   {listed}")
     return 0
-
-
-def _print_ptu(run: PtuRun) -> None:
-    """The PTU header, record type and the instrument's warnings."""
-    fmt = run.record_format
-    code = f"0x{fmt.code:08X}"
-    container = f"{run.header.container} {run.header.version}"
-    print(f"format    {container}, {fmt.name} records ({code}, {fmt.device})")
-    print(f"records   {run.num_records}")
-    print("header")
-    for name, value in run.header.tags.items():
-        kind = run.header.types[name]
-        shown = "" if value is None else f" = {_short(value)}"
-        print(f"  {name} ({kind}){shown}")
-
-
-def _short(value: object) -> str:
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, np.ndarray):
-        return np.array2string(value, threshold=8, precision=6)
-    if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 #: Deepest nesting of the settings that is shown, and the longest list shown in full.

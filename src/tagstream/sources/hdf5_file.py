@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, MissingFileError, RunFileError, TagstreamError
 from ..formats import photon_hdf5_spec as spec
+from ..formats.hdf5_superblock import SWMR_WRITE_ACCESS, swmr_flags_set
 from ..formats.photon_hdf5_spec import HDF5_SIGNATURE
 from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
@@ -60,8 +61,6 @@ from .run import SOURCE_WARNINGS, Run, batch_span_ps
 _DAMAGE = (TagstreamError, *H5_DAMAGE)
 #: What HDF5 says of a file whose writer has not closed it (SWMR writing, or died).
 _OPEN_FOR_WRITE = "file is already open for write"
-#: Superblock status flag (versions 3 and later): open for SWMR writing.
-SWMR_WRITE_ACCESS = 0x04
 
 
 class HDF5Run(Run):
@@ -264,6 +263,15 @@ class HDF5Run(Run):
             gaps=iv.clip(self.gaps, a, b),
             metadata=self.metadata,
         )
+
+    def file_warnings(self) -> list[str]:
+        if not swmr_flags_set(self.path):
+            return []
+        return [
+            "the file is still marked open for writing (its writer is running, or ended without "
+            "closing it): h5py, h5dump and other HDF5 tools refuse it; once no writer runs, "
+            f"`tagstream repair {self.path}` checks it and clears the mark"
+        ]
 
     def close(self) -> None:
         """Close the file."""

@@ -38,7 +38,7 @@ from ..tags.units import PS_PER_S
 from .laser_period import checked_periods
 from .pq_header import PtuHeader, read_header
 from .ptu_batches import MARKER_REACH_PS, Spare, cut_batches, decode_all
-from .ptu_metadata import acquired_ps, ptu_metadata
+from .ptu_metadata import acquired_ps, header_lines, ptu_metadata
 from .ptu_pieces import scan_pieces
 from .ptu_records import map_records, read_units, record_format
 from .run import Run, batch_span_ps
@@ -133,6 +133,9 @@ class PtuRun(Run):
             metadata=self.metadata,
             check=False,
         )
+
+    def header_lines(self) -> list[str]:
+        return header_lines(self.header, self.record_format, self.num_records)
 
     def close(self) -> None:
         self._records = np.zeros(0, dtype="<u4")

@@ -142,3 +142,30 @@ def names_from_comment(comment: object) -> dict[str, str]:
     if len(set(names.values())) != len(names):
         return {}
     return names
+
+
+def header_lines(header: PtuHeader, fmt: RecordFormat, num_records: int) -> list[str]:
+    """The container, record type, record count and every header field, for ``tagstream
+    info``."""
+    code = f"0x{fmt.code:08X}"
+    lines = [
+        f"format    {header.container} {header.version}, {fmt.name} records ({code}, "
+        f"{fmt.device})",
+        f"records   {num_records}",
+        "header",
+    ]
+    for name, value in header.tags.items():
+        shown = "" if value is None else f" = {_short(value)}"
+        lines.append(f"  {name} ({header.types[name]}){shown}")
+    return lines
+
+
+def _short(value: object) -> str:
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, threshold=8, precision=6)
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."

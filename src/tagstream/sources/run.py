@@ -41,6 +41,9 @@ class Run(Closing, ABC):
     lost
         The one-line reason when the source was lost mid-run (a device gone: the batches end
         there), else None.
+    status
+        What a run file says of its recording (``complete``, ``recording``, ``stopped:
+        <reason>``), for files that keep one; else None.
     """
 
     metadata: RunMetadata
@@ -49,6 +52,7 @@ class Run(Closing, ABC):
     paced: bool = False
     warnings: Sequence[str] = ()
     lost: str | None = None
+    status: str | None = None
 
     @abstractmethod
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
@@ -62,6 +66,16 @@ class Run(Closing, ABC):
         joined = TagBatch.concat(parts)
         joined.metadata = self.metadata
         return joined
+
+    def header_lines(self) -> list[str]:
+        """What ``tagstream info`` shows of the file's own header (format, records, header
+        fields), one line each; none by default."""
+        return []
+
+    def file_warnings(self) -> list[str]:
+        """What is wrong with the file as a file (still held by a writer, say), for ``tagstream
+        info``; none by default."""
+        return []
 
     def notes(self) -> list[str]:
         """What went wrong between the source and its batches while they were read (tags or

@@ -27,11 +27,12 @@ import h5py
 
 from ..errors import MissingFileError, RunFileError
 from ..formats import photon_hdf5_spec as spec
+from ..formats.hdf5_superblock import read_superblock
 from ..sources.hdf5_file import HDF5Run
 from ..tags import format_time
 from . import layout
 from .run_writer import FLUSH_EVERY_S
-from .superblock import clear_write_flags, read_superblock
+from .superblock import clear_write_flags
 
 #: A file changed less than this long ago (s) is watched for a live writer before a repair.
 RECENT_S = 10.0
