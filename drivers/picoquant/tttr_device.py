@@ -1,31 +1,23 @@
 """What every PicoQuant TCSPC unit shares in T2 and T3 mode: open and initialise through the
-library, settings checked first, a thread that empties the FIFO, and the records decoded by the
-kernel that decodes PTU files.
+library, settings checked first (:mod:`.tttr_settings`), a thread that empties the FIFO, and the
+records decoded by the kernel that decodes PTU files (:mod:`.tttr_fifo`).
 
-A full FIFO (``FLAG_FIFOFULL``) means events were lost: the measurement is stopped and started
-again, the tags after the restart are placed at the wall-clock time since the first start, and
-the interval from the last record before it to the restart is reported as a gap. A failing
-library call ends the run with a :class:`DeviceError` naming the call and the library's error.
+A failing library call ends the run with a :class:`DeviceError` naming the call and the
+library's error.
 """
 
 from __future__ import annotations
 
-import collections
 import ctypes
-import threading
 import time
 from typing import Any, ClassVar
 
-import numpy as np
-
 from tagstream.formats import pq_spec
-from tagstream.kernels.pq_records import STATE_OFFSET, STATE_UNORDERED, decode_ps
 from tagstream.sources.device_protocol import (
     DeviceError,
     DeviceInfo,
     DeviceStatus,
     Setting,
-    SettingsError,
     TagBlock,
     TagSource,
     check_settings,
@@ -33,16 +25,9 @@ from tagstream.sources.device_protocol import (
 from tagstream.tags.units import ps_factors
 
 from .library import VendorLibrary
+from .tttr_fifo import FifoReader
+from .tttr_settings import MODES, refuse, settings_table
 
-#: Records one FIFO read may return (``TTREADMAX`` of the libraries).
-TTREADMAX = 131072
-FLAG_FIFOFULL = 0x0002
-MODES = {"T2": 2, "T3": 3}
-#: Measurement time asked of ``StartMeas``, ms (the libraries' maximum, 100 h).
-ACQUISITION_MS = 360_000_000
-#: Seconds the FIFO thread waits when a read returned nothing.
-IDLE_S = 0.002
-OFFSET_RANGE_PS = (-99_999, 99_999)
 #: Device indices the libraries know.
 MAX_DEVICES = 8
 #: Seconds the rate meters need after initialising or a new sync divider.
@@ -76,29 +61,7 @@ class TttrDevice(TagSource):
 
     @classmethod
     def settings_table(cls) -> dict[str, Setting]:
-        lo, hi = cls.LEVEL_MV
-        table = {
-            "mode": Setting("mode", str, choices=tuple(MODES)),
-            "sync_divider": Setting(
-                "sync_divider", int, min(cls.SYNC_DIVIDERS), max(cls.SYNC_DIVIDERS)
-            ),
-            "sync_level_mv": Setting("sync_level_mv", int, lo, hi, unit="mV"),
-            "input_level_mv": Setting("input_level_mv", int, lo, hi, unit="mV"),
-            "sync_offset_ps": Setting("sync_offset_ps", int, *OFFSET_RANGE_PS, unit="ps"),
-            "binning": Setting("binning", int, 0, cls.BINNING_STEPS - 1),
-        }
-        if cls.TRIGGER == "cfd":
-            zlo, zhi = cls.ZERO_CROSS_MV
-            for part in ("sync", "input"):
-                name = f"{part}_zero_cross_mv"
-                table[name] = Setting(name, int, zlo, zhi, unit="mV")
-        else:
-            for part in ("sync", "input"):
-                table[f"{part}_edge"] = Setting(f"{part}_edge", str, choices=("rising", "falling"))
-        for k in range(1, cls.MAX_INPUTS + 1):
-            name = f"input_offset_ps_{k}"
-            table[name] = Setting(name, int, *OFFSET_RANGE_PS, unit="ps")
-        return table
+        return settings_table(cls)
 
     def __init__(self, address: str | int = 0, library: str | None = None):
         self.NAME = f"PicoQuant {self.MODEL} #{address}"
@@ -123,9 +86,7 @@ class TttrDevice(TagSource):
         except DeviceError:
             self.lib.function("CloseDevice")(self._dev)
             raise
-        self._thread: threading.Thread | None = None
-        self._queue: collections.deque = collections.deque()
-        self._stop_reading = threading.Event()
+        self._fifo = FifoReader(self.lib, self.index)
         self._status = DeviceStatus()
 
     MODEL = ""
@@ -182,7 +143,7 @@ class TttrDevice(TagSource):
     def configure(self, **settings: Any) -> None:
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         inputs = self._inputs()
-        self._refuse(checked, inputs)  # before anything is sent
+        refuse(self, checked, inputs)  # before anything is sent
         mode = checked.pop("mode", self.mode)
         if mode != self.mode:  # initialising resets the unit: the settings so far again
             self.mode = mode
@@ -190,24 +151,6 @@ class TttrDevice(TagSource):
             checked = {**self._applied, **checked}
         self._apply(checked, inputs)
         self._applied.update(checked)
-
-    def _refuse(self, checked: dict[str, Any], inputs: int) -> None:
-        """A :class:`SettingsError` for settings this unit cannot take together."""
-        divider = checked.get("sync_divider")
-        if divider is not None and divider not in self.SYNC_DIVIDERS:
-            allowed = ", ".join(str(d) for d in self.SYNC_DIVIDERS)
-            raise SettingsError(
-                f"{self.NAME}: setting 'sync_divider' must be one of {allowed}, got {divider}"
-            )
-        for k in range(inputs + 1, self.MAX_INPUTS + 1):
-            if f"input_offset_ps_{k}" in checked:
-                raise SettingsError(f"{self.NAME}: input_offset_ps_{k}: it has {inputs} inputs")
-        shape = "zero_cross_mv" if self.TRIGGER == "cfd" else "edge"
-        for part in ("sync", "input"):
-            if (f"{part}_level_mv" in checked) != (f"{part}_{shape}" in checked):
-                raise SettingsError(
-                    f"{self.NAME}: give {part}_level_mv and {part}_{shape} together"
-                )
 
     def _apply(self, checked: dict[str, Any], inputs: int) -> None:
         """Send checked settings (the mode aside) to the unit."""
@@ -272,101 +215,18 @@ class TttrDevice(TagSource):
 
     def start(self) -> None:
         fmt = pq_spec.FORMATS_BY_NAME[self.FORMATS[self.mode == "T3"]]
-        self._format = fmt
         info = self.info()
         tick = info.sync_period_ps if self.mode == "T3" else info.resolution_ps
-        self._tick_ps = float(tick)
-        self._factors = ps_factors(self._tick_ps), ps_factors(info.nanotime_unit_ps or 1.0)
-        self._state = np.zeros(3, dtype=np.int64)
-        self._shift = 0  # ps added to the device's times (after a restart)
-        self._until = 0
+        tick_ps = float(tick)
+        factors = ps_factors(tick_ps), ps_factors(info.nanotime_unit_ps or 1.0)
         self._status = DeviceStatus()
-        self._queue.clear()
-        self._stop_reading.clear()
-        self._started = time.monotonic()
-        self.lib.call("StartMeas", self._dev, ctypes.c_int(ACQUISITION_MS))
-        self._thread = threading.Thread(target=self._read_fifo, name="tagstream-fifo", daemon=True)
-        self._thread.start()
-
-    def _read_fifo(self) -> None:
-        """The FIFO thread: records, restarts and errors into the queue, in order."""
-        buffer = np.empty(TTREADMAX, dtype=np.uint32)
-        pointer = buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
-        got = ctypes.c_int()
-        flags = ctypes.c_int()
-        try:
-            while not self._stop_reading.is_set():
-                self.lib.call("GetFlags", self._dev, ctypes.byref(flags))
-                if flags.value & FLAG_FIFOFULL:
-                    self.lib.call("StopMeas", self._dev)
-                    self.lib.call("StartMeas", self._dev, ctypes.c_int(ACQUISITION_MS))
-                    elapsed = round((time.monotonic() - self._started) * 1e12)
-                    self._queue.append(("restart", elapsed))
-                    continue
-                count = ctypes.c_int(TTREADMAX)
-                self.lib.call("ReadFiFo", self._dev, pointer, count, ctypes.byref(got))
-                if got.value:
-                    self._queue.append(("records", buffer[: got.value].copy()))
-                else:
-                    time.sleep(IDLE_S)
-        except DeviceError as err:
-            self._queue.append(("error", str(err)))
+        self._fifo.start(fmt, tick_ps, factors, self._status)
 
     def read(self) -> TagBlock:
-        times, chans, nts, gaps = [], [], [], []
-        while self._queue:
-            kind, value = self._queue.popleft()
-            if kind == "error":
-                if times or gaps:  # what came before it first
-                    self._queue.appendleft((kind, value))
-                    break
-                raise DeviceError(value)
-            if kind == "restart":
-                self._status.overflow = True
-                self._status.warnings.append("FIFO full: events lost, measurement restarted")
-                start = max(self._until, self._shift)
-                gaps.append((start, max(value, start + 1)))
-                self._shift = max(value, start + 1)
-                self._state[:] = 0
-                self._until = self._shift
-                continue
-            t, ch, dt = self._decode(value)
-            times.append(t)
-            chans.append(ch)
-            nts.append(dt)
-        t = np.concatenate(times) if times else np.zeros(0, np.int64)
-        ch = np.concatenate(chans) if chans else np.zeros(0, np.uint8)
-        nt = (np.concatenate(nts) if nts else np.zeros(0, np.uint16)) if self.mode == "T3" else None
-        return TagBlock(
-            t, ch, self._until, nt, np.array(gaps, dtype=np.int64).reshape(-1, 2) if gaps else None
-        )
-
-    def _decode(self, records: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fmt = self._format
-        n = records.size
-        t = np.empty(n, np.int64)
-        ch = np.empty(n, np.uint8)
-        dt = np.zeros(n, np.uint16)
-        tick, dunit = self._factors
-        end, last = decode_ps(
-            records, fmt.family, fmt.wrap, fmt.counted, tick, dunit, self._state, t, ch, dt, 0
-        )
-        if self._state[STATE_UNORDERED]:  # damaged or unusual records: sort them
-            order = np.argsort(t[:end], kind="stable")
-            t[:end], ch[:end], dt[:end] = t[:end][order], ch[:end][order], dt[:end][order]
-            self._state[STATE_UNORDERED] = 0
-        t, ch, dt = t[:end] + self._shift, ch[:end], dt[:end]
-        # every record so far is in: the time is past the last event and the last overflow
-        overflow_ps = round(self._state[STATE_OFFSET] * self._tick_ps)
-        self._until = max(self._until, self._shift + max(overflow_ps, last + 1))
-        return t, ch, dt
+        return self._fifo.read(self.mode == "T3")
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stop_reading.set()
-            self._thread.join()
-            self._thread = None
-            self.lib.call("StopMeas", self._dev)
+        self._fifo.stop()
 
     def _sync_rate(self) -> int:
         """The sync rate meter, /s."""
