@@ -123,6 +123,43 @@ def _to_detection(s, level, p, g1, gb, b, chance, fx, fb, x_share):
     return dt, bx, s
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _state_rates(p, b, tau_x, qy_x, eta):
+    """Rates of a blinking state for the jump to the next detected photon: the X decay rate
+    ``g`` and ``g + p`` (per ps), the chance ``a`` an X decay is detected, the chance per stay
+    in level 1 of a detection, of an undetected X end (``fx``) and of an undetected BX end
+    (``fb``), and the share of the detections that are X photons."""
+    g = 1.0 / tau_x
+    g1 = g + p
+    a = qy_x * eta
+    q = g / g1
+    chance = q * a + (1.0 - q) * b
+    fx = q * (1.0 - a)
+    fb = (1.0 - q) * (1.0 - b)
+    x_share = q * a / chance if chance > 0.0 else 1.0
+    return g, g1, a, chance, fx, fb, x_share
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _mean_times(mu, st, mean_ps):
+    """Fill ``mean_ps`` with the mean times (ps) of state ``st``'s spectral terms."""
+    for j in range(3):
+        mean_ps[j] = 1.0 / mu[st, j]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _draw_detectors(s, detector_cum, out_d, n):
+    """Detectors of the first ``n`` photons into ``out_d``, drawn with the cumulative shares
+    ``detector_cum`` from generator state ``s`` (a loop without branches for two detectors)."""
+    n_det = detector_cum.shape[0]
+    for i in range(n):
+        u, s = next_uniform(s)
+        d = 0
+        for j in range(n_det - 1):
+            d += u >= detector_cum[j]
+        out_d[i] = d
+
+
 @njit(nogil=True, cache=True)
 def cw_detected(
     t_start,
@@ -191,7 +228,6 @@ def cw_detected(
     level = int(carry[1])
     cap = out_t.shape[0]
     n_seg = seg_start.shape[0]
-    n_det = detector_cum.shape[0]
     n = 0
     k = 0
     current = -1
@@ -209,17 +245,9 @@ def cw_detected(
         if k != current:  # the rates of this segment's state
             current = k
             st = seg_state[k]
-            g = 1.0 / tau_x[st]
-            g1 = g + p
-            a = qy_x[st] * eta
-            q = g / g1
-            chance = q * a + (1.0 - q) * b
-            fx = q * (1.0 - a)
-            fb = (1.0 - q) * (1.0 - b)
-            x_share = q * a / chance if chance > 0.0 else 1.0
+            g, g1, a, chance, fx, fb, x_share = _state_rates(p, b, tau_x[st], qy_x[st], eta)
             edge = min(seg_start[k + 1], t_end) if k + 1 < n_seg else t_end
-            for j in range(3):
-                mean_ps[j] = 1.0 / mu[st, j]
+            _mean_times(mu, st, mean_ps)
         if mode[st] == MODE_SPECTRAL:
             # a term of the dominating mixture by its weight, an exponential time of its rate,
             # accepted with the ratio of the true density to the mixture's (always past
@@ -271,11 +299,6 @@ def cw_detected(
             t = edge
     carry[0] = t
     carry[1] = level
-    # the detectors, drawn after the times (a loop without branches for two detectors)
-    for i in range(n):
-        u, rs = next_uniform(rs)
-        d = 0
-        for j in range(n_det - 1):
-            d += u >= detector_cum[j]
-        out_d[i] = d
+    # the detectors, drawn after the times
+    _draw_detectors(rs, detector_cum, out_d, n)
     return n
