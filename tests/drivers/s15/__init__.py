@@ -1,0 +1,1 @@
+"""Tests of drivers/s15."""
