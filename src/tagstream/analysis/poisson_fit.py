@@ -60,17 +60,23 @@ class PoissonFit:
         return float(self.values[self.names.index(name)])
 
     def error(self, name: str) -> float:
+        """One-sigma uncertainty of parameter ``name``, in its units (0 for a fixed parameter)."""
         return float(self.errors[self.names.index(name)])
 
     def as_dict(self) -> dict[str, float]:
+        """Best value of every parameter, by name."""
         return {n: float(v) for n, v in zip(self.names, self.values, strict=True)}
 
     @property
     def reduced_deviance(self) -> float:
+        """Deviance per degree of freedom (about 1 for a good fit; NaN without degrees of
+        freedom)."""
         return self.deviance / self.dof if self.dof > 0 else float("nan")
 
 
 def poisson_deviance(counts: np.ndarray, mu: np.ndarray) -> float:
+    """Poisson deviance ``2 sum(n log(n / mu) - (n - mu))`` of counts ``n`` against expected counts
+    ``mu`` (bins of zero count contribute ``2 mu``)."""
     n = np.asarray(counts, dtype=float)
     mu = np.maximum(np.asarray(mu, dtype=float), _TINY)
     term = np.where(n > 0, n * np.log(np.maximum(n, _TINY) / mu), 0.0)
@@ -116,110 +122,23 @@ def fit_poisson(
     names = tuple(p0)
     counts = np.asarray(counts, dtype=float)
     free = tuple(n for n in names if n not in set(fixed))
-    if not free:
-        raise FitError("every parameter is fixed; nothing to fit")
-    n_bins = int(np.count_nonzero(np.isfinite(counts)))
-    if n_bins <= len(free):
-        raise FitError(f"{n_bins} bins are too few to fit {len(free)} parameters")
-    bounds = dict(bounds or {})
+    n_bins = _fitted_bins(counts, free)
     base = {n: float(p0[n]) for n in names}
     scale = np.array(
         [float((scales or {}).get(n, abs(base[n]) if base[n] != 0 else 1.0)) or 1.0 for n in free]
     )
-    lo = np.array([(bounds.get(n, (None, None))[0]) for n in free], dtype=object)
-    hi = np.array([(bounds.get(n, (None, None))[1]) for n in free], dtype=object)
-    lo_f = np.array([-np.inf if v is None else float(v) for v in lo])
-    hi_f = np.array([np.inf if v is None else float(v) for v in hi])
-
-    def params_of(x: np.ndarray) -> dict[str, float]:
-        p = dict(base)
-        p.update(zip(free, np.clip(x * scale, lo_f, hi_f), strict=True))
-        return p
-
-    def mu_of(x: np.ndarray) -> np.ndarray:
-        return np.asarray(model(**params_of(x)), dtype=float)
-
-    def nll(x: np.ndarray) -> float:
-        return nll_of(mu_of(x))
-
-    def nll_of(mu: np.ndarray) -> float:
-        if not np.all(np.isfinite(mu)):
-            return 1e300
-        below = mu < _MU_FLOOR  # no Poisson law: a steep wall keeps every bin's mean >= 0
-        wall = _WALL_SLOPE * float(np.sum(_MU_FLOOR - mu[below])) if below.any() else 0.0
-        mu = np.maximum(mu, _MU_FLOOR)
-        return float(np.sum(mu - counts * np.log(mu))) + wall
-
-    last: dict[str, Any] = {}
-
-    def jac_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Model and its derivatives by the scaled free parameters (the last one remembered:
-        a step's trial point is the next step's start)."""
-        if jacobian is None:
-            return mu_of(x), _jacobian(mu_of, x, lo_f / scale, hi_f / scale)
-        key = x.tobytes()
-        if last.get("key") != key:
-            mu, derivs = jacobian(**params_of(x))
-            columns = [np.asarray(derivs[n], dtype=float) for n in free]
-            last.update(key=key, value=(np.asarray(mu, dtype=float), np.column_stack(columns)))
-        mu, jac = last["value"]
-        return mu, jac * scale
-
-    def nll_scored(x: np.ndarray) -> float:
-        return nll_of(jac_of(x)[0])
-
-    x0 = np.array([base[n] for n in free]) / scale
-    x0 = np.clip(x0, lo_f / scale, hi_f / scale)
-
-    def nll_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-        mu, jac = jac_of(x)
-        if not np.all(np.isfinite(mu)):
-            return 1e300, np.zeros_like(x)
-        below = mu < _MU_FLOOR
-        floored = np.maximum(mu, _MU_FLOOR)
-        value = float(np.sum(floored - counts * np.log(floored)))
-        weight = np.where(below, -_WALL_SLOPE, 1.0 - counts / floored)
-        if below.any():
-            value += _WALL_SLOPE * float(np.sum(_MU_FLOOR - mu[below]))
-        return value, jac.T @ weight
-
-    x0 = np.array([base[n] for n in free]) / scale
-    x0 = np.clip(x0, lo_f / scale, hi_f / scale)
-    converged = False
+    lo_f, hi_f = _bound_arrays(dict(bounds or {}), free)
+    like = _Likelihood(model, counts, base, free, scale, lo_f, hi_f, jacobian)
+    lo, hi = lo_f / scale, hi_f / scale
+    x0 = np.clip(np.array([base[n] for n in free]) / scale, lo, hi)
+    x, converged, message = _maximise(like, x0, lo, hi, max_iter)
+    mu, jac = like.jac_of(x)
     if jacobian is not None:
-        x0, converged, message = _fisher_scoring(
-            x0,
-            counts,
-            jac_of,
-            nll_scored,
-            lo_f / scale,
-            hi_f / scale,
-            min(max_iter, _SCORING_STEPS),
-        )
-    if converged:
-        x = x0
-    else:  # no Jacobian, or a likelihood too far from quadratic for Fisher scoring
-        opt_bounds = [
-            (None if not np.isfinite(a) else a / s, None if not np.isfinite(b) else b / s)
-            for a, b, s in zip(lo_f, hi_f, scale, strict=True)
-        ]
-        res = minimize(
-            nll if jacobian is None else nll_and_grad,
-            x0,
-            jac=jacobian is not None,
-            method="L-BFGS-B",
-            bounds=opt_bounds,
-            options={"maxiter": max_iter},
-        )
-        x = _fisher_polish(res.x, counts, jac_of, nll, lo_f / scale, hi_f / scale)
-        converged, message = bool(res.success), str(res.message)
-    mu, jac = jac_of(x)
-    if jacobian is not None:
-        _bound_columns(jac, mu_of, x, lo_f / scale, hi_f / scale)
+        _bound_columns(jac, like.mu_of, x, lo, hi)
     mu = np.maximum(mu, _MU_FLOOR)
     info = (jac / mu[:, None]).T @ jac
     cov = _inverse(info) * np.outer(scale, scale)
-    params = params_of(x)
+    params = like.params_of(x)
     values = np.array([params[n] for n in names])
     errors = np.zeros(len(names))
     diag = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -233,10 +152,121 @@ def fit_poisson(
         covariance=cov,
         deviance=poisson_deviance(counts, mu),
         dof=n_bins - len(free),
-        success=converged or bool(np.isfinite(nll(x))),
+        success=converged or bool(np.isfinite(like.nll(x))),
         message=message,
         expected=mu,
     )
+
+
+def _fitted_bins(counts: np.ndarray, free: tuple[str, ...]) -> int:
+    """The bins with a finite count; a :class:`FitError` when nothing is free or there are no
+    more bins than free parameters."""
+    if not free:
+        raise FitError("every parameter is fixed; nothing to fit")
+    n_bins = int(np.count_nonzero(np.isfinite(counts)))
+    if n_bins <= len(free):
+        raise FitError(f"{n_bins} bins are too few to fit {len(free)} parameters")
+    return n_bins
+
+
+def _bound_arrays(
+    bounds: Mapping[str, tuple[float | None, float | None]], free: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the free parameters, infinite for an open side."""
+    lo = np.array([(bounds.get(n, (None, None))[0]) for n in free], dtype=object)
+    hi = np.array([(bounds.get(n, (None, None))[1]) for n in free], dtype=object)
+    lo_f = np.array([-np.inf if v is None else float(v) for v in lo])
+    hi_f = np.array([np.inf if v is None else float(v) for v in hi])
+    return lo_f, hi_f
+
+
+class _Likelihood:
+    """The Poisson negative log-likelihood of ``model`` as a function of the free parameters
+    scaled by ``scale`` (and clipped to their bounds), with the model's derivatives."""
+
+    def __init__(self, model, counts, base, free, scale, lo_f, hi_f, jacobian):
+        self.model, self.counts, self.jacobian = model, counts, jacobian
+        self.base, self.free, self.scale = base, free, scale
+        self.lo_f, self.hi_f = lo_f, hi_f
+        self._last: dict[str, Any] = {}
+
+    def params_of(self, x: np.ndarray) -> dict[str, float]:
+        p = dict(self.base)
+        p.update(zip(self.free, np.clip(x * self.scale, self.lo_f, self.hi_f), strict=True))
+        return p
+
+    def mu_of(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model(**self.params_of(x)), dtype=float)
+
+    def nll(self, x: np.ndarray) -> float:
+        return self.nll_of(self.mu_of(x))
+
+    def nll_of(self, mu: np.ndarray) -> float:
+        if not np.all(np.isfinite(mu)):
+            return 1e300
+        below = mu < _MU_FLOOR  # no Poisson law: a steep wall keeps every bin's mean >= 0
+        wall = _WALL_SLOPE * float(np.sum(_MU_FLOOR - mu[below])) if below.any() else 0.0
+        mu = np.maximum(mu, _MU_FLOOR)
+        return float(np.sum(mu - self.counts * np.log(mu))) + wall
+
+    def jac_of(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model and its derivatives by the scaled free parameters (the last one remembered:
+        a step's trial point is the next step's start)."""
+        if self.jacobian is None:
+            lo, hi = self.lo_f / self.scale, self.hi_f / self.scale
+            return self.mu_of(x), _jacobian(self.mu_of, x, lo, hi)
+        key = x.tobytes()
+        if self._last.get("key") != key:
+            mu, derivs = self.jacobian(**self.params_of(x))
+            columns = [np.asarray(derivs[n], dtype=float) for n in self.free]
+            value = (np.asarray(mu, dtype=float), np.column_stack(columns))
+            self._last.update(key=key, value=value)
+        mu, jac = self._last["value"]
+        return mu, jac * self.scale
+
+    def nll_scored(self, x: np.ndarray) -> float:
+        return self.nll_of(self.jac_of(x)[0])
+
+    def nll_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        mu, jac = self.jac_of(x)
+        if not np.all(np.isfinite(mu)):
+            return 1e300, np.zeros_like(x)
+        below = mu < _MU_FLOOR
+        floored = np.maximum(mu, _MU_FLOOR)
+        value = float(np.sum(floored - self.counts * np.log(floored)))
+        weight = np.where(below, -_WALL_SLOPE, 1.0 - self.counts / floored)
+        if below.any():
+            value += _WALL_SLOPE * float(np.sum(_MU_FLOOR - mu[below]))
+        return value, jac.T @ weight
+
+
+def _maximise(
+    like: _Likelihood, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, bool, str]:
+    """The maximum of the likelihood from ``x0`` (scaled, within ``lo`` and ``hi``), whether
+    it converged, and a message: Fisher scoring with a Jacobian, else (or where the likelihood
+    is too far from quadratic for it) L-BFGS-B polished by a few Fisher steps."""
+    if like.jacobian is not None:
+        steps = min(max_iter, _SCORING_STEPS)
+        x0, converged, message = _fisher_scoring(
+            x0, like.counts, like.jac_of, like.nll_scored, lo, hi, steps
+        )
+        if converged:
+            return x0, converged, message
+    opt_bounds = [
+        (None if not np.isfinite(a) else a, None if not np.isfinite(b) else b)
+        for a, b in zip(lo, hi, strict=True)
+    ]
+    res = minimize(
+        like.nll if like.jacobian is None else like.nll_and_grad,
+        x0,
+        jac=like.jacobian is not None,
+        method="L-BFGS-B",
+        bounds=opt_bounds,
+        options={"maxiter": max_iter},
+    )
+    x = _fisher_polish(res.x, like.counts, like.jac_of, like.nll, lo, hi)
+    return x, bool(res.success), str(res.message)
 
 
 def _inverse(info: np.ndarray) -> np.ndarray:
