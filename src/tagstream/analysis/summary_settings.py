@@ -131,56 +131,14 @@ class SummarySettings:
 
     def __post_init__(self) -> None:
         if self.g2_pair is not None:
-            pair = self.g2_pair
-            if isinstance(pair, str | bytes) or not isinstance(pair, Sequence):
-                raise AnalysisError(f"g2_pair: give two different channels, got {pair!r}")
-            pair = tuple(pair)
-            if len(pair) != 2 or pair[0] == pair[1]:
-                raise AnalysisError(f"g2_pair: give two different channels, got {self.g2_pair!r}")
-            object.__setattr__(self, "g2_pair", pair)
+            object.__setattr__(self, "g2_pair", _pair(self.g2_pair))
         if self.thresholds_cps is not None:
             object.__setattr__(self, "thresholds_cps", _thresholds(self.thresholds_cps))
-        check_choice("excitation", self.excitation, EXCITATIONS)
-        check_choice("g2_method", self.g2_method, PULSED_METHODS)
-        check_choice("lifetime_model", self.lifetime_model, LIFETIME_MODELS)
-        check_irf(self.irf)
-        if self.n_states not in (None, 2, 3):
-            raise AnalysisError(f"n_states must be 2, 3 or absent, got {self.n_states!r}")
-        if not isinstance(self.model_significance, float | int) or not (
-            0 < self.model_significance < 1
-        ):
-            raise AnalysisError(
-                f"model_significance must lie between 0 and 1, got {self.model_significance!r}"
-            )
-        if self.irf_sigma is not None and self.irf != "gaussian":
-            raise AnalysisError("irf_sigma is the width of a Gaussian IRF: it needs irf='gaussian'")
-        for name in ("g2_window", "g2_bin", "lifetime_bin", "irf_sigma", "trace_bin", "flid_bin"):
-            value = getattr(self, name)
-            if value is not None and parse_time(value, name) <= 0:
-                raise AnalysisError(f"{name} must be positive, got {value!r}")
-        for name in ("trace_bin", "flid_bin"):
-            value = getattr(self, name)
-            if value is not None and parse_time(value, name) < MIN_TRACE_BIN_PS:
-                raise AnalysisError(
-                    f"{name} must be at least {MIN_TRACE_BIN_PS // 10**6} us (a bin per "
-                    f"{MIN_TRACE_BIN_PS // 10**6} us of run time is kept), got {value!r}"
-                )
+        _check_choices(self)
+        _check_times(self)
         if self.delays is not None:
-            if not isinstance(self.delays, Mapping):
-                raise AnalysisError(
-                    f"delays: a table of channel = delay, e.g. {{B = '5 ns'}}, got {self.delays!r}"
-                )
-            for key, value in self.delays.items():
-                parse_time(value, f"delays.{key}")
-            object.__setattr__(self, "delays", dict(self.delays))
-        if self.cw_jitter not in ("fit", "none") and parse_time(self.cw_jitter, "cw_jitter") < 0:
-            raise AnalysisError(
-                f"cw_jitter must be 'fit', 'none' or a time, got {self.cw_jitter!r}"
-            )
-        if self.powerlaw_min != "auto" and parse_time(self.powerlaw_min, "powerlaw_min") <= 0:
-            raise AnalysisError(
-                f"powerlaw_min must be 'auto' or a positive time, got {self.powerlaw_min!r}"
-            )
+            object.__setattr__(self, "delays", _delays(self.delays))
+        _check_fit_options(self)
         if self.gate is not None:
             object.__setattr__(self, "gate", _gate(self.gate))
         object.__setattr__(self, "plugins", _plugins(self.plugins))
@@ -209,7 +167,72 @@ class SummarySettings:
         return cls(**{k: v for k, v in d.items() if k not in tables}, kinds=tables or None)
 
 
+def _pair(pair: object) -> tuple[ChannelKey, ChannelKey]:
+    """The g2 pair as a tuple of two different channels."""
+    if isinstance(pair, str | bytes) or not isinstance(pair, Sequence):
+        raise AnalysisError(f"g2_pair: give two different channels, got {pair!r}")
+    out = tuple(pair)
+    if len(out) != 2 or out[0] == out[1]:
+        raise AnalysisError(f"g2_pair: give two different channels, got {pair!r}")
+    return out
+
+
+def _check_choices(settings: SummarySettings) -> None:
+    """The named choices, the number of states, the model significance and the IRF width."""
+    check_choice("excitation", settings.excitation, EXCITATIONS)
+    check_choice("g2_method", settings.g2_method, PULSED_METHODS)
+    check_choice("lifetime_model", settings.lifetime_model, LIFETIME_MODELS)
+    check_irf(settings.irf)
+    if settings.n_states not in (None, 2, 3):
+        raise AnalysisError(f"n_states must be 2, 3 or absent, got {settings.n_states!r}")
+    significance = settings.model_significance
+    if not isinstance(significance, float | int) or not (0 < significance < 1):
+        raise AnalysisError(f"model_significance must lie between 0 and 1, got {significance!r}")
+    if settings.irf_sigma is not None and settings.irf != "gaussian":
+        raise AnalysisError("irf_sigma is the width of a Gaussian IRF: it needs irf='gaussian'")
+
+
+def _check_times(settings: SummarySettings) -> None:
+    """The windows and bins are positive times, the trace and FLID bins at least
+    :data:`MIN_TRACE_BIN_PS`."""
+    for name in ("g2_window", "g2_bin", "lifetime_bin", "irf_sigma", "trace_bin", "flid_bin"):
+        value = getattr(settings, name)
+        if value is not None and parse_time(value, name) <= 0:
+            raise AnalysisError(f"{name} must be positive, got {value!r}")
+    for name in ("trace_bin", "flid_bin"):
+        value = getattr(settings, name)
+        if value is not None and parse_time(value, name) < MIN_TRACE_BIN_PS:
+            raise AnalysisError(
+                f"{name} must be at least {MIN_TRACE_BIN_PS // 10**6} us (a bin per "
+                f"{MIN_TRACE_BIN_PS // 10**6} us of run time is kept), got {value!r}"
+            )
+
+
+def _delays(delays: object) -> dict[ChannelKey, TimeLike]:
+    """The cable delays as a dict, each checked to be a time."""
+    if not isinstance(delays, Mapping):
+        raise AnalysisError(
+            f"delays: a table of channel = delay, e.g. {{B = '5 ns'}}, got {delays!r}"
+        )
+    for key, value in delays.items():
+        parse_time(value, f"delays.{key}")
+    return dict(delays)
+
+
+def _check_fit_options(settings: SummarySettings) -> None:
+    """The CW jitter (``"fit"``, ``"none"`` or a time) and the power-law cut (``"auto"`` or a
+    positive time)."""
+    jitter = settings.cw_jitter
+    if jitter not in ("fit", "none") and parse_time(jitter, "cw_jitter") < 0:
+        raise AnalysisError(f"cw_jitter must be 'fit', 'none' or a time, got {jitter!r}")
+    cut = settings.powerlaw_min
+    if cut != "auto" and parse_time(cut, "powerlaw_min") <= 0:
+        raise AnalysisError(f"powerlaw_min must be 'auto' or a positive time, got {cut!r}")
+
+
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
+    """Check that setting ``name`` is one of ``allowed``; an :class:`AnalysisError` naming them if
+    not."""
     if value not in allowed:
         raise AnalysisError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
@@ -345,6 +368,7 @@ def _name(key: ChannelKey, metadata: RunMetadata) -> str:
 
 
 def detector_names(metadata: RunMetadata) -> list[str]:
+    """Names of the run's detector channels, in the order of its channel map."""
     return [c.name for c in metadata.channels.detectors]
 
 
