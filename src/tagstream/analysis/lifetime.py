@@ -61,6 +61,7 @@ class DecayResult:
 
     @property
     def bin_ps(self) -> float:
+        """Bin width, ps."""
         return float(self.edges_ps[1] - self.edges_ps[0])
 
     def fit(self, model: str = "mono", **options):
@@ -208,16 +209,8 @@ class LifetimeAnalyzer:
         self._phased = self.fold.folds(start)
         if self._mode == "T3":
             unit = nanotime_unit_ps
-            if not unit:
-                raise AnalysisError("lifetime: T3 data need their nanotime unit")
+            self._step = _t3_step(self.bin_ps, unit)
             self._unit = float(unit)
-            factor = self.bin_ps / unit
-            if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
-                raise AnalysisError(
-                    f"lifetime: the bin ({self.bin_ps} ps) must be a whole multiple of the "
-                    f"nanotime unit ({unit:g} ps)"
-                )
-            self._step = round(factor)
             off_grid = abs(start / unit - round(start / unit)) > 1e-9
             self._phased |= off_grid and math.isfinite(self.fold.period_ps)
         else:
@@ -225,11 +218,8 @@ class LifetimeAnalyzer:
         # whole bins: inside one period by default (a fit folds the tail of earlier pulses onto
         # exactly one period); an explicit range is covered completely (folded: as far as one
         # period from its start allows)
-        span = stop - start
-        n_bins = int(np.floor(span / self.bin_ps + 1e-9))
-        if self._range is not None and n_bins * self.bin_ps < span:
-            limit = self.fold.period_ps * (1 + 1e-9) if self._phased else math.inf
-            n_bins += (n_bins + 1) * self.bin_ps <= limit
+        limit = self.fold.period_ps * (1 + 1e-9) if self._phased else math.inf
+        n_bins = _whole_bins(stop - start, self.bin_ps, self._range is not None, limit)
         if self._mode == "T2" and n_bins * self._step > MAX_DIVIDEND:
             raise AnalysisError("lifetime: the histogram range is limited to 2.1 ms")
         self._edges = start + self.bin_ps * np.arange(n_bins + 1, dtype=float)
@@ -318,4 +308,28 @@ class LifetimeAnalyzer:
         raise AnalysisError(f"lifetime: {detector!r} is not one of the detectors {self.labels}")
 
     def results(self) -> dict[str, DecayResult]:
+        """The decay histogram of every analysed detector, by channel name."""
         return {label: self.result(label) for label in self.labels}
+
+
+def _t3_step(bin_ps: int, unit: float | None) -> int:
+    """The decay bin in nanotime units: ``bin_ps`` must be a whole multiple of the T3 nanotime
+    unit ``unit`` (ps)."""
+    if not unit:
+        raise AnalysisError("lifetime: T3 data need their nanotime unit")
+    factor = bin_ps / unit
+    if abs(factor - round(factor)) > 1e-9 * factor or round(factor) < 1:
+        raise AnalysisError(
+            f"lifetime: the bin ({bin_ps} ps) must be a whole multiple of the "
+            f"nanotime unit ({unit:g} ps)"
+        )
+    return round(factor)
+
+
+def _whole_bins(span: float, bin_ps: int, explicit: bool, limit: float) -> int:
+    """Bins of ``bin_ps`` in ``span`` ps: the whole ones, and for an ``explicit`` range one more
+    covering its end when the bins then still end within ``limit`` ps."""
+    n_bins = int(np.floor(span / bin_ps + 1e-9))
+    if explicit and n_bins * bin_ps < span:
+        n_bins += (n_bins + 1) * bin_ps <= limit
+    return n_bins
