@@ -16,6 +16,7 @@ from ..tags.metadata import N_CHANNELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``info`` command (its argument: a run file) to the subcommand parsers ``sub``."""
     p = sub.add_parser("info", help="header, metadata and counts of a run file")
     p.add_argument(
         "file",
@@ -27,18 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the header, metadata, per-channel counts and rates, settings and stored results of
+    the run file ``args.file``; returns the exit status (0)."""
     with open_run(args.file) as source:
         md = source.metadata
         status = source.status
-        counts = np.zeros(N_CHANNELS, dtype=np.int64)
-        span = [None, None]
-        lost = 0
-        for batch in source.batches():
-            counts += channel_counts(batch.channels)
-            span[0] = batch.t_begin if span[0] is None else span[0]
-            span[1] = batch.t_end
-            lost += batch.duration_ps - batch.live_ps
-    duration = (span[1] - span[0]) if span[0] is not None else 0
+        counts, duration, lost = _tally(source)
     print(f"file      {args.file}")
     for line in source.header_lines():
         print(line)
@@ -49,13 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"source    {md.source}   mode {md.mode}   resolution {md.resolution_ps:g} ps")
     print(f"duration  {format_time(duration)}   lost {format_time(lost)}")
     if md.laser_period_ps:
-        sync = md.sync_period_ps or md.laser_period_ps
-        divided = round(sync / md.laser_period_ps)
-        per_sync = f", {divided} pulses per sync" if divided > 1 else ""
-        print(
-            f"laser     {1e6 / md.laser_period_ps:.6g} MHz  (sync period "
-            f"{format_time(sync)}{per_sync})"
-        )
+        print(_laser_line(md.laser_period_ps, md.sync_period_ps))
     if md.nanotime_unit_ps:
         print(f"nanotime  unit {md.nanotime_unit_ps:g} ps")
     if md.hbt_pair:
@@ -69,11 +58,39 @@ def run(args: argparse.Namespace) -> int:
         for line in settings_lines(md.settings):
             print(line)
     if status is not None:
-        series = read_results(args.file).series
-        if series:
-            listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
-            print(f"results   {listed}")
+        _print_results(args.file)
     return 0
+
+
+def _tally(source) -> tuple[np.ndarray, int, int]:
+    """Tags per channel over the whole run, its duration (first to last batch, ps) and the
+    time lost (ps)."""
+    counts = np.zeros(N_CHANNELS, dtype=np.int64)
+    span = [None, None]
+    lost = 0
+    for batch in source.batches():
+        counts += channel_counts(batch.channels)
+        span[0] = batch.t_begin if span[0] is None else span[0]
+        span[1] = batch.t_end
+        lost += batch.duration_ps - batch.live_ps
+    duration = (span[1] - span[0]) if span[0] is not None else 0
+    return counts, duration, lost
+
+
+def _laser_line(laser_period_ps: float, sync_period_ps: float | None) -> str:
+    """The laser's repetition rate, the sync period and the pulses per sync."""
+    sync = sync_period_ps or laser_period_ps
+    divided = round(sync / laser_period_ps)
+    per_sync = f", {divided} pulses per sync" if divided > 1 else ""
+    return f"laser     {1e6 / laser_period_ps:.6g} MHz  (sync period {format_time(sync)}{per_sync})"
+
+
+def _print_results(path: str) -> None:
+    """The result series stored in the run file, with their numbers of snapshots."""
+    series = read_results(path).series
+    if series:
+        listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
+        print(f"results   {listed}")
 
 
 #: Deepest nesting of the settings that is shown, and the longest list shown in full.
@@ -81,9 +98,7 @@ SETTINGS_DEPTH = 6
 SETTINGS_LIST = 12
 
 
-def settings_lines(
-    settings: dict, indent: int = 2, depth: int = 0, unit: str = ""
-) -> list[str]:
+def settings_lines(settings: dict, indent: int = 2, depth: int = 0, unit: str = "") -> list[str]:
     """The run's settings, one per line, nested tables (and lists of tables) indented; times
     (keys ending in ``_ps``, or inside a table whose key does) and rates (``_hz``) in readable
     units."""
@@ -125,4 +140,3 @@ def _setting(key: str, value: object) -> str:
         return f"[{shown}{more}]"
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= 200 else text[:197] + "..."
-
