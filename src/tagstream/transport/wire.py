@@ -177,7 +177,7 @@ def encode_record(
 
 
 def _json_value(value: object) -> object:
-    """numpy scalars and arrays in a record, as plain JSON values."""
+    """Plain JSON values for the numpy scalars and arrays in a record."""
     if isinstance(value, np.generic | np.ndarray):
         return value.tolist()
     raise WireError(f"a record cannot hold {type(value).__name__}")
@@ -253,6 +253,26 @@ def _view(frame: object) -> memoryview:
 
 
 def _decode_batch(views, flags, t_begin, t_end, n_tags, n_gaps, width) -> TagBatch:
+    expected = _batch_frames(flags, n_tags, n_gaps, width)
+    arrays = _batch_arrays(views, expected)
+    ts = arrays["timestamps"]
+    _check_order(ts, t_begin, t_end)
+    gaps = iv.EMPTY
+    if flags & GAPS:
+        gaps = _checked_gaps(arrays["gaps"].reshape(-1, 2), ts, t_begin, t_end)
+    return TagBatch(
+        ts,
+        arrays["channels"],
+        t_begin,
+        t_end,
+        nanotimes=arrays.get("nanotimes"),
+        gaps=gaps,
+        check=False,
+    )
+
+
+def _batch_frames(flags, n_tags, n_gaps, width) -> list[tuple[str, str, int]]:
+    """The array frames a batch header announces: name, dtype and number of values each."""
     if flags & ~(TIMESTAMPS | CHANNELS | NANOTIMES | GAPS):
         raise WireError(f"unknown array flags {flags:#x} at byte 7")
     if not flags & TIMESTAMPS or not flags & CHANNELS:
@@ -268,6 +288,11 @@ def _decode_batch(views, flags, t_begin, t_end, n_tags, n_gaps, width) -> TagBat
         expected.append(("nanotimes", f"<u{width}" if width > 1 else "|u1", n_tags))
     if flags & GAPS:
         expected.append(("gaps", "<i8", 2 * n_gaps))
+    return expected
+
+
+def _batch_arrays(views, expected: list[tuple[str, str, int]]) -> dict[str, np.ndarray]:
+    """The batch's arrays over the frames after the header, each checked for its size."""
     if len(views) != 1 + len(expected):
         raise WireError(f"{len(views)} frames, expected {1 + len(expected)}")
     arrays = {}
@@ -278,29 +303,27 @@ def _decode_batch(views, flags, t_begin, t_end, n_tags, n_gaps, width) -> TagBat
                 f"frame {k} ({name}) holds {view.nbytes} bytes, expected {size} for {count} values"
             )
         arrays[name] = np.frombuffer(view, dtype=dtype)
-    ts = arrays["timestamps"]
+    return arrays
+
+
+def _check_order(ts: np.ndarray, t_begin: int, t_end: int) -> None:
+    """The timestamps (ps) are in order and inside the span ``[t_begin, t_end)``."""
     bad = first_out_of_order(ts, np.int64(t_begin), np.int64(t_end))
     if bad >= 0:
         if ts[bad] < t_begin or ts[bad] >= t_end:
             raise WireError(f"tag {bad} at {ts[bad]} ps lies outside the span [{t_begin}, {t_end})")
         raise WireError(f"timestamps go back in time at tag {bad}")
-    gaps = iv.EMPTY
-    if flags & GAPS:
-        gaps = arrays["gaps"].reshape(-1, 2)
-        ordered = np.all(gaps[:, 1] > gaps[:, 0]) and np.all(gaps[1:, 0] > gaps[:-1, 1])
-        if not ordered or gaps[0, 0] < t_begin or gaps[-1, 1] > t_end:
-            raise WireError("gaps must be sorted, apart, and inside the span")
-        if iv.contains(gaps, ts).any():
-            raise WireError("a tag lies inside a gap")
-    return TagBatch(
-        ts,
-        arrays["channels"],
-        t_begin,
-        t_end,
-        nanotimes=arrays.get("nanotimes"),
-        gaps=gaps,
-        check=False,
-    )
+
+
+def _checked_gaps(gaps: np.ndarray, ts: np.ndarray, t_begin: int, t_end: int) -> np.ndarray:
+    """The gaps (``[start, end)`` rows, ps), checked to be sorted, apart, inside the span and
+    free of tags."""
+    ordered = np.all(gaps[:, 1] > gaps[:, 0]) and np.all(gaps[1:, 0] > gaps[:-1, 1])
+    if not ordered or gaps[0, 0] < t_begin or gaps[-1, 1] > t_end:
+        raise WireError("gaps must be sorted, apart, and inside the span")
+    if iv.contains(gaps, ts).any():
+        raise WireError("a tag lies inside a gap")
+    return gaps
 
 
 def _decode_record(views) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
