@@ -120,7 +120,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .pipeline.offline import summary
     from .pipeline.result_series import read_results as results
     from .sources.factory import simulate
-    from .sources.files import open_run as open
+    from .sources.files import open_run as open  # noqa: A004  (ts.open: the documented API)
     from .tags import (
         Channel,
         ChannelMap,
