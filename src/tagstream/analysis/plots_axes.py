@@ -76,7 +76,8 @@ def display_factor(total: float, n: int, min_mean: float, min_bins: int) -> int:
 
 
 def time_unit(span_ps: float) -> tuple[float, str]:
-    """ps per axis unit and its name for an axis spanning ``span_ps``: ns, or µs from 2 µs."""
+    """Picoseconds per axis unit and its name for an axis spanning ``span_ps``: ns, or µs from
+    2 µs."""
     return (PS_PER_US, "µs") if span_ps >= 2 * PS_PER_US else (PS_PER_NS, "ns")
 
 

@@ -1,8 +1,8 @@
-"""PicoQuant's unified TTTR file format (PTU), kept as data: header tag types, record types and
+r"""PicoQuant's unified TTTR file format (PTU), kept as data: header tag types, record types and
 the bit layouts of their 32-bit records.
 
 Facts from PicoQuant's published format description and demo readers. A PTU file is the magic
-``PQTTTR\\0\\0``, an 8-byte version string, a tagged header and the records. A header tag is a
+``PQTTTR\0\0``, an 8-byte version string, a tagged header and the records. A header tag is a
 32-byte NUL-padded identifier, an int32 index (-1 for a scalar, 0, 1, ... for the elements of an
 array), a uint32 type code and an 8-byte value; types of variable length keep the length of
 their payload (bytes) in the value and the payload right after the tag. The tag

@@ -37,7 +37,7 @@ def own_metadata(f: h5py.File, path: Path) -> RunMetadata | None:
 
 
 def read_committed(f: h5py.File, path: Path) -> tuple[int, ...] | None:
-    """tagstream's record of what the writer's last commit made final (layout 2), if any:
+    """The record tagstream keeps of what the writer's last commit made final (layout 2), if any:
     ``(tags, gap rows, t_begin, t_end, ...)``, times in ps."""
     node = f.get(f"{spec.TAGSTREAM_GROUP}/{spec.USER_COMMITTED}")
     if node is None:

@@ -328,7 +328,7 @@ def status_text(value: str) -> np.bytes_:
 
 
 def _json_value(value: object) -> object:
-    """numpy scalars and arrays in the settings, as plain JSON values."""
+    """Plain JSON values for the numpy scalars and arrays in the settings."""
     if isinstance(value, np.generic | np.ndarray):
         return value.tolist()
     raise TypeError(f"settings: {type(value).__name__} cannot be stored as JSON")
