@@ -29,6 +29,8 @@ class FlidMeasurement(Measurement):
     def build(
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
+        """The FLID map for this run, or ``None`` when the settings resolve none; a note when the
+        run has no decays to time its photons but a trace."""
         reason = no_decay_reason(metadata)
         if reason is not None and trace_channels(settings, metadata) is not None:
             notes.append(f"{cls.kind}: {reason}")
@@ -37,6 +39,8 @@ class FlidMeasurement(Measurement):
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
+        """The FLID panel (slot 3) in the pulsed layout; none in the CW one, where the trace's
+        occurrence histogram takes its place."""
         from ..plots import cw_layout
 
         if cw_layout(summary):  # no decays: the trace's occurrences take its place
@@ -51,6 +55,7 @@ class FlidMeasurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
+        """The ``"flid"`` CSV table, or the reason it is missing."""
         table = flid_table(summary, table_head(summary))
         if table is not None:
             return {"flid": table}
@@ -60,6 +65,8 @@ class FlidMeasurement(Measurement):
 
 # ---------------------------------------------------------------------- CSV export
 def flid_table(summary: Any, head: str) -> Table | None:
+    """The FLID map as a long CSV table, one row per cell (counts per time bin, mean delay in ns,
+    time bins); ``None`` without a map or with an empty one."""
     fl = summary.flid
     if fl is None:
         return None

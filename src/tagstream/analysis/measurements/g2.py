@@ -52,6 +52,8 @@ class G2Measurement(Measurement):
     def build(
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
+        """The linear g2 of the HBT pair for this run, or ``None`` when the settings resolve no
+        pair."""
         analyzer = g2_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer)
 
@@ -69,6 +71,8 @@ class G2Measurement(Measurement):
 
     @classmethod
     def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
+        """The warnings of the g2(0) estimate and of the lag range, prefixed ``"g2: "``; none
+        without a g2(0)."""
         zero = values.get("g2_zero")
         if zero is None:
             return []
@@ -76,6 +80,8 @@ class G2Measurement(Measurement):
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        """The ``"g2"`` block of the summary JSON: the pair, the g2(0) fields (``None`` when not
+        computed), the gate (ns) and the note."""
         pair = summary.settings.g2_pair
         block = dict.fromkeys(KEYS) | {"pair": None if pair is None else list(pair)}
         if summary.g2_zero is not None:
@@ -85,6 +91,8 @@ class G2Measurement(Measurement):
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        """The g2 line of the text summary: g2(0) with its error, excitation, method, pair, gate,
+        purity, and the laser period (ns) or the dip rate (per ns)."""
         z = summary.g2_zero
         if z is None:
             return [("g2", "g2(0): not available")]
@@ -101,6 +109,8 @@ class G2Measurement(Measurement):
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
+        """The g2(τ) panel (slot 0) with its g2(0) and notes."""
+
         def draw(fig: Any, cell: Any) -> None:
             from ..plots import plot_g2
 
@@ -112,6 +122,8 @@ class G2Measurement(Measurement):
     def live_status(
         cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
     ) -> str | None:
+        """``"g2(0) value ± error"`` from the last g2 snapshot; ``"g2(0) —"`` while none can be
+        computed."""
         snapshot, spec = latest.get(SERIES), specs.get(SERIES)
         if snapshot is None or spec is None:
             return "g2(0) —"
@@ -124,6 +136,7 @@ class G2Measurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
+        """The ``"g2"`` CSV table, or the reason it is missing."""
         table = g2_table(summary, table_head(summary))
         if table is not None:
             return {"g2": table}
@@ -132,6 +145,8 @@ class G2Measurement(Measurement):
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
+        """The ``"g2"`` series: coincidences, expected coincidences and live time (ps) per lag bin,
+        and the photons of both channels, over the lag bin edges (ps)."""
         a = self.analyzer
         bins = int(2 * a.window_ps // a.bin_ps)
         edges = np.arange(-a.window_ps, a.window_ps + 1, a.bin_ps, dtype=np.int64)
@@ -159,6 +174,7 @@ class G2Measurement(Measurement):
         return (spec,)
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
+        """One snapshot of the g2 histogram so far (the whole histogram, cumulative)."""
         result = self.analyzer.result()
         values = {
             "counts": result.counts,
@@ -169,6 +185,7 @@ class G2Measurement(Measurement):
         return [Snapshot(SERIES, covered, result.live_ps, values)]
 
     def restore(self, state: ResumeState) -> None:
+        """Continue from the last g2 snapshot's coincidences and photon counts."""
         last = state.snapshots.get(SERIES)
         if last is None:
             return
@@ -178,20 +195,24 @@ class G2Measurement(Measurement):
 
     @classmethod
     def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> G2Result:
+        """The :class:`G2Result` a live g2 snapshot holds."""
         return result_of(spec.attrs, spec.axes["edges_ps"][0], snapshot.values, snapshot.live_ps)
 
     @classmethod
     def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> G2Analyzer:
+        """A fresh :class:`G2Analyzer` with the recorded pair, window and bin (ps)."""
         g = cls.result_from(series)
         return G2Analyzer(*g.channels, window=int(g.edges_ps[-1]), bin=g.bin_ps, channels=channels)
 
     @classmethod
     def same(cls, live: G2Result, offline: G2Result) -> bool:
+        """Whether both results hold the same coincidences, photon counts and live time."""
         counts = (live.n_a, live.n_b, live.live_ps) == (offline.n_a, offline.n_b, offline.live_ps)
         return bool(np.array_equal(live.counts, offline.counts) and counts)
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> G2Result:
+        """The :class:`G2Result` of snapshot ``k`` of the recorded g2 series."""
         s = series[SERIES]
         values = {name: s.fields[name][k] for name in ("counts", "expected", "overlap_ps", "n_ab")}
         return result_of(s.attrs, s.axes["edges_ps"], values, int(s.live_ps[k]))
@@ -282,6 +303,8 @@ def range_warnings(metadata: RunMetadata) -> list[str]:
 
 # ---------------------------------------------------------------------- CSV export
 def g2_table(summary: Any, head: str) -> Table | None:
+    """The g2(τ) CSV table (lag in ns, coincidences, expected, g2 and its error) headed by the run,
+    the pair, the binning and the g2(0) line; ``None`` without a g2."""
     g, z = summary.g2, summary.g2_zero
     if g is None:
         return None
@@ -313,6 +336,8 @@ def g2_table(summary: Any, head: str) -> Table | None:
 
 
 def g2_zero_line(summary: Any) -> str:
+    """The g2(0) comment line of the CSV tables: value, error, excitation, method and the period
+    (ns) or dip rate (per ns), or why it is not available."""
     z = summary.g2_zero
     if z is None:
         reasons = summary.notes_for("g2")

@@ -28,11 +28,14 @@ class LogG2Measurement(Measurement):
     def build(
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
+        """The log-binned (multi-tau) g2 of the HBT pair for this run, or ``None`` when the settings
+        resolve none."""
         analyzer = log_g2_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer)
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
+        """The log-binned g2 panel (slot 1) in the CW layout; none in the pulsed one."""
         from ..plots import cw_layout
 
         if not cw_layout(summary):
@@ -47,6 +50,8 @@ class LogG2Measurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
+        """The ``"g2_log"`` CSV table, or the reason it is missing; none for a pulsed run (the decay
+        is exported instead)."""
         table = g2_log_table(summary, table_head(summary))
         if table is not None:
             return {"g2_log": table}
@@ -58,6 +63,8 @@ class LogG2Measurement(Measurement):
 
 # ---------------------------------------------------------------------- CSV export
 def g2_log_table(summary: Any, head: str) -> Table | None:
+    """The log-binned g2 CSV table (lag and cell width in s, coincidences of both directions,
+    expected, g2 and its error) headed by the run and the pair; ``None`` without one."""
     log = summary.g2_log
     if log is None:
         return None

@@ -52,6 +52,8 @@ class LifetimeMeasurement(Measurement):
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
         # without decays the resolved settings have no lifetime channel, and say why
+        """The decay histogram of the lifetime channel for this run, or ``None`` without one (the
+        resolved settings say why)."""
         analyzer = lifetime_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer, metadata.mode)
 
@@ -68,11 +70,14 @@ class LifetimeMeasurement(Measurement):
 
     @classmethod
     def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
+        """The warnings of the decay fit, prefixed ``"lifetime: "``; none without a fit."""
         fit = values.get("decay_fit")
         return [] if fit is None else [f"lifetime: {w}" for w in fit.warnings]
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        """The ``"lifetime"`` block of the summary JSON: the channel, the fit's fields (``None``
+        when not computed), the photons, the pulses per sync and the note."""
         block = dict.fromkeys(KEYS) | {"channel": summary.settings.lifetime_channel}
         decay, fit = summary.decay, summary.decay_fit
         if fit is not None and decay is not None:
@@ -83,6 +88,8 @@ class LifetimeMeasurement(Measurement):
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        """The lifetime line of the text summary: channel, model, IRF and each lifetime (ns) with
+        its error and amplitude share."""
         fit, decay = summary.decay_fit, summary.decay
         if fit is None or decay is None:
             return [("lifetime", "lifetime: not available")]
@@ -96,6 +103,8 @@ class LifetimeMeasurement(Measurement):
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
+        """The decay panel with its fit residuals below (slot 1) in the pulsed layout; none in the
+        CW one, where the log-binned g2 takes its place."""
         from ..plots import cw_layout
 
         if cw_layout(summary):  # the log-binned g2 takes its place
@@ -116,6 +125,8 @@ class LifetimeMeasurement(Measurement):
     def live_status(
         cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
     ) -> str | None:
+        """``"tau 1.23 ns"`` from a one-exponential fit of the last decay snapshot; ``"tau —"``
+        while none can be made."""
         snapshot, spec = latest.get(SERIES), specs.get(SERIES)
         if snapshot is None or spec is None or not np.any(snapshot.values["counts"]):
             return "tau —"
@@ -127,6 +138,7 @@ class LifetimeMeasurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
+        """The ``"decay"`` CSV table, or the reason it is missing."""
         table = decay_table(summary, table_head(summary))
         if table is not None:
             return {"decay": table}
@@ -135,6 +147,8 @@ class LifetimeMeasurement(Measurement):
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
+        """The ``"lifetime"`` series: photons per delay bin over the bin edges (ps), with the
+        channel, the mode, the laser period (ps) and the pulses per sync."""
         a = self.analyzer
         edges = a.edges_ps
         spec = SeriesSpec(
@@ -152,9 +166,11 @@ class LifetimeMeasurement(Measurement):
         return (spec,)
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
+        """One snapshot of the decay histogram so far (cumulative)."""
         return [Snapshot(SERIES, covered, live_ps, {"counts": self.analyzer.result().counts})]
 
     def restore(self, state: ResumeState) -> None:
+        """Continue from the last decay snapshot's counts."""
         last = state.snapshots.get(SERIES)
         if last is None:
             return
@@ -163,17 +179,20 @@ class LifetimeMeasurement(Measurement):
 
     @classmethod
     def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> DecayResult:
+        """The :class:`DecayResult` a live decay snapshot holds."""
         return result_of(spec.attrs, spec.axes["edges_ps"][0], snapshot.values["counts"])
 
     @classmethod
     def replica(
         cls, series: Mapping[str, RecordedSeries], channels: ChannelMap
     ) -> LifetimeAnalyzer:
+        """A fresh :class:`LifetimeAnalyzer` of the recorded channel and bin (ps)."""
         d = cls.result_from(series)
         return LifetimeAnalyzer(d.channel, bin=round(d.bin_ps), channels=channels)
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> DecayResult:
+        """The :class:`DecayResult` of snapshot ``k`` of the recorded decay series."""
         s = series[SERIES]
         return result_of(s.attrs, s.axes["edges_ps"], s.fields["counts"][k])
 
@@ -192,6 +211,9 @@ def result_of(attrs: Mapping, edges: np.ndarray, counts: np.ndarray) -> DecayRes
 
 # ---------------------------------------------------------------------- CSV export
 def decay_table(summary: Any, head: str) -> Table | None:
+    """The decay CSV table (delay, counts and the fitted model per bin) headed by the run, the
+    channel, the binning and the fitted lifetimes or why there is no fit; ``None`` without a
+    decay."""
     d, fit = summary.decay, summary.decay_fit
     if d is None:
         return None

@@ -66,6 +66,8 @@ class TraceMeasurement(Measurement):
     def build(
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
+        """The intensity trace (and the blinking analysis on it) for this run, or ``None`` when the
+        settings resolve no trace channels."""
         analyzer = trace_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer, settings, notes)
 
@@ -80,6 +82,8 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
+        """The ``"blinking"`` block of the summary JSON: the blinking statistics (``None`` when not
+        computed), the gate (ns) and the note."""
         block = dict.fromkeys(KEYS)
         if summary.blinking is not None:
             block |= summary.blinking.to_dict()
@@ -88,6 +92,8 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
+        """The blinking line of the text summary: bin (ms), thresholds, method, gate and the ON,
+        grey and OFF fractions, with the dwell-time exponents; or why there is none."""
         b = summary.blinking
         if b is None:
             if any(n.startswith(f"blinking: {NO_BLINKING}") for n in summary.notes):
@@ -109,6 +115,8 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
+        """The trace panel with its side histogram (slot 2), and in the CW layout the occurrence
+        histogram against Poisson (slot 3)."""
         from ..plots import cw_layout
 
         def draw_trace(fig: Any, cell: Any) -> None:
@@ -137,6 +145,7 @@ class TraceMeasurement(Measurement):
     def live_status(
         cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
     ) -> str | None:
+        """``"ON 0.85"``: the ON fraction of the last blinking snapshot; ``"ON —"`` before one."""
         snapshot = latest.get(BLINKING)
         if snapshot is None:
             return "ON —"
@@ -144,6 +153,7 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
+        """The ``"trace"`` CSV table, or the reason it is missing."""
         table = trace_table(summary, table_head(summary))
         if table is not None:
             return {"trace": table}
@@ -152,6 +162,9 @@ class TraceMeasurement(Measurement):
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
+        """The ``"trace"`` series (counts and live time (ps) per bin as new rows, the bin still
+        filling apart) and the ``"blinking"`` series (thresholds in counts/s, state fractions,
+        dwell exponents)."""
         a = self.analyzer
         n = len(a.labels)
         trace = SeriesSpec(
@@ -181,6 +194,8 @@ class TraceMeasurement(Measurement):
         return trace, blinking
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
+        """The trace bins completed since the last snapshot (every bin when ``final``), and the
+        blinking statistics when due; none before the first bin."""
         a = self.analyzer
         if a.t0 is None:
             return []
@@ -190,6 +205,8 @@ class TraceMeasurement(Measurement):
         return out + self._blinking_snapshot(covered, live_ps, final)
 
     def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
+        """The trace bins not yet stored, else a blinking fit that was put off; none when all is
+        stored."""
         if self.analyzer.n_bins > self._rows:
             return self.snapshots(covered, live_ps, final=True)
         if self._fit_missing:
@@ -197,6 +214,7 @@ class TraceMeasurement(Measurement):
         return []
 
     def restore(self, state: ResumeState) -> None:
+        """Continue from the stored trace rows and the bin that was filling at the resume time."""
         last = state.snapshots.get(SERIES)
         if last is None:
             return
@@ -212,11 +230,13 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> TraceAnalyzer:
+        """A fresh :class:`TraceAnalyzer` of the recorded channels and bin (ps)."""
         tr = cls.result_from(series)
         return TraceAnalyzer(list(tr.channels), bin=tr.bin_ps, channels=channels)
 
     @classmethod
     def same(cls, live: TraceResult, offline: TraceResult) -> bool:
+        """Whether both traces hold the same counts per bin and channel and the same live time."""
         return bool(
             np.array_equal(live.counts_by_channel, offline.counts_by_channel)
             and np.array_equal(live.exposure_ps, offline.exposure_ps)
@@ -224,6 +244,8 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> TraceResult:
+        """The :class:`TraceResult` of the rows stored up to snapshot ``k`` of the recorded
+        trace."""
         s = series[SERIES]
         rows = s.rows(k)
         return TraceResult(
@@ -314,6 +336,9 @@ def blinking_of(trace: TraceResult, settings: SummarySettings) -> BlinkingResult
 
 # ---------------------------------------------------------------------- CSV export
 def trace_table(summary: Any, head: str) -> Table | None:
+    """The trace CSV table (bin start in s, counts, live time in s, rate in counts/s, and the state
+    per bin when blinking was analysed) headed by the run, channels and bin; ``None`` without a
+    trace."""
     tr, b = summary.trace, summary.blinking
     if tr is None:
         return None
