@@ -82,6 +82,7 @@ class Thresholds:
 
     @property
     def n_states(self) -> int:
+        """Number of intensity states (2 or 3)."""
         return len(self.means)
 
 

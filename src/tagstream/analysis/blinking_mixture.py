@@ -48,10 +48,14 @@ def _n_params(k: int) -> int:
 
 
 def mixture_bic(loglik: float, k: int, n_bins: float) -> float:
+    """Bayesian information criterion of a ``k``-state mixture with log-likelihood ``loglik`` over
+    ``n_bins`` full trace bins (lower is better)."""
     return -2.0 * loglik + _n_params(k) * np.log(n_bins)
 
 
 def single_poisson_loglik(values: np.ndarray, occ: np.ndarray) -> float:
+    """Log-likelihood of one Poisson state (its mean the histogram's) for the occurrence histogram
+    ``occ`` of counts per bin ``values``."""
     mean = max(float(values @ occ / occ.sum()), _MIN_MEAN)
     return float(occ @ _log_poisson(values, mean))
 

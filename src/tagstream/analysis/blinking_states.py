@@ -87,6 +87,8 @@ def interior_bins(states: np.ndarray) -> np.ndarray:
 def check_trace(
     counts: np.ndarray, exposure_ps: np.ndarray, bin_ps: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    """A trace's counts and live time per bin (ps) as int64, checked: 1-D of equal length, integer,
+    counts not negative, live time within ``[0, bin_ps]`` and no counts without live time."""
     counts = np.asarray(counts)
     exposure = np.asarray(exposure_ps)
     if int(bin_ps) <= 0:
@@ -111,6 +113,8 @@ def check_trace(
 
 
 def check_thresholds(thresholds: Sequence[float], name: str) -> np.ndarray:
+    """One or two increasing finite intensity thresholds as a float array (``name`` in the
+    error)."""
     thr = np.asarray(thresholds, dtype=float).ravel()
     if thr.size not in (1, 2) or not np.all(np.isfinite(thr)) or np.any(np.diff(thr) <= 0):
         raise AnalysisError(f"{name}: give one or two increasing finite thresholds, got {thr}")
@@ -131,6 +135,7 @@ def classify_trace(
 
 
 def state_code(state: str | int) -> int:
+    """The state code (``OFF`` 0, ``GREY`` 1, ``ON`` 2) of a state name or code."""
     if isinstance(state, str) and state.lower() in STATE_NAMES:
         return STATE_NAMES.index(state.lower())
     if not isinstance(state, str) and state in (OFF, GREY, ON):

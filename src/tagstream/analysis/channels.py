@@ -12,6 +12,7 @@ from ..tags.metadata import N_CHANNELS
 
 
 def channel_label(number: int, channels: ChannelMap | None) -> str:
+    """The channel's name in the channel map, else its number as text."""
     if channels is not None and number in channels:
         return channels.lookup(number).name
     return str(number)

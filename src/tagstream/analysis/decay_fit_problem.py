@@ -58,6 +58,10 @@ class DecayProblem:
         irf_sigma_ps: float | None,
         fixed_background: float | None,
     ) -> DecayProblem:
+        """The problem of fitting ``counts`` (bin ``edges`` in ps) over ``bins``: the component
+        shapes for the IRF ``kind`` (a measured ``irf`` histogram, a Gaussian of fixed or fitted
+        width, or none), starting shift and width (ps) from the rise, and the limits of every
+        parameter."""
         fit_edges = edges[bins.start : bins.stop + 1]
         fit_counts = counts[bins]
         widths = np.diff(fit_edges)
@@ -99,10 +103,14 @@ class DecayProblem:
         )
 
     def free_parameters(self, n_components: int) -> int:
+        """Free parameters of a fit of ``n_components`` exponentials: photons and lifetime of each,
+        the IRF's shift and width where fitted, and the background unless fixed."""
         extra = {"gaussian": 1 if self.fixed_sigma is not None else 2, "measured": 1, "none": 0}
         return 2 * n_components + extra[self.kind] + (self.fixed_background is None)
 
     def check_counts(self, n_components: int) -> None:
+        """Check that the fitted bins hold enough photons and bins for ``n_components``
+        exponentials; a :class:`FitError` saying why not."""
         total = float(self.counts.sum())
         if total <= 0:
             raise FitError("the decay histogram is empty in the fitted range")
@@ -204,6 +212,9 @@ class DecayProblem:
         return best
 
     def fit_from(self, taus: tuple[float, ...], shift: float, sigma: float) -> PoissonFit:
+        """The Poisson fit of ``len(taus)`` exponentials started from lifetimes ``taus``, ``shift``
+        and IRF width ``sigma`` (ps), the photons and background from the linear solution at that
+        start."""
         order = len(taus)
         taus = tuple(float(np.clip(t, *self.tau_bounds)) for t in taus)
         photons, bg, _ = self.linear_solution(self.shapes(list(taus), shift, sigma))

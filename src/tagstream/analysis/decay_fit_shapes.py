@@ -28,6 +28,8 @@ class AnalyticShapes:
         self.period = period
 
     def __call__(self, taus: Sequence[float], shift: float, sigma: float) -> np.ndarray:
+        """One row per lifetime in ``taus`` (ps): the probability per fitted bin of a photon of that
+        component, for IRF ``shift`` and Gaussian width ``sigma`` (ps; 0 for none)."""
         rows = [
             periodic_exp_gauss_bins_fast(self.edges, tau, sigma, shift, self.period) for tau in taus
         ]
@@ -71,6 +73,8 @@ class MeasuredIrf:
         self.irf_spectrum = sfft.rfft(irf, self.size)
 
     def __call__(self, taus: Sequence[float], shift: float, sigma: float = 0.0) -> np.ndarray:
+        """One row per lifetime in ``taus`` (ps): the probability per fitted bin of a photon of that
+        component, the measured IRF moved by ``shift`` (ps); ``sigma`` is not used."""
         kernels = np.array(
             [binned_decay_kernel(self.lags - shift, self.width, tau, self.period) for tau in taus]
         )

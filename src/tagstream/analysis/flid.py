@@ -41,6 +41,8 @@ class FlidResult:
     exposure_ps: np.ndarray
 
     def rebin(self, bin: str | int) -> FlidResult:
+        """The same data in bins of ``bin`` (a whole multiple of the base bin; a partial last bin is
+        kept)."""
         width = parse_time(bin, "bin")
         if width <= 0 or width % self.bin_ps:
             raise AnalysisError(
@@ -197,6 +199,8 @@ class FlidAnalyzer:
             self._start, self._stop = int(start), int(np.ceil(stop))
 
     def process(self, batch: TagBatch) -> None:
+        """Add one batch (batches must come in time order): photons, timed photons and their delays
+        per time bin, and the live time per bin."""
         lost = self._coverage.add(batch)
         if self.t0 is None:
             self._setup(batch)
@@ -235,6 +239,8 @@ class FlidAnalyzer:
             bin_phases_t2(ts, ch, sync, self._selected, *common, *args, self._last_sync, *columns)
 
     def result(self) -> FlidResult:
+        """The per-bin counts, delay sums and live time so far; an :class:`AnalysisError` before the
+        first batch."""
         if self.t0 is None:
             raise AnalysisError("FLID: no data processed yet")
         cols = self._cols.view()

@@ -59,6 +59,7 @@ class G2Result:
 
     @property
     def bin_ps(self) -> int:
+        """Lag bin width, ps."""
         return int(self.edges_ps[1] - self.edges_ps[0])
 
     @property

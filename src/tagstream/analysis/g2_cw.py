@@ -77,10 +77,13 @@ class CWG2Fit:
 
     @property
     def rate_err_per_ns(self) -> float:
+        """One-sigma uncertainty of the antibunching rate, per ns."""
         return self.rate_err_per_ps * 1e3
 
     @property
     def reduced_deviance(self) -> float:
+        """Deviance per degree of freedom (about 1 for a good fit; NaN without degrees of
+        freedom)."""
         return self.deviance / self.dof if self.dof > 0 else float("nan")
 
     @property

@@ -33,14 +33,17 @@ class G2Histogram:
 
     @property
     def width(self) -> float:
+        """Bin width, ps."""
         return float(self.edges[1] - self.edges[0])
 
     @property
     def centres(self) -> np.ndarray:
+        """Bin centres, ps."""
         return 0.5 * (self.edges[:-1] + self.edges[1:])
 
     @property
     def span(self) -> tuple[float, float]:
+        """First and last bin edge, ps."""
         return float(self.edges[0]), float(self.edges[-1])
 
 
@@ -68,6 +71,8 @@ def as_histogram(edges_ps, counts, expected=None, need_expected: bool = False) -
 
 
 def checked_expected(expected, size: int, required: bool) -> np.ndarray | None:
+    """The expected counts as floats of the histogram's ``size``, finite and positive; ``None`` when
+    not given and not ``required``."""
     if expected is None:
         if required:
             raise AnalysisError("expected counts are required")
@@ -81,6 +86,7 @@ def checked_expected(expected, size: int, required: bool) -> np.ndarray | None:
 
 
 def positive_ps(value: float, name: str) -> float:
+    """``value`` as a float number of ps, checked finite and positive (``name`` in the error)."""
     value = float(value)
     if not np.isfinite(value) or value <= 0:
         raise AnalysisError(f"{name} must be a positive number of ps, got {value}")
@@ -138,6 +144,8 @@ def lies_inside(hist: G2Histogram, lo: float, hi: float) -> bool:
 
 
 def require_windows(hist: G2Histogram, period: float, offset: float) -> None:
+    """Check that the one-period windows of the peaks at -1, 0 and +1 periods around ``offset`` (ps)
+    fit in the histogram; an :class:`AnalysisError` asking for a wider one if not."""
     lo, hi = offset - 1.5 * period, offset + 1.5 * period
     if not lies_inside(hist, lo, hi):
         first, last = hist.span

@@ -39,6 +39,7 @@ class LogG2Result:
 
     @property
     def tau_s(self) -> np.ndarray:
+        """Lags, s."""
         return self.tau_ps * 1e-12
 
     def _ratio(self, counts: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -67,6 +68,7 @@ class LogG2Result:
 
     @property
     def g2_ab(self) -> np.ndarray:
+        """Normalised g2 of the pairs with B after A (NaN where nothing is expected)."""
         return self._ratio(self.counts_ab)
 
     def __repr__(self) -> str:
@@ -91,6 +93,7 @@ class LogG2Result:
 
     @property
     def g2_ba(self) -> np.ndarray:
+        """Normalised g2 of the pairs with A after B (NaN where nothing is expected)."""
         return self._ratio(self.counts_ba)
 
 

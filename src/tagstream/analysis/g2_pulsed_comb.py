@@ -26,6 +26,7 @@ class Comb:
 
 
 def area_name(k: int) -> str:
+    """Name of the fitted area of the peak ``k`` periods from zero delay (``"area_-1"``)."""
     return f"area_{k}"
 
 
@@ -90,6 +91,9 @@ def _cached(cache: dict, key: tuple[float, ...], compute: Callable[..., np.ndarr
 
 
 def pulsed_model(hist: G2Histogram, comb: Comb) -> Callable[..., np.ndarray]:
+    """The expected counts per bin of the peak comb as a function of its parameters (keyword
+    arguments: period, offset, widths and jitter in ps, the areas, the background), shaped by the
+    histogram's uncorrelated expectation when it has one."""
     shapes = _CombShapes(hist, comb)
     shape = np.ones(hist.counts.size)
     if hist.expected is not None:

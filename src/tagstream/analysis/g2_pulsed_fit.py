@@ -27,6 +27,9 @@ def fit_g2(
     free_period: bool,
     free_central: bool = False,
 ) -> PulsedG2:
+    """Pulsed g2(0) from a Poisson fit of the peak comb to ``hist``, started at ``period`` and
+    ``offset`` (ps) and the peaks' decay time ``tau`` (ps; guessed from the folded histogram when
+    ``None``); the period and the central peak's width fitted only when asked."""
     comb = build_comb(hist, period, offset)
     profile = _fold(hist, period, offset)
     tau0 = tau if tau is not None else _decay_guess(profile, period)

@@ -40,6 +40,7 @@ class G2Zero:
 
     @property
     def purity(self) -> float:
+        """Single-photon purity, 1 - g2(0)."""
         return 1.0 - self.value
 
     def to_dict(self) -> dict[str, Any]:

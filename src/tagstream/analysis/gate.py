@@ -122,6 +122,7 @@ class Gated:
         self.gate = gate
 
     def process(self, batch: TagBatch) -> None:
+        """Add one batch, with only the photons inside the gate."""
         self.analyzer.process(self.gate.apply(batch))
 
     def __getattr__(self, name: str) -> Any:

@@ -138,6 +138,9 @@ def _with_rejected_model(chosen: DecayFit, bigger: DecayFit, drop: float) -> Dec
 def decay_fits(
     decay: DecayResult, settings: SummarySettings, irf_counts: np.ndarray | None = None
 ) -> tuple[DecayFit, dict[str, DecayFit]]:
+    """The chosen decay fit and every model tried, by name, as the settings ask (model, IRF, IRF
+    width (ps), significance), with a measured IRF's histogram ``irf_counts``; an
+    :class:`AnalysisError` for an empty decay."""
     if decay.counts.sum() == 0:
         raise AnalysisError(f"no photons on {decay.channel} in the decay histogram")
     return fit_lifetime(

@@ -16,6 +16,7 @@ from ..kernels import run_overlaps
 
 
 def pair_factor(n_a: int, n_b: int, auto: bool) -> float:
+    """Number of tag pairs: ``n_a (n_a - 1)`` for an auto-correlation, else ``n_a n_b``."""
     return float(n_a) * float(n_a - 1) if auto else float(n_a) * float(n_b)
 
 

@@ -68,6 +68,8 @@ def trace_channels(settings: SummarySettings, metadata: RunMetadata) -> list[str
 
 
 def trace_analyzer(settings: SummarySettings, metadata: RunMetadata) -> TraceAnalyzer | None:
+    """The trace analyzer of the run's trace channels and bin (gated as the settings ask), or
+    ``None`` when there are no trace channels."""
     detectors = trace_channels(settings, metadata)
     if detectors is None:
         return None

@@ -62,12 +62,14 @@ class Coverage:
         return coverage
 
     def intervals(self) -> np.ndarray:
+        """The covered time as ``[start, end)`` rows, ps."""
         if not self._starts:
             return iv.EMPTY
         return np.column_stack([np.array(self._starts, np.int64), np.array(self._ends, np.int64)])
 
     @property
     def live_ps(self) -> int:
+        """Total covered (live) time, ps."""
         return int(sum(self._ends) - sum(self._starts))
 
     def gaps(self) -> np.ndarray:
@@ -96,6 +98,7 @@ class GrowingColumns:
         return self._data
 
     def view(self) -> np.ndarray:
+        """The ``n`` columns in use (a view, not a copy)."""
         return self._data[:, : self.n]
 
 

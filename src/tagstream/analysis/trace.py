@@ -223,6 +223,8 @@ class TraceAnalyzer:
         return counts, self._exposure.view()[0, start:stop].copy()
 
     def result(self) -> TraceResult:
+        """Counts per bin and channel and the live time per bin (ps) so far; an
+        :class:`AnalysisError` before the first batch."""
         if self.t0 is None:
             raise AnalysisError("trace: no data processed yet")
         return TraceResult(
