@@ -16,6 +16,7 @@ import pytest
 import tagstream as ts
 from tagstream.analysis import measurement
 from tagstream.analysis.plots import summary_figure
+from tagstream.analysis.summary import summarize
 from tagstream.analysis.summary_settings import SummarySettings
 from tagstream.cli import main
 from tagstream.errors import AnalysisError
@@ -55,10 +56,78 @@ def _table() -> dict:
 def test_the_kind_registers_after_the_built_in_ones(plugin):
     kinds = [cls.kind for cls in measurement.registered()]
     assert kinds == ["g2", "lifetime", "trace", "flid", "g2_log", "coincidences"]
-    with pytest.raises(AnalysisError, match=r"\[analysis.coincidences\]: unknown setting"):
+    with pytest.raises(AnalysisError, match=r"^coincidences: unknown setting\(s\) \['windw'\]"):
         SummarySettings.from_dict({"plugins": [PLUGIN], "coincidences": {"windw": "1 ns"}})
     with pytest.raises(AnalysisError, match=r"plugins: cannot import 'no\.such\.kinds'"):
         SummarySettings.from_dict({"plugins": ["no.such.kinds"]})
+
+
+def _kind_module(tmp_path, monkeypatch, name: str, body: str) -> str:
+    """A plug-in module ``name`` in ``tmp_path`` (importable), holding ``body``."""
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop(name, None)
+    return name
+
+
+def _kind_source(class_name: str, kind: str) -> str:
+    """A kind that is never built, registered under ``kind``."""
+    return (
+        "from tagstream.analysis.measurement import Measurement, register\n\n"
+        f"@register\nclass {class_name}(Measurement):\n    kind = {kind!r}\n\n"
+        "    @classmethod\n    def build(cls, settings, metadata, notes):\n        return None\n"
+    )
+
+
+def test_a_plugin_cannot_take_a_built_in_or_reserved_name(plugin, tmp_path, monkeypatch):
+    usurper = _kind_module(tmp_path, monkeypatch, "usurper", _kind_source("G2Measurement", "g2"))
+    with pytest.raises(AnalysisError, match=r"'g2' of usurper\.G2Measurement is registered"):
+        SummarySettings.from_dict({"plugins": [usurper]})
+    assert measurement.kind("g2").__module__ == "tagstream.analysis.measurements.g2"
+    for name, clash in (("channels", "taken by the run summary"), ("blinking", "a value of")):
+        module = _kind_module(tmp_path, monkeypatch, f"k_{name}", _kind_source("K", name))
+        with pytest.raises(AnalysisError, match=clash):
+            SummarySettings.from_dict({"plugins": [module]})
+
+
+def test_a_plugin_that_fails_to_import_is_one_line(plugin, tmp_path, monkeypatch):
+    broken = _kind_module(tmp_path, monkeypatch, "broken_kind", "raise RuntimeError('oops')\n")
+    with pytest.raises(AnalysisError, match=r"cannot import 'broken_kind' \(RuntimeError: oops\)"):
+        SummarySettings.from_dict({"plugins": [broken]})
+
+
+def test_a_plugin_that_fails_leaves_the_other_measurements(plugin, rng, monkeypatch):
+    tags, _ = pulsed_t3(rng, duration_ps=2 * 10**10, p1=0.05)
+
+    def fail(self, batch):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(plugin.CoincidenceCounter, "process", fail)
+    settings = SummarySettings.from_dict(_table())
+    live = LiveAnalysis(tags.metadata, settings, every="5 ms")
+    snapshots = live.process(tags)
+    assert "coincidences" not in live.measurements and "g2" in live.measurements
+    assert {s.series for s in snapshots} >= {"g2", "lifetime", "trace"}
+    assert "coincidences: failed (ValueError: a bug)" in live.notes
+    summary = summarize([tags], tags.metadata, "dot", settings)
+    assert summary.g2 is not None and summary.coincidences is None
+    assert "coincidences: failed (ValueError: a bug)" in summary.notes
+
+
+def test_set_reaches_the_kinds_own_settings(plugin, rng, tmp_path, capsys):
+    tags, _ = pulsed_t3(rng, duration_ps=2 * 10**10, p1=0.005)
+    path = write_run(tmp_path / "dot.h5", [tags], tags.metadata)
+    config = tmp_path / "analysis.toml"
+    config.write_text(f'[analysis]\nplugins = ["{PLUGIN}"]\n\n[analysis.coincidences]\n')
+    out = tmp_path / "s.json"
+    base = ["analyze", str(path), "--config", str(config), "--json", str(out), "--force"]
+    assert main([*base, "--set", "trace_bin=20ms", "--set", "coincidences.window=1us"]) == 0
+    a, b = (tags.timestamps[tags.channels == c] for c in (1, 2))
+    assert json.loads(out.read_text())["coincidences"]["count"] == slow_coincidences(a, b, 10**6)
+    capsys.readouterr()
+    assert main([*base, "--set", "coincidences.windw=1us"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "coincidences: unknown setting(s) ['windw']" in err[0]
 
 
 @pytest.mark.parametrize("pieces", [1, 7, 300])

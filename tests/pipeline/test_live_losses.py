@@ -16,7 +16,7 @@ import zmq
 
 import tagstream as ts
 from tagstream.cli.live import run_live
-from tagstream.pipeline import live_run, worker_pool
+from tagstream.pipeline import waits, worker_pool
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.service import RunService
@@ -68,7 +68,7 @@ def test_a_second_stop_ends_the_wait_for_a_stuck_worker(tmp_path):
     pipeline = _pipeline(Hooked(_simulation(), freeze), path)
     started = time.monotonic()
     pipeline.run()
-    assert time.monotonic() - started < live_run.WORKER_TIMEOUT_S / 2
+    assert time.monotonic() - started < waits.WORKER_TIMEOUT_S / 2
     assert any("stopped waiting for 1 worker(s)" in note for note in pipeline.notes)
     assert pipeline.status()["analysis_gaps"] >= 1
     with ts.open(path) as run:
@@ -172,7 +172,7 @@ def test_a_stop_while_waiting_for_the_workers_ends_the_wait(tmp_path):
     pipeline = _pipeline(Hooked(_simulation(3), freeze), path)
     started = time.monotonic()
     pipeline.run()
-    assert time.monotonic() - started < live_run.WORKER_TIMEOUT_S / 2
+    assert time.monotonic() - started < waits.WORKER_TIMEOUT_S / 2
     assert any("stopped waiting for 1 worker(s)" in note for note in pipeline.notes)
 
 
@@ -194,7 +194,7 @@ def test_a_service_thread_that_fails_is_a_reported_loss_not_a_wait(tmp_path, mon
     pipeline = _pipeline(Hooked(_simulation(), lambda k: None), path)
     started = time.monotonic()
     run_live(pipeline, None)
-    assert time.monotonic() - started < live_run.WORKER_TIMEOUT_S / 2
+    assert time.monotonic() - started < waits.WORKER_TIMEOUT_S / 2
     out = capsys.readouterr().out
     assert "live results and control stopped: RuntimeError: a bug" in out
     assert "nothing lost" not in out

@@ -57,16 +57,15 @@ class CoincidenceMeasurement(Measurement):
     def check_settings(cls, table: Mapping[str, Any]) -> None:
         unknown = set(table) - {"window"}
         if unknown:
-            raise AnalysisError(f"[analysis.{KIND}]: unknown setting(s) {sorted(unknown)}")
+            raise AnalysisError(f"unknown setting(s) {sorted(unknown)}")
         if parse_time(table.get("window", "1 ns"), "window") <= 0:
-            raise AnalysisError(f"[analysis.{KIND}] window must be positive")
+            raise AnalysisError("window must be positive")
 
     @classmethod
     def build(cls, settings, metadata, notes) -> Self | None:
-        own = cls.own_settings(settings)
-        if not own or settings.g2_pair is None:
+        if not cls.configured(settings) or settings.g2_pair is None:
             return None
-        window = parse_time(own.get("window", "1 ns"), "window")
+        window = parse_time(cls.own_settings(settings).get("window", "1 ns"), "window")
         a, b = (metadata.channels[name].number for name in settings.g2_pair)
         return cls(CoincidenceCounter(a, b, window, tuple(settings.g2_pair)))
 
@@ -107,7 +106,7 @@ class CoincidenceMeasurement(Measurement):
     # ------------------------------------------------------------------ the run summary
     @classmethod
     def _configured(cls, summary: Any) -> bool:
-        return bool(cls.own_settings(summary.settings))
+        return cls.configured(summary.settings)
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
@@ -144,5 +143,5 @@ class CoincidenceMeasurement(Measurement):
 
     @classmethod
     def live_status(cls, specs, latest, settings) -> str | None:
-        last = latest.get(KIND)
+        last = latest.get(KIND)  # None also when the run does not measure it
         return None if last is None else f"coinc {int(last.values['count'])}"

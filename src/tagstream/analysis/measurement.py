@@ -30,6 +30,11 @@ from .summary_settings import SummarySettings
 
 #: Default largest share of the analysis time spent on fits at snapshots.
 FIT_SHARE = 0.1
+#: Names of the run summary's own parts (keys of its JSON and attributes): no kind takes them.
+RESERVED = frozenset(
+    {"file", "duration_s", "live_s", "mode", "channels", "gaps", "warnings", "notes", "run",
+     "analysis", "settings", "metadata", "values", "name"}
+)  # fmt: skip
 #: The package whose import registers the built-in kinds.
 BUILT_IN = "tagstream.analysis.measurements"
 
@@ -91,8 +96,9 @@ class Panel:
     Attributes
     ----------
     slot
-        Its place in the figure's two-column grid, row after row (0: top left); panels of the
-        same slot keep the registry's order.
+        Orders the panels: the figure's two-column grid is filled in this order, row after
+        row (the built-in kinds use 0-3: g2, decay or log g2, trace, FLID or occurrences);
+        panels of the same slot keep the registry's order.
     draw
         Draws it: called with the figure and the grid cell (a ``SubplotSpec``) to fill.
     """
@@ -157,6 +163,12 @@ class Measurement(ABC):
         accepts none."""
         if table:
             raise AnalysisError(f"[analysis.{cls.kind}]: {cls.kind} takes no settings")
+
+    @classmethod
+    def configured(cls, settings: SummarySettings) -> bool:
+        """Whether the settings hold the kind's own table (``[analysis.<kind>]``, even empty):
+        for kinds that run only when asked for."""
+        return cls.kind in (settings.kinds or {})
 
     @classmethod
     def own_settings(cls, settings: SummarySettings) -> dict[str, Any]:
@@ -277,15 +289,33 @@ def register(cls: type[Measurement]) -> type[Measurement]:
     Raises
     ------
     TagstreamError
-        Another class already registered under the same :attr:`~Measurement.kind`.
+        Another class already registered under the same :attr:`~Measurement.kind` (the same
+        class imported again replaces itself), a kind named like a part of the summary that is
+        not a measurement's (:data:`RESERVED`), or values named like another kind's.
     """
     if not cls.__module__.startswith(BUILT_IN):
         importlib.import_module(BUILT_IN)  # the built-in kinds come first
+    if cls.kind in RESERVED or not cls.kind.isidentifier():
+        raise TagstreamError(f"measurement {cls.kind!r}: the name is taken by the run summary")
+    others = [k for name, k in _registry.items() if name != cls.kind]
     known = _registry.get(cls.kind)
-    if known is not None and known.__qualname__ != cls.__qualname__:
-        raise TagstreamError(f"measurement {cls.kind!r} is registered already ({known})")
+    if known is not None and _origin(known) != _origin(cls):
+        raise TagstreamError(
+            f"measurement {cls.kind!r} of {_origin(cls)} is registered already by {_origin(known)}"
+        )
+    for other in others:
+        shared = sorted((set(other.values) | {other.kind}) & (set(cls.values) | {cls.kind}))
+        if shared and _origin(other) != _origin(cls):
+            raise TagstreamError(
+                f"measurement {cls.kind!r} of {_origin(cls)}: {', '.join(shared)} is a value of "
+                f"{other.kind!r} already"
+            )
     _registry[cls.kind] = cls
     return cls
+
+
+def _origin(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def registered() -> list[type[Measurement]]:
@@ -305,8 +335,11 @@ def load_plugins(modules: tuple[str, ...] | list[str] = ()) -> list[type[Measure
     for name in modules:
         try:
             importlib.import_module(name)
-        except ImportError as exc:
-            raise AnalysisError(f"plugins: cannot import {name!r} ({exc})") from None
+        except TagstreamError as exc:  # its kinds could not register
+            raise AnalysisError(f"plugins: {name!r}: {exc}") from None
+        except Exception as exc:  # whatever the module's code does wrong, one line
+            reason = f"{type(exc).__name__}: {exc}".strip()
+            raise AnalysisError(f"plugins: cannot import {name!r} ({reason})") from None
     return registered()
 
 

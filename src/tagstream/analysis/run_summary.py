@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TagstreamError
 from ..tags import Role, RunMetadata
 from ..tags.units import PS_PER_S
 from .formatting import count_rate, hertz, plain, seconds
-from .measurement import registered
+from .measurement import RESERVED, registered
 from .summary_settings import SummarySettings
 
 
@@ -98,7 +99,10 @@ class RunSummary:
         a ``"note"`` saying why when it could not be computed."""
         blocks: dict[str, Any] = {}
         for cls in registered():
-            blocks.update(cls.blocks(self))
+            for key, block in cls.blocks(self).items():
+                if key in blocks or key in RESERVED:
+                    raise TagstreamError(f"measurement {cls.kind!r}: its block {key!r} is taken")
+                blocks[key] = block
         return plain(
             {
                 "file": self.name,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..tags import RunMetadata, TagBatch
 from ..tags.metadata import N_CHANNELS
@@ -60,6 +60,11 @@ class _Feed:
             self.fed = True
         except AnalysisError as exc:
             notes.append(f"{self.part}: {exc}")
+            self.analyzer = None
+        except TagstreamError:  # a bad batch: the run's fault, not the measurement's
+            raise
+        except Exception as exc:  # a plug-in's bug leaves the other measurements going
+            notes.append(f"{self.part}: failed ({type(exc).__name__}: {exc})")
             self.analyzer = None
 
     def result(self) -> Any:
@@ -163,7 +168,12 @@ def _finish(
     for cls in sorted(kinds, key=lambda c: c.finish_order):
         feed = feeds.get(cls.kind)
         if feed is not None and feed.analyzer is not None and feed.fed:
-            values.update(feed.analyzer.finish(finishing))
+            try:
+                values.update(feed.analyzer.finish(finishing))
+            except TagstreamError:
+                raise
+            except Exception as exc:  # a plug-in's bug: its values stay unset, with the reason
+                notes.append(f"{cls.part_name()}: failed ({type(exc).__name__}: {exc})")
     _note_unmapped(tally.counts, metadata, notes)
     for cls in kinds:
         for part, value in cls.required.items():

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, TagstreamError
 from ..tags import RunMetadata, parse_time
 from .channels import channel_key
 from .decay_fit import MODELS
@@ -145,6 +145,16 @@ class SummarySettings:
         if self.plugins or self.kinds:
             object.__setattr__(self, "kinds", _kind_settings(self.plugins, self.kinds or {}))
 
+    def to_table(self) -> dict[str, Any]:
+        """The settings as a config's ``[analysis]`` table again (only what differs from the
+        defaults; the kinds' own settings as sub-tables)."""
+        table = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "kinds" and getattr(self, f.name) != f.default
+        }
+        return table | {name: dict(own) for name, own in (self.kinds or {}).items()}
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SummarySettings:
         """Settings from a config's ``[analysis]`` table (keys = the attribute names).
@@ -162,7 +172,8 @@ class SummarySettings:
         unknown = sorted(set(d) - set(known) - set(tables))
         if unknown:
             raise AnalysisError(
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}"
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)} (a "
+                "measurement kind's own settings go in its table, [analysis.<kind>])"
             )
         return cls(**{k: v for k, v in d.items() if k not in tables}, kinds=tables or None)
 
@@ -273,10 +284,13 @@ def _kind_settings(
     out = {}
     for name, table in tables.items():
         if name not in kinds:
-            raise AnalysisError(f"[analysis.{name}]: no measurement {name!r} is registered")
+            raise AnalysisError(f"{name}: no measurement {name!r} is registered (plugins?)")
         if not isinstance(table, Mapping):
-            raise AnalysisError(f"[analysis.{name}]: a table of settings expected, got {table!r}")
-        kinds[name].check_settings(table)
+            raise AnalysisError(f"{name}: a table of settings expected, got {table!r}")
+        try:
+            kinds[name].check_settings(table)
+        except TagstreamError as exc:
+            raise AnalysisError(f"{name}: {exc}") from None
         out[name] = dict(table)
     return out
 

@@ -37,13 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the summary as JSON ('-': to standard output, the text then to stderr)",
     )
     p.add_argument(
-        "--plot", metavar="OUT.png", help="write a four-panel figure (.png, .pdf, .svg, ...)"
+        "--plot",
+        metavar="OUT.png",
+        help="write the figure: a panel or two per measurement (.png, .pdf, .svg, ...)",
     )
     p.add_argument(
         "--export",
         metavar="DIR",
-        help="write the g2, decay (data, fit, residuals), trace and FLID histograms as CSV "
-        "files with units in their header, DIR/<run>_g2.csv and so on (DIR made if missing)",
+        help="write each measurement's tables (g2, decay with fit and residuals, trace, FLID, "
+        "...) as CSV files with units in their header, DIR/<run>_g2.csv and so on (DIR made "
+        "if missing)",
     )
     p.add_argument(
         "--force", action="store_true", help="overwrite the JSON, figure or exported files"

@@ -51,16 +51,16 @@ def with_settings(settings: SummarySettings, given: list[str]) -> SummarySetting
     """``settings`` with the ``--set KEY=VALUE`` options applied (checked like the config)."""
     if not given:
         return settings
-    table = {
-        f.name: getattr(settings, f.name)
-        for f in dataclasses.fields(settings)
-        if getattr(settings, f.name) != f.default
-    }
+    table = settings.to_table()
     for item in given:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise TagstreamError(f"--set {item!r}: give KEY=VALUE, e.g. --set trace_bin=1ms")
-        table[key.strip()] = _toml_value(text.strip())
+        kind, dot, own = key.strip().partition(".")
+        if dot:  # a measurement kind's own setting: --set coincidences.window=2ns
+            table[kind] = {**dict(table.get(kind) or {}), own: _toml_value(text.strip())}
+        else:
+            table[key.strip()] = _toml_value(text.strip())
     try:
         return SummarySettings.from_dict(table)
     except TagstreamError as exc:

@@ -119,10 +119,20 @@ class LiveAnalysis:
         for kind, measurement in list(self.measurements.items()):
             try:
                 measurement.process(batch)
-            except AnalysisError as exc:
-                self._note(f"{measurement.part_name()}: {exc}")
-                del self.measurements[kind]
+            except Exception as exc:
+                self._drop(kind, exc)
         self._dirty = True
+
+    def _drop(self, kind: str, exc: Exception) -> None:
+        """Leave out a measurement that failed, with the reason as a note: an analysis error,
+        or anything a plug-in's code raised (a bad batch is not its fault: that propagates)."""
+        if isinstance(exc, TagstreamError) and not isinstance(exc, AnalysisError):
+            raise exc
+        measurement = self.measurements.pop(kind)
+        reason = (
+            str(exc) if isinstance(exc, AnalysisError) else f"failed ({type(exc).__name__}: {exc})"
+        )
+        self._note(f"{measurement.part_name()}: {reason}")
 
     def _span(self) -> tuple[tuple[int, int], int] | None:
         t_begin, t_end = self._coverage.t_begin, self._coverage.t_end
@@ -135,7 +145,13 @@ class LiveAnalysis:
         span = self._span()
         if span is None:
             return []
-        return [s for m in self.measurements.values() for s in m.snapshots(*span, final)]
+        out = []
+        for kind, measurement in list(self.measurements.items()):
+            try:
+                out += measurement.snapshots(*span, final)
+            except Exception as exc:
+                self._drop(kind, exc)
+        return out
 
     def final(self) -> list[Snapshot]:
         """The last snapshots: of every measurement when data came in since the previous ones,
@@ -149,7 +165,7 @@ class LiveAnalysis:
 
     def restore(self, state: ResumeState) -> None:
         """Continue from ``state`` (the measurements must be fresh); the next batch must start
-        after ``state.t_resume`` (by more than the g2 window)."""
+        after ``state.t_resume`` (by more than any correlation window of the measurements)."""
         self._coverage = state.coverage()
         for measurement in self.measurements.values():
             measurement.restore(state)

@@ -61,9 +61,6 @@ from .run_status import RunNotes, run_status
 from .service import RunService
 from .worker_pool import Launcher, WorkerInfo, WorkerPool
 
-#: The waits' time limit, kept here too (tests shorten it).
-WORKER_TIMEOUT_S = waits.WORKER_TIMEOUT_S
-
 
 def live_series(metadata: RunMetadata, settings: SummarySettings) -> tuple[SeriesSpec, ...]:
     """The result series a live run of ``settings`` keeps: each live measurement's, then the
@@ -137,7 +134,8 @@ class LivePipeline:
         #: Wall-clock marks (``time.monotonic``) of the run: ``first_batch`` (the workers
         #: joined and streaming began), ``source_done``, ``analysis_done``, ``file_done``.
         self.timing: dict[str, float] = {}
-        self._end_sent = 0.0
+        #: When the end of the stream was last sent (``time.monotonic``).
+        self.end_sent_at = 0.0
 
     @classmethod
     def from_config(cls, source: Run, config: RunConfig, output: OutputSettings) -> LivePipeline:
@@ -264,7 +262,7 @@ class LivePipeline:
         is full when it goes out loses it like any message)."""
         t_end = self.meters.acquired.t_end
         self.sockets.publisher.send_end(0 if t_end is None else t_end)
-        self._end_sent = time.monotonic()
+        self.end_sent_at = time.monotonic()
 
     def _take(self, batch: TagBatch) -> None:
         """Record a batch, then publish it (after the slowest worker caught up, if the source

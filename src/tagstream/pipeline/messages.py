@@ -1,5 +1,5 @@
-"""What the pipeline's processes say to each other, as wire-format records: snapshot bundles,
-progress reports and resume states."""
+"""Results the pipeline's processes send each other as wire-format records: snapshot bundles
+and resume states (requests, reports and the hello reply are in :mod:`.control_messages`)."""
 
 from __future__ import annotations
 

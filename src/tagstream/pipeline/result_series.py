@@ -28,11 +28,6 @@ from ..store.results import read_series
 G2, LIFETIME, TRACE, BLINKING, ANALYSIS = "g2", "lifetime", "trace", "blinking", "analysis"
 
 
-def snapshot_result(spec: SeriesSpec, snapshot: Snapshot) -> Any:
-    """The result a live snapshot holds (``spec``: its series), by the kind that owns it."""
-    return kind(spec.name).snapshot_result(spec, snapshot)
-
-
 # ---------------------------------------------------------------------- the analysis itself
 def analysis_spec() -> SeriesSpec:
     return SeriesSpec(

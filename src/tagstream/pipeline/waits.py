@@ -86,7 +86,7 @@ def for_workers(p: LivePipeline) -> None:
             p.lock.release()
             try:
                 p.supervise(restart=False)
-                if time.monotonic() - p._end_sent > END_REPEAT_S:
+                if time.monotonic() - p.end_sent_at > END_REPEAT_S:
                     p.send_end()
             finally:
                 p.lock.acquire()
