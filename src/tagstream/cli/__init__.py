@@ -58,6 +58,7 @@ VERB_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``tagstream`` argument parser, with every verb's subcommand."""
     parser = argparse.ArgumentParser(
         prog="tagstream", description="Photon time-tag engine: g2, lifetimes and blinking."
     )
@@ -92,6 +93,9 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit status: 0 done,
+    1 a write error, an interruption or a closed output pipe, 2 any other error (the message on
+    stderr)."""
     verb = "tagstream"
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
         signal.signal(signal.SIGINT, signal.default_int_handler)

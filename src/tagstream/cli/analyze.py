@@ -21,6 +21,8 @@ from .progress import ProgressBar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``analyze`` command (a run file, config, delays, settings, JSON, figure and CSV
+    outputs) to the subcommand parsers ``sub``."""
     p = sub.add_parser("analyze", help="g2(0), lifetime and blinking of a run file")
     p.add_argument(
         "file",
@@ -55,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Summarise the run file ``args.file`` (g2(0), lifetime, blinking and every other kind), print
+    the text and write the JSON, the figure and the CSV tables asked for, each output checked
+    before the pass; returns the exit status (0)."""
     check_distinct({"FILE": args.file}, {"--json": args.json, "--plot": args.plot})
     if args.json:
         check_json_target(args.json, args.force)

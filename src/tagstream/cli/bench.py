@@ -10,6 +10,8 @@ from .output import check_writable, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` command (simulated length in s, repeats, threads, peers, JSON output) to
+    the subcommand parsers ``sub``."""
     p = sub.add_parser("bench", help="measure correlator throughput (tags/s, ratios)")
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     p.add_argument(
@@ -31,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Measure the correlators' throughput (tags/s, and ratios to ``numpy.sum``) on simulated data,
+    print the table and write it as JSON if asked; returns the exit status (0)."""
     if args.json:
         check_writable(args.json, args.force)
     from ..benchmarks import run_suite

@@ -8,6 +8,7 @@ from ..sources.device_registry import ADAPTERS, find_devices
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``devices`` command to the subcommand parsers ``sub``."""
     p = sub.add_parser(
         "devices",
         help="list the time taggers and instruments found on this machine",
@@ -19,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the devices every adapter finds (adapter, address, description), what the adapters
+    without devices say, and the adapters looked at; returns the exit status (0)."""
     found = find_devices()
     for name, address, text in found:
         if address:

@@ -8,6 +8,7 @@ from ..transport.security import create_key_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``keys`` command (its argument: the key folder) to the subcommand parsers ``sub``."""
     p = sub.add_parser(
         "keys",
         help="make the CURVE keys for runs with workers on other hosts",
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the acquisition and worker CURVE key pairs into ``args.folder`` and print their paths;
+    returns the exit status (0)."""
     for path in create_key_folder(args.folder, force=args.force):
         print(f"wrote {path}")
     return 0

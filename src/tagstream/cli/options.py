@@ -12,6 +12,8 @@ from ..tags import parse_time
 
 
 def add_delay_option(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--delay CHANNEL=DELAY`` option (a channel's cable delay) to
+    ``parser``."""
     parser.add_argument(
         "--delay",
         action="append",
@@ -36,6 +38,8 @@ def with_delays(settings: SummarySettings, given: list[str]) -> SummarySettings:
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` option (an ``[analysis]`` setting over the config's)
+    to ``parser``."""
     parser.add_argument(
         "--set",
         action="append",

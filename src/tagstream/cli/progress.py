@@ -28,6 +28,8 @@ class ProgressBar:
         self._width = 0
 
     def __call__(self, done_ps: int) -> None:
+        """Show that the run is done up to ``done_ps`` (ps of tag time): redrawn in place on a
+        terminal (at most 10 times a second), else a line every 10 %."""
         now = time.monotonic()
         self._done_ps = done_ps
         fraction = self._fraction()
@@ -76,6 +78,7 @@ class ProgressBar:
         )
 
     def close(self) -> None:
+        """End the bar's line on a terminal."""
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

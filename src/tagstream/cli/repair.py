@@ -8,6 +8,7 @@ from ..store.repair import repair_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``repair`` command (its argument: a run file) to the subcommand parsers ``sub``."""
     p = sub.add_parser(
         "repair",
         help="check a run file left open by a killed writer and clear its open-for-writing mark",
@@ -21,5 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the run file ``args.file`` and clear its open-for-writing mark, printing what was
+    found; returns the exit status (0)."""
     print(repair_run(args.file).summary())
     return 0

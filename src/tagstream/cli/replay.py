@@ -17,6 +17,8 @@ from .output import check_distinct, check_run_file_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``replay`` command (a recorded run, config, speed, output) to the subcommand parsers
+    ``sub``."""
     p = sub.add_parser(
         "replay",
         help="replay a recorded run (PTU, Photon-HDF5, ours) through the live pipeline",
@@ -33,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Replay the recorded run ``args.file`` through the live pipeline at the asked speed into a run
+    file; returns the exit status (0)."""
     config = load_run_config(args.config) if args.config else RunConfig()
     speed = parse_speed(args.speed)
     file = Path(args.file)

@@ -22,6 +22,8 @@ from .output import check_distinct, check_run_file_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run`` command (a config or preset, duration, output) to the subcommand parsers
+    ``sub``."""
     p = sub.add_parser(
         "run",
         help="a live run: source -> ZeroMQ -> analyses -> run file, with a live view",
@@ -40,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """A live run from the config's source through the pipeline into the run file, with the
+    instruments' readings in its settings; returns the exit status (1 when the source lost data
+    and the run stopped there, else 0)."""
     check_duration(args.duration)
     config = _config(args.config)
     s = config.source

@@ -21,6 +21,8 @@ from .signals import stop_on_signals
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``simulate`` command (a preset or config, duration, output, seed, pacing,
+    compression, PTU record type, results interval) to the subcommand parsers ``sub``."""
     p = sub.add_parser(
         "simulate",
         help="simulate a single quantum dot on an HBT setup and write a run file",
@@ -60,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Simulate the emitter and write a run file (or a PTU file) of the asked duration; returns the
+    exit status (1 when a signal stopped it early, the file then holding the shorter run; else
+    0)."""
     check_duration(args.duration)
     check_run_file_target(args.output, args.force, ptu=True)
     is_ptu = Path(args.output).suffix.lower() == PTU_SUFFIX

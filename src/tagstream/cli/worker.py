@@ -13,6 +13,8 @@ from ..transport.streams import check_endpoint
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``worker`` command (control endpoint, key folder, name) to the subcommand parsers
+    ``sub``."""
     p = sub.add_parser(
         "worker",
         help="join a running pipeline as an analysis worker",
@@ -31,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Join the run at ``args.control`` as an analysis worker (with the keys of ``--keys``, or those
+    its parent handed over) until the run ends; returns the worker's exit status."""
     handed = os.environ.pop(WORKER_KEYS_ENV, None)  # not passed on to anything it starts
     parent = os.environ.pop(PARENT_ENV, None)
     if args.keys is not None:
