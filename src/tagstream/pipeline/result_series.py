@@ -24,8 +24,11 @@ from ..analysis.trace import TraceResult
 from ..errors import TagstreamError
 from ..sources.hdf5_file import open_hdf5
 from ..store.results import read_series
+from .control_messages import COUNTERS
 
 G2, LIFETIME, TRACE, BLINKING, ANALYSIS = "g2", "lifetime", "trace", "blinking", "analysis"
+#: Counters of the ``analysis`` series: a worker's messages, and the restarts of workers.
+ANALYSIS_COUNTERS = (*COUNTERS, "restarts")
 
 
 # ---------------------------------------------------------------------- the analysis itself
@@ -49,7 +52,7 @@ def analysis_spec() -> SeriesSpec:
 def analysis_snapshot(
     counters: dict[str, int], new_gaps: np.ndarray, covered: tuple[int, int], live_ps: int
 ) -> Snapshot:
-    values = {k: int(counters[k]) for k in ("received", "malformed", "missed", "restarts")}
+    values = {k: int(counters[k]) for k in ANALYSIS_COUNTERS}
     gaps = np.asarray(new_gaps, dtype=np.int64).reshape(-1, 2)
     return Snapshot(ANALYSIS, covered, live_ps, values, new_rows={"gaps": gaps})
 

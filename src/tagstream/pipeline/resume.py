@@ -14,7 +14,7 @@ from ..tags import intervals as iv
 from . import result_series as rs
 
 #: Counters of the analysis series, carried over a restart.
-COUNTERS = ("received", "malformed", "missed", "restarts")
+COUNTERS = rs.ANALYSIS_COUNTERS
 
 
 class ResumeBook:

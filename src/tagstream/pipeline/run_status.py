@@ -8,11 +8,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from .control_messages import COUNTERS
+
 if TYPE_CHECKING:
     from .live_run import LivePipeline
 
 #: Counters of a worker's messages shown per worker.
-WORKER_COUNTERS = ("received", "malformed", "missed")
+WORKER_COUNTERS = COUNTERS
 #: Distinct notes kept (whatever is noted more often is counted elsewhere).
 MAX_NOTES = 50
 
