@@ -49,6 +49,7 @@ class Agreement:
 
     @property
     def all_equal(self) -> bool:
+        """Whether every measurement with series was compared and agreed exactly."""
         return bool(self.equal) and all(self.equal.values())
 
     @property

@@ -110,6 +110,7 @@ class HelloReply:
     counters: dict[str, int] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
+        """The reply as the JSON record of a control message."""
         return {
             "metadata": self.metadata,
             "settings": self.settings,

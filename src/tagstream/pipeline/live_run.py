@@ -236,6 +236,7 @@ class LivePipeline:
         self.workers.start(self.settings.workers, launch)
 
     def supervise(self, restart: bool = True) -> None:
+        """Restart local workers that died, unless ``restart`` is false or a stop was requested."""
         self.workers.supervise(restart, self.stop_requested.is_set())
 
     def _stream(self, duration_ps: int | None) -> None:

@@ -21,6 +21,8 @@ def encode_snapshots(stream_id: int, sequence: int, snapshots: list[Snapshot]) -
 
 
 def decode_snapshots(record: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Snapshot]:
+    """The snapshots a worker's result record and its arrays hold; a :class:`WireError` for a
+    malformed record."""
     try:
         return _snapshots(record["snapshots"], arrays)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -84,6 +86,8 @@ def resume_arrays(state: ResumeState) -> tuple[dict[str, Any], dict[str, np.ndar
 
 
 def resume_state(record: dict[str, Any], arrays: dict[str, np.ndarray]) -> ResumeState:
+    """The :class:`ResumeState` a resume record and its arrays hold (times in ps); a
+    :class:`WireError` for a malformed record."""
     try:
         snapshots = _snapshots(record["snapshots"], arrays)
         return ResumeState(

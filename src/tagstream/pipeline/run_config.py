@@ -87,6 +87,21 @@ class InstrumentSettings:
 
 @dataclass(frozen=True)
 class OutputSettings:
+    """The ``[output]`` table of a live-run config.
+
+    Attributes
+    ----------
+    path
+        The run file; ``None`` until given (``-o`` or the config).
+    compression
+        Compression of the tag datasets (``"deflate"``, ``"none"``, ``"blosc"``, ``"lzf"``,
+        ``"gzip"``).
+    force
+        Overwrite an existing run file.
+    results_every
+        Run time between result snapshots (``"1 s"``).
+    """
+
     path: Path | None = None
     compression: str = DEFAULT_COMPRESSION
     force: bool = False
@@ -95,6 +110,21 @@ class OutputSettings:
 
 @dataclass(frozen=True)
 class PipelineSettings:
+    """The ``[pipeline]`` table of a live-run config.
+
+    Attributes
+    ----------
+    data, results, control
+        ZeroMQ endpoints of the tag stream, the results and the control socket (``"*"`` for a
+        free port).
+    workers
+        Local analysis workers (0: wait for ``tagstream worker``).
+    hwm
+        Messages queued per worker before the live analysis drops some.
+    keys
+        CURVE key folder; ``None`` for keys made for each run.
+    """
+
     data: str = "tcp://127.0.0.1:*"
     results: str = "tcp://127.0.0.1:*"
     control: str = "tcp://127.0.0.1:*"

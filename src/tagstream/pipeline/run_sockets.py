@@ -50,6 +50,8 @@ class RunSockets:
             raise
 
     def close(self) -> None:
+        """Close the sockets (after counting the subscriptions the publisher has seen), without
+        lingering."""
         self.publisher.poll_subscriptions()  # count what subscribers sent to the end
         self.publisher.close()
         self.results.close(0)

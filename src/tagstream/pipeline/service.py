@@ -79,6 +79,7 @@ class RunService:
         self.on_error = lambda: None
 
     def start(self) -> None:
+        """Start serving the results and control sockets in the thread."""
         self._thread.start()
 
     def stop(self) -> None:

@@ -41,6 +41,7 @@ PARENT_ENV = "TAGSTREAM_PARENT_PID"
 
 
 def worker_name() -> str:
+    """A default worker name, unique on this host: ``host:pid:tick``."""
     return f"{socket.gethostname()}:{os.getpid()}:{time.monotonic_ns() % 10**6}"
 
 

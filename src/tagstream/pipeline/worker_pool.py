@@ -48,6 +48,7 @@ class WorkerThread(threading.Thread):
         self.exit_code: int | None = None
 
     def run(self) -> None:
+        """Run the worker until the run ends; exit code 1 when the run's context went away first."""
         try:
             self.exit_code = self.worker.run()
         except zmq.ContextTerminated:  # the run ended without waiting for it (a second stop)
@@ -68,12 +69,14 @@ class LocalWorker:
 
     @property
     def alive(self) -> bool:
+        """Whether its thread or process still runs."""
         if isinstance(self.handle, subprocess.Popen):
             return self.handle.poll() is None
         return self.handle.is_alive()
 
     @property
     def exit_code(self) -> int | None:
+        """Its exit code, ``None`` while it runs (or for a thread that failed)."""
         handle = self.handle
         return handle.poll() if isinstance(handle, subprocess.Popen) else handle.exit_code
 
@@ -90,6 +93,8 @@ class Launcher:
     keys: ClientKeys
 
     def __call__(self, index: int, name: str) -> LocalWorker:
+        """Start local worker ``index`` called ``name``: a thread or a child process, as the
+        endpoints allow."""
         if self.inproc:
             handle: Handle = WorkerThread(
                 AnalysisWorker(self.control, self.context, name, self.keys)
