@@ -74,6 +74,7 @@ class DeflateChunks(ChunkCodec):
         self.level = int(level)
 
     def encode(self, values: np.ndarray) -> bytes:
+        """One chunk's values shuffled and deflated, as HDF5's filters would store them."""
         return pack(values, shuffled=True, level=self.level)
 
 
@@ -96,6 +97,7 @@ class BloscChunks(ChunkCodec):
         blosc.set_nthreads(1)
 
     def encode(self, values: np.ndarray) -> bytes:
+        """One chunk's values as a Blosc frame, with the shuffle mode of their dtype."""
         return blosc.compress_ptr(
             values.ctypes.data,
             values.size,

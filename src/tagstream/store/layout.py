@@ -90,6 +90,7 @@ def texts(values: Iterable[str]) -> np.ndarray:
 
 
 def title(node: h5py.HLObject, value: str) -> None:
+    """Set the HDF5 ``TITLE`` attribute (the description) of ``node``."""
     node.attrs["TITLE"] = text(value)
 
 
@@ -156,6 +157,7 @@ def software_version() -> str:
 
 # ---------------------------------------------------------------------- the official part
 def default_description(metadata: RunMetadata) -> str:
+    """The run's description when none is given: ``"tagstream T2 run from <source>"``."""
     return f"tagstream {metadata.mode} run from {metadata.source}"
 
 
@@ -172,6 +174,8 @@ def write_root(f: h5py.File, description: str) -> h5py.Dataset:
 
 
 def write_identity(f: h5py.File, out: Path) -> None:
+    """Write Photon-HDF5's ``/identity`` group: file name and path, creation time, software and
+    format."""
     fields = {
         "filename": out.name,
         "filename_full": str(out.resolve()),
@@ -187,6 +191,7 @@ def write_identity(f: h5py.File, out: Path) -> None:
 
 
 def laser_rate_hz(metadata: RunMetadata) -> float | None:
+    """The laser's repetition rate, Hz; ``None`` when the period is not known."""
     return None if not metadata.laser_period_ps else PS_PER_S / metadata.laser_period_ps
 
 
@@ -226,6 +231,7 @@ def tcspc_num_bins(metadata: RunMetadata) -> int:
 
 
 def nanotime_dtype(metadata: RunMetadata) -> np.dtype:
+    """The dtype of the stored nanotimes: uint16, or uint32 for T3 units of more than 2**16 bins."""
     if metadata.mode != "T3":
         return np.dtype(np.uint16)
     return np.dtype(np.uint16 if tcspc_num_bins(metadata) <= 1 << 16 else np.uint32)
@@ -316,6 +322,7 @@ def write_user(
 
 
 def results_group(f: h5py.File) -> h5py.Group:
+    """The group of tagstream's result series (created, with its title, when missing)."""
     group = f.require_group(f"{spec.TAGSTREAM_GROUP}/{spec.USER_RESULTS}")
     title(group, _USER_TITLES[spec.USER_RESULTS])
     return group

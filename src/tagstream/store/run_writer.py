@@ -198,6 +198,7 @@ class RunWriter:
     # ------------------------------------------------------------------ writing
     @property
     def open(self) -> bool:
+        """Whether the run file is still open for writing."""
         return self._file is not None
 
     @property

@@ -126,10 +126,13 @@ class ClientKeys:
     secret: bytes = field(repr=False)
 
     def to_env(self) -> str:
+        """The three keys as one environment value (space-separated Z85), for a worker process."""
         return b" ".join((self.server_public, self.public, self.secret)).decode("ascii")
 
     @classmethod
     def from_env(cls, text: str) -> ClientKeys:
+        """The keys of an environment value made by :meth:`to_env`; a :class:`SecurityError` if
+        malformed."""
         parts = text.encode("ascii", "replace").split(b" ")
         if len(parts) != 3 or any(len(p) != 40 for p in parts):
             raise SecurityError(f"{WORKER_KEYS_ENV}: expected three Z85 keys separated by spaces")
@@ -177,6 +180,8 @@ class RunKeys:
 
     @classmethod
     def for_run(cls, folder: str | os.PathLike | None = None) -> RunKeys:
+        """The keys of a run: from the key folder (the acquisition pair, trusting every worker key
+        in it) or a fresh pair without one; a fresh pair for local workers either way."""
         local_public, local_secret = zmq.curve_keypair()
         remote: list[bytes] = []
         if folder is None:
@@ -215,6 +220,8 @@ class Gatekeeper(ThreadAuthenticator):
         self.refused = 0
 
     def start(self) -> None:
+        """Start the authenticator and take the CURVE checks of the data, results and control
+        domains."""
         super().start()
         for domain in (DATA, RESULTS, CONTROL):
             self.configure_curve_callback(domain, self)
@@ -227,6 +234,8 @@ class Gatekeeper(ThreadAuthenticator):
         return False
 
     def curve_user_id(self, client_public_key: bytes) -> str:
+        """``"trusted"`` for a trusted client key, else ``"guest"`` (allowed on the control socket
+        only)."""
         return TRUSTED if z85.encode(client_public_key) in self.keys.trusted else GUEST
 
 

@@ -156,6 +156,7 @@ class BatchPublisher:
         return True
 
     def send_header(self, metadata: RunMetadata, extra: dict | None = None) -> None:
+        """Send the run header: the metadata and ``extra`` fields."""
         record = {"metadata": metadata.to_dict(), **(extra or {})}
         self.socket.send_multipart(encode_record(Kind.RUN_HEADER, self.stream_id, 0, record))
 
@@ -175,11 +176,14 @@ class BatchPublisher:
         return used
 
     def send_end(self, t_end: int, extra: dict | None = None) -> None:
+        """Send the end of the stream at ``t_end`` (ps) with the number of batches sent and
+        ``extra`` fields."""
         record = {"batches": self.sequence, **(extra or {})}
         frames = encode_record(Kind.END, self.stream_id, self.sequence, record, t_end=t_end)
         self.socket.send_multipart(frames)
 
     def close(self) -> None:
+        """Close the socket without lingering."""
         self.socket.close(0)
 
 
@@ -195,6 +199,7 @@ class StreamCounters:
     gaps: list[tuple[int, int]] = field(default_factory=list)  # time lost with them, ps
 
     def to_dict(self) -> dict:
+        """The counters (messages received, batches, malformed, missed, last error) as a dict."""
         return {
             "received": self.received,
             "batches": self.batches,
@@ -320,6 +325,7 @@ class BatchSubscriber:
             self._t_end = message.t_end
 
     def close(self) -> None:
+        """Close the socket without lingering."""
         self.socket.close(0)
 
 
