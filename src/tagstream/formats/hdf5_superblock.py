@@ -60,6 +60,7 @@ class Superblock:
 
     @property
     def open_for_writing(self) -> bool:
+        """Whether the file is marked open for writing (plain or SWMR write access)."""
         return bool(self.flags & (WRITE_ACCESS | SWMR_WRITE_ACCESS))
 
 

@@ -91,6 +91,7 @@ class InflatingReader:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of the dataset."""
         return self.dataset.shape
 
     def __len__(self) -> int:

@@ -150,6 +150,7 @@ class DeviceRun(Run):
         return batch, added
 
     def close(self) -> None:
+        """Close the device."""
         self.device.close()
 
 

@@ -265,6 +265,8 @@ class HDF5Run(Run):
         )
 
     def file_warnings(self) -> list[str]:
+        """A warning when the file is still marked open for writing (with how to clear the mark),
+        else none."""
         if not swmr_flags_set(self.path):
             return []
         return [

@@ -73,6 +73,7 @@ class PacedRun(Run):
         return int(min(10**12, max(10**9, self.duration_ps * tags / n)))
 
     def close(self) -> None:
+        """Close the replayed run."""
         self.run.close()
 
 
@@ -127,6 +128,8 @@ class RealTimeLag:
 
     @property
     def behind(self) -> bool:
+        """Whether the source has fallen more than :data:`BEHIND_WARNING_S` s behind the wall
+        clock."""
         return self.max_lag_s > BEHIND_WARNING_S
 
     def warning(self, final: bool = False) -> str | None:

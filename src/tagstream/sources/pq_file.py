@@ -135,9 +135,12 @@ class PtuRun(Run):
         )
 
     def header_lines(self) -> list[str]:
+        """The header for ``tagstream info``: container, record type, record count and every header
+        field."""
         return header_lines(self.header, self.record_format, self.num_records)
 
     def close(self) -> None:
+        """Release the mapped records and the decoding buffers."""
         self._records = np.zeros(0, dtype="<u4")
         self._pieces.records = self._records
         self._spare = Spare()

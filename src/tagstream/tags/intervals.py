@@ -52,6 +52,8 @@ def normalize(intervals: np.ndarray) -> np.ndarray:
 
 
 def is_normalized(intervals: np.ndarray) -> bool:
+    """Whether the ``[start, end)`` rows are non-empty, sorted and apart (no overlap or
+    touching)."""
     iv = as_intervals(intervals)
     if len(iv) == 0:
         return True
@@ -74,6 +76,7 @@ def clip(intervals: np.ndarray, start: int, stop: int) -> np.ndarray:
 
 
 def union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The union of two interval sets, normalized."""
     return normalize(np.concatenate([as_intervals(a), as_intervals(b)]))
 
 
@@ -94,6 +97,7 @@ def subtract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The intersection of two interval sets, normalized."""
     a = as_intervals(a)
     if len(a) == 0:
         return EMPTY

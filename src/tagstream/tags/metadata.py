@@ -77,6 +77,7 @@ class ChannelMap:
         return cls(channels)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The map as ``{name: {"number": n, "role": role}}`` (its JSON form)."""
         return {c.name: {"number": c.number, "role": str(c.role)} for c in self.channels}
 
     def __iter__(self):
@@ -111,6 +112,7 @@ class ChannelMap:
         raise ChannelError(f"no channel number {number} in the channel map")
 
     def with_role(self, role: Role | str) -> tuple[Channel, ...]:
+        """The channels of ``role``, in map order."""
         return tuple(c for c in self.channels if c.role == Role(role))
 
     @property
@@ -121,6 +123,7 @@ class ChannelMap:
 
     @property
     def detectors(self) -> tuple[Channel, ...]:
+        """The detector channels, in map order."""
         return self.with_role(Role.DETECTOR)
 
 
@@ -194,6 +197,7 @@ class RunMetadata:
                 self.channels.lookup(name)
 
     def to_dict(self) -> dict[str, Any]:
+        """The metadata as a JSON-ready dict (times in ps), read back by :meth:`from_dict`."""
         return {
             "source": self.source,
             "mode": self.mode,
@@ -209,6 +213,8 @@ class RunMetadata:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunMetadata:
+        """Metadata from the dict of :meth:`to_dict` (missing optional fields take their
+        defaults)."""
         pair = d.get("hbt_pair")
         return cls(
             source=str(d["source"]),

@@ -45,6 +45,7 @@ class Excitation:
 
     @property
     def period_ps(self) -> float:
+        """Laser repetition period, ps."""
         return 1e12 / self.repetition_rate_hz
 
 
@@ -152,6 +153,7 @@ class SimConfig:
         return self.excitation.pump_rate_hz * self.exciton.lifetime_ps * 1e-12
 
     def with_values(self, **changes: Any) -> SimConfig:
+        """A copy with the fields in ``changes`` replaced."""
         return replace(self, **changes)
 
 

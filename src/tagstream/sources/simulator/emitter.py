@@ -55,6 +55,8 @@ class Emitter:
 
     @property
     def method(self) -> str:
+        """How the photons are drawn: ``"sequential (CW)"``, ``"independent pulses"`` (every
+        excitation decays within a period) or ``"sequential (pulsed)"``."""
         if not self.pulsed:
             return "sequential (CW)"
         return "independent pulses" if self.independent else "sequential (pulsed)"
