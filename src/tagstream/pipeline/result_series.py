@@ -33,6 +33,8 @@ ANALYSIS_COUNTERS = (*COUNTERS, "restarts")
 
 # ---------------------------------------------------------------------- the analysis itself
 def analysis_spec() -> SeriesSpec:
+    """The ``"analysis"`` series of a live run: the worker's message counters and the time the live
+    analysis lost (``[start, stop)`` rows, ps)."""
     return SeriesSpec(
         name=ANALYSIS,
         description=(
@@ -52,6 +54,8 @@ def analysis_spec() -> SeriesSpec:
 def analysis_snapshot(
     counters: dict[str, int], new_gaps: np.ndarray, covered: tuple[int, int], live_ps: int
 ) -> Snapshot:
+    """A snapshot of the ``"analysis"`` series: the message counters now and the newly lost time
+    (``[start, stop)`` rows, ps)."""
     values = {k: int(counters[k]) for k in ANALYSIS_COUNTERS}
     gaps = np.asarray(new_gaps, dtype=np.int64).reshape(-1, 2)
     return Snapshot(ANALYSIS, covered, live_ps, values, new_rows={"gaps": gaps})

@@ -25,6 +25,7 @@ class ResumeBook:
         self._rows: dict[str, dict[str, list[np.ndarray]]] = {}
 
     def add(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` as the latest of its series, and its new rows."""
         self.latest[snapshot.series] = snapshot
         rows = self._rows.setdefault(snapshot.series, {})
         for name, new in snapshot.new_rows.items():

@@ -33,10 +33,12 @@ class RunNotes(list):
         self._lock = lock
 
     def add(self, text: str) -> None:
+        """Add a note, taking the run's lock (see :meth:`add_locked`)."""
         with self._lock:
             self.add_locked(text)
 
     def add_locked(self, text: str) -> None:
+        """Add a note unless it is there already or the list is full (the run's lock is held)."""
         if len(self) < MAX_NOTES and text not in self:
             self.append(text)
 
