@@ -45,6 +45,7 @@ class VisaSession:
             raise
 
     def write(self, command: str) -> None:
+        """Send ``command``; a :class:`DeviceError` when the device is lost."""
         try:
             self._inst.write(command)
         except (pyvisa.Error, OSError) as err:
@@ -98,6 +99,8 @@ class VisaSession:
             self._inst.timeout = timeout
 
     def number(self, command: str) -> float:
+        """The answer to query ``command`` as a number; a :class:`DeviceError` when it is not
+        one."""
         answer = self.query(command)
         try:
             return float(answer)
@@ -107,6 +110,7 @@ class VisaSession:
             ) from None
 
     def close(self) -> None:
+        """Close the session and its resource manager (quietly if already gone)."""
         inst, self._inst = getattr(self, "_inst", None), None
         try:
             if inst is not None:

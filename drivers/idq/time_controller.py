@@ -129,11 +129,14 @@ class IdqTimeController(TagSource):
 
     # --- the source protocol -------------------------------------------------------------------
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first): ``sub_duration_s``, the length of each
+        sub-acquisition, s."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "sub_duration_s" in checked:
             self.sub_duration_ps = round(checked["sub_duration_s"] * 1e12)
 
     def info(self) -> DeviceInfo:
+        """Model (ID900 or ID1000), serial, resolution (1 ps) and the streamed channels."""
         parts = [p.strip() for p in self.ident.split(",")]
         model = next((p for p in parts if p in ("ID900", "ID1000")), "ID900")
         serial = parts[2] if len(parts) > 2 else ""
@@ -141,9 +144,13 @@ class IdqTimeController(TagSource):
 
     @property
     def period_ps(self) -> int:
+        """Period of the sub-acquisitions, ps: their duration plus the controller's dead time
+        between them."""
         return self.sub_duration_ps + DEAD_TIME_PS
 
     def start(self) -> None:
+        """Start recording endless sub-acquisitions and a timestamp stream per channel; time 0 is
+        the start of the first."""
         for command in ("REC:TRIG:ARM:MODE MANUal", "REC:ENABle ON", "REC:STOP", "REC:NUM INF"):
             self.scpi(command)
         self.scpi(f"REC:PWID {self.sub_duration_ps};PPER {self.period_ps}")
@@ -165,6 +172,9 @@ class IdqTimeController(TagSource):
         self.scpi("REC:PLAY")
 
     def read(self) -> TagBlock:
+        """The tags received since the last read, in time order (ps), complete up to the end of the
+        last sub-acquisition every channel finished, with the dead times between sub-acquisitions
+        as gaps."""
         times, chans = [], []
         for c, sock in self._streams.items():
             while True:
@@ -229,13 +239,16 @@ class IdqTimeController(TagSource):
             raise failed[0]
 
     def status(self) -> DeviceStatus:
+        """Count rates and warnings since the start."""
         return self._status
 
     @property
     def latency_s(self) -> float:  # a sub-acquisition's timestamps come when it is over
+        """Longest wait for a tag, s: a sub-acquisition's timestamps come when it is over."""
         return self.sub_duration_ps * 1e-12 + 1.0
 
     def close(self) -> None:
+        """Stop the acquisition and release the streams' sockets."""
         try:
             self.stop()
         finally:

@@ -52,6 +52,8 @@ class Keysight53230A(VisaSession, TagSource):
         self._status = DeviceStatus()
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first): input impedance (ohm), trigger level (V), slope, and
+        edges per acquisition block."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "impedance_ohm" in checked:
             self.write(f"INP1:IMP {checked['impedance_ohm']}")
@@ -64,11 +66,13 @@ class Keysight53230A(VisaSession, TagSource):
             self.block = checked["block"]
 
     def info(self) -> DeviceInfo:
+        """Model, serial, resolution (ps) and its one input."""
         parts = [p.strip() for p in self.ident.split(",")]
         serial = parts[2] if len(parts) > 2 else ""
         return DeviceInfo("53230A", serial, RESOLUTION_PS, (1,))
 
     def start(self) -> None:
+        """Start timestamping blocks of edges on input 1; time 0 is the start."""
         self.write("CONF:TST (@1)")
         self.write("SENS:TST:RATE MAX")
         self.write("TRIG:SOUR IMM")
@@ -82,6 +86,8 @@ class Keysight53230A(VisaSession, TagSource):
         self.write("INIT")
 
     def read(self) -> TagBlock:
+        """The timestamps taken since the last read (ps); when a block is complete the next one
+        starts, the time between them a gap."""
         available = int(self.number("DATA:POIN?"))
         want = min(available, READ_MAX, self.block - self._taken)
         gaps = None
@@ -108,7 +114,9 @@ class Keysight53230A(VisaSession, TagSource):
         return TagBlock(t, np.ones(t.size, np.uint8), until, None, gaps)
 
     def stop(self) -> None:
+        """Abort the acquisition."""
         self.write("ABOR")
 
     def status(self) -> DeviceStatus:
+        """Count rate and warnings since the start."""
         return self._status

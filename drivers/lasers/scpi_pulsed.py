@@ -22,6 +22,8 @@ class ScpiPulsedLaser(VisaInstrument):
     }
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first, each read back): repetition rate (Hz), power (%) and
+        emission on or off."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "rate_hz" in checked:
             hz = round(checked["rate_hz"], 1)
@@ -34,6 +36,7 @@ class ScpiPulsedLaser(VisaInstrument):
             self.set(f"OUTP {on}", "OUTP?", on)
 
     def readings(self) -> dict[str, Any]:
+        """Repetition rate (Hz), power (% of full) and whether it emits."""
         return {
             "rate_hz": self.number("SOUR:FREQ?"),
             "power_percent": self.number("SOUR:POW:LEV?"),

@@ -25,6 +25,7 @@ class PicoHarp(TttrDevice):
 
     @classmethod
     def settings_table(cls) -> dict:
+        """The PicoQuant settings without the per-input offset (the PicoHarp has none)."""
         table = super().settings_table()
         del table["input_offset_ps_1"]  # no per-input offset on this unit
         return table

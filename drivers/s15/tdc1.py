@@ -103,6 +103,8 @@ class Tdc1(TagSource):
 
     # --- the source protocol --------------------------------------------------------------
     def info(self) -> DeviceInfo:
+        """Model, serial, tick (ps) and inputs 1-4; a :class:`DeviceError` when the port holds no
+        TDC1."""
         ident = self._query("*idn?")
         if "TDC1" not in ident.upper():
             raise DeviceError(f"{self.NAME} at {self.port}: answers {ident!r}, not a TDC1")
@@ -111,6 +113,8 @@ class Tdc1(TagSource):
         return DeviceInfo("TDC1", serial_no, float(TICK_PS), tuple(range(1, INPUTS + 1)))
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first): input level (NIM or TTL), threshold (V) and reference
+        clock."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         commands = []
         if "level" in checked:
@@ -124,6 +128,7 @@ class Tdc1(TagSource):
             self._send(command)
 
     def start(self) -> None:
+        """Start streaming timestamp words; time 0 is the start."""
         self._rest = b""
         self._tick, self._wraps = -1, 0
         self._status = DeviceStatus()
@@ -131,6 +136,8 @@ class Tdc1(TagSource):
         self._running = True
 
     def read(self) -> TagBlock:
+        """The tags in the words received since the last read (ps), complete up to the end of the
+        last tick; a :class:`DeviceError` when the port is lost."""
         try:
             data = self._com.read(self._com.in_waiting or 1) if self._running else b""
         except (serial.SerialException, OSError) as err:
@@ -148,15 +155,18 @@ class Tdc1(TagSource):
         return TagBlock(t, ch, int(until))
 
     def stop(self) -> None:
+        """Stop streaming; the words still on their way are kept for the next read."""
         if self._running:
             self._running = False
             self._send("abort")
             self._rest += self._drain()  # the words still on their way: the next read
 
     def status(self) -> DeviceStatus:
+        """Count rates and warnings since the start."""
         return self._status
 
     def close(self) -> None:
+        """Stop (ignoring a lost device) and close the port."""
         try:
             self.stop()
         except DeviceError:

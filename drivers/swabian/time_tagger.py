@@ -69,6 +69,8 @@ class SwabianTimeTagger(TagSource):
 
     @classmethod
     def settings_for(cls, channels=(1, 2), **options: Any) -> dict[str, Setting]:
+        """The settings for ``channels``: trigger level (V), test signal, dead time (ps) and an
+        input delay per channel (ps)."""
         table = {
             "trigger_level_v": Setting("trigger_level_v", float, -2.5, 2.5, unit="V"),
             "test_signal": Setting("test_signal", bool),
@@ -80,6 +82,7 @@ class SwabianTimeTagger(TagSource):
 
     @classmethod
     def find(cls) -> list[tuple[str, str]]:
+        """``(serial, description)`` of every Time Tagger on this machine."""
         return [(serial, "Swabian Time Tagger") for serial in _module().scanTimeTagger()]
 
     def _call(self, what, *args):
@@ -91,6 +94,8 @@ class SwabianTimeTagger(TagSource):
             raise DeviceError(f"{self.NAME}: lost ({err})") from None
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first) to every streamed channel: trigger level (V), dead
+        time (ps), input delays (ps), test signal."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         tagger = self._tagger
         for c in self.channels:
@@ -104,10 +109,12 @@ class SwabianTimeTagger(TagSource):
             self._call(tagger.setTestSignal, list(self.channels), checked["test_signal"])
 
     def info(self) -> DeviceInfo:
+        """Model, serial, resolution (1 ps) and the streamed channels."""
         model = self._call(self._tagger.getModel)
         return DeviceInfo(model, self._call(self._tagger.getSerial), 1.0, self.channels)
 
     def start(self) -> None:
+        """Start the time-tag stream; time 0 is its first buffer's start."""
         self._status = DeviceStatus()
         self._open_gap: int | None = None
         self._t0: int | None = None
@@ -117,6 +124,8 @@ class SwabianTimeTagger(TagSource):
         self._call(self._stream.start)
 
     def read(self) -> TagBlock:
+        """The tags since the last read (ps), with the overflows as gaps; while an overflow is open
+        only the tags before it."""
         buf = self._call(self._stream.getData)
         if self._t0 is None:
             self._t0 = int(buf.tStart)
@@ -153,11 +162,14 @@ class SwabianTimeTagger(TagSource):
         return np.array(out, dtype=np.int64) if out else None
 
     def stop(self) -> None:
+        """Stop the stream."""
         stream, self._stream = self._stream, None
         if stream is not None:
             self._call(stream.stop)
 
     def status(self) -> DeviceStatus:
+        """Count rates, overflow and warnings since the start, with the events missed in
+        overflows."""
         if self._missed:
             total = sum(self._missed.values())
             note = f"{total} events missed in overflows"
@@ -166,6 +178,7 @@ class SwabianTimeTagger(TagSource):
         return self._status
 
     def close(self) -> None:
+        """Stop the stream and free the tagger."""
         try:
             self.stop()
         finally:

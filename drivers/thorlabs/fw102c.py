@@ -32,6 +32,7 @@ class Fw102c(Instrument):
             raise
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first): turn to ``position`` (from 1)."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "position" in checked:
             if checked["position"] > self.positions:
@@ -42,7 +43,9 @@ class Fw102c(Instrument):
             self._port.ask(f"pos={checked['position']}")
 
     def readings(self) -> dict[str, Any]:
+        """The present position and the number of positions."""
         return {"position": self._port.value("pos?"), "positions": self.positions}
 
     def close(self) -> None:
+        """Close the serial port."""
         self._port.close()

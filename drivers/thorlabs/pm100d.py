@@ -25,6 +25,8 @@ class Pm100d(VisaInstrument):
     }
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first, each read back): the sensor's wavelength correction
+        (nm) and the samples averaged per reading; then auto range and power measurement."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "wavelength_nm" in checked:
             nm = checked["wavelength_nm"]
@@ -38,6 +40,7 @@ class Pm100d(VisaInstrument):
         self.write("CONF:POW")
 
     def readings(self) -> dict[str, Any]:
+        """The measured power (W), the wavelength correction (nm) and the meter's identity."""
         return {
             "power_w": self.number("MEAS:POW?"),
             "wavelength_nm": self.number("SENS:CORR:WAV?"),

@@ -53,4 +53,5 @@ class PromptSerial:
             raise DeviceError(f"{self.device}: {command!r} answered {lines!r}") from None
 
     def close(self) -> None:
+        """Close the port."""
         self._com.close()

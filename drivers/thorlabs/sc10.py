@@ -25,6 +25,8 @@ class Sc10(Instrument):
             raise
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (checked first): open or close the shutter; a :class:`DeviceError`
+        when it does not follow (interlock)."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         if "open" in checked and self.is_open() != checked["open"]:
             self._port.ask("ens")
@@ -32,10 +34,13 @@ class Sc10(Instrument):
                 raise DeviceError(f"{self.NAME}: the shutter did not follow (interlock?)")
 
     def is_open(self) -> bool:
+        """Whether the shutter is open."""
         return self._port.value("ens?") == 1
 
     def readings(self) -> dict[str, Any]:
+        """Whether the shutter is open."""
         return {"open": self.is_open()}
 
     def close(self) -> None:
+        """Close the serial port."""
         self._port.close()
