@@ -66,8 +66,7 @@ class TraceMeasurement(Measurement):
     def build(
         cls, settings: SummarySettings, metadata: RunMetadata, notes: list[str]
     ) -> Self | None:
-        """The intensity trace (and the blinking analysis on it) for this run, or ``None`` when the
-        settings resolve no trace channels."""
+        """The trace (and blinking) of the run's trace channels; ``None`` without any."""
         analyzer = trace_analyzer(settings, metadata)
         return None if analyzer is None else cls(analyzer, settings, notes)
 
@@ -82,8 +81,7 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
-        """The ``"blinking"`` block of the summary JSON: the blinking statistics (``None`` when not
-        computed), the gate (ns) and the note."""
+        """The ``"blinking"`` block of the summary JSON (with the gate in ns and the note)."""
         block = dict.fromkeys(KEYS)
         if summary.blinking is not None:
             block |= summary.blinking.to_dict()
@@ -92,8 +90,7 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
-        """The blinking line of the text summary: bin (ms), thresholds, method, gate and the ON,
-        grey and OFF fractions, with the dwell-time exponents; or why there is none."""
+        """The blinking line: bin (ms), thresholds, ON/grey/OFF fractions, dwell exponents."""
         b = summary.blinking
         if b is None:
             if any(n.startswith(f"blinking: {NO_BLINKING}") for n in summary.notes):
@@ -115,8 +112,7 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def panels(cls, summary: Any) -> list[Panel]:
-        """The trace panel with its side histogram (slot 2), and in the CW layout the occurrence
-        histogram against Poisson (slot 3)."""
+        """The trace panel (slot 2); in the CW layout also the occurrence histogram (slot 3)."""
         from ..plots import cw_layout
 
         def draw_trace(fig: Any, cell: Any) -> None:
@@ -194,8 +190,7 @@ class TraceMeasurement(Measurement):
         return trace, blinking
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
-        """The trace bins completed since the last snapshot (every bin when ``final``), and the
-        blinking statistics when due; none before the first bin."""
+        """The trace bins completed since the last snapshot, and the blinking statistics if due."""
         a = self.analyzer
         if a.t0 is None:
             return []
@@ -205,8 +200,7 @@ class TraceMeasurement(Measurement):
         return out + self._blinking_snapshot(covered, live_ps, final)
 
     def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
-        """The trace bins not yet stored, else a blinking fit that was put off; none when all is
-        stored."""
+        """The trace bins not yet stored, else a blinking fit that was put off."""
         if self.analyzer.n_bins > self._rows:
             return self.snapshots(covered, live_ps, final=True)
         if self._fit_missing:
@@ -244,8 +238,7 @@ class TraceMeasurement(Measurement):
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> TraceResult:
-        """The :class:`TraceResult` of the rows stored up to snapshot ``k`` of the recorded
-        trace."""
+        """The :class:`TraceResult` of the rows stored up to snapshot ``k`` of the trace."""
         s = series[SERIES]
         rows = s.rows(k)
         return TraceResult(
