@@ -57,10 +57,12 @@ class TttrDevice(TagSource):
 
     @classmethod
     def settings_for(cls, **options: Any) -> dict[str, Setting]:
+        """The settings :meth:`configure` accepts (the same for every device of a model)."""
         return cls.settings_table()
 
     @classmethod
     def settings_table(cls) -> dict[str, Setting]:
+        """The model's settings: mode, sync divider, trigger levels (mV), offsets (ps), binning."""
         return settings_table(cls)
 
     def __init__(self, address: str | int = 0, library: str | None = None):
@@ -141,6 +143,8 @@ class TttrDevice(TagSource):
         return ctypes.c_int(self.index)
 
     def configure(self, **settings: Any) -> None:
+        """Apply ``settings`` (all checked first; a new mode initialises the unit and re-applies
+        them)."""
         checked = check_settings(self.SETTINGS, settings, self.NAME)
         inputs = self._inputs()
         refuse(self, checked, inputs)  # before anything is sent
@@ -180,6 +184,8 @@ class TttrDevice(TagSource):
             self.lib.call("SetBinning", self._dev, ctypes.c_int(checked["binning"]))
 
     def info(self) -> DeviceInfo:
+        """Model, serial, resolution (ps), inputs, mode, and in T3 the sync period and nanotime unit
+        (ps)."""
         model, part, version = (ctypes.create_string_buffer(32) for _ in range(3))
         self.lib.call("GetHardwareInfo", self._dev, model, part, version)
         inputs = self._inputs()
@@ -214,6 +220,7 @@ class TttrDevice(TagSource):
         return 1e12 * self._sync_divider / rate
 
     def start(self) -> None:
+        """Start the measurement and the thread that empties the FIFO; time 0 is the start."""
         fmt = pq_spec.FORMATS_BY_NAME[self.FORMATS[self.mode == "T3"]]
         info = self.info()
         tick = info.sync_period_ps if self.mode == "T3" else info.resolution_ps
@@ -223,9 +230,12 @@ class TttrDevice(TagSource):
         self._fifo.start(fmt, tick_ps, factors, self._status)
 
     def read(self) -> TagBlock:
+        """The tags (ps) decoded since the last read, with nanotimes in T3 and FIFO overflows as
+        gaps."""
         return self._fifo.read(self.mode == "T3")
 
     def stop(self) -> None:
+        """Stop the measurement and the FIFO thread."""
         self._fifo.stop()
 
     def _sync_rate(self) -> int:
@@ -256,6 +266,7 @@ class TttrDevice(TagSource):
         return self._status
 
     def close(self) -> None:
+        """Stop and close the device (once)."""
         if self._open:
             try:
                 self.stop()
