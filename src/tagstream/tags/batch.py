@@ -228,10 +228,12 @@ class TagBatch:
 
     @property
     def mode(self) -> str:
+        """``"T3"`` when the batch has nanotimes, else ``"T2"``."""
         return "T3" if self.nanotimes is not None else "T2"
 
     @property
     def duration_ps(self) -> int:
+        """Length of the span, ps (gaps included)."""
         return self.t_end - self.t_begin
 
     @property
@@ -245,6 +247,7 @@ class TagBatch:
 
     @property
     def channel_map(self) -> ChannelMap | None:
+        """The run's channel map, if the batch has metadata."""
         return None if self.metadata is None else self.metadata.channels
 
     def channel_number(self, key: str | int) -> int:
