@@ -314,6 +314,17 @@ def register(cls: type[Measurement]) -> type[Measurement]:
     return cls
 
 
+def failure_reason(exc: Exception) -> str:
+    """Why a measurement is left out after ``exc``: an analysis error's message, or what a
+    plug-in's code raised (``failed (ValueError: ...)``). Any other :class:`TagstreamError` (a
+    bad batch: the run's fault, not the measurement's) is raised again."""
+    if isinstance(exc, AnalysisError):
+        return str(exc)
+    if isinstance(exc, TagstreamError):
+        raise exc
+    return f"failed ({type(exc).__name__}: {exc})"
+
+
 def _origin(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -363,4 +374,3 @@ def build_measurements(
         if measurement is not None:
             built.append(measurement)
     return built
-

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AnalysisError, TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..tags import RunMetadata, TagBatch
 from ..tags.metadata import N_CHANNELS
 from .fit_progress import reporting
 from .formatting import value_with_error
 from .lifetime_choice import fit_lifetime
-from .measurement import Finishing, build_measurements, registered
+from .measurement import Finishing, build_measurements, failure_reason, registered
 from .run_summary import RunSummary
 from .stream import Coverage
 from .summary_binning import default_g2_binning, default_lifetime_bin
@@ -58,13 +57,8 @@ class _Feed:
         try:
             self.analyzer.process(batch)
             self.fed = True
-        except AnalysisError as exc:
-            notes.append(f"{self.part}: {exc}")
-            self.analyzer = None
-        except TagstreamError:  # a bad batch: the run's fault, not the measurement's
-            raise
-        except Exception as exc:  # a plug-in's bug leaves the other measurements going
-            notes.append(f"{self.part}: failed ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # one measurement failing leaves the others going
+            notes.append(f"{self.part}: {failure_reason(exc)}")
             self.analyzer = None
 
     def result(self) -> Any:
@@ -170,10 +164,8 @@ def _finish(
         if feed is not None and feed.analyzer is not None and feed.fed:
             try:
                 values.update(feed.analyzer.finish(finishing))
-            except TagstreamError:
-                raise
-            except Exception as exc:  # a plug-in's bug: its values stay unset, with the reason
-                notes.append(f"{cls.part_name()}: failed ({type(exc).__name__}: {exc})")
+            except Exception as exc:  # its values stay unset, with the reason
+                notes.append(f"{cls.part_name()}: {failure_reason(exc)}")
     _note_unmapped(tally.counts, metadata, notes)
     for cls in kinds:
         for part, value in cls.required.items():

@@ -44,3 +44,14 @@ def make_table(
     written without decimals."""
     data = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
     return Table(kind, tuple(comments), tuple(columns), data, tuple(c in integer for c in columns))
+
+
+def table_or_reason(
+    name: str, table: Table | None, summary: Any, part: str
+) -> dict[str, Table | str]:
+    """``{name: table}``, or in the table's place the first note on ``part`` of the summary
+    (``"no data"`` without one): what a measurement kind gives ``analyze --export``."""
+    if table is not None:
+        return {name: table}
+    reasons = summary.notes_for(part)
+    return {name: reasons[0] if reasons else "no data"}

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.measurement import FIT_SHARE, Measurement, ResumeState, build_measurements
+from ..analysis.measurement import (
+    FIT_SHARE,
+    Measurement,
+    ResumeState,
+    build_measurements,
+    failure_reason,
+)
 from ..analysis.series import Snapshot
 from ..analysis.stream import Coverage
 from ..analysis.summary_settings import SummarySettings, resolve_settings
-from ..errors import AnalysisError, TagstreamError
+from ..errors import TagstreamError
 from ..tags import RunMetadata, TagBatch, parse_time
 
 __all__ = ["LiveAnalysis", "ResumeState", "check_results_every"]
@@ -124,14 +130,10 @@ class LiveAnalysis:
         self._dirty = True
 
     def _drop(self, kind: str, exc: Exception) -> None:
-        """Leave out a measurement that failed, with the reason as a note: an analysis error,
-        or anything a plug-in's code raised (a bad batch is not its fault: that propagates)."""
-        if isinstance(exc, TagstreamError) and not isinstance(exc, AnalysisError):
-            raise exc
+        """Leave out a measurement that failed, with the reason as a note (a bad batch is not
+        its fault: that propagates; see :func:`~tagstream.analysis.measurement.failure_reason`)."""
+        reason = failure_reason(exc)
         measurement = self.measurements.pop(kind)
-        reason = (
-            str(exc) if isinstance(exc, AnalysisError) else f"failed ({type(exc).__name__}: {exc})"
-        )
         self._note(f"{measurement.part_name()}: {reason}")
 
     def _span(self) -> tuple[tuple[int, int], int] | None:

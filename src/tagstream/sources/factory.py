@@ -91,20 +91,8 @@ def simulate(
     seed: int = 0,
     realtime: bool = False,
 ) -> SimulatedRun:
-    """A simulated run of a preset (``"cspbi3-10nm"``), a TOML file, a dict or a
-    :class:`~tagstream.sources.simulator.SimConfig`.
-
-    Parameters
-    ----------
-    model
-        What to simulate.
-    duration
-        Length of the run; ``None`` for unbounded.
-    seed
-        Same seed, same tags, byte for byte.
-    realtime
-        Deliver batches no faster than the simulated time passes.
-    """
+    """A simulated run: :func:`tagstream.sources.simulator.simulate` (its parameters), the
+    one way in to the simulator from outside ``sources``."""
     from .simulator import simulate as simulate_model
 
     return simulate_model(model, duration=duration, seed=seed, realtime=realtime)

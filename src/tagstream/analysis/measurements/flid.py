@@ -13,7 +13,7 @@ from ...tags.units import PS_PER_NS
 from ..measurement import Measurement, Panel, register
 from ..run_analyzers import flid_analyzer, trace_channels
 from ..summary_settings import SummarySettings, no_decay_reason
-from ..tables import Table, make_table, table_head
+from ..tables import Table, make_table, table_head, table_or_reason
 
 
 @register
@@ -56,11 +56,7 @@ class FlidMeasurement(Measurement):
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
         """The ``"flid"`` CSV table, or the reason it is missing."""
-        table = flid_table(summary, table_head(summary))
-        if table is not None:
-            return {"flid": table}
-        reasons = summary.notes_for("flid")
-        return {"flid": reasons[0] if reasons else "no data"}
+        return table_or_reason("flid", flid_table(summary, table_head(summary)), summary, "flid")
 
 
 # ---------------------------------------------------------------------- CSV export

@@ -25,7 +25,7 @@ from ..poisson_fit import poisson_deviance
 from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import Table, make_table, table_head
+from ..tables import Table, make_table, table_head, table_or_reason
 from ._attrs import period, period_attr
 
 SERIES = "g2"
@@ -137,11 +137,7 @@ class G2Measurement(Measurement):
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
         """The ``"g2"`` CSV table, or the reason it is missing."""
-        table = g2_table(summary, table_head(summary))
-        if table is not None:
-            return {"g2": table}
-        reasons = summary.notes_for("g2")
-        return {"g2": reasons[0] if reasons else "no data"}
+        return table_or_reason("g2", g2_table(summary, table_head(summary)), summary, "g2")
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:

@@ -11,7 +11,7 @@ from ...tags.units import PS_PER_S
 from ..measurement import Measurement, Panel, register
 from ..run_analyzers import log_g2_analyzer
 from ..summary_settings import SummarySettings
-from ..tables import Table, make_table, table_head
+from ..tables import Table, make_table, table_head, table_or_reason
 
 
 @register
@@ -53,12 +53,9 @@ class LogG2Measurement(Measurement):
         """The ``"g2_log"`` CSV table, or the reason it is missing; none for a pulsed run (the decay
         is exported instead)."""
         table = g2_log_table(summary, table_head(summary))
-        if table is not None:
-            return {"g2_log": table}
-        if summary.decay is not None:  # a pulsed run: the decay is exported instead
+        if table is None and summary.decay is not None:  # pulsed: the decay is exported
             return {}
-        reasons = summary.notes_for("g2")
-        return {"g2_log": reasons[0] if reasons else "no data"}
+        return table_or_reason("g2_log", table, summary, "g2")
 
 
 # ---------------------------------------------------------------------- CSV export

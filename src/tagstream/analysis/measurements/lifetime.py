@@ -21,7 +21,7 @@ from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import lifetime_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import Table, make_table, table_head
+from ..tables import Table, make_table, table_head, table_or_reason
 from ._attrs import period, period_attr
 
 SERIES = "lifetime"
@@ -139,11 +139,9 @@ class LifetimeMeasurement(Measurement):
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
         """The ``"decay"`` CSV table, or the reason it is missing."""
-        table = decay_table(summary, table_head(summary))
-        if table is not None:
-            return {"decay": table}
-        reasons = summary.notes_for("lifetime")
-        return {"decay": reasons[0] if reasons else "no data"}
+        return table_or_reason(
+            "decay", decay_table(summary, table_head(summary)), summary, "lifetime"
+        )
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:

@@ -31,7 +31,7 @@ from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import trace_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import Table, make_table, table_head
+from ..tables import Table, make_table, table_head, table_or_reason
 from ..trace import TraceAnalyzer, TraceResult
 
 SERIES, BLINKING = "trace", "blinking"
@@ -150,11 +150,7 @@ class TraceMeasurement(Measurement):
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
         """The ``"trace"`` CSV table, or the reason it is missing."""
-        table = trace_table(summary, table_head(summary))
-        if table is not None:
-            return {"trace": table}
-        reasons = summary.notes_for("trace")
-        return {"trace": reasons[0] if reasons else "no data"}
+        return table_or_reason("trace", trace_table(summary, table_head(summary)), summary, "trace")
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:
