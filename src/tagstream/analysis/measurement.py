@@ -27,6 +27,7 @@ from .fit_progress import announce
 from .series import RecordedSeries, SeriesSpec, Snapshot
 from .stream import Coverage
 from .summary_settings import SummarySettings
+from .view_panel import ViewPanel
 
 #: Default largest share of the analysis time spent on fits at snapshots.
 FIT_SHARE = 0.1
@@ -228,6 +229,13 @@ class Measurement(ABC):
         """Its part of the one-line live status (``"g2(0) 0.03 ± 0.01"``), from the last
         snapshots of the run's series; ``None`` for none."""
         return None
+
+    @classmethod
+    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+        """Its panels of the live web view (:class:`~tagstream.analysis.view_panel.ViewPanel`),
+        from the run's series as recorded so far: the last snapshot of each is the one to show;
+        none by default."""
+        return []
 
     # ------------------------------------------------------------------ result series
     def series(self) -> tuple[SeriesSpec, ...]:

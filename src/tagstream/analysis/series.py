@@ -201,3 +201,60 @@ class RecordedSeries:
     def rows(self, k: int) -> int:
         """Length of the row arrays at snapshot ``k``."""
         return int(self.fields["rows"][k]) if "rows" in self.fields else 0
+
+    def until(self, k: int) -> RecordedSeries:
+        """The series as it was at snapshot ``k`` (its first ``k + 1`` snapshots; ``k`` may count
+        from the end)."""
+        n = len(self)
+        k = k % n if n else 0
+        rows = self.rows(k) if n else 0
+        return RecordedSeries(
+            self.name, self.description, self.covered_ps[: k + 1], self.live_ps[: k + 1],
+            self.wall_time_s[: k + 1], {key: v[: k + 1] for key, v in self.fields.items()},
+            self.axes, {key: v[:rows] for key, v in self.row_arrays.items()}, self.attrs,
+        )  # fmt: skip
+
+
+class LatestSeries:
+    """A series followed from its live snapshots: the last snapshot, and every row of its row
+    arrays, read as a :class:`RecordedSeries` of one snapshot (what a view of the latest needs).
+
+    Parameters
+    ----------
+    spec
+        The series' spec.
+    """
+
+    def __init__(self, spec: SeriesSpec):
+        self.spec = spec
+        self.last: Snapshot | None = None
+        self._rows: dict[str, list[np.ndarray]] = {key: [] for key in spec.row_arrays}
+        self._n_rows = 0
+
+    def add(self, snapshot: Snapshot) -> None:
+        """Follow one more snapshot of the series (in the order they were taken)."""
+        self.last = snapshot
+        for key, new in snapshot.new_rows.items():
+            self._rows[key].append(np.asarray(new))
+        if snapshot.new_rows:
+            self._n_rows += len(next(iter(snapshot.new_rows.values())))
+
+    def recorded(self) -> RecordedSeries | None:
+        """The last snapshot as a recorded series (``None`` before the first)."""
+        s, spec = self.last, self.spec
+        if s is None:
+            return None
+        fields = {key: np.asarray(s.values[key])[None] for key in spec.fields}
+        rows = {}
+        for key, column in spec.row_arrays.items():
+            parts = self._rows[key]
+            if len(parts) > 1:  # joined once, kept joined
+                self._rows[key] = parts = [np.concatenate(parts)]
+            rows[key] = parts[0] if parts else np.zeros((0, *column.shape), column.dtype)
+        if spec.row_arrays:
+            fields["rows"] = np.array([self._n_rows], dtype=np.int64)
+        return RecordedSeries(
+            spec.name, spec.description, np.array([s.covered_ps], dtype=np.int64),
+            np.array([s.live_ps], dtype=np.int64), np.array([s.wall_time_s]), fields,
+            {key: values for key, (values, _) in spec.axes.items()}, rows, dict(spec.attrs),
+        )  # fmt: skip

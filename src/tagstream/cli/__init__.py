@@ -48,6 +48,7 @@ VERB_MODULES = (
     "analyze",
     "run",
     "replay",
+    "view",
     "info",
     "repair",
     "devices",

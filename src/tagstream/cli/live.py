@@ -1,23 +1,47 @@
-"""What ``tagstream run`` and ``tagstream replay`` share: signals, the live view, the report."""
+"""What ``tagstream run`` and ``tagstream replay`` share: signals, the live views (terminal and
+web), the report."""
 
 from __future__ import annotations
 
+import argparse
+from contextlib import ExitStack
 from pathlib import Path
 
+from ..errors import TagstreamError
 from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
+from ..view import ViewAddress, ViewHub, ViewServer, parse_view_address
+from ..view.feeds import LiveFeed
 from .live_view import LiveView, losses, rejections
 from .signals import stop_on_signals
 
 
-def run_live(pipeline: LivePipeline, duration_ps: int | None) -> Path:
-    """Run the pipeline with the live view and signal handling; print what it did.
+def view_address(args: argparse.Namespace) -> ViewAddress | None:
+    """The web view's address from ``--view`` and ``--view-token`` (``None``: no web view)."""
+    if args.view is None:
+        if args.view_token is not None:
+            raise TagstreamError("--view-token needs --view [HOST:]PORT")
+        return None
+    return parse_view_address(args.view, args.view_token)
+
+
+def run_live(pipeline: LivePipeline, duration_ps: int | None,
+             view: ViewAddress | None = None) -> Path:  # fmt: skip
+    """Run the pipeline with the live views and signal handling; print what it did.
 
     Ctrl-C and SIGTERM end the run cleanly, like its end: the file is completed and the exit
-    code is 0 (a second Ctrl-C does not wait)."""
+    code is 0 (a second Ctrl-C does not wait). With ``view``, the web view is served while the
+    run goes on (its address printed first) and closes when the run ends."""
     reuse_freed_memory()
-    with stop_on_signals(pipeline.stop), LiveView(pipeline):
+    with ExitStack() as stack:
+        if view is not None:
+            server = ViewServer(ViewHub(LiveFeed(pipeline)), view)
+            url = server.start()
+            stack.callback(server.stop)
+            print(f"web view: {url}", flush=True)
+        stack.enter_context(stop_on_signals(pipeline.stop))
+        stack.enter_context(LiveView(pipeline))
         out = pipeline.run(duration_ps)
     status = pipeline.status()
     t_s = status["t_s"] or 0.0

@@ -83,3 +83,14 @@ def check_duration(text: str | None, option: str = "--duration") -> None:
     """A run length given on the command line: a positive time (checked before any work)."""
     if text is not None and parse_time(text, option) <= 0:
         raise TagstreamError(f"{option} {text}: give a positive time, e.g. {option} 10s")
+
+
+def add_view_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--view [HOST:]PORT`` and ``--view-token TOKEN`` (the live web view) to ``parser``."""
+    parser.add_argument(
+        "--view",
+        metavar="[HOST:]PORT",
+        help="serve the live web view here (127.0.0.1 unless a host is given; any other "
+        "interface needs a token, made and printed unless --view-token gives one); 0: a free port",
+    )
+    parser.add_argument("--view-token", metavar="TOKEN", help="the web view's token")

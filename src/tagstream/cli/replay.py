@@ -12,7 +12,8 @@ from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, load_run_config
 from ..sources.files import SOURCE_WARNINGS, open_run, with_source_warnings
 from ..sources.paced import PacedRun, parse_speed
-from .live import run_live
+from .live import run_live, view_address
+from .options import add_view_options
 from .output import check_distinct, check_run_file_target
 
 
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-o", "--output", metavar="OUT.h5", help="default: FILE's name + -replay.h5")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
+    add_view_options(p)
     p.set_defaults(run=run)
 
 
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     file; returns the exit status (0)."""
     config = load_run_config(args.config) if args.config else RunConfig()
     speed = parse_speed(args.speed)
+    view = view_address(args)
     file = Path(args.file)
     out = args.output or config.output.path or file.with_name(f"{file.stem}-replay.h5")
     output = dataclasses.replace(config.output, path=Path(out), force=args.force)
@@ -49,5 +52,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"tagstream replay: warning: {file}: {text}", file=sys.stderr)
         measured_irf(config.analysis, source.metadata)  # an IRF file that cannot serve: now
         pipeline = LivePipeline.from_config(source, config, output)
-        run_live(pipeline, None)
+        run_live(pipeline, None, view)
     return 0

@@ -16,8 +16,8 @@ from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, pa
 from ..sources.device_registry import open_device
 from ..sources.factory import open_source, simulator_presets
 from ..tags import parse_time
-from .live import run_live
-from .options import check_duration
+from .live import run_live, view_address
+from .options import add_view_options, check_duration
 from .output import check_distinct, check_run_file_target
 
 
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", metavar="D", help="stop after this much data time (e.g. 60s)")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="run file (default: [output] path)")
     p.add_argument("--force", action="store_true", help="overwrite OUT.h5")
+    add_view_options(p)
     p.set_defaults(run=run)
 
 
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     instruments' readings in its settings; returns the exit status (1 when the source lost data
     and the run stopped there, else 0)."""
     check_duration(args.duration)
+    view = view_address(args)
     config = _config(args.config)
     s = config.source
     if s.simulator is None and s.file is None and s.device is None:
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             settings = {**source.metadata.settings, "instruments": readings}
             source.metadata = dataclasses.replace(source.metadata, settings=settings)
         pipeline = LivePipeline.from_config(source, config, output)
-        out = run_live(pipeline, None if duration is None else parse_time(duration, "duration"))
+        duration_ps = None if duration is None else parse_time(duration, "duration")
+        out = run_live(pipeline, duration_ps, view)
     for note in source.notes():
         print(f"note: {note}")
     if source.lost:

@@ -8,6 +8,7 @@ Everything here is read and changed under the run's lock.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,9 @@ class RunResults:
         self.book = ResumeBook()
         self.background: BackgroundWriter | None = None  # set while the run file is open
         self.published = 0  # batch messages published so far
+        #: Called with every bundle of snapshots once it is stored (in the service thread:
+        #: a listener must return at once, e.g. hand them to its own thread).
+        self.listeners: list[Callable[[list[Snapshot]], None]] = []
 
     def note(self, text: str) -> None:
         """Say something in the run's report (takes the lock)."""
@@ -70,6 +74,8 @@ class RunResults:
                 self.book.add(snapshot)
             if checked:
                 self._meters.results_arrived(checked[0].covered_ps[1], received)
+        for listener in self.listeners:
+            listener(checked)
 
     def take_report(self, report: WorkerReport, received: float) -> None:
         """A worker is ready, reports progress, or is done."""

@@ -26,7 +26,9 @@ from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
+from ..view_panel import ViewPanel
 from ._attrs import period, period_attr
+from .g2_view import g2_panels
 
 SERIES = "g2"
 #: The keys of the summary JSON's g2 block, present (``None``) even when it is not computed.
@@ -133,6 +135,11 @@ class G2Measurement(Measurement):
         except (TagstreamError, ValueError, FloatingPointError):
             return "g2(0) —"
         return f"g2(0) {value_with_error(zero.value, zero.error)}"
+
+    @classmethod
+    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+        """The g2(τ) panel with g2(0) ± σ and the peak windows or the fit."""
+        return g2_panels(series, settings, cls.result_from)
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -22,7 +22,9 @@ from ..run_analyzers import lifetime_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
+from ..view_panel import ViewPanel
 from ._attrs import period, period_attr
+from .lifetime_view import decay_panel
 
 SERIES = "lifetime"
 #: The keys of the summary JSON's lifetime block, present (``None``) even when not computed.
@@ -135,6 +137,14 @@ class LifetimeMeasurement(Measurement):
         except (TagstreamError, ValueError, FloatingPointError):
             return "tau —"
         return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
+
+    @classmethod
+    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+        """The decay panel (log axis) with a one-exponential fit."""
+        s = series.get(SERIES)
+        if s is None or not len(s):
+            return []
+        return [decay_panel(cls.result_from(series), s)]
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

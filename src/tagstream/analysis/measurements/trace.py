@@ -33,6 +33,8 @@ from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
 from ..trace import TraceAnalyzer, TraceResult
+from ..view_panel import ViewPanel
+from .trace_view import trace_panels
 
 SERIES, BLINKING = "trace", "blinking"
 STATES = ("on", "grey", "off")
@@ -146,6 +148,15 @@ class TraceMeasurement(Measurement):
         if snapshot is None:
             return "ON —"
         return f"ON {float(snapshot.values['fractions'][0]):.2f}"
+
+    @classmethod
+    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+        """The intensity trace with its thresholds, and the occurrence histogram with the time
+        fractions ON, grey and OFF."""
+        s = series.get(SERIES)
+        if s is None or not len(s):
+            return []
+        return trace_panels(cls.result_from(series), series, BLINKING)
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

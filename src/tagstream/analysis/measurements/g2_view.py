@@ -1,0 +1,91 @@
+"""The g2 panel of the live web view: g2(τ) over the uncorrelated expectation, with g2(0) ± σ,
+the pulsed peak windows or the CW fit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ...errors import TagstreamError
+from ..g2 import G2Result
+from ..plots_axes import display_factor, merge_bins, time_unit
+from ..series import RecordedSeries
+from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+
+#: Fewest coincidences per displayed bin on average (sparser histograms are merged).
+MIN_MEAN = 20.0
+
+
+def g2_panel(result: G2Result | None, series: RecordedSeries, settings: Any) -> ViewPanel:
+    """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`)."""
+    covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
+    base = {"key": "g2", "title": "g2(τ)", "slot": 10, "covered_ps": covered,
+            "published_s": float(series.wall_time_s[-1])}  # fmt: skip
+    if result is None or result.counts.sum() == 0:
+        numbers = (Number("g2_zero", "g2(0)", None),)
+        return ViewPanel(**base, numbers=numbers, notes=("no coincidences yet",))
+    notes: list[str] = []
+    try:
+        zero = result.g2_zero(excitation=settings.excitation)
+    except (TagstreamError, ValueError, FloatingPointError) as exc:
+        zero = None
+        notes.append(f"g2(0) not available yet: {exc}")
+    factor, start, edges = _display_bins(result)
+    counts = merge_bins(result.counts, factor, start)
+    expected = merge_bins(result.expected, factor, start)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shown = np.where(expected > 0, counts / expected, np.nan)
+    scale, unit = time_unit(float(result.edges_ps[-1]))
+    centres = 0.5 * (edges[:-1] + edges[1:]) / scale
+    fig = Figure(f"delay τ ({unit})", "g2(τ)").line(centres, shown, "×".join(result.channels),
+                                                     steps=True)  # fmt: skip
+    numbers = [Number("g2_zero", "g2(0)", None)]
+    if zero is not None:
+        numbers = [
+            Number("g2_zero", "g2(0)", zero.value, zero.error),
+            Number("purity", "purity", zero.purity),
+        ]
+        notes += list(getattr(zero.detail, "warnings", ()))
+        _decorate(fig, result, zero, factor, start, centres, scale, expected)
+    numbers.append(Number("coincidences", "coincidences", float(result.counts.sum()),
+                          text=f"{int(result.counts.sum()):,}"))  # fmt: skip
+    fig.level(1.0, color="rgba(128,128,128,0.7)")
+    return ViewPanel(**base, figure=fig.to_dict(), numbers=tuple(numbers), notes=tuple(notes))
+
+
+def _display_bins(result: G2Result) -> tuple[int, int, np.ndarray]:
+    """Bins merged for display (a group edge at τ = 0): the factor, the first bin, the edges."""
+    n = result.counts.size
+    factor = display_factor(float(result.counts.sum()), n, MIN_MEAN, min(n, 200))
+    factor = max(factor, -(-n // MAX_POINTS))
+    start = (n // 2) % factor
+    edges = result.edges_ps[start::factor][: (n - start) // factor + 1]
+    return factor, start, np.asarray(edges, dtype=np.float64)
+
+
+def _decorate(fig: Figure, result: G2Result, zero: Any, factor: int, start: int,
+              centres: np.ndarray, scale: float, expected: np.ndarray) -> None:  # fmt: skip
+    """The pulsed peak windows (−1, 0, +1 periods), and the fitted model where there is one."""
+    if zero.excitation == "pulsed" and zero.period_ps:
+        period, offset = zero.period_ps, zero.detail.offset_ps
+        for k in (-1, 0, 1):
+            colour = "rgba(255,127,14,0.15)" if k == 0 else "rgba(44,160,44,0.12)"
+            centre = offset + k * period
+            fig.band((centre - period / 2) / scale, (centre + period / 2) / scale, colour)
+    model = getattr(zero.detail, "model", None)
+    if model is not None:
+        merged = merge_bins(np.asarray(model, dtype=float), factor, start)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            curve = np.where(expected > 0, merged / expected, np.nan)
+        fig.line(centres, curve, "fit", color="#d62728")
+
+
+def g2_panels(series: Mapping[str, RecordedSeries], settings: Any, read: Any) -> list[ViewPanel]:
+    """The g2 panel when the run keeps a g2 series with a snapshot (``read``: the kind's
+    ``result_from``)."""
+    s = series.get("g2")
+    if s is None or not len(s):
+        return []
+    return [g2_panel(read(series), s, settings)]

@@ -1,0 +1,73 @@
+"""The trace panels of the live web view: the intensity trace with the blinking thresholds,
+and its occurrence histogram with the time fractions ON, grey and OFF."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..plots_axes import duration_text
+from ..plots_occurrence import coarse
+from ..series import RecordedSeries
+from ..trace import TraceResult
+from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+
+STATES = ("on", "grey", "off")
+
+
+def trace_panels(
+    trace: TraceResult, series: Mapping[str, RecordedSeries], blinking_name: str
+) -> list[ViewPanel]:
+    """The trace panel and the occurrence panel of the last snapshots."""
+    s = series["trace"]
+    covered = (int(s.covered_ps[-1, 0]), int(s.covered_ps[-1, 1]))
+    published = float(s.wall_time_s[-1])
+    blinking = series.get(blinking_name)
+    thresholds, fractions, exponents = _blinking(blinking)
+    bin_text = duration_text(trace.bin_ps)
+    full = trace.exposure_ps == trace.bin_ps
+    t_s, rate = trace.t_s[full], trace.rate_cps[full]
+    t_s, rate = t_s[-MAX_POINTS:], rate[-MAX_POINTS:]  # the latest bins
+    fig = Figure("time (s)", f"count rate (cps, {bin_text} bins)")
+    fig.line(t_s, rate, "+".join(trace.channels), steps=True)
+    for level in thresholds:
+        fig.level(level * 1e12 / trace.bin_ps)
+    numbers = [Number(f"{state}_fraction", state.upper(), f) for state, f in
+               zip(STATES, fractions, strict=True)]  # fmt: skip
+    numbers += [Number(f"{state}_exponent", f"α {state.upper()}", e) for state, e in
+                zip(("on", "off"), exponents, strict=True)]  # fmt: skip
+    notes: tuple[str, ...] = ()
+    if blinking is None or not len(blinking):
+        notes = ("blinking statistics not available yet (too few full trace bins)",)
+    elif None in exponents:
+        notes = ("dwell-time power laws (α): too few ON or OFF dwells so far",)
+    base = {"covered_ps": covered, "published_s": published}
+    panels = [
+        ViewPanel("trace", "intensity trace", 30, fig.to_dict(), tuple(numbers), notes, **base)
+    ]
+    counts = trace.counts[full]
+    if counts.size:
+        top = int(counts.max())
+        occurrences = np.bincount(counts.astype(np.int64), minlength=top + 1)
+        levels, grouped = coarse(np.arange(top + 1, dtype=float), occurrences)
+        width = float(levels[1] - levels[0]) if levels.size > 1 else 1.0
+        occ = Figure(f"counts per {bin_text} bin", "trace bins")
+        occ.bars(levels, grouped, "trace bins", width)
+        for level in thresholds:
+            occ.level(level, x=True)
+        panels.append(ViewPanel("occurrences", "occurrence histogram", 31, occ.to_dict(),
+                                (), (), **base))  # fmt: skip
+    return panels
+
+
+def _blinking(blinking: RecordedSeries | None) -> tuple[list[float], list, list]:
+    """Thresholds (counts per bin), fractions and exponents of the last blinking snapshot."""
+    if blinking is None or not len(blinking):
+        return [], [None] * 3, [None] * 2
+    bin_ps = int(blinking.attrs["bin_ps"])
+    cps = blinking.fields["thresholds_cps"][-1]
+    thresholds = [float(v) * bin_ps / 1e12 for v in cps if np.isfinite(v)]
+    fractions = [float(v) for v in blinking.fields["fractions"][-1]]
+    exponents = [float(v) if np.isfinite(v) else None for v in blinking.fields["exponents"][-1]]
+    return thresholds, fractions, exponents
