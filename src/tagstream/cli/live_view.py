@@ -64,12 +64,11 @@ class LiveView:
 def status_line(pipeline: LivePipeline) -> str:
     """``12.0 s | A 27.1 kcps B 26.8 kcps | g2(0) 0.03 ± 0.01 | tau 5.9 ns | ON 0.96 | ...``."""
     status = pipeline.status()
-    latest = pipeline.latest()
+    specs, latest = pipeline.current()
     parts = [f"{status['t_s'] or 0:.1f} s"]
     rates = status["rates_cps"]
     if rates:
         parts.append(" ".join(f"{name} {count_rate(r)}" for name, r in rates.items() if r > 0))
-    specs = {spec.name: spec for spec in pipeline.specs}
     for cls in registered():
         if cls.live:
             parts.append(cls.live_status(specs, latest, pipeline.analysis) or "")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..analysis.measurement import registered
 from ..sources.files import open_run
+from ..tags import TagBatch
 from ..tags import intervals as iv
 from .result_series import read_results
 
@@ -60,37 +61,54 @@ class Agreement:
 
 
 def compare_with_offline(path: str | os.PathLike) -> Agreement:
-    """Compare the run file's last live results with an offline pass over its tags."""
+    """Compare the run file's last live results with an offline pass over its tags (each
+    analysis segment of the run over its own stretch of the run)."""
     results = read_results(path)
     lost = results.analysis_gaps()
-    analyzers = {}
-    covered = None
+    kinds = {cls.kind: cls for cls in registered()}
     with open_run(path) as run:
         span = (int(run.t_begin), int(run.t_end))
         cmap = run.metadata.channels
-        kinds = {cls.kind: cls for cls in registered()}
-        for name, cls in kinds.items():
-            if name in results.series and len(results.series[name]):
-                replica = cls.replica(results.series, cmap)
-                if replica is not None:
-                    analyzers[name] = replica
-        last = [results.series[name].covered_ps[-1] for name in analyzers]
-        covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last))) if last else None
+        parts = []  # (segment, analyzers by kind, covered span)
+        for number in results.segment_numbers():
+            series = results.segment_series(number)
+            analyzers = {}
+            for name, cls in kinds.items():
+                if name in series and len(series[name]):
+                    replica = cls.replica(series, cmap)
+                    if replica is not None:
+                        analyzers[name] = replica
+            last = [series[name].covered_ps[-1] for name in analyzers]
+            if last:
+                covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last)))
+                parts.append((number, analyzers, covered))
         keep = iv.complement(lost, run.t_begin, run.t_end)
-        if covered is not None:
-            keep = iv.intersect(keep, np.array([covered], np.int64))
         tags = 0
         for batch in run.batches():
             tags += len(batch)
-            if covered is not None and batch.t_end > covered[1]:
-                if batch.t_begin >= covered[1]:
-                    continue
-                batch = batch.slice_time(batch.t_begin, covered[1])
-            if len(lost):
-                batch = batch.restricted_to(keep)
-            for analyzer in analyzers.values():
-                analyzer.process(batch)
+            for _, analyzers, covered in parts:
+                piece = _within(batch, covered, keep if len(lost) else None)
+                if piece is not None:
+                    for analyzer in analyzers.values():
+                        analyzer.process(piece)
     equal = {}
-    for name, analyzer in analyzers.items():
-        equal[name] = kinds[name].same(results.result(name), analyzer.result())
-    return Agreement(tags, covered or (0, 0), lost, equal, span)
+    for number, analyzers, _ in parts:
+        series = results.segment_series(number)
+        for name, analyzer in analyzers.items():
+            live = kinds[name].result_from(series)
+            equal[name if number == 0 else f"{name}@{number}"] = kinds[name].same(
+                live, analyzer.result()
+            )
+    covered = (min(p[2][0] for p in parts), max(p[2][1] for p in parts)) if parts else (0, 0)
+    return Agreement(tags, covered, lost, equal, span)
+
+
+def _within(batch: TagBatch, covered: tuple[int, int], keep: np.ndarray | None) -> TagBatch | None:
+    """The part of ``batch`` inside ``covered`` (and ``keep``), or ``None`` when none is."""
+    if batch.t_end <= covered[0] or batch.t_begin >= covered[1]:
+        return None
+    if batch.t_begin < covered[0] or batch.t_end > covered[1]:
+        batch = batch.slice_time(max(batch.t_begin, covered[0]), min(batch.t_end, covered[1]))
+    if keep is not None:
+        batch = batch.restricted_to(iv.intersect(keep, np.array([covered], np.int64)))
+    return batch

@@ -49,7 +49,12 @@ class HelloRequest:
     worker: str
 
 
-Request = StatusRequest | StopRequest | HelloRequest
+@dataclass(frozen=True)
+class SegmentRequest:
+    """The analysis segment the run is in (a worker that lost the change in the stream)."""
+
+
+Request = StatusRequest | StopRequest | HelloRequest | SegmentRequest
 
 
 def parse_request(record: dict[str, Any], trusted: bool) -> Request:
@@ -65,6 +70,8 @@ def parse_request(record: dict[str, Any], trusted: bool) -> Request:
     op = record.get("op")
     if op == "status":
         return StatusRequest()
+    if op == "segment":
+        return SegmentRequest()
     if op not in ("stop", "hello"):
         raise TagstreamError(f"unknown request {printable(str(op), 40)!r}")
     if not trusted:
@@ -98,6 +105,9 @@ class HelloReply:
         the reply.
     counters
         The analysis counters so far (carried over a restart).
+    segment
+        The analysis segment the run is in (:meth:`~tagstream.pipeline.segments.Segment.
+        to_record`); ``settings`` are its settings.
     """
 
     metadata: dict[str, Any]
@@ -108,6 +118,7 @@ class HelloReply:
     hwm: int
     resume: dict[str, Any] | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    segment: dict[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The reply as the JSON record of a control message."""
@@ -120,6 +131,7 @@ class HelloReply:
             "hwm": self.hwm,
             "resume": self.resume,
             "counters": self.counters,
+            "segment": self.segment,
         }
 
     @classmethod
@@ -135,6 +147,7 @@ class HelloReply:
                 hwm=int(record["hwm"]),
                 resume=record.get("resume"),
                 counters=dict(record.get("counters") or {}),
+                segment=record.get("segment"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise WireError(f"hello reply: {exc!r}") from None

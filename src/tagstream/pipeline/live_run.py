@@ -50,6 +50,7 @@ from .control_messages import (
     HelloReply,
     HelloRequest,
     Request,
+    SegmentRequest,
     StatusRequest,
     StopRequest,
 )
@@ -58,16 +59,19 @@ from .run_config import OutputSettings, PipelineSettings, RunConfig
 from .run_results import RunResults
 from .run_sockets import RunSockets
 from .run_status import RunNotes, run_status
+from .segment_start import start_segment
+from .segments import Segments, events_spec
 from .service import RunService
 from .worker_pool import Launcher, WorkerInfo, WorkerPool
 
 
 def live_series(metadata: RunMetadata, settings: SummarySettings) -> tuple[SeriesSpec, ...]:
     """The result series a live run of ``settings`` keeps: each live measurement's, then the
-    pipeline's own ``analysis`` series."""
+    pipeline's own ``analysis`` and ``events`` series."""
     resolved, notes = resolve_settings(settings, metadata)
     built = build_measurements(resolved, metadata, notes, live=True)
-    return (*(spec for m in built for spec in m.series()), rs.analysis_spec())
+    own = (rs.analysis_spec(), events_spec())
+    return (*(spec for m in built for spec in m.series()), *own)
 
 
 class LivePipeline:
@@ -129,6 +133,9 @@ class LivePipeline:
         self.meters = RunMeters(self.source_lag)
         self.specs = live_series(self.metadata, self.analysis)
         self.results = RunResults(self.lock, self.specs, self.meters, self.workers, self.notes)
+        #: The analysis segments (the web view's clear and new binning start one).
+        self.segments = Segments(self.analysis_table, self.metadata, live_series)
+        self.results.segment = self.segments.current
         self.service: RunService | None = None
         self.started = time.monotonic()
         #: Wall-clock marks (``time.monotonic``) of the run: ``first_batch`` (the workers
@@ -224,10 +231,23 @@ class LivePipeline:
         :func:`~tagstream.pipeline.run_status.run_status`)."""
         return run_status(self)
 
-    def latest(self) -> dict[str, Any]:
-        """The latest snapshot of each result series (thread-safe)."""
+    def current(self) -> tuple[dict[str, SeriesSpec], dict[str, Any]]:
+        """The current analysis segment's series and the latest snapshot of each, by the
+        measurements' names (thread-safe)."""
         with self.lock:
-            return dict(self.results.book.latest)
+            return self.results.current()
+
+    def restart_analysis(self, changes: dict[str, Any] | None = None) -> str:
+        """Start the live analyses afresh from the next batch on (the recording goes on), with
+        ``changes`` to the g2 window and bin and the trace bin (thread-safe); what will happen,
+        in words. See :mod:`.segments`.
+
+        Raises
+        ------
+        TagstreamError
+            Settings that cannot change, or that the run cannot use.
+        """
+        return self.segments.ask(dict(changes or {}))
 
     # ------------------------------------------------------------------ main thread
     def _start_workers(self) -> None:
@@ -276,6 +296,9 @@ class LivePipeline:
             self.meters.took(batch, counts, arrived)
         if not self.source.paced:
             waits.for_progress(self)
+        change = self.segments.take(batch.t_begin)
+        if change is not None:
+            start_segment(self, *change)
         sent_at = time.monotonic()
         used = self.sockets.publisher.send_batch(batch)
         with self.lock:
@@ -293,16 +316,19 @@ class LivePipeline:
         if isinstance(request, StopRequest):
             self.stop(request.reason)
             return {"ok": True}, None
+        if isinstance(request, SegmentRequest):
+            return self.segments.current.to_record(), None
         assert isinstance(request, HelloRequest)
         with self.lock:
             resume, arrays, counters = self.results.resume()
+            segment = self.results.segment
             joined = WorkerInfo(request.worker, sequence=self.results.published - 1)
             self.workers.joined[request.worker] = joined
             self.lock.notify_all()
         s = self.sockets
         reply = HelloReply(
-            self.metadata.to_dict(), self.analysis_table, self.every_ps,
-            s.publisher.endpoint, s.results_endpoint, self.settings.hwm, resume, counters,
+            self.metadata.to_dict(), segment.table, self.every_ps, s.publisher.endpoint,
+            s.results_endpoint, self.settings.hwm, resume, counters, segment.to_record(),
         )  # fmt: skip
         return reply.to_record(), arrays
 

@@ -104,6 +104,21 @@ class RecordedResults:
         """The blinking statistics of every snapshot."""
         return self._get(BLINKING)
 
+    def segment_numbers(self) -> list[int]:
+        """The run's analysis segments: 0, then one per change of the live analyses (see
+        :mod:`tagstream.pipeline.segments`)."""
+        events = self.series.get("events")
+        later = [] if events is None else [int(v) for v in events.fields["segment"]]
+        return [0, *later]
+
+    def segment_series(self, number: int) -> dict[str, RecordedSeries]:
+        """The measurements' series of analysis segment ``number``, by their names (``g2``
+        for ``g2@2``)."""
+        if number == 0:
+            return {name: s for name, s in self.series.items() if "@" not in name}
+        suffix = f"@{number}"
+        return {name[: -len(suffix)]: s for name, s in self.series.items() if name.endswith(suffix)}
+
     def analysis_gaps(self) -> np.ndarray:
         """Time the live analysis lost (k, 2), ps: its results exclude it."""
         series = self.series.get(ANALYSIS)

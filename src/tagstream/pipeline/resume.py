@@ -46,7 +46,9 @@ class ResumeBook:
         last = self.latest.get(rs.ANALYSIS)
         return {k: int(last.values[k]) if last else 0 for k in COUNTERS}
 
-    def state(self, t_begin: int, acquired: np.ndarray) -> ResumeState:
+    def state(
+        self, t_begin: int, acquired: np.ndarray, names: dict[str, str] | None = None
+    ) -> ResumeState:
         """Where a new worker continues: the measurements' last snapshots, each with every
         row of its series so far.
 
@@ -56,15 +58,20 @@ class ResumeBook:
             Start of the run, ps.
         acquired
             The time the acquisition covered (k, 2), ps (the run less its own gaps).
+        names
+            The series to resume, by stored name, with the name the measurements give them
+            (an analysis segment's ``g2@1`` is ``g2``); default: every series but the run's own.
         """
-        ends = {s.covered_ps[1] for s in self.latest.values()}
+        if names is None:
+            names = {name: name for name in self.latest if name != rs.ANALYSIS}
+        latest = {name: s for name, s in self.latest.items() if name in names}
+        ends = {s.covered_ps[1] for s in latest.values()}
         if not ends:
             return ResumeState(t_begin, t_begin, iv.EMPTY)
         t_resume = min(ends)
         covered = iv.subtract(iv.clip(acquired, t_begin, t_resume), self.lost)
         snapshots = {
-            name: replace(last, new_rows=self._all_rows(name))
-            for name, last in self.latest.items()
-            if name != rs.ANALYSIS
+            names[name]: replace(last, series=names[name], new_rows=self._all_rows(name))
+            for name, last in latest.items()
         }
         return ResumeState(t_begin, t_resume, covered, snapshots)

@@ -24,6 +24,7 @@ from .messages import resume_arrays
 from .meters import RunMeters
 from .resume import ResumeBook
 from .run_status import RunNotes
+from .segments import RUN_SERIES, Segment, base_name
 from .worker_pool import WorkerPool
 
 
@@ -52,6 +53,9 @@ class RunResults:
     ):
         self._lock = lock
         self._specs = {spec.name: spec for spec in specs}
+        #: The analysis segment the workers are in now, and its series (stored: base name).
+        self.segment = Segment()
+        self.segment_names = {s.name: s.name for s in specs if s.name not in RUN_SERIES}
         self._meters, self._workers, self._notes = meters, workers, notes
         self.book = ResumeBook()
         self.background: BackgroundWriter | None = None  # set while the run file is open
@@ -76,6 +80,24 @@ class RunResults:
                 self._meters.results_arrived(checked[0].covered_ps[1], received)
         for listener in self.listeners:
             listener(checked)
+
+    def begin_segment(self, segment: Segment, specs: tuple[SeriesSpec, ...]) -> None:
+        """The workers begin ``segment`` with the series ``specs`` (stored names). The lock
+        held."""
+        self._specs.update({s.name: s for s in specs})
+        self.segment = segment
+        self.segment_names = {s.name: base_name(s.name) for s in specs}
+
+    def current(self) -> tuple[dict[str, SeriesSpec], dict[str, Snapshot]]:
+        """The current segment's series and their last snapshots, by the measurements' names
+        (``g2``, not ``g2@1``). The lock held."""
+        specs = {base: self._specs[stored] for stored, base in self.segment_names.items()}
+        latest = {
+            base: self.book.latest[stored]
+            for stored, base in self.segment_names.items()
+            if stored in self.book.latest
+        }
+        return specs, latest
 
     def take_report(self, report: WorkerReport, received: float) -> None:
         """A worker is ready, reports progress, or is done."""
@@ -106,7 +128,9 @@ class RunResults:
         resume, arrays = None, None
         acquired = self._meters.acquired
         if acquired.t_begin is not None:
-            state = self.book.state(acquired.t_begin, acquired.intervals())
+            t_begin = self.segment.t_begin_ps
+            t_begin = acquired.t_begin if t_begin is None else t_begin
+            state = self.book.state(t_begin, acquired.intervals(), self.segment_names)
             resume, arrays = resume_arrays(state)
         counters = {**self.book.counters(), "restarts": self._workers.restarts}
         return resume, arrays, counters

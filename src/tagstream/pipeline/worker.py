@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import socket
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import zmq
 
 from ..analysis.summary_settings import SummarySettings
+from ..errors import TagstreamError
 from ..tags import RunMetadata, TagBatch
 from ..transport.control import ControlTimeout, request
 from ..transport.security import ClientKeys
@@ -31,6 +33,7 @@ from .control_messages import HelloReply
 from .live_analysis import LiveAnalysis
 from .messages import encode_snapshots, resume_state
 from .resume import COUNTERS
+from .segments import Segment
 
 #: Seconds without a message after which a worker asks whether the run still exists.
 IDLE_CHECK_S = 30.0
@@ -83,8 +86,9 @@ class AnalysisWorker:
         )
         hello = HelloReply.from_record(record)
         metadata = RunMetadata.from_dict(hello.metadata)
-        settings = SummarySettings.from_dict(hello.settings)
-        live = LiveAnalysis(metadata, settings, every=hello.every_ps)
+        self.metadata, self.every_ps = metadata, hello.every_ps
+        self.segment = Segment() if hello.segment is None else Segment.from_record(hello.segment)
+        live = self._analysis(hello.settings)
         data = _reachable(hello.data, self.control)
         subscriber = BatchSubscriber(self.context, data, hello.hwm, keys=self.keys)
         subscriber.metadata = metadata
@@ -102,14 +106,41 @@ class AnalysisWorker:
             live.restore(state)
             subscriber.resume_at(state.t_resume)
         self._reported_gaps = 0
+        self._missed = 0
+        self.live = live
         try:
-            return self._loop(live, subscriber, results, offset)
+            return self._loop(subscriber, results, offset)
         finally:
             subscriber.close()
             results.close()
 
-    def _loop(self, live, subscriber, results, offset) -> int:
-        sequence, last_progress, idle_since = 0, 0.0, time.monotonic()
+    def _analysis(self, table: dict[str, Any]) -> LiveAnalysis:
+        """Fresh live analyses of the ``[analysis]`` table ``table``."""
+        return LiveAnalysis(self.metadata, SummarySettings.from_dict(table), every=self.every_ps)
+
+    def _switch(self, segment: Segment, results, subscriber, offset) -> None:
+        """End the current segment's analyses (their last snapshots) and begin ``segment``'s."""
+        self._send(results, subscriber, offset, self.live.final())
+        self.live = self._analysis(segment.table)
+        self.segment = segment
+
+    def _missed_switch(self, missed: int) -> Segment | None:
+        """After a hole in the stream (``missed``: messages lost so far): a newer segment the
+        run began meanwhile (the change in the stream may have been in the hole), else
+        ``None``."""
+        if missed == self._missed:
+            return None
+        self._missed = missed
+        try:
+            record, _ = request(self.context, self.control, {"op": "segment"}, 5, keys=self.keys)
+            segment = Segment.from_record(record)
+        except (ControlTimeout, TagstreamError):
+            return None
+        return segment if segment.number > self.segment.number else None
+
+    def _loop(self, subscriber, results, offset) -> int:
+        self.sequence = 0  # of the next bundle of snapshots
+        last_progress, idle_since = 0.0, time.monotonic()
         unreported = None  # (sequence, t_end) of the last batch, when its progress is not sent
         ready = False
         while True:
@@ -118,14 +149,9 @@ class AnalysisWorker:
                 if unreported:  # caught up: the acquisition may be waiting for this
                     self._progress(results, subscriber, *unreported)
                     unreported, last_progress = None, time.monotonic()
-                    continue
-                if self.parent is not None and os.getppid() != self.parent:
-                    return 1  # the run that started this worker is gone
-                if time.monotonic() - idle_since > IDLE_CHECK_S:
-                    try:
-                        request(self.context, self.control, {"op": "status"}, 5, keys=self.keys)
-                    except ControlTimeout:
-                        return 1
+                elif not self._run_alive(idle_since):
+                    return 1
+                elif time.monotonic() - idle_since > IDLE_CHECK_S:
                     idle_since = time.monotonic()
                 continue
             idle_since = time.monotonic()
@@ -133,35 +159,63 @@ class AnalysisWorker:
                 ready = True  # the data reach this worker: the run may start
                 record = {"worker": self.name, "ready": True}
                 results.send_multipart(encode_record(Kind.PROGRESS, 0, 0, record))
+            elif message.kind == Kind.CONTROL:  # a new analysis segment
+                self._take_control(message.record, results, subscriber, offset)
+                unreported = (message.sequence, message.t_end)
             elif message.kind == Kind.BATCH:
-                batch = _after(message.batch, live)
-                snapshots = live.process(batch) if batch is not None else []
-                sequence = self._send(results, subscriber, offset, snapshots, sequence)
-                now = time.monotonic()
+                sent = self._take_batch(message.batch, results, subscriber, offset)
                 unreported = (message.sequence, message.batch.t_end)
-                if now - last_progress >= PROGRESS_EVERY_S or snapshots:
+                if time.monotonic() - last_progress >= PROGRESS_EVERY_S or sent:
                     self._progress(results, subscriber, *unreported)
-                    unreported, last_progress = None, now
+                    unreported, last_progress = None, time.monotonic()
             elif message.kind == Kind.END:
                 if message.batch is not None:  # the stream's tail, lost on the way
-                    tail = _after(message.batch, live)
-                    snapshots = live.process(tail) if tail is not None else []
-                    sequence = self._send(results, subscriber, offset, snapshots, sequence)
-                sequence = self._send(results, subscriber, offset, live.final(), sequence)
+                    self._take_batch(message.batch, results, subscriber, offset)
+                self._send(results, subscriber, offset, self.live.final())
                 done = {"worker": self.name, "op": "done", **self._counters(subscriber, offset)}
-                results.send_multipart(encode_record(Kind.END, 0, sequence, done))
+                results.send_multipart(encode_record(Kind.END, 0, self.sequence, done))
                 return 0
 
-    def _send(self, results, subscriber, offset, snapshots: list, sequence: int) -> int:
+    def _take_control(self, record: dict[str, Any], results, subscriber, offset) -> None:
+        """A control record in the stream: a restart begins a newer segment here."""
+        if record.get("op") == "restart":
+            segment = Segment.from_record(record)
+            if segment.number > self.segment.number:
+                self._switch(segment, results, subscriber, offset)
+
+    def _run_alive(self, idle_since: float) -> bool:
+        """Whether the run this worker serves still exists (its process, when it started this
+        worker; after a long silence, whether its control socket answers)."""
+        if self.parent is not None and os.getppid() != self.parent:
+            return False  # the run that started this worker is gone
+        if time.monotonic() - idle_since > IDLE_CHECK_S:
+            try:
+                request(self.context, self.control, {"op": "status"}, 5, keys=self.keys)
+            except ControlTimeout:
+                return False
+        return True
+
+    def _take_batch(self, batch: TagBatch, results, subscriber, offset) -> bool:
+        """Analyse a batch (after a hole, in the segment the run is in now) and send the
+        snapshots due; whether there were some."""
+        newer = self._missed_switch(subscriber.counters.missed)
+        if newer is not None:
+            self._switch(newer, results, subscriber, offset)
+        batch = _after(batch, self.live)
+        snapshots = self.live.process(batch) if batch is not None else []
+        self._send(results, subscriber, offset, snapshots)
+        return bool(snapshots)
+
+    def _send(self, results, subscriber, offset, snapshots: list) -> None:
         """Send the snapshots, one bundle per time they were taken at (with the analysis
-        series' own snapshot); the next bundle's sequence number."""
-        times = sorted({s.covered_ps[1] for s in snapshots})
-        for t in times:
-            bundle = [s for s in snapshots if s.covered_ps[1] == t]
+        series' own snapshot), named as stored in the current segment."""
+        stored = self.segment.stored
+        for t in sorted({s.covered_ps[1] for s in snapshots}):
+            bundle = [replace(s, series=stored(s.series)) for s in snapshots
+                      if s.covered_ps[1] == t]  # fmt: skip
             bundle.append(self._analysis_snapshot(subscriber, offset, bundle[0]))
-            results.send_multipart(encode_snapshots(0, sequence, bundle))
-            sequence += 1
-        return sequence
+            results.send_multipart(encode_snapshots(0, self.sequence, bundle))
+            self.sequence += 1
 
     def _counters(self, subscriber: BatchSubscriber, offset: dict[str, int]) -> dict[str, int]:
         counters = subscriber.counters.to_dict()

@@ -15,12 +15,13 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
-from ..analysis.series import Snapshot
+from ..analysis.series import SeriesSpec, Snapshot
 from ..errors import TagstreamError
 from ..tags import TagBatch
 from .run_writer import RunWriter
@@ -68,6 +69,10 @@ class BackgroundWriter:
     def add_snapshot(self, snapshot: Snapshot) -> None:
         """Queue a result-series snapshot."""
         self._put(("snapshot", snapshot), 0)
+
+    def add_series(self, specs: Sequence[SeriesSpec]) -> None:
+        """Queue the creation of result series (before their snapshots are queued)."""
+        self._put(("series", tuple(specs)), 0)
 
     def finish(self, duration_ps: int | None = None) -> Path:
         """Write everything queued, complete the file and wait for the thread; the file's
@@ -152,6 +157,8 @@ class BackgroundWriter:
                         if len(self.notes) < MAX_NOTES:
                             self.notes.append(f"snapshot dropped: {exc}")
                     writer.commit_if_due()
+                elif kind == "series":
+                    writer.add_series(value)
                 elif kind == "finish":
                     self._result = writer.finish(duration_ps=value)
                     return

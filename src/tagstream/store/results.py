@@ -31,14 +31,20 @@ from .packing import CHUNK_SNAPSHOTS
 
 #: Rows per chunk of the arrays that grow by rows (trace bins).
 CHUNK_ROWS = 4096
+#: Dataset of a series created during the run: how many of its snapshots are committed.
+OWN_COUNT = "committed_snapshots"
 #: Attribute that marks the arrays growing by rows rather than by snapshots.
 GROWS_BY = "grows_by"
 
 class SeriesWriter:
     """The datasets of one series in a file being written."""
 
-    def __init__(self, parent: h5py.Group, spec_: SeriesSpec, compression: str):
+    def __init__(
+        self, parent: h5py.Group, spec_: SeriesSpec, compression: str, late: bool = False
+    ):
         self.spec = spec_
+        #: Created while the run went on: it counts its committed snapshots itself.
+        self.late = late
         group = parent.create_group(spec_.name)
         title(group, spec_.description)
         for key, value in spec_.attrs.items():
@@ -64,6 +70,16 @@ class SeriesWriter:
             ds.attrs[GROWS_BY] = text("row")
         self.count = 0
         self.rows = 0
+        self._own_count = None
+        if late:
+            self._own_count = group.create_dataset(OWN_COUNT, data=np.int64(0))
+            title(self._own_count, "Snapshots committed (a series created during the run).")
+
+    def commit(self) -> None:
+        """Record the snapshots written as committed (a late series; the others are counted in
+        the file's ``committed`` record)."""
+        if self._own_count is not None:
+            self._own_count[()] = self.count
 
     def append(self, snapshot: Snapshot) -> None:
         """Write one snapshot (final at the next commit).
@@ -108,7 +124,10 @@ def read_series(f: h5py.File, path: str | os.PathLike) -> dict[str, RecordedSeri
     try:
         committed = _committed_snapshots(f)
         for name, node in group.items():
-            n = committed.get(name, 0)
+            n = committed.get(name)
+            if n is None:  # created during the run: it counts itself
+                own = node.get(OWN_COUNT)
+                n = int(own[()]) if own is not None else 0
             out[name] = _read_one(node, name, n)
     except H5_DAMAGE as exc:
         report = damage_report(_datasets(group))
@@ -144,6 +163,8 @@ def _read_one(group: h5py.Group, name: str, n: int) -> RecordedSeries:
     fields, axes, row_arrays = {}, {}, {}
     per_snapshot = {}
     for key, ds in group.items():
+        if key == OWN_COUNT:
+            continue
         if ds.maxshape and ds.maxshape[0] is None:
             per_snapshot[key] = ds
         else:

@@ -186,6 +186,7 @@ class RunWriter:
         self._detector_counts = layout.write_setup(f, metadata)
         data = layout.create_photon_data(f, metadata, compression)
         self._columns = ChunkedColumns(data, chunk_codec(compression))
+        self._compression = compression
         names = [s.name for s in series]
         user = layout.write_user(f, metadata, config_text, truth, names)
         self._committed, self._status = user["committed"], user["status"]
@@ -250,6 +251,27 @@ class RunWriter:
         except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
 
+    def add_series(self, specs: Sequence[SeriesSpec]) -> None:
+        """Create result series while the run goes on (analyses started during the run), empty
+        until their first snapshots; committed from the next commit on (each counts its own
+        committed snapshots: the file's ``committed`` record was laid out at the start).
+
+        Raises
+        ------
+        TagstreamError
+            A name the file holds already, or named twice.
+        """
+        self._writable()
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names) or set(names) & set(self._series):
+            raise TagstreamError(f"{self.path}: result series {names} exist already")
+        try:
+            results = layout.results_group(self._file)
+            for s in specs:
+                self._series[s.name] = SeriesWriter(results, s, self._compression, late=True)
+        except (OSError, RuntimeError) as exc:
+            raise self._fail(exc) from exc
+
     def commit_if_due(self) -> None:
         """Commit when :attr:`flush_every_s` has passed since the last commit."""
         if self.open and time.monotonic() - self._last_commit >= self.flush_every_s:
@@ -274,8 +296,10 @@ class RunWriter:
             self._columns.flush()
             gaps = self._gaps.write_pending()
             f.flush()
-            record = [done.rows, gaps, *span, *(s.count for s in self._series.values())]
-            self._committed[...] = np.asarray(record, dtype=np.int64)
+            counts = [s.count for s in self._series.values() if not s.late]
+            self._committed[...] = np.asarray([done.rows, gaps, *span, *counts], dtype=np.int64)
+            for series in self._series.values():
+                series.commit()
             self._detector_counts[...] = done.counts[self._ids]
             self._duration[()] = duration_ps / float(PS_PER_S)
             if status is not None:

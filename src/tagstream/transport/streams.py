@@ -175,6 +175,16 @@ class BatchPublisher:
             self.sequence += 1
         return used
 
+    def send_control(self, record: dict, t_ps: int) -> int:
+        """Publish a control record at run time ``t_ps`` in order with the batches (a change of
+        the analyses from that moment); its sequence number. It takes a sequence number like a
+        batch, so a subscriber that loses it sees a hole."""
+        frames = encode_record(Kind.CONTROL, self.stream_id, self.sequence, record,
+                               t_begin=t_ps, t_end=t_ps)  # fmt: skip
+        self.socket.send_multipart(frames)
+        self.sequence += 1
+        return self.sequence - 1
+
     def send_end(self, t_end: int, extra: dict | None = None) -> None:
         """Send the end of the stream at ``t_end`` (ps) with the number of batches sent and
         ``extra`` fields."""
@@ -271,6 +281,8 @@ class BatchSubscriber:
                 self._take_batch(message)
             elif message.kind == Kind.END:
                 self._take_end(message)
+            elif message.kind == Kind.CONTROL:
+                self._take_control(message)
             return message
 
     def resume_at(self, t_ps: int) -> None:
@@ -305,6 +317,13 @@ class BatchSubscriber:
                 self.counters.gaps.append((self._t_end, batch.t_begin))
             message.batch = _with_leading_gap(batch, self._t_end)
         self._t_end = message.batch.t_end
+
+    def _take_control(self, message: Message) -> None:
+        """A control record in the stream: its sequence number counts like a batch's."""
+        if self._next_sequence is not None and message.sequence > self._next_sequence:
+            self.counters.missed += message.sequence - self._next_sequence
+            self._resumed = True  # the time up to the next batch is lost to the analysis
+        self._next_sequence = message.sequence + 1
 
     def _take_end(self, message: Message) -> None:
         """An end of stream after lost batches (its sequence number counts the batches sent),
