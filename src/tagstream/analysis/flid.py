@@ -162,7 +162,7 @@ class FlidAnalyzer:
         self._mode: str | None = None
 
     def _setup(self, batch: TagBatch) -> None:
-        self.t0 = batch.t_begin
+        self.t0 = batch.t_begin if self.t0 is None else self.t0  # restored: kept
         self._mode = batch.mode
         md = batch.metadata
         laser = self._period
@@ -202,7 +202,7 @@ class FlidAnalyzer:
         """Add one batch (batches must come in time order): photons, timed photons and their delays
         per time bin, and the live time per bin."""
         lost = self._coverage.add(batch)
-        if self.t0 is None:
+        if self.fold is None:
             self._setup(batch)
         n_bins = -(-(batch.t_end - self.t0) // self.bin_ps)
         cols = self._cols.ensure(n_bins)
@@ -237,6 +237,30 @@ class FlidAnalyzer:
         else:
             args = self._phase_args()
             bin_phases_t2(ts, ch, sync, self._selected, *common, *args, self._last_sync, *columns)
+
+    def restore(self, t0: int, columns: np.ndarray, coverage: Coverage) -> None:
+        """Continue from earlier bins (``columns``: counts, timed photons, delay sums and live
+        time (ps), one row each, one column per bin) after time was lost."""
+        n = columns.shape[1]
+        self.t0 = int(t0)
+        self._cols = GrowingColumns(4, max(n, 1024))
+        self._cols.ensure(n)[:, :n] = columns
+        self._coverage = coverage
+
+    @property
+    def n_bins(self) -> int:
+        """Bins so far (the last one may be partly covered)."""
+        return self._cols.view().shape[1] if self.t0 is not None else 0
+
+    @property
+    def delay_unit_ps(self) -> float | None:
+        """Unit of the delay sums, ps (known from the first batch on)."""
+        return getattr(self, "_unit", None)
+
+    def bins(self, start: int, stop: int) -> np.ndarray:
+        """Copies of bins ``start`` to ``stop``: counts, timed photons, delay sums and live time
+        (ps) as rows."""
+        return self._cols.view()[:, start:stop].copy()
 
     def result(self) -> FlidResult:
         """The per-bin counts, delay sums and live time so far; an :class:`AnalysisError` before the

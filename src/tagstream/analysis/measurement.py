@@ -231,10 +231,26 @@ class Measurement(ABC):
         return None
 
     @classmethod
-    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+    def view_panels(
+        cls,
+        series: Mapping[str, RecordedSeries],
+        settings: Any,
+        since: Mapping[str, RecordedSeries] | None = None,
+    ) -> list[ViewPanel]:
         """Its panels of the live web view (:class:`~tagstream.analysis.view_panel.ViewPanel`),
-        from the run's series as recorded so far: the last snapshot of each is the one to show;
-        none by default."""
+        from the run's series as recorded so far (the last snapshot of each is the one to show);
+        none by default.
+
+        Parameters
+        ----------
+        series
+            The series now.
+        settings
+            The run's analysis settings.
+        since
+            The series as they were some time ago: show only what came in since (the view's
+            "last N s"); a kind that cannot says so in a note and shows everything.
+        """
         return []
 
     # ------------------------------------------------------------------ result series

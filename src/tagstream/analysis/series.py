@@ -4,6 +4,7 @@ reads them in run files."""
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,43 +217,58 @@ class RecordedSeries:
 
 
 class LatestSeries:
-    """A series followed from its live snapshots: the last snapshot, and every row of its row
-    arrays, read as a :class:`RecordedSeries` of one snapshot (what a view of the latest needs).
+    """A series followed from its live snapshots: the last ones, and every row of its row
+    arrays, read as a :class:`RecordedSeries` of one snapshot (what a live view needs).
 
     Parameters
     ----------
     spec
         The series' spec.
+    keep
+        Snapshots kept (to show the series as it was some time ago).
     """
 
-    def __init__(self, spec: SeriesSpec):
+    def __init__(self, spec: SeriesSpec, keep: int = 600):
         self.spec = spec
-        self.last: Snapshot | None = None
+        self._kept: collections.deque[tuple[Snapshot, int]] = collections.deque(maxlen=keep)
         self._rows: dict[str, list[np.ndarray]] = {key: [] for key in spec.row_arrays}
         self._n_rows = 0
 
+    @property
+    def last(self) -> Snapshot | None:
+        """The last snapshot (``None`` before the first)."""
+        return self._kept[-1][0] if self._kept else None
+
     def add(self, snapshot: Snapshot) -> None:
         """Follow one more snapshot of the series (in the order they were taken)."""
-        self.last = snapshot
         for key, new in snapshot.new_rows.items():
             self._rows[key].append(np.asarray(new))
         if snapshot.new_rows:
             self._n_rows += len(next(iter(snapshot.new_rows.values())))
+        self._kept.append((snapshot, self._n_rows))
 
-    def recorded(self) -> RecordedSeries | None:
-        """The last snapshot as a recorded series (``None`` before the first)."""
-        s, spec = self.last, self.spec
-        if s is None:
+    def recorded(self, before_ps: int | None = None) -> RecordedSeries | None:
+        """The last snapshot as a recorded series, or the last one that ends at or before
+        ``before_ps`` (``None`` when there is none)."""
+        chosen = None
+        for snapshot, n_rows in reversed(self._kept):
+            if before_ps is None or snapshot.covered_ps[1] <= before_ps:
+                chosen = (snapshot, n_rows)
+                break
+        if chosen is None:
             return None
+        s, n_rows = chosen
+        spec = self.spec
         fields = {key: np.asarray(s.values[key])[None] for key in spec.fields}
         rows = {}
         for key, column in spec.row_arrays.items():
             parts = self._rows[key]
             if len(parts) > 1:  # joined once, kept joined
                 self._rows[key] = parts = [np.concatenate(parts)]
-            rows[key] = parts[0] if parts else np.zeros((0, *column.shape), column.dtype)
+            whole = parts[0] if parts else np.zeros((0, *column.shape), column.dtype)
+            rows[key] = whole[:n_rows]
         if spec.row_arrays:
-            fields["rows"] = np.array([self._n_rows], dtype=np.int64)
+            fields["rows"] = np.array([n_rows], dtype=np.int64)
         return RecordedSeries(
             spec.name, spec.description, np.array([s.covered_ps], dtype=np.int64),
             np.array([s.live_ps], dtype=np.int64), np.array([s.wall_time_s]), fields,

@@ -36,6 +36,9 @@ class Number:
         Its unit as shown (``"ns"``, ``""``).
     text
         How it reads (``"0.261 ± 0.020"``); by default made from the value and error.
+    end_ps
+        End of the data it was computed from, ps, when that is not the panel's (a fit made
+        less often than the panel's snapshots).
     """
 
     key: str
@@ -44,6 +47,7 @@ class Number:
     error: float | None = None
     unit: str = ""
     text: str | None = None
+    end_ps: int | None = None
 
     def shown(self) -> str:
         """The number as the page shows it (``—`` when there is none)."""
@@ -59,7 +63,7 @@ class Number:
         """JSON-ready."""
         return plain(
             {"key": self.key, "label": self.label, "value": self.value, "error": self.error,
-             "unit": self.unit, "text": self.shown()}
+             "unit": self.unit, "text": self.shown(), "end_ps": self.end_ps}
         )  # fmt: skip
 
 

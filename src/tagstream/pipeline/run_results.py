@@ -88,6 +88,10 @@ class RunResults:
         self.segment = segment
         self.segment_names = {s.name: base_name(s.name) for s in specs}
 
+    def spec(self, name: str) -> SeriesSpec | None:
+        """The spec of the run's series stored as ``name`` (any segment's)."""
+        return self._specs.get(name)
+
     def current(self) -> tuple[dict[str, SeriesSpec], dict[str, Snapshot]]:
         """The current segment's series and their last snapshots, by the measurements' names
         (``g2``, not ``g2@1``). The lock held."""

@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 
 from ..analysis.series import LatestSeries, RecordedSeries, Snapshot
-from ..analysis.summary_settings import SummarySettings
+from ..analysis.summary_settings import SummarySettings, resolve_settings
 from ..errors import TagstreamError
 from ..formats import photon_hdf5_spec as spec
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.result_series import read_results
+from ..pipeline.segments import CHANGEABLE, RUN_SERIES
 from ..sources.hdf5_file import open_hdf5
+from ..tags import format_time
 
 #: How often a followed run file is read again, s.
 POLL_S = 0.25
@@ -44,7 +47,8 @@ def disk_status(path: Path | None) -> dict[str, float | None]:
 
 
 class LiveFeed:
-    """The results of a live run in this process, as its workers send them.
+    """The results of a live run in this process, as its workers send them (the current analysis
+    segment's series, and the run's own).
 
     Parameters
     ----------
@@ -58,7 +62,7 @@ class LiveFeed:
         self.pipeline = pipeline
         self.settings: SummarySettings = pipeline.analysis
         self.title = str(pipeline.output.path)
-        self._series = {s.name: LatestSeries(s) for s in pipeline.specs}
+        self._followed: dict[str, LatestSeries] = {}
         self._lock = threading.Lock()
         self._changed = threading.Event()
         self.snapshots = 0
@@ -67,9 +71,13 @@ class LiveFeed:
     def _take(self, snapshots: list[Snapshot]) -> None:
         with self._lock:
             for snapshot in snapshots:
-                followed = self._series.get(snapshot.series)
-                if followed is not None:
-                    followed.add(snapshot)
+                followed = self._followed.get(snapshot.series)
+                if followed is None:
+                    spec = self.pipeline.results.spec(snapshot.series)
+                    if spec is None:
+                        continue
+                    followed = self._followed[snapshot.series] = LatestSeries(spec)
+                followed.add(snapshot)
             self.snapshots += 1
         self._changed.set()
 
@@ -79,14 +87,29 @@ class LiveFeed:
         self._changed.clear()
         return changed
 
-    def series(self, k: int | None = None) -> dict[str, RecordedSeries]:
-        """Every series as recorded so far (``k`` is for files; a live view shows the latest)."""
+    def series(
+        self, k: int | None = None, before_ps: int | None = None
+    ) -> dict[str, RecordedSeries]:
+        """The current segment's series (by the measurements' names) and the run's own, as
+        recorded so far; or the segment's as they were at ``before_ps`` (``k`` is for files)."""
+        with self.pipeline.lock:
+            names = dict(self.pipeline.results.segment_names)
+        if before_ps is None:  # the run's own series only as they are now
+            names.update({name: name for name in RUN_SERIES})
+        out = {}
         with self._lock:
-            recorded = {name: s.recorded() for name, s in self._series.items()}
-        return {name: r for name, r in recorded.items() if r is not None}
+            for stale in set(self._followed) - set(names):  # earlier segments' series
+                del self._followed[stale]
+            for stored, base in names.items():
+                followed = self._followed.get(stored)
+                recorded = None if followed is None else followed.recorded(before_ps)
+                if recorded is not None:
+                    out[base] = recorded
+        return out
 
     def status(self) -> dict[str, Any]:
-        """Time, rates (cps by channel), lag, losses, gaps, file size and free disk, now."""
+        """Time, rates (cps by channel), lag, losses, gaps, file size, free disk and the analysis
+        segment, now."""
         s = self.pipeline.status()
         lag = [v for v in (s["lag_s"], s.get("source_lag_s")) if v is not None]
         return {
@@ -100,21 +123,51 @@ class LiveFeed:
             "analysis_gaps": s["analysis_gaps"],
             "restarts": s["restarts"],
             "writer_queue_mb": s["writer_queue_mb"],
+            "segment": segment_status(self.pipeline),
             **disk_status(self.pipeline.output.path),
         }
 
-    def control(self, op: str) -> str:
-        """Do what the controlling page asked (``stop``); what was done, in words.
+    def control(self, op: str, args: dict[str, Any]) -> str:
+        """Do what the controlling page asked: ``stop``, ``clear`` (the live analyses start
+        afresh), ``settings`` (new g2 window and bin, trace bin: ``args``); what was done, in
+        words.
 
         Raises
         ------
         TagstreamError
-            An operation this feed does not offer.
+            An operation this feed does not offer, or settings the run cannot use.
         """
         if op == "stop":
             self.pipeline.stop("stopped from the web view")
             return "stopping: the run file is being completed"
+        if op == "clear":
+            return self.pipeline.restart_analysis()
+        if op == "settings":
+            changes = {k: args[k] for k in CHANGEABLE if isinstance(args.get(k), str) and args[k]}
+            if not changes:
+                raise TagstreamError("no setting given (g2 window, g2 bin or trace bin)")
+            return self.pipeline.restart_analysis(changes)
         raise TagstreamError(f"the live view offers no {op!r}")
+
+
+def segment_status(pipeline: LivePipeline) -> dict[str, Any]:
+    """The analysis segment the run is in: number, reason, start (s into the run) and its
+    changeable settings as resolved for the run (``"100 ns"``)."""
+    segment = pipeline.segments.current
+    t0 = pipeline.meters.acquired.t_begin
+    start = segment.t_begin_ps
+    settings = SummarySettings.from_dict(segment.table)
+    resolved, _ = resolve_settings(settings, pipeline.metadata)
+    return {
+        "number": segment.number,
+        "reason": segment.reason,
+        "start_s": None if start is None or t0 is None else (start - t0) * 1e-12,
+        "settings": {
+            k: format_time(getattr(resolved, k))
+            for k in CHANGEABLE
+            if getattr(resolved, k, None) is not None
+        },
+    }
 
 
 class FileFeed:
@@ -164,7 +217,10 @@ class FileFeed:
             return False
         before = self.snapshots
         try:
-            read = read_results(self.path)
+            results = read_results(self.path)
+            number = results.segment_numbers()[-1]
+            own = {n: results.series[n] for n in RUN_SERIES if n in results.series}
+            read = {**results.segment_series(number), **own}
             state = _file_state(self.path)
         except (OSError, TagstreamError):
             if force:
@@ -185,20 +241,30 @@ class FileFeed:
                 return False
             time.sleep(min(POLL_S, left))
 
-    def series(self, k: int | None = None) -> dict[str, RecordedSeries]:
-        """Every series as it was at snapshot ``k`` of the longest one (default: the last)."""
+    def series(
+        self, k: int | None = None, before_ps: int | None = None
+    ) -> dict[str, RecordedSeries]:
+        """The last analysis segment's series (by the measurements' names) and the run's own,
+        as they were at snapshot ``k`` of the longest one (default: the last); or the segment's
+        as they were at ``before_ps`` before that."""
         with self._lock:
             read = dict(self._read)
-        if k is None:
-            return {name: s for name, s in read.items() if len(s)}
+        if not read:
+            return {}
         longest = max(read.values(), key=len)
-        k = min(max(int(k), 0), len(longest) - 1)
+        if not len(longest):
+            return {}
+        k = len(longest) - 1 if k is None else min(max(int(k), 0), len(longest) - 1)
         t_end = int(longest.covered_ps[k, 1])
+        if before_ps is not None:
+            t_end = min(t_end, int(before_ps))
         out = {}
         for name, s in read.items():
-            upto = [i for i in range(len(s)) if s.covered_ps[i, 1] <= t_end]
-            if upto:
-                out[name] = s.until(upto[-1])
+            if before_ps is not None and name in RUN_SERIES:
+                continue  # the run's own series only as they are now
+            upto = np.flatnonzero(s.covered_ps[:, 1] <= t_end) if len(s) else []
+            if len(upto):
+                out[name] = s.until(int(upto[-1]))
         return out
 
     def status(self) -> dict[str, Any]:
@@ -217,7 +283,7 @@ class FileFeed:
             **disk_status(self.path),
         }
 
-    def control(self, op: str) -> str:
+    def control(self, op: str, args: dict[str, Any]) -> str:
         """A file view has no controls.
 
         Raises

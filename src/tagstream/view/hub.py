@@ -24,13 +24,21 @@ STATUS_EVERY_S = 0.2
 MAX_LATENCIES = 10_000
 
 
-def build_panels(series: dict[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
-    """The panels of every registered kind for ``series``, in slot order; a kind whose panel
-    fails gets a panel that says so."""
+#: The "last N s" windows a page may choose, s.
+WINDOWS_S = (10.0, 30.0, 60.0, 300.0)
+#: Operations only the page that holds the controls may ask for.
+CONTROLS = ("stop", "clear", "settings")
+
+
+def build_panels(
+    series: dict[str, RecordedSeries], settings: Any, since: dict[str, RecordedSeries] | None
+) -> list[ViewPanel]:
+    """The panels of every registered kind for ``series`` (what came since ``since``, when
+    given), in slot order; a kind whose panel fails gets a panel that says so."""
     out: list[ViewPanel] = []
     for cls in registered():
         try:
-            out += cls.view_panels(series, settings)
+            out += cls.view_panels(series, settings, since)
         except Exception as exc:  # a plug-in's fault must not take the page down
             reason = f"{type(exc).__name__}: {exc}"
             out.append(ViewPanel(cls.kind, cls.kind, 99, notes=(f"panel failed ({reason})",)))
@@ -57,7 +65,9 @@ class ViewHub:
         self.feed = feed
         self.publish: Callable[[dict[str, Any]], None] = lambda message: None
         self.latencies_s: list[float] = []
-        self.latest_panels: dict[str, Any] | None = None
+        self.latest_panels: dict[float | None, dict[str, Any]] = {}
+        #: The windows the following pages show ("last N s"; ``None``: since the start).
+        self.windows: set[float | None] = {None}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tagstream-view-hub", daemon=True)
 
@@ -78,24 +88,38 @@ class ViewHub:
             panels_due |= self.feed.wait(wait)
             if panels_due:
                 panels_due = False
-                self.latest_panels = self.panels()
-                self.publish(self.latest_panels)
+                self._publish_panels()
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + STATUS_EVERY_S
                 self.publish(self.status())
-        self.latest_panels = self.panels()  # the run's last results
-        self.publish(self.latest_panels)
+        self._publish_panels()  # the run's last results
         self.publish(self.status())
 
-    def panels(self, k: int | None = None) -> dict[str, Any]:
-        """The ``panels`` message for the latest results (``k``: snapshot ``k`` of a file)."""
+    def _publish_panels(self) -> None:
+        for window in list(self.windows):
+            message = self.panels(None, window)
+            self.latest_panels[window] = message
+            self.publish(message)
+
+    def panels(self, k: int | None = None, window_s: float | None = None) -> dict[str, Any]:
+        """The ``panels`` message for the latest results (``k``: snapshot ``k`` of a file), of
+        the last ``window_s`` seconds of data (``None``: since the segment's start)."""
         series = self.feed.series(k)
-        panels = build_panels(series, self.feed.settings)
+        since, note = None, None
+        if window_s is not None:
+            ends = [int(s.covered_ps[-1, 1]) for s in series.values() if len(s)]
+            if ends:
+                since = self.feed.series(k, before_ps=max(ends) - round(window_s * 1e12)) or None
+            if since is None:
+                note = f"less than {window_s:g} s of data so far: everything since the start"
+        panels = build_panels(series, self.feed.settings, since)
         return {
             "type": "panels",
             "panels": [p.to_dict() for p in panels],
             "snapshots": self.feed.snapshots,
             "shown": k,
+            "window_s": window_s,
+            "note": note,
             "sent_s": time.time(),
         }
 
@@ -118,17 +142,19 @@ class ViewHub:
                 if len(self.latencies_s) < MAX_LATENCIES:
                     self.latencies_s.append(float(shown) - float(published))
             return None
-        if op == "show":  # a file's snapshot k (or the latest: null)
-            k = message.get("k")
-            if k is not None and not isinstance(k, int):
+        if op == "show":  # a file's snapshot k (or the latest: null), in a window
+            k, window = message.get("k"), message.get("window_s")
+            if k is not None and (not isinstance(k, int) or isinstance(k, bool)):
                 return _reply(op, False, "k must be a snapshot number")
-            return self.panels(k)
-        if not isinstance(op, str) or not op.isidentifier():
+            if window is not None and window not in WINDOWS_S:
+                return _reply(op, False, f"window_s must be one of {WINDOWS_S} or null")
+            return self.panels(k, window)
+        if op not in CONTROLS:
             return _reply(str(op)[:40], False, "unknown request")
         if not controls:
             return _reply(op, False, "another page holds the controls; this one watches")
         try:
-            return _reply(op, True, self.feed.control(op))
+            return _reply(op, True, self.feed.control(op, message))
         except TagstreamError as exc:
             return _reply(op, False, str(exc))
 

@@ -57,6 +57,7 @@ class _Page:
 
     socket: web.WebSocketResponse
     following: bool = True  # takes the latest panels (not a file's snapshot it asked for)
+    window: float | None = None  # the "last N s" it shows (None: since the start)
     pending: dict[str, str] = field(default_factory=dict)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     replies: int = 0
@@ -153,7 +154,8 @@ class ViewServer:
     def _publish_threadsafe(self, message: dict[str, Any]) -> None:
         text = json.dumps(message, allow_nan=False)
         if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._broadcast, message["type"], text)
+            window = message.get("window_s")
+            self._loop.call_soon_threadsafe(self._broadcast, message["type"], text, window)
 
     # ------------------------------------------------------------------ the loop's thread
     def _serve(self) -> None:
@@ -191,10 +193,14 @@ class ViewServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _broadcast(self, kind: str, text: str) -> None:
+    def _broadcast(self, kind: str, text: str, window: float | None) -> None:
         for page in self.pages:
-            if kind != "panels" or page.following:
+            if kind != "panels" or (page.following and page.window == window):
                 page.offer(kind, text)
+
+    def _windows_changed(self) -> None:
+        """Tell the hub which windows the following pages show."""
+        self.hub.windows = {None} | {p.window for p in self.pages if p.following}
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -248,8 +254,9 @@ class ViewServer:
         if self._controller is None:
             self._controller = page
         page.offer("hello", json.dumps(self.hub.hello(page is self._controller)))
-        if self.hub.latest_panels is not None:
-            page.offer("panels", json.dumps(self.hub.latest_panels, allow_nan=False))
+        latest = self.hub.latest_panels.get(None)
+        if latest is not None:
+            page.offer("panels", json.dumps(latest, allow_nan=False))
         pump = asyncio.ensure_future(page.pump())
         try:
             async for msg in socket:
@@ -258,6 +265,7 @@ class ViewServer:
         finally:
             pump.cancel()
             self.pages.remove(page)
+            self._windows_changed()
             if self._controller is page:
                 self._controller = self.pages[0] if self.pages else None
                 if self._controller is not None:
@@ -279,6 +287,8 @@ class ViewServer:
             return
         if answer["type"] == "panels":
             page.following = message.get("k") is None
+            page.window = answer["window_s"]
+            self._windows_changed()
             page.offer("panels", json.dumps(answer, allow_nan=False))
         else:
             page.replies += 1

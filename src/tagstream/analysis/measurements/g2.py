@@ -28,7 +28,7 @@ from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
 from ..view_panel import ViewPanel
 from ._attrs import period, period_attr
-from .g2_view import g2_panels
+from .g2_view import g2_between, g2_panel
 
 SERIES = "g2"
 #: The keys of the summary JSON's g2 block, present (``None``) even when it is not computed.
@@ -137,9 +137,22 @@ class G2Measurement(Measurement):
         return f"g2(0) {value_with_error(zero.value, zero.error)}"
 
     @classmethod
-    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
-        """The g2(τ) panel with g2(0) ± σ and the peak windows or the fit."""
-        return g2_panels(series, settings, cls.result_from)
+    def view_panels(
+        cls,
+        series: Mapping[str, RecordedSeries],
+        settings: Any,
+        since: Mapping[str, RecordedSeries] | None = None,
+    ) -> list[ViewPanel]:
+        """The g2(τ) panel with g2(0) ± σ and the peak windows or the fit (of the coincidences
+        since ``since``, normalised to that stretch)."""
+        s = series.get(SERIES)
+        if s is None or not len(s):
+            return []
+        result = cls.result_from(series)
+        earlier = since.get(SERIES) if since else None
+        if earlier is not None and len(earlier):
+            result = g2_between(result, cls.result_from(since))
+        return [g2_panel(result, s, settings, earlier)]
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -3,13 +3,14 @@ the pulsed peak windows or the CW fit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ...errors import TagstreamError
 from ..g2 import G2Result
+from ..normalization import pair_factor
 from ..plots_axes import display_factor, merge_bins, time_unit
 from ..series import RecordedSeries
 from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
@@ -18,9 +19,31 @@ from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
 MIN_MEAN = 20.0
 
 
-def g2_panel(result: G2Result | None, series: RecordedSeries, settings: Any) -> ViewPanel:
-    """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`)."""
+def g2_between(now: G2Result, then: G2Result) -> G2Result:
+    """The g2 of the stretch between two cumulative results ``then`` and ``now`` of one
+    analyzer: coincidences, photons, live time and lag overlap subtracted, the uncorrelated
+    expectation made again from them (N_A·N_B·overlap·bin / T², as for a whole run)."""
+    n_a, n_b = now.n_a - then.n_a, now.n_b - then.n_b
+    live = now.live_ps - then.live_ps
+    overlap = now.overlap_ps - then.overlap_ps
+    expected = np.zeros_like(now.expected)
+    if live > 0:
+        auto = now.channels[0] == now.channels[1]
+        widths = np.diff(now.edges_ps).astype(np.float64)
+        expected = pair_factor(n_a, n_b, auto) * overlap * widths / float(live) ** 2
+    return replace(now, counts=now.counts - then.counts, expected=expected, overlap_ps=overlap,
+                   n_a=n_a, n_b=n_b, live_ps=live)  # fmt: skip
+
+
+def g2_panel(
+    result: G2Result | None, series: RecordedSeries, settings: Any,
+    since: RecordedSeries | None = None,
+) -> ViewPanel:  # fmt: skip
+    """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`, of
+    the stretch after ``since`` when given)."""
     covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
+    if since is not None:
+        covered = (int(since.covered_ps[-1, 1]), covered[1])
     base = {"key": "g2", "title": "g2(τ)", "slot": 10, "covered_ps": covered,
             "published_s": float(series.wall_time_s[-1])}  # fmt: skip
     if result is None or result.counts.sum() == 0:
@@ -80,12 +103,3 @@ def _decorate(fig: Figure, result: G2Result, zero: Any, factor: int, start: int,
         with np.errstate(divide="ignore", invalid="ignore"):
             curve = np.where(expected > 0, merged / expected, np.nan)
         fig.line(centres, curve, "fit", color="#d62728")
-
-
-def g2_panels(series: Mapping[str, RecordedSeries], settings: Any, read: Any) -> list[ViewPanel]:
-    """The g2 panel when the run keeps a g2 series with a snapshot (``read``: the kind's
-    ``result_from``)."""
-    s = series.get("g2")
-    if s is None or not len(s):
-        return []
-    return [g2_panel(read(series), s, settings)]

@@ -6,6 +6,7 @@ Series ``lifetime``: ``counts`` per decay bin; axis ``edges_ps``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -139,12 +140,22 @@ class LifetimeMeasurement(Measurement):
         return f"tau {fit.tau_ps[0] / 1e3:.3g} ns"
 
     @classmethod
-    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
-        """The decay panel (log axis) with a one-exponential fit."""
+    def view_panels(
+        cls,
+        series: Mapping[str, RecordedSeries],
+        settings: Any,
+        since: Mapping[str, RecordedSeries] | None = None,
+    ) -> list[ViewPanel]:
+        """The decay panel (log axis) with a one-exponential fit (of the photons since
+        ``since``)."""
         s = series.get(SERIES)
         if s is None or not len(s):
             return []
-        return [decay_panel(cls.result_from(series), s)]
+        result = cls.result_from(series)
+        earlier = since.get(SERIES) if since else None
+        if earlier is not None and len(earlier):
+            result = replace(result, counts=result.counts - cls.result_from(since).counts)
+        return [decay_panel(result, s, earlier)]
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -12,9 +12,14 @@ from ..series import RecordedSeries
 from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
 
 
-def decay_panel(result: DecayResult, series: RecordedSeries) -> ViewPanel:
-    """The decay panel of the last snapshot of ``series`` (``result``: its histogram)."""
+def decay_panel(
+    result: DecayResult, series: RecordedSeries, since: RecordedSeries | None = None
+) -> ViewPanel:
+    """The decay panel of the last snapshot of ``series`` (``result``: its histogram, of the
+    stretch after ``since`` when given)."""
     covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
+    if since is not None:
+        covered = (int(since.covered_ps[-1, 1]), covered[1])
     base = {"key": "lifetime", "title": f"decay ({result.channel})", "slot": 20,
             "covered_ps": covered, "published_s": float(series.wall_time_s[-1])}  # fmt: skip
     photons = int(result.counts.sum())

@@ -150,13 +150,21 @@ class TraceMeasurement(Measurement):
         return f"ON {float(snapshot.values['fractions'][0]):.2f}"
 
     @classmethod
-    def view_panels(cls, series: Mapping[str, RecordedSeries], settings: Any) -> list[ViewPanel]:
+    def view_panels(
+        cls,
+        series: Mapping[str, RecordedSeries],
+        settings: Any,
+        since: Mapping[str, RecordedSeries] | None = None,
+    ) -> list[ViewPanel]:
         """The intensity trace with its thresholds, and the occurrence histogram with the time
-        fractions ON, grey and OFF."""
+        fractions ON, grey and OFF (the bins since ``since``; the fractions stay those of the
+        whole segment, said in a note)."""
         s = series.get(SERIES)
         if s is None or not len(s):
             return []
-        return trace_panels(cls.result_from(series), series, BLINKING)
+        earlier = since.get(SERIES) if since else None
+        after = None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
+        return trace_panels(cls.result_from(series), series, BLINKING, after)
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -17,31 +17,43 @@ STATES = ("on", "grey", "off")
 
 
 def trace_panels(
-    trace: TraceResult, series: Mapping[str, RecordedSeries], blinking_name: str
-) -> list[ViewPanel]:
-    """The trace panel and the occurrence panel of the last snapshots."""
+    trace: TraceResult, series: Mapping[str, RecordedSeries], blinking_name: str,
+    after_ps: int | None = None,
+) -> list[ViewPanel]:  # fmt: skip
+    """The trace panel and the occurrence panel of the last snapshots (the bins that begin at
+    or after ``after_ps`` when given)."""
     s = series["trace"]
     covered = (int(s.covered_ps[-1, 0]), int(s.covered_ps[-1, 1]))
+    if after_ps is not None:
+        covered = (after_ps, covered[1])
     published = float(s.wall_time_s[-1])
     blinking = series.get(blinking_name)
     thresholds, fractions, exponents = _blinking(blinking)
+    fitted = int(blinking.covered_ps[-1, 1]) if blinking is not None and len(blinking) else None
     bin_text = duration_text(trace.bin_ps)
-    full = trace.exposure_ps == trace.bin_ps
+    starts = trace.t0_ps + trace.bin_ps * np.arange(trace.exposure_ps.size, dtype=np.int64)
+    full = (trace.exposure_ps == trace.bin_ps) & (starts >= covered[0])
     t_s, rate = trace.t_s[full], trace.rate_cps[full]
     t_s, rate = t_s[-MAX_POINTS:], rate[-MAX_POINTS:]  # the latest bins
     fig = Figure("time (s)", f"count rate (cps, {bin_text} bins)")
     fig.line(t_s, rate, "+".join(trace.channels), steps=True)
     for level in thresholds:
         fig.level(level * 1e12 / trace.bin_ps)
-    numbers = [Number(f"{state}_fraction", state.upper(), f) for state, f in
+    numbers = [Number(f"{state}_fraction", state.upper(), f, end_ps=fitted) for state, f in
                zip(STATES, fractions, strict=True)]  # fmt: skip
-    numbers += [Number(f"{state}_exponent", f"α {state.upper()}", e) for state, e in
-                zip(("on", "off"), exponents, strict=True)]  # fmt: skip
+    numbers += [Number(f"{state}_exponent", f"α {state.upper()}", e, end_ps=fitted) for state, e
+                in zip(("on", "off"), exponents, strict=True)]  # fmt: skip
     notes: tuple[str, ...] = ()
     if blinking is None or not len(blinking):
         notes = ("blinking statistics not available yet (too few full trace bins)",)
     elif None in exponents:
         notes = ("dwell-time power laws (α): too few ON or OFF dwells so far",)
+    if after_ps is not None:
+        notes += ("the fractions and α are of the whole segment, not only the bins shown",)
+    if fitted is not None and fitted < covered[1]:
+        seconds = (fitted - s.covered_ps[-1, 0]) / 1e12
+        notes += (f"the fractions and α are of the first {seconds:.1f} s (the blinking fit is "
+                  "made less often than the trace grows)",)  # fmt: skip
     base = {"covered_ps": covered, "published_s": published}
     panels = [
         ViewPanel("trace", "intensity trace", 30, fig.to_dict(), tuple(numbers), notes, **base)

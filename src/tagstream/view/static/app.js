@@ -32,7 +32,7 @@ function connect() {
   socket.onclose = () => {
     state.closed = true;
     setBadge("connection", "disconnected: the run ended or the server stopped", "bad");
-    document.getElementById("stop").disabled = true;
+    for (const id of ["stop", "clear", "apply"]) document.getElementById(id).disabled = true;
   };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
@@ -46,7 +46,9 @@ const handlers = {
     state.control = m.control;
     state.mode = m.mode;
     setBadge("role", m.control ? "controls" : "watching (another page controls)", m.control ? "good" : "");
-    document.getElementById("stop").disabled = !(m.control && m.mode === "live");
+    const live = m.mode === "live";
+    document.getElementById("live-controls").hidden = !live;
+    for (const id of ["stop", "clear", "apply"]) document.getElementById(id).disabled = !(m.control && live) || state.closed;
     document.getElementById("browse").hidden = m.mode !== "file";
   },
   status(m) { renderStatus(m); },
@@ -92,6 +94,7 @@ function renderStatus(m) {
     ["file size", fixed(m.file_mb, 1, " MB")],
     ["free disk", fixed(m.free_gb, 1, " GB")],
     ["snapshots", m.snapshots === undefined ? "—" : String(m.snapshots)],
+    ["analysis segment", segmentText(m.segment)],
   ];
   const body = document.querySelector("#status-table tbody");
   body.replaceChildren(...rows.filter((r) => r[1] !== "—" || r[0] === "elapsed").map(([k, v]) => {
@@ -100,7 +103,22 @@ function renderStatus(m) {
     return tr;
   }));
   setBadge("state", m.state || "", m.state === "complete" ? "good" : "");
+  if (m.segment) fillSettings(m.segment.settings || {});
   if (m.snapshots !== undefined) updateSlider(m.snapshots);
+}
+
+function segmentText(segment) {
+  if (!segment) return "—";
+  if (segment.number === 0) return "0 (since the run's start)";
+  const at = segment.start_s === null ? "" : ` at ${segment.start_s.toFixed(1)} s`;
+  return `${segment.number} (${segment.reason}${at})`;
+}
+
+function fillSettings(settings) {
+  for (const [key, value] of Object.entries(settings)) {
+    const input = document.getElementById(key);
+    if (input && document.activeElement !== input && !input.dataset.edited) input.value = value;
+  }
 }
 
 function extendRates(t, rates) {
@@ -123,6 +141,9 @@ function extendRates(t, rates) {
 // ---------------------------------------------------------------- the kinds' panels
 function renderPanels(m) {
   state.snapshots = m.snapshots;
+  const note = document.getElementById("window-note");
+  note.hidden = !m.note;
+  note.textContent = m.note || "";
   updateSlider(m.snapshots, m.shown);
   m.panels.forEach(panelNode);  // every panel in place first: the plots size to their cells
   for (const p of m.panels) renderPanel(p);
@@ -151,7 +172,7 @@ function renderPanel(p) {
   const numbers = node.querySelector(".numbers");
   numbers.replaceChildren(...p.numbers.map((n) => {
     const box = el("div", { class: "number", "data-key": n.key, "data-value": n.value === null ? "" : String(n.value),
-      "data-error": n.error === null ? "" : String(n.error) });
+      "data-error": n.error === null ? "" : String(n.error), "data-end": n.end_ps === null ? "" : String(n.end_ps) });
     box.append(el("span", { class: "label" }, n.label), el("span", { class: "value" }, n.text + (n.unit ? " " + n.unit : "")));
     return box;
   }));
@@ -180,16 +201,39 @@ function updateSlider(count, shown) {
   document.getElementById("snapshot-label").textContent = `${Number(slider.value) + 1} of ${count}`;
 }
 
-document.getElementById("snapshot").addEventListener("input", (event) => {
+function windowSeconds() {
+  const value = document.getElementById("window").value;
+  return value === "" ? null : Number(value);
+}
+
+function show() {
+  const follow = document.getElementById("follow").checked || state.mode !== "file";
+  send({ op: "show", k: follow ? null : Number(document.getElementById("snapshot").value), window_s: windowSeconds() });
+}
+
+document.getElementById("snapshot").addEventListener("input", () => {
   document.getElementById("follow").checked = false;
-  send({ op: "show", k: Number(event.target.value) });
+  show();
 });
-document.getElementById("follow").addEventListener("change", (event) => {
-  if (event.target.checked) send({ op: "show", k: null });
-});
+document.getElementById("follow").addEventListener("change", show);
+document.getElementById("window").addEventListener("change", show);
 document.getElementById("stop").addEventListener("click", () => {
   send({ op: "stop" });
   document.getElementById("stop").disabled = true;
+});
+document.getElementById("clear").addEventListener("click", () => send({ op: "clear" }));
+for (const key of ["g2_window", "g2_bin", "trace_bin"]) {
+  document.getElementById(key).addEventListener("input", (event) => { event.target.dataset.edited = "1"; });
+}
+document.getElementById("settings").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const message = { op: "settings" };
+  for (const key of ["g2_window", "g2_bin", "trace_bin"]) {
+    const input = document.getElementById(key);
+    if (input.dataset.edited) message[key] = input.value.trim();
+    delete input.dataset.edited;
+  }
+  send(message);
 });
 
 connect();
