@@ -33,6 +33,7 @@ from tagstream.store.run_writer import RunWriter
 
 from .datasets import hbt_t3
 from .foreign import phconvert_file
+from .view_latency import measure_view_latency
 
 #: HydraHarp 400's largest sustained rate: the budget of the whole pipeline.
 PIPELINE_BUDGET = 40e6
@@ -174,3 +175,4 @@ def measure_pipeline(
             agrees=paced.equal,
             note=f"largest lag {lag * 1e3:.0f} ms; lost {paced.lost}",
         )
+        measure_view_latency(add_row, sum_rate, source, out, speed, PACED_RATE, say=say)

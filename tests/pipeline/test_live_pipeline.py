@@ -103,7 +103,7 @@ def test_end_to_end_over_tcp_loopback_equals_offline_analysis(tmp_path):
     assert pipeline.settings.data.startswith("tcp://")
     pipeline.run()
     agreement = compare_with_offline(path)
-    assert agreement.equal == {"g2": True, "lifetime": True, "trace": True}
+    assert agreement.equal == {"g2": True, "lifetime": True, "trace": True, "flid": True}
     assert len(agreement.analysis_gaps) == 0
     assert agreement.covered_ps == (0, SECONDS * 10**12)
     _assert_recorded_everything(path)
@@ -231,9 +231,9 @@ def test_overload_drops_analysis_with_explicit_gaps_never_the_recording(tmp_path
     path = tmp_path / "run.h5"
     original = live_analysis.LiveAnalysis.process
 
-    def slow(self, batch):
+    def slow(self, batch, emit=None):
         time.sleep(0.03)
-        return original(self, batch)
+        return original(self, batch, emit)
 
     monkeypatch.setattr(live_analysis.LiveAnalysis, "process", slow)
     source = Hooked(_simulation(), lambda k: time.sleep(0.002), paced=True)

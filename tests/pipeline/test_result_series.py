@@ -13,6 +13,7 @@ from phconvert import hdf5 as phc_hdf5
 
 import tagstream as ts
 from tagstream.cli import main
+from tagstream.analysis.measurement import kind
 from tagstream.errors import AnalysisError
 from tagstream.pipeline import read_results, record_run
 from tagstream.pipeline.live_analysis import LiveAnalysis
@@ -43,7 +44,7 @@ def recorded(request, tmp_path_factory):
 def test_snapshots_equal_the_offline_analysis_of_their_span(recorded):
     path, tags = recorded
     results = read_results(path)
-    assert set(results.series) == {"g2", "lifetime", "trace", "blinking"}
+    assert set(results.series) == {"g2", "lifetime", "trace", "blinking", "flid"}
     ends = results.series["g2"].covered_ps[:, 1]
     # every 0.4 s of run time, and the end
     np.testing.assert_array_equal(ends, [*np.arange(1, 8) * 400 * 10**9, tags.t_end])
@@ -66,6 +67,13 @@ def test_snapshots_equal_the_offline_analysis_of_their_span(recorded):
             trace.counts_by_channel, want_trace.counts_by_channel[:, :done]
         )
         np.testing.assert_array_equal(trace.exposure_ps, want_trace.exposure_ps[:done])
+        flid = kind("flid").result_from(results.series, k)
+        replica = kind("flid").replica(results.series, tags.metadata.channels)
+        replica.process(part)
+        want_flid = replica.result()
+        assert flid.counts.size == done and flid.delay_unit_ps == want_flid.delay_unit_ps
+        for name in ("counts", "timed", "delay_sum", "exposure_ps"):
+            np.testing.assert_array_equal(getattr(flid, name), getattr(want_flid, name)[:done])
     blinking = results.blinking()
     last = ts.trace(tags, bin=results.trace().bin_ps, channels=list(results.trace().channels))
     states = last.states()

@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,8 +22,7 @@ from tagstream.pipeline.live_run import LivePipeline
 from tagstream.pipeline.run_config import OutputSettings, PipelineSettings
 from tagstream.sources.files import open_run
 from tagstream.sources.paced import PacedRun, parse_speed
-from tagstream.view import ViewAddress, ViewHub, ViewServer
-from tagstream.view.feeds import LiveFeed
+from tagstream.view import ViewAddress, ViewProcess
 
 #: Flags for a headless Chromium on a machine without a display or a network.
 CHROMIUM_ARGS = [
@@ -53,6 +53,18 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+def wait_until(page, script: str, timeout_s: float = 20) -> object:
+    """Poll ``script`` (a JavaScript expression) in ``page`` until it is truthy; its value.
+    (Playwright's ``wait_for_function`` evaluates strings, which the page's CSP forbids.)"""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {script}")
+
+
 def watch(page) -> list[str]:
     """Console errors and page errors of ``page``, collected as they happen."""
     errors: list[str] = []
@@ -66,7 +78,7 @@ class LiveRun:
     """A paced replay through the live pipeline with its web view, running in a thread."""
 
     pipeline: LivePipeline
-    server: ViewServer
+    server: ViewProcess
     url: str
     thread: threading.Thread
     out: Path
@@ -88,7 +100,7 @@ def live_run(
     source = PacedRun(open_run(recorded), parse_speed(speed))
     output = OutputSettings(out, "deflate", False, every)
     pipeline = LivePipeline(source, output, PipelineSettings(workers=1))
-    server = ViewServer(ViewHub(LiveFeed(pipeline)), ViewAddress(host, 0, token))
+    server = ViewProcess(pipeline, ViewAddress(host, 0, token))
     url = server.start()
     thread = threading.Thread(target=pipeline.run, daemon=True)
     thread.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,23 +14,13 @@ import tagstream as ts
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.result_series import read_results
 from tagstream.pipeline.segments import EVENT_KINDS
-from tests.view.browser import browser, live_run, simulated_file
+from tests.view.browser import browser, live_run, simulated_file, wait_until
 from tests.view.browser import watch as watch_errors
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     return simulated_file(tmp_path_factory.mktemp("controls") / "dot.h5", seconds=12)
-
-
-def _wait_for(page, script: str, timeout_s: float = 20) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {script}")
 
 
 def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
@@ -43,25 +32,25 @@ def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
         watcher = chromium.new_page()
         watcher.goto(run.url)
         watcher.wait_for_selector("#panel-status", timeout=20_000)
-        _wait_for(watcher, "document.getElementById('role').textContent.includes('watching')")
+        wait_until(watcher, "document.getElementById('role').textContent.includes('watching')")
         assert watcher.is_disabled("#stop") and watcher.is_disabled("#clear")
         # a watching page that sends a control anyway is refused
         watcher.evaluate("state.socket.send(JSON.stringify({op: 'stop'}))")
-        _wait_for(watcher, "document.getElementById('message').textContent.includes('refused')")
-        _wait_for(page, "Number(document.getElementById('panel-g2')?.dataset.updates || 0) >= 2")
+        wait_until(watcher, "document.getElementById('message').textContent.includes('refused')")
+        wait_until(page, "Number(document.getElementById('panel-g2')?.dataset.updates || 0) >= 2")
         assert page.input_value("#g2_bin") == "400 ps"  # the run's binning, as resolved
         page.fill("#g2_bin", "2 ns")
         page.fill("#trace_bin", "40 ms")
         page.click("#apply")
-        _wait_for(page, "document.querySelector('[data-key=analysis_segment]')"
+        wait_until(page, "document.querySelector('[data-key=analysis_segment]')"
                         "?.textContent.includes('1 (settings')")  # fmt: skip
-        _wait_for(page, "document.getElementById('trace_bin').value === '40 ms'")
-        _wait_for(page, "document.getElementById('panel-flid')?.querySelector('.title')"
+        wait_until(page, "document.getElementById('trace_bin').value === '40 ms'")
+        wait_until(page, "document.getElementById('panel-flid')?.querySelector('.title')"
                         ".textContent.includes('40 ms')")  # fmt: skip
         page.click("#clear")
-        _wait_for(page, "document.querySelector('[data-key=analysis_segment]')"
+        wait_until(page, "document.querySelector('[data-key=analysis_segment]')"
                         "?.textContent.includes('2 (clear')")  # fmt: skip
-        _wait_for(page, "Number(document.getElementById('panel-g2').dataset.updates) >= 6")
+        wait_until(page, "Number(document.getElementById('panel-g2').dataset.updates) >= 6")
         page.click("#stop")
         out = run.wait()
         assert page.is_disabled("#stop")
@@ -98,7 +87,7 @@ def test_run_with_view_prints_the_url_and_stops_from_the_page(recorded, tmp_path
             page.goto(url)
             page.wait_for_selector("#role.good", timeout=30_000)
             first = "Number(document.getElementById('panel-g2')?.dataset.updates || 0) >= 1"
-            _wait_for(page, first, timeout_s=30)
+            wait_until(page, first, timeout_s=30)
             page.click("#stop")
             stdout, stderr = process.communicate(timeout=60)
     finally:

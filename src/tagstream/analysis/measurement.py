@@ -272,6 +272,14 @@ class Measurement(ABC):
         """
         return []
 
+    def fit_snapshots(
+        self, covered: tuple[int, int], live_ps: int, final: bool
+    ) -> list[Snapshot]:
+        """Snapshots that need fits (slow), taken at the same time as :meth:`snapshots` but
+        after every kind's quick snapshots went out, so that a slow fit holds up no histogram
+        (none by default)."""
+        return []
+
     def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
         """The last snapshots when no data came in since the previous ones: what a snapshot at
         the end adds (often nothing)."""

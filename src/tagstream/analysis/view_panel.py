@@ -17,7 +17,7 @@ import numpy as np
 from .formatting import plain, value_with_error
 
 #: Most points of one line sent to the page (longer lines are merged into wider bins).
-MAX_POINTS = 2000
+MAX_POINTS = 500
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         """The figure in Plotly's JSON schema."""
-        axis = {"zeroline": False, "automargin": True}
+        axis = {"zeroline": False}  # fixed margins: one layout pass per update
         layout = {
             "xaxis": {**axis, "title": {"text": self.x_title},
                       "type": "log" if self.x_log else "linear"},
@@ -187,7 +187,7 @@ class Figure:
             "shapes": self.shapes,
             "showlegend": len(self.data) > 1,
             "legend": {"orientation": "h", "y": 1.12},
-            "margin": {"l": 55, "r": 10, "t": 10, "b": 45},
+            "margin": {"l": 60, "r": 10, "t": 10, "b": 45},
             "uirevision": "keep",  # zoom and pan survive updates
         }  # fmt: skip
         return {"data": self.data, "layout": layout}

@@ -11,8 +11,7 @@ from ..errors import TagstreamError
 from ..pipeline.allocator import reuse_freed_memory
 from ..pipeline.live_run import LivePipeline
 from ..tags import format_time
-from ..view import ViewAddress, ViewHub, ViewServer, parse_view_address
-from ..view.feeds import LiveFeed
+from ..view import ViewAddress, ViewProcess, parse_view_address
 from .live_view import LiveView, losses, rejections
 from .signals import stop_on_signals
 
@@ -36,7 +35,7 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None,
     reuse_freed_memory()
     with ExitStack() as stack:
         if view is not None:
-            server = ViewServer(ViewHub(LiveFeed(pipeline)), view)
+            server = ViewProcess(pipeline, view)
             url = server.start()
             stack.callback(server.stop)
             print(f"web view: {url}", flush=True)

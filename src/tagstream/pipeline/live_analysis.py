@@ -9,6 +9,8 @@ any speed records the same ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..analysis.measurement import (
@@ -100,11 +102,15 @@ class LiveAnalysis:
         """End of the data fed so far, ps (``None`` before the first batch)."""
         return self._coverage.t_end
 
-    def process(self, batch: TagBatch) -> list[Snapshot]:
+    def process(
+        self, batch: TagBatch, emit: Callable[[list[Snapshot]], object] | None = None
+    ) -> list[Snapshot]:
         """Feed one batch; the snapshots due within it (often none).
 
         A batch that crosses snapshot times is fed in pieces cut there, so each snapshot covers
         the run up to a whole number of intervals (the histograms do not depend on the cuts).
+        With ``emit``, each time's quick snapshots are handed to it as soon as they are taken,
+        then those that need fits (see :meth:`snapshot`).
         """
         if self._next_ps is None:
             self._next_ps = batch.t_begin + self.every_ps
@@ -116,7 +122,7 @@ class LiveAnalysis:
         for piece in pieces:
             self._feed(piece)
             if piece.t_end >= self._next_ps:
-                out += self.snapshot()
+                out += self.snapshot(emit=emit)
                 self._next_ps += self.every_ps
         return out
 
@@ -140,19 +146,27 @@ class LiveAnalysis:
         t_begin, t_end = self._coverage.t_begin, self._coverage.t_end
         return None if t_begin is None else ((t_begin, t_end), self._coverage.live_ps)
 
-    def snapshot(self, final: bool = False) -> list[Snapshot]:
+    def snapshot(
+        self, final: bool = False, emit: Callable[[list[Snapshot]], object] | None = None
+    ) -> list[Snapshot]:
         """Snapshots of every measurement now; ``final`` includes what is still incomplete (the
-        trace's last, partial bin)."""
+        trace's last, partial bin). The quick snapshots come first, then those that need fits;
+        ``emit`` is handed each group as soon as it is made."""
         self._dirty = False
         span = self._span()
         if span is None:
             return []
         out = []
-        for kind, measurement in list(self.measurements.items()):
-            try:
-                out += measurement.snapshots(*span, final)
-            except Exception as exc:
-                self._drop(kind, exc)
+        for phase in ("snapshots", "fit_snapshots"):
+            taken = []
+            for kind, measurement in list(self.measurements.items()):
+                try:
+                    taken += getattr(measurement, phase)(*span, final)
+                except Exception as exc:
+                    self._drop(kind, exc)
+            if emit is not None and taken:
+                emit(taken)
+            out += taken
         return out
 
     def final(self) -> list[Snapshot]:

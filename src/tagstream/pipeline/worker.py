@@ -107,6 +107,7 @@ class AnalysisWorker:
             subscriber.resume_at(state.t_resume)
         self._reported_gaps = 0
         self._missed = 0
+        self._analysed_until: int | None = None  # the analysis series' last snapshot time
         self.live = live
         try:
             return self._loop(subscriber, results, offset)
@@ -202,18 +203,22 @@ class AnalysisWorker:
         if newer is not None:
             self._switch(newer, results, subscriber, offset)
         batch = _after(batch, self.live)
-        snapshots = self.live.process(batch) if batch is not None else []
-        self._send(results, subscriber, offset, snapshots)
-        return bool(snapshots)
+        if batch is None:
+            return False
+        send = lambda taken: self._send(results, subscriber, offset, taken)  # noqa: E731
+        return bool(self.live.process(batch, emit=send))
 
     def _send(self, results, subscriber, offset, snapshots: list) -> None:
-        """Send the snapshots, one bundle per time they were taken at (with the analysis
-        series' own snapshot), named as stored in the current segment."""
+        """Send the snapshots, one bundle per time they were taken at, named as stored in the
+        current segment; the analysis series' own snapshot goes with the first bundle of each
+        time (the fits of that time may follow in another)."""
         stored = self.segment.stored
         for t in sorted({s.covered_ps[1] for s in snapshots}):
             bundle = [replace(s, series=stored(s.series)) for s in snapshots
                       if s.covered_ps[1] == t]  # fmt: skip
-            bundle.append(self._analysis_snapshot(subscriber, offset, bundle[0]))
+            if t != self._analysed_until:
+                self._analysed_until = t
+                bundle.append(self._analysis_snapshot(subscriber, offset, bundle[0]))
             results.send_multipart(encode_snapshots(0, self.sequence, bundle))
             self.sequence += 1
 

@@ -1,7 +1,7 @@
-"""Where the web view's results come from: a live pipeline in this process
-(:class:`LiveFeed`), or a run file that another process writes or wrote (:class:`FileFeed`).
+"""Where the web view's results come from: a live run (:class:`~.remote.RemoteFeed`, fed by
+the run's process) or a run file that another process writes or wrote (:class:`FileFeed`).
 
-Both give the run's result series as recorded so far (the last snapshot of each series is the
+Each gives the run's result series as recorded so far (the last snapshot of each series is the
 one a panel shows), its status, and a way to wait for new results.
 """
 
@@ -17,15 +17,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..analysis.series import LatestSeries, RecordedSeries, Snapshot
-from ..analysis.summary_settings import SummarySettings, resolve_settings
+from ..analysis.series import RecordedSeries
+from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
 from ..formats import photon_hdf5_spec as spec
-from ..pipeline.live_run import LivePipeline
 from ..pipeline.result_series import read_results
-from ..pipeline.segments import CHANGEABLE, RUN_SERIES
+from ..pipeline.segments import RUN_SERIES
 from ..sources.hdf5_file import open_hdf5
-from ..tags import format_time
 
 #: How often a followed run file is read again, s.
 POLL_S = 0.25
@@ -44,130 +42,6 @@ def disk_status(path: Path | None) -> dict[str, float | None]:
         except OSError:
             pass
     return {"file_mb": size, "free_gb": free}
-
-
-class LiveFeed:
-    """The results of a live run in this process, as its workers send them (the current analysis
-    segment's series, and the run's own).
-
-    Parameters
-    ----------
-    pipeline
-        The run (before or while it runs).
-    """
-
-    mode = "live"
-
-    def __init__(self, pipeline: LivePipeline):
-        self.pipeline = pipeline
-        self.settings: SummarySettings = pipeline.analysis
-        self.title = str(pipeline.output.path)
-        self._followed: dict[str, LatestSeries] = {}
-        self._lock = threading.Lock()
-        self._changed = threading.Event()
-        self.snapshots = 0
-        pipeline.results.listeners.append(self._take)
-
-    def _take(self, snapshots: list[Snapshot]) -> None:
-        with self._lock:
-            for snapshot in snapshots:
-                followed = self._followed.get(snapshot.series)
-                if followed is None:
-                    spec = self.pipeline.results.spec(snapshot.series)
-                    if spec is None:
-                        continue
-                    followed = self._followed[snapshot.series] = LatestSeries(spec)
-                followed.add(snapshot)
-            self.snapshots += 1
-        self._changed.set()
-
-    def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for new results; whether there are some."""
-        changed = self._changed.wait(timeout_s)
-        self._changed.clear()
-        return changed
-
-    def series(
-        self, k: int | None = None, before_ps: int | None = None
-    ) -> dict[str, RecordedSeries]:
-        """The current segment's series (by the measurements' names) and the run's own, as
-        recorded so far; or the segment's as they were at ``before_ps`` (``k`` is for files)."""
-        with self.pipeline.lock:
-            names = dict(self.pipeline.results.segment_names)
-        if before_ps is None:  # the run's own series only as they are now
-            names.update({name: name for name in RUN_SERIES})
-        out = {}
-        with self._lock:
-            for stale in set(self._followed) - set(names):  # earlier segments' series
-                del self._followed[stale]
-            for stored, base in names.items():
-                followed = self._followed.get(stored)
-                recorded = None if followed is None else followed.recorded(before_ps)
-                if recorded is not None:
-                    out[base] = recorded
-        return out
-
-    def status(self) -> dict[str, Any]:
-        """Time, rates (cps by channel), lag, losses, gaps, file size, free disk and the analysis
-        segment, now."""
-        s = self.pipeline.status()
-        lag = [v for v in (s["lag_s"], s.get("source_lag_s")) if v is not None]
-        return {
-            "state": "stopping" if s["stopping"] else "running",
-            "t_s": s["t_s"],
-            "tags": s["tags"],
-            "rates_cps": s["rates_cps"],
-            "lag_s": max(lag) if lag else None,
-            "source_warning": s.get("source_warning"),
-            "missed": s["missed"],
-            "analysis_gaps": s["analysis_gaps"],
-            "restarts": s["restarts"],
-            "writer_queue_mb": s["writer_queue_mb"],
-            "segment": segment_status(self.pipeline),
-            **disk_status(self.pipeline.output.path),
-        }
-
-    def control(self, op: str, args: dict[str, Any]) -> str:
-        """Do what the controlling page asked: ``stop``, ``clear`` (the live analyses start
-        afresh), ``settings`` (new g2 window and bin, trace bin: ``args``); what was done, in
-        words.
-
-        Raises
-        ------
-        TagstreamError
-            An operation this feed does not offer, or settings the run cannot use.
-        """
-        if op == "stop":
-            self.pipeline.stop("stopped from the web view")
-            return "stopping: the run file is being completed"
-        if op == "clear":
-            return self.pipeline.restart_analysis()
-        if op == "settings":
-            changes = {k: args[k] for k in CHANGEABLE if isinstance(args.get(k), str) and args[k]}
-            if not changes:
-                raise TagstreamError("no setting given (g2 window, g2 bin or trace bin)")
-            return self.pipeline.restart_analysis(changes)
-        raise TagstreamError(f"the live view offers no {op!r}")
-
-
-def segment_status(pipeline: LivePipeline) -> dict[str, Any]:
-    """The analysis segment the run is in: number, reason, start (s into the run) and its
-    changeable settings as resolved for the run (``"100 ns"``)."""
-    segment = pipeline.segments.current
-    t0 = pipeline.meters.acquired.t_begin
-    start = segment.t_begin_ps
-    settings = SummarySettings.from_dict(segment.table)
-    resolved, _ = resolve_settings(settings, pipeline.metadata)
-    return {
-        "number": segment.number,
-        "reason": segment.reason,
-        "start_s": None if start is None or t0 is None else (start - t0) * 1e-12,
-        "settings": {
-            k: format_time(getattr(resolved, k))
-            for k in CHANGEABLE
-            if getattr(resolved, k, None) is not None
-        },
-    }
 
 
 class FileFeed:

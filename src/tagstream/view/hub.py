@@ -30,19 +30,17 @@ WINDOWS_S = (10.0, 30.0, 60.0, 300.0)
 CONTROLS = ("stop", "clear", "settings")
 
 
-def build_panels(
-    series: dict[str, RecordedSeries], settings: Any, since: dict[str, RecordedSeries] | None
-) -> list[ViewPanel]:
-    """The panels of every registered kind for ``series`` (what came since ``since``, when
-    given), in slot order; a kind whose panel fails gets a panel that says so."""
-    out: list[ViewPanel] = []
-    for cls in registered():
-        try:
-            out += cls.view_panels(series, settings, since)
-        except Exception as exc:  # a plug-in's fault must not take the page down
-            reason = f"{type(exc).__name__}: {exc}"
-            out.append(ViewPanel(cls.kind, cls.kind, 99, notes=(f"panel failed ({reason})",)))
-    return sorted(out, key=lambda p: p.slot)
+def kind_panels(
+    cls: Any, series: dict[str, RecordedSeries], settings: Any,
+    since: dict[str, RecordedSeries] | None,
+) -> list[ViewPanel]:  # fmt: skip
+    """The panels of one kind for ``series`` (what came since ``since``, when given); a kind
+    whose panels fail gets one that says so."""
+    try:
+        return list(cls.view_panels(series, settings, since))
+    except Exception as exc:  # a plug-in's fault must not take the page down
+        reason = f"{type(exc).__name__}: {exc}"
+        return [ViewPanel(cls.kind, cls.kind, 99, notes=(f"panel failed ({reason})",))]
 
 
 class ViewHub:
@@ -51,21 +49,24 @@ class ViewHub:
     Parameters
     ----------
     feed
-        A :class:`~tagstream.view.feeds.LiveFeed` or :class:`~tagstream.view.feeds.FileFeed`.
+        A :class:`~tagstream.view.remote.RemoteFeed` or :class:`~tagstream.view.feeds.FileFeed`.
 
     Attributes
     ----------
     publish
         Called from the hub's thread with each message for every page (set by the server).
     latencies_s
-        Publication-to-page latency of each panel update the pages reported, s.
+        Publication-to-page latency of each panel update the pages reported: ``(panel key,
+        s)``.
     """
 
     def __init__(self, feed: Any):
         self.feed = feed
         self.publish: Callable[[dict[str, Any]], None] = lambda message: None
-        self.latencies_s: list[float] = []
-        self.latest_panels: dict[float | None, dict[str, Any]] = {}
+        self.latencies_s: list[tuple[str, float]] = []
+        #: The last panels sent for each window, by panel key (for a page that connects).
+        self.latest_panels: dict[float | None, dict[str, dict[str, Any]]] = {}
+        self._cost: dict[str, float] = {}  # time each kind took to make its panels, s
         #: The windows the following pages show ("last N s"; ``None``: since the start).
         self.windows: set[float | None] = {None}
         self._stop = threading.Event()
@@ -96,14 +97,34 @@ class ViewHub:
         self.publish(self.status())
 
     def _publish_panels(self) -> None:
+        """Each kind's panels as soon as they are made, the quickest kinds first (a slow fit
+        does not hold up the other panels)."""
         for window in list(self.windows):
-            message = self.panels(None, window)
-            self.latest_panels[window] = message
-            self.publish(message)
+            latest = self.latest_panels.setdefault(window, {})
+            series, since, note = self._inputs(None, window)
+            for cls in sorted(registered(), key=lambda c: self._cost.get(c.kind, 0.0)):
+                start = time.perf_counter()
+                panels = kind_panels(cls, series, self.feed.settings, since)
+                self._cost[cls.kind] = time.perf_counter() - start
+                if panels:
+                    message = self._message(panels, None, window, note)
+                    latest.update({p["key"]: p for p in message["panels"]})
+                    self.publish(message)
 
-    def panels(self, k: int | None = None, window_s: float | None = None) -> dict[str, Any]:
-        """The ``panels`` message for the latest results (``k``: snapshot ``k`` of a file), of
-        the last ``window_s`` seconds of data (``None``: since the segment's start)."""
+    def latest(self, window: float | None = None) -> dict[str, Any] | None:
+        """The last panels sent for ``window``, as one message (for a page that connects)."""
+        latest = self.latest_panels.get(window)
+        if not latest:
+            return None
+        message = self._message([], None, window, None)
+        message["panels"] = sorted(latest.values(), key=lambda p: p["slot"])
+        return message
+
+    def _inputs(
+        self, k: int | None, window_s: float | None
+    ) -> tuple[dict, dict | None, str | None]:
+        """The series to show (at snapshot ``k`` of a file), the series ``window_s`` before them
+        (``None``: since the segment's start) and a note when there is not that much data."""
         series = self.feed.series(k)
         since, note = None, None
         if window_s is not None:
@@ -112,16 +133,28 @@ class ViewHub:
                 since = self.feed.series(k, before_ps=max(ends) - round(window_s * 1e12)) or None
             if since is None:
                 note = f"less than {window_s:g} s of data so far: everything since the start"
-        panels = build_panels(series, self.feed.settings, since)
+        return series, since, note
+
+    def _message(self, panels: list, k: int | None, window_s: float | None,
+                 note: str | None) -> dict[str, Any]:  # fmt: skip
         return {
             "type": "panels",
-            "panels": [p.to_dict() for p in panels],
+            "panels": [p.to_dict() if isinstance(p, ViewPanel) else p for p in panels],
             "snapshots": self.feed.snapshots,
             "shown": k,
             "window_s": window_s,
             "note": note,
             "sent_s": time.time(),
         }
+
+    def panels(self, k: int | None = None, window_s: float | None = None) -> dict[str, Any]:
+        """One ``panels`` message with every kind's panels for the latest results (``k``:
+        snapshot ``k`` of a file), of the last ``window_s`` seconds of data (``None``: since
+        the segment's start)."""
+        series, since, note = self._inputs(k, window_s)
+        panels = [p for cls in registered()
+                  for p in kind_panels(cls, series, self.feed.settings, since)]  # fmt: skip
+        return self._message(sorted(panels, key=lambda p: p.slot), k, window_s, note)
 
     def status(self) -> dict[str, Any]:
         """The ``status`` message: the feed's status now."""
@@ -140,7 +173,8 @@ class ViewHub:
             published, shown = message.get("published_s"), message.get("shown_s")
             if isinstance(published, (int, float)) and isinstance(shown, (int, float)):
                 if len(self.latencies_s) < MAX_LATENCIES:
-                    self.latencies_s.append(float(shown) - float(published))
+                    key = str(message.get("key"))[:40]
+                    self.latencies_s.append((key, float(shown) - float(published)))
             return None
         if op == "show":  # a file's snapshot k (or the latest: null), in a window
             k, window = message.get("k"), message.get("window_s")

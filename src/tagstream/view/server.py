@@ -154,8 +154,10 @@ class ViewServer:
     def _publish_threadsafe(self, message: dict[str, Any]) -> None:
         text = json.dumps(message, allow_nan=False)
         if not self._loop.is_closed():
-            window = message.get("window_s")
-            self._loop.call_soon_threadsafe(self._broadcast, message["type"], text, window)
+            kind, window = message["type"], message.get("window_s")
+            if kind == "panels":  # the latest of each kind's panels waits for a slow page
+                kind += ":" + ",".join(p["key"] for p in message["panels"])
+            self._loop.call_soon_threadsafe(self._broadcast, kind, text, window)
 
     # ------------------------------------------------------------------ the loop's thread
     def _serve(self) -> None:
@@ -164,6 +166,7 @@ class ViewServer:
             self._loop.run_until_complete(self._listen())
         except BaseException as exc:  # reported by start()
             self._error = exc
+            self._loop.close()
             self._started.set()
             return
         self._started.set()
@@ -181,7 +184,11 @@ class ViewServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.address.host, self.address.port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
         self.port = site._server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
@@ -195,7 +202,7 @@ class ViewServer:
 
     def _broadcast(self, kind: str, text: str, window: float | None) -> None:
         for page in self.pages:
-            if kind != "panels" or (page.following and page.window == window):
+            if not kind.startswith("panels") or (page.following and page.window == window):
                 page.offer(kind, text)
 
     def _windows_changed(self) -> None:
@@ -254,7 +261,7 @@ class ViewServer:
         if self._controller is None:
             self._controller = page
         page.offer("hello", json.dumps(self.hub.hello(page is self._controller)))
-        latest = self.hub.latest_panels.get(None)
+        latest = self.hub.latest(None)
         if latest is not None:
             page.offer("panels", json.dumps(latest, allow_nan=False))
         pump = asyncio.ensure_future(page.pump())

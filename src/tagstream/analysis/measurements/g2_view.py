@@ -51,7 +51,7 @@ def g2_panel(
         return ViewPanel(**base, numbers=numbers, notes=("no coincidences yet",))
     notes: list[str] = []
     try:
-        zero = result.g2_zero(excitation=settings.excitation)
+        zero = live_g2_zero(result, settings)
     except (TagstreamError, ValueError, FloatingPointError) as exc:
         zero = None
         notes.append(f"g2(0) not available yet: {exc}")
@@ -76,6 +76,19 @@ def g2_panel(
                           text=f"{int(result.counts.sum()):,}"))  # fmt: skip
     fig.level(1.0, color="rgba(128,128,128,0.7)")
     return ViewPanel(**base, figure=fig.to_dict(), numbers=tuple(numbers), notes=tuple(notes))
+
+
+def live_g2_zero(result: G2Result, settings: Any) -> Any:
+    """The live view's g2(0) of ``result``: for pulsed excitation from one-period window sums
+    unless the settings ask for the fit of the peaks (the sums take a millisecond, the fit tens
+    of them; the run summary afterwards chooses between the two, see ``g2_method``)."""
+    pulsed = settings.excitation == "pulsed" or (
+        settings.excitation == "auto" and result.period_ps is not None
+    )
+    if not pulsed:
+        return result.g2_zero(excitation=settings.excitation)
+    method = "fit" if settings.g2_method == "fit" else "window"
+    return result.g2_zero(excitation="pulsed", method=method)
 
 
 def _display_bins(result: G2Result) -> tuple[int, int, np.ndarray]:

@@ -205,19 +205,28 @@ class TraceMeasurement(Measurement):
         return trace, blinking
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
-        """The trace bins completed since the last snapshot, and the blinking statistics if due."""
+        """The trace bins completed since the last snapshot."""
         a = self.analyzer
         if a.t0 is None:
             return []
         done = a.n_bins if final else (covered[1] - a.t0) // a.bin_ps
         out = [self._trace_snapshot(self._rows, done, covered, live_ps)]
         self._rows = done
-        return out + self._blinking_snapshot(covered, live_ps, final)
+        return out
+
+    def fit_snapshots(
+        self, covered: tuple[int, int], live_ps: int, final: bool
+    ) -> list[Snapshot]:
+        """The blinking statistics of the trace so far, if due."""
+        if self.analyzer.t0 is None:
+            return []
+        return self._blinking_snapshot(covered, live_ps, final)
 
     def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
         """The trace bins not yet stored, else a blinking fit that was put off."""
         if self.analyzer.n_bins > self._rows:
-            return self.snapshots(covered, live_ps, final=True)
+            out = self.snapshots(covered, live_ps, final=True)
+            return out + self.fit_snapshots(covered, live_ps, final=True)
         if self._fit_missing:
             return self._blinking_snapshot(covered, live_ps, final=True)
         return []

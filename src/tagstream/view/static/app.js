@@ -180,7 +180,9 @@ function renderPanel(p) {
   const plot = node.querySelector(".plot");
   const done = () => {
     node.dataset.updates = String(Number(node.dataset.updates || 0) + 1);
-    if (p.published_s !== null) send({ op: "shown", key: p.key, published_s: p.published_s, shown_s: Date.now() / 1000 });
+    if (p.published_s !== null) {
+      send({ op: "shown", key: p.key, published_s: p.published_s, shown_s: Date.now() / 1000 });
+    }
   };
   if (p.figure) {
     plot.hidden = false;
