@@ -12,8 +12,8 @@ import pytest
 from phconvert import hdf5 as phc_hdf5
 
 import tagstream as ts
-from tagstream.cli import main
 from tagstream.analysis.measurement import kind
+from tagstream.cli import main
 from tagstream.errors import AnalysisError
 from tagstream.pipeline import read_results, record_run
 from tagstream.pipeline.live_analysis import LiveAnalysis

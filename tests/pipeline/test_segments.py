@@ -81,7 +81,7 @@ def test_segments_are_recorded_and_each_equals_its_offline_analysis(tmp_path, ki
 
 
 def test_a_worker_that_lost_the_change_finds_it_at_the_hole(tmp_path):
-    pipeline, out = _run_with_changes(tmp_path, "inproc", {12: None}, lose=True)
+    _, out = _run_with_changes(tmp_path, "inproc", {12: None}, lose=True)
     results = read_results(out)
     assert results.segment_numbers() == [0, 1]
     series = results.segment_series(1)
@@ -103,3 +103,23 @@ def test_only_binning_can_change_and_bad_values_are_refused(tmp_path):
     assert pipeline.segments.take(5)[0] == Segment(1, 5, {}, "clear")
     assert pipeline.segments.take(6) is None
     np.testing.assert_equal(pipeline.segments.current.number, 1)
+
+
+def test_quick_snapshots_go_out_before_the_fits():
+    from tagstream.analysis.summary_settings import SummarySettings
+    from tagstream.pipeline.live_analysis import LiveAnalysis
+
+    tags = ts.simulate("cspbi3-10nm", duration="3 s", seed=2).read()
+    groups = []
+    emitting = LiveAnalysis(tags.metadata, SummarySettings(), every="1 s", fit_share=1.0)
+    returned = emitting.process(tags, emit=groups.append)
+    plain = LiveAnalysis(tags.metadata, SummarySettings(), every="1 s", fit_share=1.0)
+    expected = plain.process(tags)
+    assert [s.series for g in groups for s in g] == [s.series for s in returned]
+    assert sorted(s.series for s in returned) == sorted(s.series for s in expected)
+    fits = [g for g in groups if {s.series for s in g} == {"blinking"}]
+    assert fits  # the blinking fits came in groups of their own, each after its histograms
+    for group in fits:
+        before = groups[groups.index(group) - 1]
+        assert "trace" in {s.series for s in before}
+        assert {s.covered_ps for s in before} == {s.covered_ps for s in group}
