@@ -53,7 +53,7 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def wait_until(page, script: str, timeout_s: float = 20) -> object:
+def wait_until(page, script: str, timeout_s: float = 40) -> object:
     """Poll ``script`` (a JavaScript expression) in ``page`` until it is truthy; its value.
     (Playwright's ``wait_for_function`` evaluates strings, which the page's CSP forbids.)"""
     deadline = time.monotonic() + timeout_s

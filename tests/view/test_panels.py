@@ -132,7 +132,7 @@ def test_a_window_longer_than_the_data_says_so(run):
     path, _ = run
     hub = ViewHub(FileFeed(path))
     message = hub.panels(window_s=300.0)
-    assert message["note"].startswith("less than 300 s of data so far")
+    assert message["note"].startswith("last 300 s: this analysis segment holds less")
     short = hub.panels(window_s=10.0)
     assert short["note"] is not None
     reply = hub.request({"op": "show", "k": None, "window_s": 7}, controls=True)
@@ -142,3 +142,22 @@ def test_a_window_longer_than_the_data_says_so(run):
     reply = hub.request({"op": "stop"}, controls=True)
     assert reply["ok"] is False and "read-only" in reply["text"]
     assert hub.request({"op": "rm -rf"}, controls=True)["text"] == "unknown request"
+
+
+def test_a_file_with_analysis_segments_is_browsed_across_them(tmp_path):
+    from tests.pipeline.test_segments import _run_with_changes
+
+    _, out = _run_with_changes(tmp_path, "inproc", {12: {"g2_bin": "2 ns"}})
+    results = read_results(out)
+    zero, one = results.segment_series(0)["g2"], results.segment_series(1)["g2"]
+    feed = FileFeed(out)
+    assert feed.snapshots == len(zero) + len(one)
+    first = feed.series(0)
+    assert first["g2"].attrs["bin_ps"] != 2000
+    assert first["g2"].covered_ps[-1, 1] == zero.covered_ps[0, 1]
+    later = feed.series(len(zero))  # the first snapshot of segment 1
+    assert later["g2"].attrs["bin_ps"] == 2000
+    assert later["g2"].covered_ps[-1, 1] == one.covered_ps[0, 1]
+    message = ViewHub(feed).panels(0)
+    assert message["complete"] and {p["key"] for p in message["panels"]} >= {"g2", "lifetime"}
+    assert feed.status()["t_s"] == pytest.approx(4.0)

@@ -20,7 +20,7 @@ from tests.view.browser import watch as watch_errors
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    return simulated_file(tmp_path_factory.mktemp("controls") / "dot.h5", seconds=12)
+    return simulated_file(tmp_path_factory.mktemp("controls") / "dot.h5", seconds=30)
 
 
 def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
@@ -39,6 +39,9 @@ def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
         wait_until(watcher, "document.getElementById('message').textContent.includes('refused')")
         wait_until(page, "Number(document.getElementById('panel-g2')?.dataset.updates || 0) >= 2")
         assert page.input_value("#g2_bin") == "400 ps"  # the run's binning, as resolved
+        page.fill("#g2_bin", "1 ps")  # too fine to keep up with during a run: refused
+        page.click("#apply")
+        wait_until(page, "document.getElementById('message').textContent.includes('at most')")
         page.fill("#g2_bin", "2 ns")
         page.fill("#trace_bin", "40 ms")
         page.click("#apply")
@@ -51,14 +54,17 @@ def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
         wait_until(page, "document.querySelector('[data-key=analysis_segment]')"
                         "?.textContent.includes('2 (clear')")  # fmt: skip
         wait_until(page, "Number(document.getElementById('panel-g2').dataset.updates) >= 6")
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
         page.click("#stop")
         out = run.wait()
+        assert dialogs and "Stop the run?" in dialogs[0]  # asked before stopping
         assert page.is_disabled("#stop")
     assert errors == []
     assert run.pipeline.stop_reason == "stopped from the web view"
     with ts.open(out) as recorded_run:
         assert recorded_run.status == "complete"
-        assert recorded_run.t_end < 12 * 10**12  # stopped before the end of the replayed file
+        assert recorded_run.t_end < 30 * 10**12  # stopped before the end of the replayed file
     results = read_results(out)
     assert [EVENT_KINDS[k] for k in results.series["events"].fields["kind"]] == [
         "settings", "clear",
@@ -88,6 +94,7 @@ def test_run_with_view_prints_the_url_and_stops_from_the_page(recorded, tmp_path
             page.wait_for_selector("#role.good", timeout=30_000)
             first = "Number(document.getElementById('panel-g2')?.dataset.updates || 0) >= 1"
             wait_until(page, first, timeout_s=30)
+            page.on("dialog", lambda d: d.accept())
             page.click("#stop")
             stdout, stderr = process.communicate(timeout=60)
     finally:

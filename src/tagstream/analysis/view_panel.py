@@ -154,7 +154,8 @@ class Figure:
         """Add a map ``z`` (rows along ``y``, columns along ``x``)."""
         self.data.append(
             {"type": "heatmap", "name": name, "x": _floats(x), "y": _floats(y),
-             "z": [_floats(row) for row in z], "colorscale": "Viridis", "showscale": False}
+             "z": [_floats(row) for row in z], "colorscale": "Viridis", "showscale": True,
+             "colorbar": {"title": {"text": name}, "thickness": 12}}
         )  # fmt: skip
         return self
 
@@ -179,11 +180,12 @@ class Figure:
     def to_dict(self) -> dict[str, Any]:
         """The figure in Plotly's JSON schema."""
         axis = {"zeroline": False}  # fixed margins: one layout pass per update
+        log = {"type": "log", "dtick": 1}  # a label per decade
         layout = {
             "xaxis": {**axis, "title": {"text": self.x_title},
-                      "type": "log" if self.x_log else "linear"},
+                      **(log if self.x_log else {"type": "linear"})},
             "yaxis": {**axis, "title": {"text": self.y_title},
-                      "type": "log" if self.y_log else "linear"},
+                      **(log if self.y_log else {"type": "linear"})},
             "shapes": self.shapes,
             "showlegend": len(self.data) > 1,
             "legend": {"orientation": "h", "y": 1.12},

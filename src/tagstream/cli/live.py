@@ -4,6 +4,7 @@ web), the report."""
 from __future__ import annotations
 
 import argparse
+import socket
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -25,6 +26,13 @@ def view_address(args: argparse.Namespace) -> ViewAddress | None:
     return parse_view_address(args.view, args.view_token)
 
 
+def print_elsewhere(view: ViewAddress, url: str) -> None:
+    """For a view on every interface, the address other machines use (this host's name)."""
+    if view.host in ("0.0.0.0", "::", ""):
+        elsewhere = url.replace("127.0.0.1", socket.gethostname(), 1)
+        print(f"from other machines: {elsewhere} (or this machine's address)", flush=True)
+
+
 def run_live(pipeline: LivePipeline, duration_ps: int | None,
              view: ViewAddress | None = None) -> Path:  # fmt: skip
     """Run the pipeline with the live views and signal handling; print what it did.
@@ -39,6 +47,7 @@ def run_live(pipeline: LivePipeline, duration_ps: int | None,
             url = server.start()
             stack.callback(server.stop)
             print(f"web view: {url}", flush=True)
+            print_elsewhere(view, url)
         stack.enter_context(stop_on_signals(pipeline.stop))
         stack.enter_context(LiveView(pipeline))
         out = pipeline.run(duration_ps)

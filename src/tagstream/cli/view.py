@@ -8,6 +8,7 @@ import threading
 
 from ..view import ViewHub, ViewServer, parse_view_address
 from ..view.feeds import FileFeed
+from .live import print_elsewhere
 from .signals import stop_on_signals
 
 DEFAULT_LISTEN = "127.0.0.1:8050"
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     done = threading.Event()
     with ViewServer(ViewHub(feed), address) as server, stop_on_signals(lambda *a: done.set()):
         print(f"web view of {args.file}: {server.url}", flush=True)
+        print_elsewhere(address, server.url)
         print("Ctrl-C stops it", flush=True)
         while not done.wait(0.5):
             pass

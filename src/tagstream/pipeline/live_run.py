@@ -46,23 +46,17 @@ from ..tags import RunMetadata, TagBatch, parse_time
 from ..transport.security import Gatekeeper, RunKeys, check_exposure
 from . import result_series as rs
 from . import waits
-from .control_messages import (
-    HelloReply,
-    HelloRequest,
-    Request,
-    SegmentRequest,
-    StatusRequest,
-    StopRequest,
-)
+from .control_messages import Request
 from .meters import RunMeters
 from .run_config import OutputSettings, PipelineSettings, RunConfig
+from .run_control import answer
 from .run_results import RunResults
 from .run_sockets import RunSockets
 from .run_status import RunNotes, run_status
 from .segment_start import start_segment
 from .segments import Segments, events_spec
 from .service import RunService
-from .worker_pool import Launcher, WorkerInfo, WorkerPool
+from .worker_pool import Launcher, WorkerPool
 
 
 def live_series(metadata: RunMetadata, settings: SummarySettings) -> tuple[SeriesSpec, ...]:
@@ -238,15 +232,9 @@ class LivePipeline:
             return self.results.current()
 
     def restart_analysis(self, changes: dict[str, Any] | None = None) -> str:
-        """Start the live analyses afresh from the next batch on (the recording goes on), with
-        ``changes`` to the g2 window and bin and the trace bin (thread-safe); what will happen,
-        in words. See :mod:`.segments`.
-
-        Raises
-        ------
-        TagstreamError
-            Settings that cannot change, or that the run cannot use.
-        """
+        """Start the live analyses afresh from the next batch (thread-safe), with ``changes`` to
+        the g2 window and bin and the trace bin; what will happen, in words (see
+        :meth:`.segments.Segments.ask`)."""
         return self.segments.ask(dict(changes or {}))
 
     # ------------------------------------------------------------------ main thread
@@ -310,27 +298,8 @@ class LivePipeline:
 
     # ------------------------------------------------------------------ the service thread's
     def answer(self, request: Request) -> tuple[dict[str, Any], dict | None]:
-        """The reply to a control request."""
-        if isinstance(request, StatusRequest):
-            return self.status(), None
-        if isinstance(request, StopRequest):
-            self.stop(request.reason)
-            return {"ok": True}, None
-        if isinstance(request, SegmentRequest):
-            return self.segments.current.to_record(), None
-        assert isinstance(request, HelloRequest)
-        with self.lock:
-            resume, arrays, counters = self.results.resume()
-            segment = self.results.segment
-            joined = WorkerInfo(request.worker, sequence=self.results.published - 1)
-            self.workers.joined[request.worker] = joined
-            self.lock.notify_all()
-        s = self.sockets
-        reply = HelloReply(
-            self.metadata.to_dict(), segment.table, self.every_ps, s.publisher.endpoint,
-            s.results_endpoint, self.settings.hwm, resume, counters, segment.to_record(),
-        )  # fmt: skip
-        return reply.to_record(), arrays
+        """The reply to a control request (see :func:`.run_control.answer`)."""
+        return answer(self, request)
 
     # ------------------------------------------------------------------ helpers
     def _wake(self) -> None:

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..analysis.series import Column, SeriesSpec, Snapshot
-from ..analysis.summary_settings import SummarySettings
+from ..analysis.summary_settings import SummarySettings, resolve_settings
 from ..errors import TagstreamError
-from ..tags import RunMetadata
+from ..tags import RunMetadata, format_time
 from . import result_series as rs
 
 EVENTS = "events"
@@ -38,6 +38,10 @@ EVENT_KINDS = ("clear", "settings")
 RUN_SERIES = frozenset({rs.ANALYSIS, EVENTS})
 #: Settings the web view may change while a run goes on.
 CHANGEABLE = ("g2_window", "g2_bin", "trace_bin")
+#: Largest g2 histogram a change during a run may ask for, bins (each snapshot stores it).
+MAX_LIVE_G2_BINS = 2**16
+#: Shortest trace bin a change during a run may ask for, ps.
+MIN_LIVE_TRACE_BIN_PS = 10**8
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,31 @@ def segment_specs(specs: tuple[SeriesSpec, ...], segment: Segment) -> tuple[Seri
     )
 
 
+def check_live_binning(settings: SummarySettings, metadata: RunMetadata) -> None:
+    """Refuse binning that would swamp a running analysis: a g2 histogram of more than
+    :data:`MAX_LIVE_G2_BINS` bins, a trace bin under :data:`MIN_LIVE_TRACE_BIN_PS`.
+
+    Raises
+    ------
+    TagstreamError
+        Naming the setting and the limit.
+    """
+    resolved, _ = resolve_settings(settings, metadata)
+    if resolved.g2_window and resolved.g2_bin:
+        bins = 2 * int(resolved.g2_window) // int(resolved.g2_bin)
+        if bins > MAX_LIVE_G2_BINS:
+            raise TagstreamError(
+                f"g2: a window of ±{format_time(resolved.g2_window)} in "
+                f"{format_time(resolved.g2_bin)} bins makes {bins} bins; during a run at most "
+                f"{MAX_LIVE_G2_BINS} (narrow the window or widen the bin)"
+            )
+    if resolved.trace_bin and int(resolved.trace_bin) < MIN_LIVE_TRACE_BIN_PS:
+        raise TagstreamError(
+            f"trace_bin: {format_time(resolved.trace_bin)}; during a run at least "
+            f"{format_time(MIN_LIVE_TRACE_BIN_PS)}"
+        )
+
+
 class Segments:
     """The segments of a live run: the current one, and a change asked for (thread-safe).
 
@@ -163,12 +192,13 @@ class Segments:
             raise TagstreamError(f"only {', '.join(CHANGEABLE)} can change during a run, "
                                  f"not {', '.join(unknown)}")  # fmt: skip
         with self._lock:
-            base = self._asked[0] if self._asked else self.current.table
+            base, reason = self._asked if self._asked else (self.current.table, "clear")
         table = {**base, **{k: v for k, v in changes.items() if v not in (None, "")}}
         settings = SummarySettings.from_dict(table)
+        check_live_binning(settings, self._metadata)
         self._series(self._metadata, settings)  # raises for settings the run cannot use
-        with self._lock:
-            self._asked = (table, "settings" if changes else "clear")
+        with self._lock:  # a clear after a change of settings still records the change
+            self._asked = (table, "settings" if changes else reason)
         what = ", ".join(f"{k} = {v}" for k, v in changes.items()) if changes else "cleared"
         return f"new live analyses from the next batch ({what}); the recording goes on"
 

@@ -75,11 +75,13 @@ class SeriesWriter:
             self._own_count = group.create_dataset(OWN_COUNT, data=np.int64(0))
             title(self._own_count, "Snapshots committed (a series created during the run).")
 
-    def commit(self) -> None:
-        """Record the snapshots written as committed (a late series; the others are counted in
-        the file's ``committed`` record)."""
-        if self._own_count is not None:
-            self._own_count[()] = self.count
+    def commit(self) -> int | None:
+        """Record the snapshots written as committed: a late series counts them itself
+        (``None``); the others return their count for the file's ``committed`` record."""
+        if self._own_count is None:
+            return self.count
+        self._own_count[()] = self.count
+        return None
 
     def append(self, snapshot: Snapshot) -> None:
         """Write one snapshot (final at the next commit).

@@ -252,23 +252,15 @@ class RunWriter:
             raise self._fail(exc) from exc
 
     def add_series(self, specs: Sequence[SeriesSpec]) -> None:
-        """Create result series while the run goes on (analyses started during the run), empty
-        until their first snapshots; committed from the next commit on (each counts its own
-        committed snapshots: the file's ``committed`` record was laid out at the start).
-
-        Raises
-        ------
-        TagstreamError
-            A name the file holds already, or named twice.
-        """
+        """Create result series while the run goes on (each counts its own commits: the file's
+        ``committed`` record was laid out at the start); names must be new (TagstreamError)."""
         self._writable()
         names = [s.name for s in specs]
         if len(set(names)) != len(names) or set(names) & set(self._series):
             raise TagstreamError(f"{self.path}: result series {names} exist already")
         try:
-            results = layout.results_group(self._file)
-            for s in specs:
-                self._series[s.name] = SeriesWriter(results, s, self._compression, late=True)
+            group, compression = layout.results_group(self._file), self._compression
+            self._series |= {s.name: SeriesWriter(group, s, compression, True) for s in specs}
         except (OSError, RuntimeError) as exc:
             raise self._fail(exc) from exc
 
@@ -296,10 +288,8 @@ class RunWriter:
             self._columns.flush()
             gaps = self._gaps.write_pending()
             f.flush()
-            counts = [s.count for s in self._series.values() if not s.late]
+            counts = [n for n in (s.commit() for s in self._series.values()) if n is not None]
             self._committed[...] = np.asarray([done.rows, gaps, *span, *counts], dtype=np.int64)
-            for series in self._series.values():
-                series.commit()
             self._detector_counts[...] = done.counts[self._ids]
             self._duration[()] = duration_ps / float(PS_PER_S)
             if status is not None:

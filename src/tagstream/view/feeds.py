@@ -66,19 +66,23 @@ class FileFeed:
         self.title = str(self.path)
         self.settings = SummarySettings()
         self._read: dict[str, RecordedSeries] = {}
+        self._segments: dict[int, dict[str, RecordedSeries]] = {}
+        self._frames: list[tuple[int, int]] = []  # (segment, end of its snapshot), ps
+        self._own: dict[str, RecordedSeries] = {}
+        self._has_series = False
         self._stamp: tuple[float, int] | None = None
         self._state = "unknown"
         self._next_poll = 0.0
         self._lock = threading.Lock()
         self._poll(force=True)
-        if not self._read:
+        if not self._has_series:
             raise TagstreamError(f"{self.path}: no result series (a run file of `tagstream run`, "
                                  "`replay` or `simulate` holds them)")  # fmt: skip
 
     @property
     def snapshots(self) -> int:
-        """Snapshots of the longest series so far."""
-        return max((len(s) for s in self._read.values()), default=0)
+        """Snapshots of the run so far, every analysis segment's one after another."""
+        return len(self._frames)
 
     def _poll(self, force: bool = False) -> bool:
         """Read the file again if it changed; whether it did."""
@@ -91,17 +95,25 @@ class FileFeed:
             return False
         before = self.snapshots
         try:
-            results = read_results(self.path)
-            number = results.segment_numbers()[-1]
-            own = {n: results.series[n] for n in RUN_SERIES if n in results.series}
-            read = {**results.segment_series(number), **own}
+            read = read_results(self.path)
             state = _file_state(self.path)
         except (OSError, TagstreamError):
             if force:
                 raise
             return False  # caught mid-write: read it at the next poll
+        segments, frames = {}, []
+        for number in read.segment_numbers():
+            series = {n: s for n, s in read.segment_series(number).items() if n not in RUN_SERIES}
+            longest = max(series.values(), key=len, default=None)
+            if longest is not None and len(longest):
+                segments[number] = series
+                frames += [(number, int(end)) for end in longest.covered_ps[:, 1]]
+        own = {n: read.series[n] for n in RUN_SERIES if n in read.series}
         with self._lock:
-            self._stamp, self._read, self._state = stamp, read, state
+            self._stamp, self._state = stamp, state
+            self._segments, self._frames, self._own = segments, frames, own
+            self._read = {n: s for n, s in read.series.items() if len(s)}
+            self._has_series = bool(read.series)
         return self.snapshots != before
 
     def wait(self, timeout_s: float) -> bool:
@@ -118,41 +130,42 @@ class FileFeed:
     def series(
         self, k: int | None = None, before_ps: int | None = None
     ) -> dict[str, RecordedSeries]:
-        """The last analysis segment's series (by the measurements' names) and the run's own,
-        as they were at snapshot ``k`` of the longest one (default: the last); or the segment's
-        as they were at ``before_ps`` before that."""
+        """The series of the analysis segment that snapshot ``k`` of the run belongs to (by the
+        measurements' names; default: the last snapshot) and the run's own, as they were then;
+        or the segment's as they were at ``before_ps`` before that."""
         with self._lock:
-            read = dict(self._read)
-        if not read:
+            frames, segments, own = self._frames, self._segments, self._own
+        if not frames:
             return {}
-        longest = max(read.values(), key=len)
-        if not len(longest):
-            return {}
-        k = len(longest) - 1 if k is None else min(max(int(k), 0), len(longest) - 1)
-        t_end = int(longest.covered_ps[k, 1])
-        if before_ps is not None:
+        k = len(frames) - 1 if k is None else min(max(int(k), 0), len(frames) - 1)
+        number, t_end = frames[k]
+        chosen = dict(segments[number])
+        if before_ps is None:
+            chosen.update(own)
+        else:
             t_end = min(t_end, int(before_ps))
         out = {}
-        for name, s in read.items():
-            if before_ps is not None and name in RUN_SERIES:
-                continue  # the run's own series only as they are now
-            upto = np.flatnonzero(s.covered_ps[:, 1] <= t_end) if len(s) else []
+        for name, s in chosen.items():
+            upto = np.flatnonzero(s.covered_ps[:, 1] <= t_end)
             if len(upto):
                 out[name] = s.until(int(upto[-1]))
         return out
 
     def status(self) -> dict[str, Any]:
-        """The file's state (``recording``, ``complete``, ``stopped: ...``), time covered and
-        rates of the last trace bins, size and free disk."""
-        series = self.series()
+        """The file's state (``recording``, ``complete``, ``stopped: ...``), the time its
+        results cover, the count rates of its last second of trace, size and free disk."""
+        with self._lock:
+            read = dict(self._read)
         t_s = None
-        covered = [s.covered_ps[-1] for s in series.values() if len(s)]
-        if covered:
-            t_s = max(int(c[1]) - int(c[0]) for c in covered) * 1e-12
+        if read:
+            start = min(int(s.covered_ps[0, 0]) for s in read.values())
+            t_s = (max(int(s.covered_ps[-1, 1]) for s in read.values()) - start) * 1e-12
+        trace = self.series().get("trace")
+        bins = 1 if trace is None else max(1, round(1e12 / int(trace.attrs["bin_ps"])))
         return {
             "state": self._state,
             "t_s": t_s,
-            "rates_cps": trace_rates(series.get("trace")),
+            "rates_cps": trace_rates(trace, bins),
             "snapshots": self.snapshots,
             **disk_status(self.path),
         }

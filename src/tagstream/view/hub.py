@@ -67,6 +67,7 @@ class ViewHub:
         #: The last panels sent for each window, by panel key (for a page that connects).
         self.latest_panels: dict[float | None, dict[str, dict[str, Any]]] = {}
         self._cost: dict[str, float] = {}  # time each kind took to make its panels, s
+        self._latest_lock = threading.Lock()
         #: The windows the following pages show ("last N s"; ``None``: since the start).
         self.windows: set[float | None] = {None}
         self._stop = threading.Event()
@@ -86,13 +87,18 @@ class ViewHub:
         panels_due = True
         while not self._stop.is_set():
             wait = max(0.0, next_status - time.monotonic())
-            panels_due |= self.feed.wait(wait)
-            if panels_due:
-                panels_due = False
-                self._publish_panels()
-            if time.monotonic() >= next_status:
-                next_status = time.monotonic() + STATUS_EVERY_S
-                self.publish(self.status())
+            try:
+                panels_due |= self.feed.wait(wait)
+                if panels_due:
+                    panels_due = False
+                    self._publish_panels()
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + STATUS_EVERY_S
+                    self.publish(self.status())
+            except Exception as exc:  # the page says so, and the hub goes on
+                self.publish({"type": "reply", "op": None, "ok": False,
+                              "text": f"the view failed to update ({type(exc).__name__}: {exc})"})
+                time.sleep(STATUS_EVERY_S)
         self._publish_panels()  # the run's last results
         self.publish(self.status())
 
@@ -108,16 +114,18 @@ class ViewHub:
                 self._cost[cls.kind] = time.perf_counter() - start
                 if panels:
                     message = self._message(panels, None, window, note)
-                    latest.update({p["key"]: p for p in message["panels"]})
+                    with self._latest_lock:
+                        latest.update({p["key"]: p for p in message["panels"]})
                     self.publish(message)
 
     def latest(self, window: float | None = None) -> dict[str, Any] | None:
         """The last panels sent for ``window``, as one message (for a page that connects)."""
-        latest = self.latest_panels.get(window)
-        if not latest:
+        with self._latest_lock:
+            panels = list(self.latest_panels.get(window, {}).values())
+        if not panels:
             return None
         message = self._message([], None, window, None)
-        message["panels"] = sorted(latest.values(), key=lambda p: p["slot"])
+        message["panels"] = sorted(panels, key=lambda p: p["slot"])
         return message
 
     def _inputs(
@@ -132,7 +140,8 @@ class ViewHub:
             if ends:
                 since = self.feed.series(k, before_ps=max(ends) - round(window_s * 1e12)) or None
             if since is None:
-                note = f"less than {window_s:g} s of data so far: everything since the start"
+                note = (f"last {window_s:g} s: this analysis segment holds less (or its older "
+                        "snapshots are no longer kept); showing the whole segment")  # fmt: skip
         return series, since, note
 
     def _message(self, panels: list, k: int | None, window_s: float | None,
@@ -154,7 +163,9 @@ class ViewHub:
         series, since, note = self._inputs(k, window_s)
         panels = [p for cls in registered()
                   for p in kind_panels(cls, series, self.feed.settings, since)]  # fmt: skip
-        return self._message(sorted(panels, key=lambda p: p.slot), k, window_s, note)
+        message = self._message(sorted(panels, key=lambda p: p.slot), k, window_s, note)
+        message["complete"] = True  # every panel there is: the page drops any other
+        return message
 
     def status(self) -> dict[str, Any]:
         """The ``status`` message: the feed's status now."""
@@ -178,7 +189,7 @@ class ViewHub:
             return None
         if op == "show":  # a file's snapshot k (or the latest: null), in a window
             k, window = message.get("k"), message.get("window_s")
-            if k is not None and (not isinstance(k, int) or isinstance(k, bool)):
+            if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 0):
                 return _reply(op, False, "k must be a snapshot number")
             if window is not None and window not in WINDOWS_S:
                 return _reply(op, False, f"window_s must be one of {WINDOWS_S} or null")

@@ -70,7 +70,8 @@ def live_status(pipeline: LivePipeline) -> dict[str, Any]:
     lag = [v for v in (s["lag_s"], s.get("source_lag_s")) if v is not None]
     state = "stopping" if s["stopping"] else "running"
     if "file_done" in pipeline.timing:
-        state = "complete" if pipeline.stop_reason is None else f"stopped: {pipeline.stop_reason}"
+        reason = pipeline.stop_reason
+        state = "complete" if reason is None else f"complete (run {reason})"
     return {
         "state": state,
         "t_s": s["t_s"],

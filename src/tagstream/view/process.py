@@ -74,14 +74,20 @@ class ViewProcess:
         ours, theirs = socket.socketpair()
         env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **os.environ}
         command = [sys.executable, "-m", "tagstream.view.remote", str(theirs.fileno())]
-        self._process = subprocess.Popen(command, pass_fds=[theirs.fileno()], env=env)
+        # a session of its own: Ctrl-C at the terminal is the run's to handle, not the view's
+        self._process = subprocess.Popen(
+            command, pass_fds=[theirs.fileno()], env=env, start_new_session=True
+        )
         theirs.close()
         self._conn = Connection(ours.detach())
         self._conn.send(("start", self._start_args))
-        if not self._conn.poll(START_TIMEOUT_S):
-            self._process.kill()
-            raise TagstreamError("web view: its process did not start")
-        kind, value = self._conn.recv()
+        try:
+            if not self._conn.poll(START_TIMEOUT_S):
+                raise EOFError
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):
+            self._end_process()
+            raise TagstreamError("web view: its process ended before it listened") from None
         if kind == "error":
             self._process.wait(5)
             raise TagstreamError(value)
@@ -92,18 +98,22 @@ class ViewProcess:
     def stop(self) -> None:
         """Hand over the last results and status, let the pages draw them, and end the view's
         process (its latencies are kept)."""
-        if not self._thread.is_alive():
+        if self._process is None or self._conn.closed:
             return
         self._stop.set()
         self._thread.join(10)
         try:
             self._conn.send(("stop", None))
-            if self._conn.poll(15):
+            while self._conn.poll(15):
                 kind, value = self._conn.recv()
                 if kind == "latencies":
                     self.latencies_s = [(str(k), float(v)) for k, v in value]
-        except (OSError, EOFError):  # the view's process is gone: nothing more to hand over
+                    break
+        except (OSError, EOFError, ValueError, TypeError):  # the view is gone, or garbled
             pass
+        self._end_process()
+
+    def _end_process(self) -> None:
         try:
             self._process.wait(10)
         except subprocess.TimeoutExpired:
@@ -138,8 +148,13 @@ class ViewProcess:
                     self._answer(self._conn.recv())
                 if stopping:
                     return
-        except (OSError, EOFError):  # the view's process ended: the run goes on without it
-            return
+        except (OSError, EOFError, ValueError, TypeError):  # the view's process ended or broke
+            if self._process.poll() is not None or not self._stop.is_set():
+                self.pipeline.notes.add("the web view's process ended; the run went on without it")
+        finally:
+            listeners = self.pipeline.results.listeners
+            if self._queue.put in listeners:
+                listeners.remove(self._queue.put)
 
     def _send_snapshots(self, snapshots: list) -> None:
         """The snapshots, after the series of a new analysis segment when there is one."""
@@ -155,9 +170,10 @@ class ViewProcess:
         self._conn.send(("snapshots", snapshots))
 
     def _answer(self, message: tuple[str, Any]) -> None:
-        kind, (number, op, args) = message
+        kind, value = message
         if kind != "control":
             return
+        number, op, args = value
         try:
             reply = (number, True, live_control(self.pipeline, op, args))
         except TagstreamError as exc:

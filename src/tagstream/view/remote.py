@@ -4,6 +4,7 @@ pipe (see :mod:`.process`) and serves the page."""
 from __future__ import annotations
 
 import itertools
+import signal
 import sys
 import threading
 from multiprocessing.connection import Connection
@@ -137,7 +138,9 @@ def serve(conn: Any, address: ViewAddress, title: str, table: dict[str, Any]) ->
 
 def main(fd: int) -> None:
     """Serve the view for the run at the other end of the socket ``fd`` (its first message
-    says where and what)."""
+    says where and what). Signals are the run's to handle: the run says when to stop."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
     conn = Connection(fd)
     kind, args = conn.recv()
     if kind == "start":

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import WSMsgType, web
 
 from ..errors import TagstreamError
-from .address import ViewAddress
+from .address import ViewAddress, is_loopback
 from .hub import ViewHub
 
 STATIC = resources.files("tagstream.view") / "static"
@@ -221,7 +221,8 @@ class ViewServer:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
+        cache = "private, max-age=3600" if request.path.startswith("/assets/") else "no-store"
+        response.headers.setdefault("Cache-Control", cache)
         return response
 
     def _refusal(self, request: web.Request) -> str | None:
@@ -230,9 +231,7 @@ class ViewServer:
             given = request.query.get("token", "")
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return "this view needs its token (the URL printed when it started)"
-        if self.address.loopback and request.host.rsplit(":", 1)[0].strip("[]") not in (
-            "127.0.0.1", "localhost", "::1",
-        ):  # fmt: skip
+        if self.address.loopback and not is_loopback(request.host.rsplit(":", 1)[0]):
             return f"host {request.host!r} is not this machine"
         origin = request.headers.get("Origin")
         if request.path == "/ws" and origin is not None and urlsplit(origin).netloc != request.host:
@@ -285,8 +284,9 @@ class ViewServer:
         except ValueError:
             message = None
         if not isinstance(message, dict):
-            page.offer("reply", json.dumps({"type": "reply", "op": None, "ok": False,
-                                            "text": "not a JSON object"}))  # fmt: skip
+            refusal = {"type": "reply", "op": None, "ok": False, "text": "not a JSON object"}
+            page.replies += 1
+            page.offer(f"reply{page.replies}", json.dumps(refusal))
             return
         controls = page is self._controller
         answer = await self._loop.run_in_executor(None, self.hub.request, message, controls)

@@ -156,15 +156,9 @@ class TraceMeasurement(Measurement):
         settings: Any,
         since: Mapping[str, RecordedSeries] | None = None,
     ) -> list[ViewPanel]:
-        """The intensity trace with its thresholds, and the occurrence histogram with the time
-        fractions ON, grey and OFF (the bins since ``since``; the fractions stay those of the
-        whole segment, said in a note)."""
-        s = series.get(SERIES)
-        if s is None or not len(s):
-            return []
-        earlier = since.get(SERIES) if since else None
-        after = None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
-        return trace_panels(cls.result_from(series), series, BLINKING, after)
+        """The trace with its thresholds and the occurrence histogram with the ON, grey and OFF
+        fractions (the bins since ``since``; see :func:`.trace_view.trace_panels`)."""
+        return trace_panels(cls.result_from, series, since, BLINKING)
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
@@ -210,17 +204,14 @@ class TraceMeasurement(Measurement):
         if a.t0 is None:
             return []
         done = a.n_bins if final else (covered[1] - a.t0) // a.bin_ps
-        out = [self._trace_snapshot(self._rows, done, covered, live_ps)]
+        out = [trace_snapshot(a, self._rows, done, covered, live_ps)]
         self._rows = done
         return out
 
-    def fit_snapshots(
-        self, covered: tuple[int, int], live_ps: int, final: bool
-    ) -> list[Snapshot]:
+    def fit_snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list:
         """The blinking statistics of the trace so far, if due."""
-        if self.analyzer.t0 is None:
-            return []
-        return self._blinking_snapshot(covered, live_ps, final)
+        a = self.analyzer
+        return [] if a.t0 is None else self._blinking_snapshot(covered, live_ps, final)
 
     def pending(self, covered: tuple[int, int], live_ps: int) -> list[Snapshot]:
         """The trace bins not yet stored, else a blinking fit that was put off."""
@@ -274,22 +265,6 @@ class TraceMeasurement(Measurement):
         )
 
     # ------------------------------------------------------------------ snapshots
-    def _trace_snapshot(
-        self, first: int, last: int, covered: tuple[int, int], live_ps: int
-    ) -> Snapshot:
-        """Bins ``first`` to ``last`` as new rows, and the bin after them so far."""
-        a = self.analyzer
-        counts, exposure = a.bins(first, last)
-        partial_counts, partial_exposure = a.bins(last, last + 1)
-        n = len(a.labels)
-        values = {
-            "t0_ps": a.t0,
-            "partial_counts": partial_counts[:, 0] if partial_exposure.size else np.zeros(n),
-            "partial_exposure_ps": int(partial_exposure[0]) if partial_exposure.size else 0,
-        }
-        new_rows = {"counts": counts.T, "exposure_ps": exposure}
-        return Snapshot(SERIES, covered, live_ps, values, new_rows=new_rows)
-
     def _blinking_snapshot(
         self, covered: tuple[int, int], live_ps: int, final: bool
     ) -> list[Snapshot]:
@@ -317,6 +292,23 @@ class TraceMeasurement(Measurement):
                 self._fits_since = start
             self._fits_spent += time.perf_counter() - start
         return [blinking_snapshot(states, covered, live_ps)]
+
+
+def trace_snapshot(
+    a: TraceAnalyzer, first: int, last: int, covered: tuple[int, int], live_ps: int
+) -> Snapshot:
+    """A ``trace`` snapshot of analyzer ``a``: bins ``first`` to ``last`` as new rows, and the
+    bin after them so far."""
+    counts, exposure = a.bins(first, last)
+    partial_counts, partial_exposure = a.bins(last, last + 1)
+    n = len(a.labels)
+    values = {
+        "t0_ps": a.t0,
+        "partial_counts": partial_counts[:, 0] if partial_exposure.size else np.zeros(n),
+        "partial_exposure_ps": int(partial_exposure[0]) if partial_exposure.size else 0,
+    }
+    new_rows = {"counts": counts.T, "exposure_ps": exposure}
+    return Snapshot(SERIES, covered, live_ps, values, new_rows=new_rows)
 
 
 def blinking_snapshot(result: BlinkingResult, covered: tuple[int, int], live_ps: int) -> Snapshot:

@@ -3,7 +3,7 @@ and its occurrence histogram with the time fractions ON, grey and OFF."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -17,12 +17,19 @@ STATES = ("on", "grey", "off")
 
 
 def trace_panels(
-    trace: TraceResult, series: Mapping[str, RecordedSeries], blinking_name: str,
-    after_ps: int | None = None,
+    read: Callable[[Mapping[str, RecordedSeries]], TraceResult],
+    series: Mapping[str, RecordedSeries], since: Mapping[str, RecordedSeries] | None,
+    blinking_name: str,
 ) -> list[ViewPanel]:  # fmt: skip
-    """The trace panel and the occurrence panel of the last snapshots (the bins that begin at
-    or after ``after_ps`` when given)."""
-    s = series["trace"]
+    """The trace panel and the occurrence panel of the last snapshots (``read``: the kind's
+    ``result_from``), of the bins since ``since`` when given; none without a trace snapshot.
+    The blinking fractions stay those of the whole segment (said in a note)."""
+    s = series.get("trace")
+    if s is None or not len(s):
+        return []
+    earlier = since.get("trace") if since else None
+    after_ps = None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
+    trace = read(series)
     covered = (int(s.covered_ps[-1, 0]), int(s.covered_ps[-1, 1]))
     if after_ps is not None:
         covered = (after_ps, covered[1])

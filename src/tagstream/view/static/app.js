@@ -32,6 +32,8 @@ function connect() {
   socket.onclose = () => {
     state.closed = true;
     setBadge("connection", "disconnected: the run ended or the server stopped", "bad");
+    setBadge("role", "");
+    document.getElementById("message").textContent = "";
     for (const id of ["stop", "clear", "apply"]) document.getElementById(id).disabled = true;
   };
   socket.onmessage = (event) => {
@@ -128,8 +130,8 @@ function extendRates(t, rates) {
     names.forEach((n, i) => state.rates.set(n, i));
     const data = names.map((n) => ({ type: "scatter", mode: "lines", name: n, x: [], y: [] }));
     const layout = {
-      margin: { l: 55, r: 10, t: 5, b: 35 }, xaxis: { title: { text: "time (s)" } },
-      yaxis: { title: { text: "cps" }, rangemode: "tozero" }, legend: { orientation: "h", y: 1.15 },
+      margin: { l: 55, r: 10, t: 30, b: 35 }, xaxis: { title: { text: "time (s)" } },
+      yaxis: { title: { text: "cps" }, rangemode: "tozero" }, legend: { orientation: "h", x: 1, xanchor: "right", y: 1.25 },
     };
     Plotly.newPlot(plot, data, layout, plotConfig);
   }
@@ -145,6 +147,12 @@ function renderPanels(m) {
   note.hidden = !m.note;
   note.textContent = m.note || "";
   updateSlider(m.snapshots, m.shown);
+  if (m.complete) {  // every panel there is (a file's snapshot): drop the others
+    const keys = new Set(m.panels.map((p) => p.key));
+    for (const node of [...document.getElementById("panels").children]) {
+      if (!keys.has(node.dataset.key)) node.remove();
+    }
+  }
   m.panels.forEach(panelNode);  // every panel in place first: the plots size to their cells
   for (const p of m.panels) renderPanel(p);
 }
@@ -220,6 +228,7 @@ document.getElementById("snapshot").addEventListener("input", () => {
 document.getElementById("follow").addEventListener("change", show);
 document.getElementById("window").addEventListener("change", show);
 document.getElementById("stop").addEventListener("click", () => {
+  if (!window.confirm("Stop the run? The run file is completed and the acquisition ends.")) return;
   send({ op: "stop" });
   document.getElementById("stop").disabled = true;
 });
