@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import tagstream as ts
+from tagstream.cli import main
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.result_series import read_results
 from tagstream.pipeline.segments import EVENT_KINDS
@@ -23,8 +24,8 @@ def recorded(tmp_path_factory):
     return simulated_file(tmp_path_factory.mktemp("controls") / "dot.h5", seconds=30)
 
 
-def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
-    with browser() as chromium, live_run(recorded, tmp_path / "live.h5", speed="1") as run:
+def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path, capsys):
+    with browser() as chromium, live_run(recorded, tmp_path / "live.h5", speed="0.5") as run:
         page = chromium.new_page(viewport={"width": 1400, "height": 1200})
         errors = watch_errors(page)
         page.goto(run.url)
@@ -77,6 +78,11 @@ def test_clear_bin_change_and_stop_do_what_they_say(recorded, tmp_path):
         settings = json.loads(series["g2"].attrs["segment_settings"])
         assert settings["g2_bin"] == "2 ns"
     assert compare_with_offline(out).all_equal
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "live analyses restarted during the run: 1 (settings at" in said
+    assert ", 2 (clear at" in said
 
 
 def test_run_with_view_prints_the_url_and_stops_from_the_page(recorded, tmp_path):

@@ -87,10 +87,22 @@ def _laser_line(laser_period_ps: float, sync_period_ps: float | None) -> str:
 
 def _print_results(path: str) -> None:
     """The result series stored in the run file, with their numbers of snapshots."""
-    series = read_results(path).series
+    results = read_results(path)
+    series = results.series
     if series:
         listed = ", ".join(f"{name} ({len(s)} snapshots)" for name, s in series.items())
         print(f"results   {listed}")
+    events = series.get("events")
+    if events is not None and len(events):
+        t0 = min(int(s.covered_ps[0, 0]) for s in series.values() if len(s))
+        kinds = str(events.attrs.get("kinds", "")).split(",")
+        changes = ", ".join(
+            f"{n} ({kinds[int(k)]} at {(int(t) - t0) / 1e12:.1f} s)"
+            for n, k, t in zip(events.fields["segment"], events.fields["kind"],
+                               events.covered_ps[:, 0], strict=True)
+        )  # fmt: skip
+        print(f"segments  the live analyses restarted during the run: {changes}; each "
+              "segment's series are <name>@<segment>")  # fmt: skip
 
 
 #: Deepest nesting of the settings that is shown, and the longest list shown in full.
