@@ -4,7 +4,8 @@
 
 const query = window.location.search;
 const RATE_WINDOW_S = 60;  // the rolling count-rate chart shows this much
-const plotConfig = { displaylogo: false, responsive: true };
+// Plotly's "responsive" costs a resize check in every update: the page resizes the plots itself
+const plotConfig = { displaylogo: false };
 const state = { socket: null, control: false, mode: null, snapshots: 0, rates: new Map(), t0: null, closed: false };
 
 function el(tag, attrs = {}, text = null) {
@@ -245,6 +246,14 @@ document.getElementById("settings").addEventListener("submit", (event) => {
     delete input.dataset.edited;
   }
   send(message);
+});
+
+let resizing = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    for (const plot of document.querySelectorAll(".plot")) if (plot.data) Plotly.Plots.resize(plot);
+  }, 150);
 });
 
 connect();
