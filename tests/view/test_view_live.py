@@ -13,6 +13,7 @@ import pytest
 import tagstream as ts
 from tagstream.analysis.measurement import kind
 from tagstream.analysis.measurements.g2_view import live_g2_zero
+from tagstream.analysis.measurements.lifetime_view import displayed, live_decay_fit
 from tagstream.analysis.summary_settings import SummarySettings
 from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.result_series import read_results
@@ -62,7 +63,7 @@ def _expected(results, end: int, blinking_end: int | None) -> dict[str, dict[str
     computed from the run file's series."""
     series = _upto(results, end)
     g2 = live_g2_zero(kind("g2").result_from(series), SummarySettings())
-    fit = kind("lifetime").result_from(series).fit("mono")
+    fit = live_decay_fit(displayed(kind("lifetime").result_from(series)))
     out = {
         "g2": {"g2_zero": g2.value, "purity": g2.purity},
         "lifetime": {"tau": float(fit.tau_ps[0]) / 1e3},

@@ -3,6 +3,9 @@ one-exponential fit and its lifetime."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...errors import TagstreamError
@@ -10,6 +13,9 @@ from ..lifetime import DecayResult
 from ..plots_axes import merge_bins, time_unit
 from ..series import RecordedSeries
 from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+
+if TYPE_CHECKING:
+    from ..decay_fit import DecayFit
 
 
 def decay_panel(
@@ -27,15 +33,15 @@ def decay_panel(
         return ViewPanel(**base, numbers=(Number("tau", "τ (mono)", None, unit="ns"),),
                          notes=("no photons in the decay yet",))  # fmt: skip
     notes: list[str] = []
+    shown = displayed(result)
     fit = None
     try:
-        fit = result.fit("mono")
+        fit = live_decay_fit(shown)
     except (TagstreamError, ValueError, FloatingPointError) as exc:
         notes.append(f"lifetime fit not available yet: {exc}")
-    n = result.counts.size
-    factor = max(1, -(-n // MAX_POINTS))
-    edges = np.asarray(result.edges_ps, dtype=np.float64)[:: factor][: n // factor + 1]
-    counts = merge_bins(np.asarray(result.counts, dtype=float), factor)
+    n = shown.counts.size
+    edges = np.asarray(shown.edges_ps, dtype=np.float64)
+    counts = np.asarray(shown.counts, dtype=float)
     scale, unit = time_unit(float(edges[-1] - edges[0]))
     centres = 0.5 * (edges[:-1] + edges[1:]) / scale
     fig = Figure(f"delay after the laser pulse ({unit})", "photons per bin", y_log=True)
@@ -43,11 +49,28 @@ def decay_panel(
     numbers = [Number("tau", "τ (mono)", None, unit="ns")]
     if fit is not None:
         model = np.full(n, np.nan)
-        first = int(np.searchsorted(result.edges_ps, fit.edges_ps[0]))
+        first = int(np.searchsorted(shown.edges_ps, fit.edges_ps[0]))
         model[first : first + fit.expected.size] = fit.expected
-        fig.line(centres, merge_bins(model, factor), "fit", color="#d62728")
+        fig.line(centres, model, "fit", color="#d62728")
         tau_ns, err_ns = float(fit.tau_ps[0]) / 1e3, float(fit.tau_err_ps[0]) / 1e3
         numbers = [Number("tau", "τ (mono)", tau_ns, err_ns, unit="ns")]
         notes += list(fit.model_warnings)
     numbers.append(Number("photons", "photons", float(photons), text=f"{photons:,}"))
     return ViewPanel(**base, figure=fig.to_dict(), numbers=tuple(numbers), notes=tuple(notes))
+
+
+def displayed(result: DecayResult) -> DecayResult:
+    """The histogram in at most :data:`MAX_POINTS` bins (whole groups of bins merged): what the
+    panel draws and fits."""
+    n = result.counts.size
+    factor = max(1, -(-n // MAX_POINTS))
+    if factor == 1:
+        return result
+    edges = np.asarray(result.edges_ps)[::factor][: n // factor + 1]
+    return replace(result, edges_ps=edges, counts=merge_bins(result.counts, factor))
+
+
+def live_decay_fit(shown: DecayResult) -> DecayFit:
+    """The live view's one-exponential fit of the displayed histogram (a merged histogram fits
+    several times faster, under the run's load too; ``analyze`` fits every bin afterwards)."""
+    return shown.fit("mono")
