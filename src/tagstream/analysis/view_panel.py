@@ -9,12 +9,14 @@ here imports a plotting library: panels are dictionaries and lists of floats.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .formatting import plain, value_with_error
+from .series import RecordedSeries
 
 #: Most points of one line sent to the page (longer lines are merged into wider bins).
 MAX_POINTS = 500
@@ -195,11 +197,18 @@ class Figure:
         return {"data": self.data, "layout": layout}
 
 
-def thinned(x: np.ndarray, *ys: np.ndarray, limit: int = MAX_POINTS) -> tuple[np.ndarray, ...]:
-    """``x`` and ``ys`` cut to at most ``limit`` points by keeping every k-th (for lines drawn
-    from many points; a histogram is merged instead, see the kinds)."""
-    step = max(1, -(-len(x) // limit))
-    return (x[::step], *(y[::step] for y in ys))
+def shown_span(series: RecordedSeries, after_ps: int | None = None) -> tuple[int, int]:
+    """``(t_begin, t_end)`` of the data a panel shows, ps: its series' last snapshot, from
+    ``after_ps`` on when the panel shows only what came since then."""
+    t_begin = int(series.covered_ps[-1, 0]) if after_ps is None else int(after_ps)
+    return t_begin, int(series.covered_ps[-1, 1])
+
+
+def end_of(since: Mapping[str, RecordedSeries] | None, name: str) -> int | None:
+    """End of series ``name`` as it was some time ago (the page's "last N s"), ps; ``None``
+    without it."""
+    earlier = since.get(name) if since else None
+    return None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
 
 
 def _floats(values: Any) -> list[float | None]:

@@ -21,7 +21,7 @@ from ..run_analyzers import flid_analyzer, trace_channels
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings, no_decay_reason
 from ..tables import Table, make_table, table_head, table_or_reason
-from ..view_panel import ViewPanel
+from ..view_panel import ViewPanel, end_of
 from .flid_view import flid_panel
 
 SERIES = "flid"
@@ -81,9 +81,7 @@ class FlidMeasurement(Measurement):
         s = series.get(SERIES)
         if s is None or not len(s):
             return []
-        earlier = since.get(SERIES) if since else None
-        after = None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
-        return [flid_panel(cls.result_from(series), s, after)]
+        return [flid_panel(cls.result_from(series), s, end_of(since, SERIES))]
 
     # ------------------------------------------------------------------ result series
     def __init__(self, analyzer: FlidAnalyzer):

@@ -9,15 +9,14 @@ import numpy as np
 from ..flid import FlidResult
 from ..plots_axes import duration_text, time_unit
 from ..series import RecordedSeries
-from ..view_panel import Figure, Number, ViewPanel
+from ..view_panel import Figure, Number, ViewPanel, shown_span
 
 
 def flid_panel(flid: FlidResult, series: RecordedSeries, after_ps: int | None = None) -> ViewPanel:
     """The FLID map of the last snapshot of ``series`` (``flid``: its result; only the bins that
     begin at or after ``after_ps`` when given)."""
-    covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
+    covered = shown_span(series, after_ps)
     if after_ps is not None:
-        covered = (after_ps, covered[1])
         first = max(0, -(-(after_ps - flid.t0_ps) // flid.bin_ps))
         flid = replace(flid, t0_ps=flid.t0_ps + first * flid.bin_ps, counts=flid.counts[first:],
                        timed=flid.timed[first:], delay_sum=flid.delay_sum[first:],

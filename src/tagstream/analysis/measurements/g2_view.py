@@ -13,7 +13,7 @@ from ..g2 import G2Result
 from ..normalization import pair_factor
 from ..plots_axes import display_factor, merge_bins, time_unit
 from ..series import RecordedSeries
-from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel, shown_span
 
 #: Fewest coincidences per displayed bin on average (sparser histograms are merged).
 MIN_MEAN = 20.0
@@ -41,9 +41,7 @@ def g2_panel(
 ) -> ViewPanel:  # fmt: skip
     """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`, of
     the stretch after ``since`` when given)."""
-    covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
-    if since is not None:
-        covered = (int(since.covered_ps[-1, 1]), covered[1])
+    covered = shown_span(series, None if since is None else int(since.covered_ps[-1, 1]))
     base = {"key": "g2", "title": "g2(τ)", "slot": 10, "covered_ps": covered,
             "published_s": float(series.wall_time_s[-1])}  # fmt: skip
     if result is None or result.counts.sum() == 0:

@@ -12,7 +12,7 @@ from ...errors import TagstreamError
 from ..lifetime import DecayResult
 from ..plots_axes import merge_bins, time_unit
 from ..series import RecordedSeries
-from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel, shown_span
 
 if TYPE_CHECKING:
     from ..decay_fit import DecayFit
@@ -23,9 +23,7 @@ def decay_panel(
 ) -> ViewPanel:
     """The decay panel of the last snapshot of ``series`` (``result``: its histogram, of the
     stretch after ``since`` when given)."""
-    covered = (int(series.covered_ps[-1, 0]), int(series.covered_ps[-1, 1]))
-    if since is not None:
-        covered = (int(since.covered_ps[-1, 1]), covered[1])
+    covered = shown_span(series, None if since is None else int(since.covered_ps[-1, 1]))
     base = {"key": "lifetime", "title": f"decay ({result.channel})", "slot": 20,
             "covered_ps": covered, "published_s": float(series.wall_time_s[-1])}  # fmt: skip
     photons = int(result.counts.sum())

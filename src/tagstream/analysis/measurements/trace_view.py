@@ -11,7 +11,7 @@ from ..plots_axes import duration_text
 from ..plots_occurrence import coarse
 from ..series import RecordedSeries
 from ..trace import TraceResult
-from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel
+from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel, end_of, shown_span
 
 STATES = ("on", "grey", "off")
 
@@ -27,12 +27,9 @@ def trace_panels(
     s = series.get("trace")
     if s is None or not len(s):
         return []
-    earlier = since.get("trace") if since else None
-    after_ps = None if earlier is None or not len(earlier) else int(earlier.covered_ps[-1, 1])
+    after_ps = end_of(since, "trace")
     trace = read(series)
-    covered = (int(s.covered_ps[-1, 0]), int(s.covered_ps[-1, 1]))
-    if after_ps is not None:
-        covered = (after_ps, covered[1])
+    covered = shown_span(s, after_ps)
     published = float(s.wall_time_s[-1])
     blinking = series.get(blinking_name)
     thresholds, fractions, exponents = _blinking(blinking)
