@@ -94,7 +94,9 @@ def test_a_window_equals_the_offline_analysis_of_its_stretch(run):
     panels = g2.view_panels({"g2": recorded["g2"].until(j)}, SummarySettings(),
                             {"g2": recorded["g2"].until(i)})  # fmt: skip
     assert panels[0].covered_ps == (t1, t2)
-    assert panels[0].numbers[0].value == pytest.approx(a.value, rel=1e-12)
+    # without a decay to say whether the peaks overlap, the page's method is the fit
+    fitted = window.g2_zero(excitation="pulsed", method="auto")
+    assert panels[0].numbers[0].value == pytest.approx(fitted.value, rel=1e-12)
 
 
 def test_the_file_feed_browses_and_windows(run):

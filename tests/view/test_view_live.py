@@ -19,7 +19,7 @@ from tagstream.pipeline.consistency import compare_with_offline
 from tagstream.pipeline.result_series import read_results
 from tests.view.browser import browser, filled_fraction, live_run, simulated_file, watch
 
-PANELS = ("g2", "lifetime", "trace", "occurrences", "flid")
+PANELS = ("g2", "lifetime", "trace", "flid")
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +62,8 @@ def _expected(results, end: int, blinking_end: int | None) -> dict[str, dict[str
     """The numbers of the snapshot ending at ``end`` (the blinking fit's at ``blinking_end``),
     computed from the run file's series."""
     series = _upto(results, end)
-    g2 = live_g2_zero(kind("g2").result_from(series), SummarySettings())
     fit = live_decay_fit(displayed(kind("lifetime").result_from(series)))
+    g2 = live_g2_zero(kind("g2").result_from(series), SummarySettings(), float(fit.tau_ps[0]))
     out = {
         "g2": {"g2_zero": g2.value, "purity": g2.purity},
         "lifetime": {"tau": float(fit.tau_ps[0]) / 1e3},
@@ -107,7 +107,9 @@ def test_page_numbers_are_the_result_series_and_plots_follow(recorded, tmp_path)
         for panel, numbers in _expected(results, end, blinking_end).items():
             for key, value in numbers.items():
                 shown = sample[panel]["numbers"][key]
-                assert shown == pytest.approx(value, rel=1e-12, abs=1e-15), (panel, key, end)
+                # the page's fit starts from its previous snapshot's: equal within its tolerance
+                rel = 1e-6 if key == "tau" else 1e-12
+                assert shown == pytest.approx(value, rel=rel, abs=1e-15), (panel, key, end)
         compared += 1
     assert compared >= 5 and len(ends) >= 4  # the page followed several snapshots
     # the plots change between snapshots

@@ -190,17 +190,22 @@ class DecayProblem:
         """Maximum-likelihood fit of ``order`` components: the best of several starts.
 
         The user's guess comes first, then the given and the grid starts by their profiled
-        deviance; the search stops once two starts have reached the best optimum or, for one
-        component, once the grid profiled at the fitted shift and IRF width agrees.
+        deviance (worked out only when the guess alone does not settle it); the search stops
+        once two starts have reached the best optimum or, for one component, once the grid
+        profiled at the fitted shift and IRF width agrees.
         """
-        starts = starts + grid_starts(self, order, shift, sigma)
-        starts.sort(key=lambda taus: self.linear_solution(self.shapes(list(taus), shift, sigma))[2])
-        if guess is not None:
-            starts.insert(0, guess)
+
+        def ranked() -> list[tuple[float, ...]]:
+            found = starts + grid_starts(self, order, shift, sigma)
+            found.sort(key=lambda t: self.linear_solution(self.shapes(list(t), shift, sigma))[2])
+            return distinct([guess, *found])[1:] if guess is not None else distinct(found)
+
+        queue = [guess] if guess is not None else ranked()
+        ranked_later = guess is not None
         best: PoissonFit | None = None
         agreeing = 0
-        for taus in distinct(starts):
-            fit = self.fit_from(taus, shift, sigma)
+        while queue:
+            fit = self.fit_from(queue.pop(0), shift, sigma)
             if best is not None and same_optimum(fit, best, order):
                 agreeing += 1
                 best = fit if fit.deviance < best.deviance else best
@@ -208,6 +213,8 @@ class DecayProblem:
                 best, agreeing = fit, 1
             if agreeing >= 2 or (order == 1 and best is fit and grid_confirms(self, fit)):
                 break
+            if ranked_later and not queue:  # the guess alone did not settle it
+                queue, ranked_later = ranked(), False
         assert best is not None
         return best
 

@@ -20,7 +20,7 @@ from ..formatting import gate_ns, gate_text, value_with_error
 from ..g2 import G2Analyzer, G2Result
 from ..g2_fits import CWG2Fit, find_period
 from ..g2_zero import G2Zero, estimate_g2_zero
-from ..measurement import Finishing, Measurement, Panel, ResumeState, register
+from ..measurement import Finishing, Measurement, Panel, ResumeState, kind, register
 from ..poisson_fit import poisson_deviance
 from ..run_analyzers import g2_analyzer
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
@@ -144,7 +144,8 @@ class G2Measurement(Measurement):
         since: Mapping[str, RecordedSeries] | None = None,
     ) -> list[ViewPanel]:
         """The g2(τ) panel with g2(0) ± σ and the peak windows or the fit (of the coincidences
-        since ``since``, normalised to that stretch)."""
+        since ``since``, normalised to that stretch); the method as in the run summary, guided
+        by the live decay's lifetime."""
         s = series.get(SERIES)
         if s is None or not len(s):
             return []
@@ -152,7 +153,12 @@ class G2Measurement(Measurement):
         earlier = since.get(SERIES) if since else None
         if earlier is not None and len(earlier):
             result = g2_between(result, cls.result_from(since))
-        return [g2_panel(result, s, settings, earlier)]
+        # as in the run summary, the decay's lifetime tells whether window sums can be trusted
+        try:
+            lifetime_ps = kind("lifetime").live_lifetime_ps(series, since)
+        except TagstreamError:  # no such kind loaded
+            lifetime_ps = None
+        return [g2_panel(result, s, settings, earlier, lifetime_ps)]
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -37,10 +37,10 @@ def g2_between(now: G2Result, then: G2Result) -> G2Result:
 
 def g2_panel(
     result: G2Result | None, series: RecordedSeries, settings: Any,
-    since: RecordedSeries | None = None,
+    since: RecordedSeries | None = None, lifetime_ps: float | None = None,
 ) -> ViewPanel:  # fmt: skip
     """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`, of
-    the stretch after ``since`` when given)."""
+    the stretch after ``since`` when given; ``lifetime_ps``: the emitter's, when known)."""
     covered = shown_span(series, None if since is None else int(since.covered_ps[-1, 1]))
     base = {"key": "g2", "title": "g2(τ)", "slot": 10, "covered_ps": covered,
             "published_s": float(series.wall_time_s[-1])}  # fmt: skip
@@ -49,7 +49,7 @@ def g2_panel(
         return ViewPanel(**base, numbers=numbers, notes=("no coincidences yet",))
     notes: list[str] = []
     try:
-        zero = live_g2_zero(result, settings)
+        zero = live_g2_zero(result, settings, lifetime_ps)
     except (TagstreamError, ValueError, FloatingPointError) as exc:
         zero = None
         notes.append(f"g2(0) not available yet: {exc}")
@@ -76,17 +76,22 @@ def g2_panel(
     return ViewPanel(**base, figure=fig.to_dict(), numbers=tuple(numbers), notes=tuple(notes))
 
 
-def live_g2_zero(result: G2Result, settings: Any) -> Any:
-    """The live view's g2(0) of ``result``: for pulsed excitation from one-period window sums
-    unless the settings ask for the fit of the peaks (the sums take a millisecond, the fit tens
-    of them; the run summary afterwards chooses between the two, see ``g2_method``)."""
+def live_g2_zero(result: G2Result, settings: Any, lifetime_ps: float | None = None) -> Any:
+    """The live view's g2(0) of ``result``, by the method the run summary takes: for pulsed
+    excitation "auto" sums one-period windows when the peaks, decaying with ``lifetime_ps``,
+    stay inside them (a millisecond) and fits the peak comb when they overlap (tens of them),
+    unless the settings name a method."""
     pulsed = settings.excitation == "pulsed" or (
         settings.excitation == "auto" and result.period_ps is not None
     )
     if not pulsed:
         return result.g2_zero(excitation=settings.excitation)
-    method = "fit" if settings.g2_method == "fit" else "window"
-    return result.g2_zero(excitation="pulsed", method=method)
+    return result.g2_zero(
+        excitation="pulsed",
+        method=settings.g2_method,
+        lifetime_ps=lifetime_ps,
+        search_zero_peak=not settings.delays,
+    )
 
 
 def _display_bins(result: G2Result) -> tuple[int, int, np.ndarray]:

@@ -25,7 +25,7 @@ from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
 from ..view_panel import ViewPanel
 from ._attrs import period, period_attr
-from .lifetime_view import decay_panel
+from .lifetime_view import decay_panel, displayed, live_decay_fit
 
 SERIES = "lifetime"
 #: The keys of the summary JSON's lifetime block, present (``None``) even when not computed.
@@ -148,14 +148,38 @@ class LifetimeMeasurement(Measurement):
     ) -> list[ViewPanel]:
         """The decay panel (log axis) with a one-exponential fit (of the photons since
         ``since``)."""
+        shown = cls._shown(series, since)
+        return [] if shown is None else [decay_panel(shown[0], series[SERIES], shown[1])]
+
+    @classmethod
+    def live_lifetime_ps(
+        cls, series: Mapping[str, RecordedSeries], since: Mapping[str, RecordedSeries] | None = None
+    ) -> float | None:
+        """The longest lifetime of the live view's decay fit (of the photons since ``since``),
+        ps; ``None`` while there is none."""
+        shown = cls._shown(series, since)
+        if shown is None or not shown[0].counts.sum():
+            return None
+        try:
+            return float(np.max(live_decay_fit(displayed(shown[0])).tau_ps))
+        except (TagstreamError, ValueError, FloatingPointError):
+            return None
+
+    @classmethod
+    def _shown(
+        cls, series: Mapping[str, RecordedSeries], since: Mapping[str, RecordedSeries] | None
+    ) -> tuple[DecayResult, RecordedSeries | None] | None:
+        """The decay of the last snapshot (of the photons since ``since``) and the earlier
+        snapshot it starts after; ``None`` without a snapshot."""
         s = series.get(SERIES)
         if s is None or not len(s):
-            return []
+            return None
         result = cls.result_from(series)
         earlier = since.get(SERIES) if since else None
         if earlier is not None and len(earlier):
             result = replace(result, counts=result.counts - cls.result_from(since).counts)
-        return [decay_panel(result, s, earlier)]
+            return result, earlier
+        return result, None
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:
