@@ -127,6 +127,8 @@ class Figure:
     y_log: bool = False
     data: list[dict[str, Any]] = field(default_factory=list)
     shapes: list[dict[str, Any]] = field(default_factory=list)
+    #: Title of the x axis of a histogram at the right sharing the y axis (``None``: no such).
+    side_title: str | None = None
 
     def line(self, x: np.ndarray, y: np.ndarray, name: str, *, steps: bool = False,
              dash: str | None = None, color: str | None = None) -> Figure:  # fmt: skip
@@ -144,11 +146,15 @@ class Figure:
         )  # fmt: skip
         return self
 
-    def bars(self, x: np.ndarray, y: np.ndarray, name: str, width: float) -> Figure:
-        """Add bars of one ``width`` (an occurrence histogram)."""
+    def side_histogram(self, y: np.ndarray, occurrences: np.ndarray, name: str,
+                       x_title: str) -> Figure:  # fmt: skip
+        """Add a histogram of the y values at the right of the plot, on the same y axis
+        (``occurrences`` at each class centre ``y``, drawn as filled steps)."""
+        self.side_title = x_title
         self.data.append(
-            {"type": "bar", "name": name, "x": _floats(x), "y": _floats(y), "width": width,
-             "opacity": 0.6}
+            {"type": "scatter", "mode": "lines", "name": name, "x": _floats(occurrences),
+             "y": _floats(y), "xaxis": "x2", "fill": "tozerox", "showlegend": False,
+             "line": {"width": 1, "shape": "vhv"}}
         )  # fmt: skip
         return self
 
@@ -169,13 +175,12 @@ class Figure:
         )  # fmt: skip
         return self
 
-    def level(self, y: float, color: str = "rgba(214,39,40,0.8)", x: bool = False) -> Figure:
-        """A dashed line across the plot at ``y`` (at x = ``y`` with ``x``): a threshold."""
-        ref = ("x", "paper") if x else ("paper", "y")
-        xs, ys = ((y, y), (0, 1)) if x else ((0, 1), (y, y))
+    def level(self, y: float, color: str = "rgba(214,39,40,0.8)") -> Figure:
+        """A dashed line at ``y`` across the whole figure (a threshold; it crosses a side
+        histogram too)."""
         self.shapes.append(
-            {"type": "line", "xref": ref[0], "yref": ref[1], "x0": xs[0], "x1": xs[1],
-             "y0": ys[0], "y1": ys[1], "line": {"color": color, "width": 1, "dash": "dash"}}
+            {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"color": color, "width": 1, "dash": "dash"}}
         )  # fmt: skip
         return self
 
@@ -189,11 +194,16 @@ class Figure:
             "yaxis": {**axis, "title": {"text": self.y_title},
                       **(log if self.y_log else {"type": "linear"})},
             "shapes": self.shapes,
-            "showlegend": len(self.data) > 1,
+            "showlegend": sum(d.get("showlegend", True) for d in self.data) > 1,
             "legend": {"orientation": "h", "y": 1.12},
             "margin": {"l": 60, "r": 10, "t": 10, "b": 45},
             "uirevision": "keep",  # zoom and pan survive updates
+            "hovermode": False,  # a hover layer costs a fifth of each redraw; numbers are shown
         }  # fmt: skip
+        if self.side_title is not None:
+            layout["xaxis"]["domain"] = [0.0, 0.76]
+            layout["xaxis2"] = {**axis, "title": {"text": self.side_title}, "domain": [0.8, 1.0],
+                                "rangemode": "tozero"}  # fmt: skip
         return {"data": self.data, "layout": layout}
 
 

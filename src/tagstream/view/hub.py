@@ -104,19 +104,20 @@ class ViewHub:
 
     def _publish_panels(self) -> None:
         """Each kind's panels as soon as they are made, the quickest kinds first (a slow fit
-        does not hold up the other panels)."""
+        does not hold up the other panels); a panel equal to the one last sent is not sent
+        again (new results of one kind leave the others' panels as they were)."""
         for window in list(self.windows):
             latest = self.latest_panels.setdefault(window, {})
             series, since, note = self._inputs(None, window)
             for cls in sorted(registered(), key=lambda c: self._cost.get(c.kind, 0.0)):
                 start = time.perf_counter()
-                panels = kind_panels(cls, series, self.feed.settings, since)
+                made = [p.to_dict() for p in kind_panels(cls, series, self.feed.settings, since)]
                 self._cost[cls.kind] = time.perf_counter() - start
-                if panels:
-                    message = self._message(panels, None, window, note)
-                    with self._latest_lock:
-                        latest.update({p["key"]: p for p in message["panels"]})
-                    self.publish(message)
+                with self._latest_lock:
+                    changed = [p for p in made if latest.get(p["key"]) != p]
+                    latest.update({p["key"]: p for p in changed})
+                if changed:
+                    self.publish(self._message(changed, None, window, note))
 
     def latest(self, window: float | None = None) -> dict[str, Any] | None:
         """The last panels sent for ``window``, as one message (for a page that connects)."""

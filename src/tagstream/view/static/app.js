@@ -6,7 +6,10 @@ const query = window.location.search;
 const RATE_WINDOW_S = 60;  // the rolling count-rate chart shows this much
 // Plotly's "responsive" costs a resize check in every update: the page resizes the plots itself
 const plotConfig = { displaylogo: false };
-const state = { socket: null, control: false, mode: null, snapshots: 0, rates: new Map(), t0: null, closed: false };
+const state = {
+  socket: null, control: false, mode: null, snapshots: 0, rates: new Map(), t0: null, closed: false,
+  pending: new Map(), drawing: false,  // panels waiting to be drawn, by key; whether one is drawn
+};
 
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
@@ -133,6 +136,7 @@ function extendRates(t, rates) {
     const layout = {
       margin: { l: 55, r: 10, t: 30, b: 35 }, xaxis: { title: { text: "time (s)" } },
       yaxis: { title: { text: "cps" }, rangemode: "tozero" }, legend: { orientation: "h", x: 1, xanchor: "right", y: 1.25 },
+      hovermode: false,
     };
     Plotly.newPlot(plot, data, layout, plotConfig);
   }
@@ -155,7 +159,24 @@ function renderPanels(m) {
     }
   }
   m.panels.forEach(panelNode);  // every panel in place first: the plots size to their cells
-  for (const p of m.panels) renderPanel(p);
+  for (const p of m.panels) state.pending.set(p.key, p);
+  if (m.complete) for (const key of [...state.pending.keys()]) if (!m.panels.some((p) => p.key === key)) state.pending.delete(key);
+  if (!state.drawing) drawPending();
+}
+
+// One panel at a time, the latest of each: a panel that arrives while others are drawn
+// replaces its older version instead of queueing behind it.
+async function drawPending() {
+  state.drawing = true;
+  try {
+    while (state.pending.size) {
+      const [key, p] = state.pending.entries().next().value;
+      state.pending.delete(key);
+      await renderPanel(p);
+    }
+  } finally {
+    state.drawing = false;
+  }
 }
 
 function panelNode(p) {
@@ -195,11 +216,11 @@ function renderPanel(p) {
   };
   if (p.figure) {
     plot.hidden = false;
-    Plotly.react(plot, p.figure.data, p.figure.layout, plotConfig).then(done);
-  } else {
-    plot.hidden = true;
-    done();
+    return Plotly.react(plot, p.figure.data, p.figure.layout, plotConfig).then(done);
   }
+  plot.hidden = true;
+  done();
+  return Promise.resolve();
 }
 
 // ---------------------------------------------------------------- browsing a file
