@@ -163,3 +163,49 @@ def test_a_file_with_analysis_segments_is_browsed_across_them(tmp_path):
     message = ViewHub(feed).panels(0)
     assert message["complete"] and {p["key"] for p in message["panels"]} >= {"g2", "lifetime"}
     assert feed.status()["t_s"] == pytest.approx(4.0)
+
+
+class _GrowingFeed:
+    """A file's snapshots handed out one at a time, as a live run's arrive; ``blinking_late``
+    holds back the blinking fit (it arrives after its trace snapshot)."""
+
+    mode, title, settings = "live", "growing", SummarySettings()
+
+    def __init__(self, path):
+        self._file = FileFeed(path)
+        self.k, self.blinking_late = 0, False
+
+    @property
+    def snapshots(self) -> int:
+        return self.k + 1
+
+    def series(self, k=None, before_ps=None):
+        series = self._file.series(self.k if k is None else k, before_ps)
+        if self.blinking_late:
+            series.pop("blinking", None)
+        return series
+
+
+def test_only_panels_that_changed_are_sent_again(run):
+    path, _ = run
+    feed = _GrowingFeed(path)
+    hub = ViewHub(feed)
+    sent = []
+    hub.publish = lambda message: sent.extend(p["key"] for p in message["panels"])
+    feed.k = 6
+    hub._publish_panels()
+    assert sorted(sent) == ["flid", "g2", "lifetime", "trace"]
+    sent.clear()
+    hub._publish_panels()  # nothing new: nothing sent
+    assert sent == []
+    feed.k, feed.blinking_late = 7, True  # new snapshots, the blinking fit still to come
+    hub._publish_panels()
+    assert sorted(sent) == ["flid", "g2", "lifetime", "trace"]
+    sent.clear()
+    feed.blinking_late = False  # the fit arrives: only the trace panel shows it
+    hub._publish_panels()
+    assert sent == ["trace"]
+    trace = hub.latest_panels[None]["trace"]
+    last = FileFeed(path).series(7)
+    assert trace["published_s"] == max(float(last["blinking"].wall_time_s[-1]),
+                                       float(last["trace"].wall_time_s[-1]))  # fmt: skip
