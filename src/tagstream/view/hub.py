@@ -70,6 +70,7 @@ class ViewHub:
         self._latest_lock = threading.Lock()
         #: The windows the following pages show ("last N s"; ``None``: since the start).
         self.windows: set[float | None] = {None}
+        self._resend = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tagstream-view-hub", daemon=True)
 
@@ -88,9 +89,9 @@ class ViewHub:
         while not self._stop.is_set():
             wait = max(0.0, next_status - time.monotonic())
             try:
-                panels_due |= self.feed.wait(wait)
+                panels_due |= self.feed.wait(wait) or self._resend
                 if panels_due:
-                    panels_due = False
+                    panels_due = self._resend = False
                     self._publish_panels()
                 if time.monotonic() >= next_status:
                     next_status = time.monotonic() + STATUS_EVERY_S
@@ -104,8 +105,8 @@ class ViewHub:
 
     def _publish_panels(self) -> None:
         """Each kind's panels as soon as they are made, the quickest kinds first (a slow fit
-        does not hold up the other panels); a panel equal to the one last sent is not sent
-        again (new results of one kind leave the others' panels as they were)."""
+        does not hold up the kinds that need none); a panel equal to the one last sent is not
+        sent again (new results of one kind leave the others' panels as they were)."""
         for window in list(self.windows):
             latest = self.latest_panels.setdefault(window, {})
             series, since, note = self._inputs(None, window)
@@ -118,6 +119,13 @@ class ViewHub:
                     latest.update({p["key"]: p for p in changed})
                 if changed:
                     self.publish(self._message(changed, None, window, note))
+
+    def resend(self, window: float | None) -> None:
+        """Send every panel of ``window`` again at the next update, changed or not (a page has
+        just joined it, and may have missed what was sent while its answer was made)."""
+        with self._latest_lock:
+            self.latest_panels.pop(window, None)
+        self._resend = True
 
     def latest(self, window: float | None = None) -> dict[str, Any] | None:
         """The last panels sent for ``window``, as one message (for a page that connects)."""

@@ -296,6 +296,7 @@ class ViewServer:
             page.following = message.get("k") is None
             page.window = answer["window_s"]
             self._windows_changed()
+            self.hub.resend(page.window)
             page.offer("panels", json.dumps(answer, allow_nan=False))
         else:
             page.replies += 1

@@ -154,11 +154,16 @@ class G2Measurement(Measurement):
         if earlier is not None and len(earlier):
             result = g2_between(result, cls.result_from(since))
         # as in the run summary, the decay's lifetime tells whether window sums can be trusted
+        # (the decay fit is made once per snapshot, for whichever panel comes first)
         try:
             lifetime_ps = kind("lifetime").live_lifetime_ps(series, since)
         except TagstreamError:  # no such kind loaded
             lifetime_ps = None
-        return [g2_panel(result, s, settings, earlier, lifetime_ps)]
+        published = float(s.wall_time_s[-1])
+        decay = series.get("lifetime")
+        if lifetime_ps is not None and decay is not None and len(decay):
+            published = max(published, float(decay.wall_time_s[-1]))
+        return [g2_panel(result, s, settings, earlier, lifetime_ps, published)]
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Table | str]:

@@ -38,12 +38,15 @@ def g2_between(now: G2Result, then: G2Result) -> G2Result:
 def g2_panel(
     result: G2Result | None, series: RecordedSeries, settings: Any,
     since: RecordedSeries | None = None, lifetime_ps: float | None = None,
+    published_s: float | None = None,
 ) -> ViewPanel:  # fmt: skip
     """The g2 panel of the last snapshot of ``series`` (``result``: its :class:`G2Result`, of
-    the stretch after ``since`` when given; ``lifetime_ps``: the emitter's, when known)."""
+    the stretch after ``since`` when given; ``lifetime_ps``: the emitter's, when known;
+    ``published_s``: when its newest input was published, by default the g2 snapshot's time)."""
     covered = shown_span(series, None if since is None else int(since.covered_ps[-1, 1]))
+    published = float(series.wall_time_s[-1]) if published_s is None else published_s
     base = {"key": "g2", "title": "g2(τ)", "slot": 10, "covered_ps": covered,
-            "published_s": float(series.wall_time_s[-1])}  # fmt: skip
+            "published_s": published}  # fmt: skip
     if result is None or result.counts.sum() == 0:
         numbers = (Number("g2_zero", "g2(0)", None),)
         return ViewPanel(**base, numbers=numbers, notes=("no coincidences yet",))

@@ -68,11 +68,13 @@ def displayed(result: DecayResult) -> DecayResult:
     return replace(result, edges_ps=edges, counts=merge_bins(result.counts, factor))
 
 
-#: The last fit of each histogram layout (channel, bins, first and last edge) with the counts it
-#: fitted: the next snapshot's fit starts from its lifetime, which spares the grid search when
-#: it converges to the same optimum (the result differs from a cold start's by the fit's
-#: tolerance, about 1e-7), and the same counts give the same fit.
-_LAST_FITS: dict[tuple[str, int, float, float], tuple[np.ndarray, DecayFit]] = {}
+#: The last fit of each histogram layout (channel, bins, first and last edge, laser period and
+#: sync divider) with the counts it fitted: the next snapshot's fit starts from its lifetime,
+#: which spares one of the two grid profiles of a cold start when it converges to the same
+#: optimum (the result differs from a cold start's by the fit's tolerance, about 1e-7), and the
+#: same counts give the same fit. Panels are made in one thread at a time per layout in
+#: practice; a race would only change which start is taken.
+_LAST_FITS: dict[tuple, tuple[np.ndarray, DecayFit]] = {}
 _LAYOUTS_KEPT = 16
 
 
@@ -81,7 +83,8 @@ def live_decay_fit(shown: DecayResult) -> DecayFit:
     several times faster, under the run's load too; ``analyze`` fits every bin afterwards),
     started from the lifetime fitted to the previous snapshot."""
     edges = np.asarray(shown.edges_ps)
-    layout = (shown.channel, int(edges.size), float(edges[0]), float(edges[-1]))
+    layout = (shown.channel, int(edges.size), float(edges[0]), float(edges[-1]),
+              shown.period_ps, shown.divider)  # fmt: skip
     counts = np.array(shown.counts)
     last = _LAST_FITS.get(layout)
     if last is not None and np.array_equal(last[0], counts):

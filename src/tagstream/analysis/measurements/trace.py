@@ -156,8 +156,8 @@ class TraceMeasurement(Measurement):
         settings: Any,
         since: Mapping[str, RecordedSeries] | None = None,
     ) -> list[ViewPanel]:
-        """The trace with its thresholds and the occurrence histogram with the ON, grey and OFF
-        fractions (the bins since ``since``; see :func:`.trace_view.trace_panels`)."""
+        """The trace with its thresholds and, beside it, its occurrence histogram, with the ON,
+        grey and OFF fractions (the bins since ``since``; see :func:`.trace_view.trace_panels`)."""
         return trace_panels(cls.result_from, series, since, BLINKING)
 
     @classmethod

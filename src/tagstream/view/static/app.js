@@ -172,7 +172,11 @@ async function drawPending() {
     while (state.pending.size) {
       const [key, p] = state.pending.entries().next().value;
       state.pending.delete(key);
-      await renderPanel(p);
+      try {
+        await renderPanel(p);
+      } catch (error) {  // one panel that cannot be drawn leaves the others drawn
+        console.error(`panel ${key}: ${error}`);
+      }
     }
   } finally {
     state.drawing = false;
