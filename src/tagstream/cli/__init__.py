@@ -46,6 +46,7 @@ from .argv import joined_negative_values  # noqa: E402
 VERB_MODULES = (
     "simulate",
     "analyze",
+    "batch",
     "run",
     "replay",
     "view",
