@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "TraceResult": (".analysis.trace", "TraceResult"),
     "TagstreamError": (".errors", "TagstreamError"),
     "summary": (".pipeline.offline", "summary"),
+    "population": (".pipeline.population", "population"),
     "results": (".pipeline.result_series", "read_results"),
     "open": (".sources.files", "open_run"),
     "simulate": (".sources.factory", "simulate"),
@@ -84,6 +85,7 @@ __all__ = [
     "parse_frequency",
     "parse_period_ps",
     "parse_time",
+    "population",
     "results",
     "simulate",
     "state_lifetimes",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .analysis.trace import TraceAnalyzer, TraceResult
     from .errors import TagstreamError
     from .pipeline.offline import summary
+    from .pipeline.population import population
     from .pipeline.result_series import read_results as results
     from .sources.factory import simulate
     from .sources.files import open_run as open  # noqa: A004  (ts.open: the documented API)

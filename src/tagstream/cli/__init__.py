@@ -49,6 +49,8 @@ VERB_MODULES = (
     "batch",
     "run",
     "replay",
+    "series",
+    "analyze_series",
     "view",
     "info",
     "repair",

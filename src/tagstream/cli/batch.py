@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         check_figure_target(args.plot, args.force)
     settings = with_settings(load_analysis_settings(args.config), args.set)
-    shown = _Progress()
+    shown = Progress("batch")
     rows = population(
         args.paths, args.output, settings, args.scheduler, args.workers, args.force, progress=shown
     )
@@ -86,17 +86,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Progress:
+class Progress:
     """``batch: 37/200 files, 1 failed`` on stderr, redrawn in place on a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
         self.made = self.skipped = 0
         self.tty = sys.stderr.isatty()
         self.shown = False
 
     def __call__(self, state: BatchProgress) -> None:
+        """Show ``state``."""
         self.made, self.skipped = state.made, state.skipped
-        text = f"batch: {state.made + state.skipped}/{state.total} files"
+        text = f"{self.verb}: {state.made + state.skipped}/{state.total} files"
         if state.skipped:
             text += f" ({state.skipped} already done)"
         if state.failed:
@@ -108,5 +110,6 @@ class _Progress:
             print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
+        """End the redrawn line."""
         if self.shown:
             print(file=sys.stderr)

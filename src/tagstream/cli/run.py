@@ -10,10 +10,11 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
+from ..pipeline.instruments import open_instruments
+from ..pipeline.instruments import readings as instrument_readings
 from ..pipeline.live_run import LivePipeline
 from ..pipeline.offline import measured_irf
 from ..pipeline.run_config import RunConfig, RunConfigError, load_run_config, parse_run_config
-from ..sources.device_registry import open_device
 from ..sources.factory import open_source, simulator_presets
 from ..tags import parse_time
 from .live import run_live, view_address
@@ -67,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     check_run_file_target(output.path, output.force, option=where)
     duration = args.duration or config.source.duration
     with ExitStack() as stack:
-        readings = _instruments(config, stack)
+        readings = instrument_readings(open_instruments(config.instruments, stack),
+                                       config.instruments)  # fmt: skip
         source = stack.enter_context(open_source(config.source, duration))
         measured_irf(config.analysis, source.metadata)  # an IRF file that cannot serve: now
         if readings:
@@ -103,16 +105,3 @@ def _config(name: str) -> RunConfig:
         return parse_run_config(tomllib.loads(text), Path("."), text)
     raw = {"source": {"simulator": name, "realtime": True}, "output": {"path": f"{name}-live.h5"}}
     return parse_run_config(raw, Path("."))
-
-
-def _instruments(config: RunConfig, stack: ExitStack) -> dict[str, dict]:
-    """Open and set the config's instruments (closed with ``stack``); their readings by
-    label."""
-    readings = {}
-    for label, inst in config.instruments.items():
-        opened = open_device(inst.device, inst.address, "instrument", **inst.options)
-        device = stack.enter_context(opened)
-        device.configure(**inst.settings)
-        readings[label] = {"device": inst.device, "address": inst.address, **device.readings()}
-    return readings
-

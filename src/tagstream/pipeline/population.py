@@ -137,6 +137,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise TagstreamError(f"--workers must be at least 1, got {n}")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
-        yield client
+    loopback = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}  # nothing on 0.0.0.0
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **loopback) as cluster:
+        with Client(cluster) as client:
+            yield client

@@ -11,6 +11,8 @@
     # address = "/dev/ttyACM0"    #   its port, URL, host or device index
     # settings = { level = "NIM" }  # the adapter's settings, checked before they are sent
     # options = { timeout_s = 1 }   # how the adapter opens the device
+    # bench = "bench"             # a simulated dot excited through a simulated bench's laser,
+                                  #   wheel and shutter (instruments simulated-*)
 
     [instruments.laser]           # optional: auxiliary instruments, set before the run starts;
     device = "scpi-pulsed-laser"  #   their readings are stored in the run's metadata
@@ -236,7 +238,7 @@ def _typed(table: dict[str, Any], section: str, key: str, kind: type, default: A
 
 def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
     known = ("simulator", "file", "device", "address", "settings", "options", "seed")
-    _keys(table, "source", (*known, "realtime", "duration", "speed"))
+    _keys(table, "source", (*known, "realtime", "duration", "speed", "bench"))
     if not table:  # a config for `replay`, whose source is the file it replays
         return SourceSettings()
     simulator = _typed(table, "source", "simulator", str, None)
@@ -246,6 +248,9 @@ def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
         raise RunConfigError(
             "[source] give one of simulator = PRESET|CONFIG, file = PATH or device = ADAPTER"
         )
+    bench = _typed(table, "source", "bench", str, None)
+    if bench is not None and simulator is None:
+        raise RunConfigError("[source] bench: only a simulated dot follows a simulated bench")
     if simulator is not None and simulator.endswith(".toml"):
         simulator = str(_relative(simulator, folder))
     duration = table.get("duration")
@@ -264,6 +269,7 @@ def _source(table: dict[str, Any], folder: Path) -> SourceSettings:
         realtime=_typed(table, "source", "realtime", bool, True),
         duration=duration,
         speed=parse_speed(table.get("speed", "1")),
+        bench=bench,
     )
 
 

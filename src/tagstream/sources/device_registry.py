@@ -94,6 +94,22 @@ ADAPTERS: dict[str, Adapter] = {
         ),
         *(
             Adapter(
+                f"simulated-{name}",
+                f"tagstream.drivers.simulated.{module}",
+                cls,
+                "nothing (an emulation)",
+                f"emulated {text} of a simulated bench (address: the bench's name)",
+                "instrument",
+            )
+            for name, module, cls, text in (
+                ("laser", "laser", "SimulatedLaser", "pulsed laser"),
+                ("power-meter", "power_meter", "SimulatedPowerMeter", "power meter"),
+                ("filter-wheel", "filter_wheel", "SimulatedFilterWheel", "ND filter wheel"),
+                ("shutter", "shutter", "SimulatedShutter", "shutter"),
+            )
+        ),
+        *(
+            Adapter(
                 f"picoquant-{name}",
                 f"tagstream.drivers.picoquant.{module}",
                 cls,

@@ -27,7 +27,9 @@ class SourceSettings:
     """Where a run's tags come from: exactly one of ``simulator`` (a preset name or a TOML
     file, with ``seed`` and ``realtime``), ``file`` (a recorded run, replayed at ``speed``) or
     ``device`` (an adapter's name, opened on ``address`` with ``options`` and configured with
-    ``settings``); ``duration`` bounds the run."""
+    ``settings``); ``duration`` bounds the run. A simulator with ``bench`` takes its excitation
+    from that simulated bench's power at the sample when it is opened
+    (:mod:`.optical_bench`)."""
 
     simulator: str | None = None
     file: Path | None = None
@@ -39,6 +41,7 @@ class SourceSettings:
     realtime: bool = True
     duration: str | None = None
     speed: float | None = 1.0
+    bench: str | None = None
 
 
 def open_source(settings: SourceSettings, duration: str | None = None) -> Run:
@@ -57,8 +60,17 @@ def open_source(settings: SourceSettings, duration: str | None = None) -> Run:
     if settings.device is not None:
         return _device_run(settings, duration)
     if settings.simulator is not None:
+        power_w = None
+        if settings.bench is not None:
+            from .optical_bench import bench
+
+            power_w = bench(settings.bench).power_at_sample_w()
         return simulate(
-            settings.simulator, duration=duration, seed=settings.seed, realtime=settings.realtime
+            settings.simulator,
+            duration=duration,
+            seed=settings.seed,
+            realtime=settings.realtime,
+            power_w=power_w,
         )
     from .files import open_run
     from .paced import PacedRun
@@ -90,12 +102,13 @@ def simulate(
     duration: str | int | None = "10 s",
     seed: int = 0,
     realtime: bool = False,
+    power_w: float | None = None,
 ) -> SimulatedRun:
     """A simulated run: :func:`tagstream.sources.simulator.simulate` (its parameters), the
     one way in to the simulator from outside ``sources``."""
     from .simulator import simulate as simulate_model
 
-    return simulate_model(model, duration=duration, seed=seed, realtime=realtime)
+    return simulate_model(model, duration=duration, seed=seed, realtime=realtime, power_w=power_w)
 
 
 def simulator_config(model: str | Path | Mapping[str, Any]) -> SimConfig:

@@ -9,6 +9,7 @@ from .units import (
     format_time,
     parse_frequency,
     parse_period_ps,
+    parse_power_w,
     parse_time,
     parse_time_range,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "intervals",
     "parse_frequency",
     "parse_period_ps",
+    "parse_power_w",
     "parse_time",
     "parse_time_range",
     "resolve_channel",

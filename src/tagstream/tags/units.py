@@ -28,6 +28,10 @@ PS_PER_UNIT: dict[str, int] = {
     "h": 3600 * 10**12,
 }
 HZ_PER_UNIT: dict[str, int] = {"Hz": 1, "kHz": 10**3, "MHz": 10**6, "GHz": 10**9}
+W_PER_UNIT: dict[str, Decimal] = {
+    "W": Decimal(1), "mW": Decimal("1e-3"), "uW": Decimal("1e-6"), "µW": Decimal("1e-6"),
+    "μW": Decimal("1e-6"), "nW": Decimal("1e-9"), "pW": Decimal("1e-12"),
+}  # fmt: skip
 PS_PER_S = 10**12
 #: Picoseconds per ns, µs and ms (whole numbers: exact in int64 arithmetic).
 PS_PER_NS, PS_PER_US, PS_PER_MS = 10**3, 10**6, 10**9
@@ -110,6 +114,23 @@ def parse_frequency(value: str | float, field: str = "frequency") -> float:
             f"{field}: unknown frequency unit {unit!r} in {value!r}{hint}; use Hz, kHz, MHz or GHz"
         )
     return float(number * HZ_PER_UNIT[unit])
+
+
+def parse_power_w(value: str | float, field: str = "power") -> float:
+    """Parse an optical power into watts (``"2 uW"`` -> ``2e-6``); a bare number is taken as
+    watts."""
+    if isinstance(value, bool):
+        raise UnitError(f"{field}: expected a power such as '2 uW', got {value!r}")
+    if isinstance(value, Real):
+        return float(value)
+    if not isinstance(value, str):
+        raise UnitError(f"{field}: expected a power such as '2 uW', got {type(value).__name__}")
+    number, unit = _split(value, field)
+    if unit not in W_PER_UNIT:
+        raise UnitError(
+            f"{field}: unknown power unit {unit!r} in {value!r}; use W, mW, uW, nW or pW"
+        )
+    return float(number * W_PER_UNIT[unit])
 
 
 def parse_period_ps(value: str | float, field: str = "period") -> float:

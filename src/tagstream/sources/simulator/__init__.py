@@ -20,6 +20,7 @@ def simulate(
     duration: str | int | None = "10 s",
     seed: int = 0,
     realtime: bool = False,
+    power_w: float | None = None,
 ) -> SimulatedRun:
     """A simulated run of a preset (``"cspbi3-10nm"``), a TOML file, a dict or a
     :class:`SimConfig`.
@@ -34,10 +35,15 @@ def simulate(
         Same seed, same tags, byte for byte.
     realtime
         Deliver batches no faster than the simulated time passes.
+    power_w
+        Excitation power at the sample, W: the model's ``<N>`` (or CW pump rate) follows from
+        its ``[excitation] saturation_power``.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     config = model if isinstance(model, SimConfig) else resolve_config(model)
+    if power_w is not None:
+        config = config.at_power(power_w)
     return SimulatedRun(config, duration=duration, seed=seed, realtime=realtime)
 
 

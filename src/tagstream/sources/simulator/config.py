@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import TagstreamError, UnitError
-from ...tags import parse_frequency, parse_time
+from ...tags import parse_frequency, parse_power_w, parse_time
 
 STATE_NAMES = ("on", "grey", "off")
 
@@ -35,13 +35,16 @@ class Decay:
 @dataclass(frozen=True)
 class Excitation:
     """Pulsed: a Poisson number of excitations (mean ``mean_excitations``) per pulse. CW: the
-    emitter is excited at ``pump_rate_hz`` whenever it holds fewer than two excitons."""
+    emitter is excited at ``pump_rate_hz`` whenever it holds fewer than two excitons.
+    ``saturation_power_w``: the power at the sample that makes ``<N> = 1`` (the dot's
+    absorption), used when the excitation follows a (simulated) laser's power."""
 
     mode: str = "pulsed"
     repetition_rate_hz: float = 40e6
     mean_excitations: float = 0.1
     pump_rate_hz: float = 0.0
     sync_divider: int = 1
+    saturation_power_w: float | None = None
 
     @property
     def period_ps(self) -> float:
@@ -151,6 +154,26 @@ class SimConfig:
         if self.excitation.mode == "pulsed":
             return self.excitation.mean_excitations
         return self.excitation.pump_rate_hz * self.exciton.lifetime_ps * 1e-12
+
+    def at_power(self, power_w: float) -> SimConfig:
+        """The model excited with ``power_w`` at the sample: ``<N> = P / P_sat`` per pulse, or
+        a CW pump rate of ``P / P_sat`` excitations per exciton lifetime."""
+        p_sat = self.excitation.saturation_power_w
+        if p_sat is None:
+            raise ConfigError(
+                f"{self.name}: [excitation] saturation_power is not set, so the dot cannot "
+                "follow the laser's power"
+            )
+        n = max(float(power_w), 0.0) / p_sat
+        if n > 50.0:
+            raise ConfigError(f"{self.name}: {power_w:.3g} W at the sample gives <N> = {n:.3g} "
+                              "(more than 50)")  # fmt: skip
+        if self.excitation.mode == "pulsed":
+            excitation = replace(self.excitation, mean_excitations=n)
+        else:
+            pump_hz = n / (self.exciton.lifetime_ps * 1e-12)
+            excitation = replace(self.excitation, pump_rate_hz=pump_hz)
+        return replace(self, excitation=excitation)
 
     def with_values(self, **changes: Any) -> SimConfig:
         """A copy with the fields in ``changes`` replaced."""
@@ -268,8 +291,11 @@ def _decay(table: dict[str, Any], where: str) -> Decay:
 
 def _excitation(table: dict[str, Any], where: str) -> Excitation:
     _no_unknown(
-        table, {"mode", "repetition_rate", "mean_excitations", "pump_rate", "sync_divider"}, where
-    )
+        table,
+        {"mode", "repetition_rate", "mean_excitations", "pump_rate", "sync_divider",
+         "saturation_power"},
+        where,
+    )  # fmt: skip
     mode = str(table.get("mode", "pulsed"))
     if mode not in ("pulsed", "cw"):
         raise ConfigError(f"{where}.mode: must be 'pulsed' or 'cw', got {mode!r}")
@@ -282,10 +308,20 @@ def _excitation(table: dict[str, Any], where: str) -> Excitation:
         mean_excitations=_number(table, "mean_excitations", where, 0.0, 50.0, 0.1),
         pump_rate_hz=_rate(table, "pump_rate", where, 0.0),
         sync_divider=divider,
+        saturation_power_w=_saturation_power(table, where),
     )
     if mode == "cw" and exc.pump_rate_hz <= 0:
         raise ConfigError(f"{where}.pump_rate: CW excitation needs a positive pump rate")
     return exc
+
+
+def _saturation_power(table: dict[str, Any], where: str) -> float | None:
+    if "saturation_power" not in table:
+        return None
+    power = parse_power_w(table["saturation_power"], f"{where}.saturation_power")
+    if not power > 0:
+        raise ConfigError(f"{where}.saturation_power: must be positive")
+    return power
 
 
 def _blinking(table: dict[str, Any], where: str) -> Blinking:

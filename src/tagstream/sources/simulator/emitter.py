@@ -189,6 +189,8 @@ class Emitter:
         detectors, drawn from one detected photon to the next."""
         bx = self.config.biexciton
         pump = self.config.excitation.pump_rate_hz * 1e-12
+        if pump <= 0:  # no light on the dot (a dark step of a power series)
+            return np.empty(0), np.empty(0, np.int64)
         det_cum = np.cumsum(self.detect_p) / self.detect_total
         seg_t, seg_s = starts.astype(np.float64), codes.astype(np.int64)
         expected = (t1 - t0) * min(pump, 1.0 / self.tau_x.min()) * self.detect_total

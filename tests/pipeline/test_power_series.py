@@ -1,0 +1,280 @@
+"""Power series: `tagstream series` with the emulated bench (laser, shutter, power meter acting on
+the simulated dot's excitation) and `tagstream analyze-series`, checked against the model's
+numbers computed here from first principles; the same series driving the real adapters through
+their protocol emulators; the fits' stated errors against their coverage; bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from tagstream.analysis.saturation import (
+    cascade_g2_zero,
+    fit_cascade,
+    fit_saturation,
+    with_background,
+)
+from tagstream.cli import main
+from tagstream.sources.optical_bench import reset_bench
+
+from ..drivers.test_instruments import LASER, METER, SIM
+from ..emulators.thorlabs_serial import ThorlabsSerialEmulator
+
+# the dot and the setup: unequal detectors, a cable delay, a divided sync, dark counts
+P_SAT_W = 1.5e-6
+FULL_W = 10e-6
+RATE_HZ = 20e6
+QX, QB = 0.8, 0.04
+COLLECT = 0.15
+EFF = (0.6, 0.45)
+DARK_HZ = (150.0, 80.0)
+MODEL = f"""
+name = "series-dot"
+[excitation]
+mode = "pulsed"
+repetition_rate = "{RATE_HZ / 1e6:g} MHz"
+saturation_power = "{P_SAT_W * 1e6:g} uW"
+sync_divider = 2
+[exciton]
+lifetime = "4 ns"
+quantum_yield = {QX}
+[biexciton]
+lifetime = "60 ps"
+quantum_yield = {QB}
+[setup]
+mode = "T3"
+nanotime_unit = "8 ps"
+collection_efficiency = {COLLECT}
+[[setup.detectors]]
+name = "A"
+channel = 1
+efficiency = {EFF[0]}
+dark_rate = "{DARK_HZ[0]:g} Hz"
+jitter = "50 ps"
+[[setup.detectors]]
+name = "B"
+channel = 2
+efficiency = {EFF[1]}
+dark_rate = "{DARK_HZ[1]:g} Hz"
+jitter = "30 ps"
+cable_delay = "2.5 ns"
+"""
+VALUES = [1, 2, 4, 8, 15, 25, 40, 60]  # % of 10 uW: <N> from 0.067 to 4
+
+
+def series_config(folder, bench: str, duration: str = "10 s") -> str:
+    (folder / "dot.toml").write_text(MODEL)
+    return f"""
+[source]
+simulator = "dot.toml"
+bench = "{bench}"
+realtime = false
+seed = 11
+
+[instruments.laser]
+device = "simulated-laser"
+address = "{bench}"
+options = {{ full_power = "{FULL_W * 1e6:g} uW" }}
+settings = {{ rate_hz = {RATE_HZ}, power_percent = 1, enabled = true }}
+
+[instruments.power]
+device = "simulated-power-meter"
+address = "{bench}"
+settings = {{ averages = 100 }}
+
+[instruments.shutter]
+device = "simulated-shutter"
+address = "{bench}"
+
+[series]
+instrument = "laser"
+setting = "power_percent"
+values = {VALUES}
+meter = "power"
+shutter = "shutter"
+duration = "{duration}"
+settle = "0 s"
+"""
+
+
+def expected_g2_zero(mean_excitations: float) -> float:
+    """The adjacent-peak ratio of the model: per laser period, pairs from the cascade (BX then
+    X photon on different detectors) against independent pulses, dark clicks in every window."""
+    n = mean_excitations
+    p1 = -math.expm1(-n)
+    p2 = p1 - n * math.exp(-n)
+    e = [COLLECT * 0.5 * eff for eff in EFF]
+    m = [ei * (QX * p1 + QB * p2) for ei in e]  # detected photons per pulse
+    both = 2 * e[0] * e[1] * QX * QB * p2  # one cascade photon on each detector
+    beta = [d / RATE_HZ for d in DARK_HZ]  # dark clicks per period
+    noise = m[0] * beta[1] + beta[0] * m[1] + beta[0] * beta[1]
+    return (both + noise) / (m[0] * m[1] + noise)
+
+
+@pytest.fixture(autouse=True)
+def fresh_benches():
+    for name in ("series-bench", "bad-bench"):
+        reset_bench(name)
+
+
+def test_a_simulated_series_recovers_the_absorption_and_the_low_power_g2(tmp_path, capsys):
+    config = tmp_path / "series.toml"
+    config.write_text(series_config(tmp_path, "series-bench"))
+    folder = tmp_path / "dot-series"
+    assert main(["series", str(config), "-o", str(folder)]) == 0
+    index = json.loads((folder / "series.json").read_text())
+    steps = index["steps"]
+    assert [s["file"] for s in steps] == ["step-00-dark.h5"] + [
+        f"step-{i:02d}.h5" for i in range(1, 9)
+    ]
+    assert steps[0]["dark"] and abs(steps[0]["power_w"]) < 1e-9  # shutter closed
+    for step, value in zip(steps[1:], VALUES, strict=True):
+        assert step["power_w"] == pytest.approx(FULL_W * value / 100, rel=0.01)
+        assert step["readings"]["laser"]["power_percent"] == value
+    out = tmp_path / "series.json"
+    plot, table = tmp_path / "series.png", tmp_path / "series.csv"
+    capsys.readouterr()
+    assert main(["analyze-series", str(folder), "--json", str(out), "--plot", str(plot),
+                 "--csv", str(table), "--workers", "2"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    sat, cascade, low = result["saturation"], result["cascade"], result["low_power"]
+    # the absorption within 5 %, and within its stated error's reach
+    assert sat["p_sat"] == pytest.approx(P_SAT_W, rel=0.05)
+    assert abs(sat["p_sat"] - P_SAT_W) < 4 * sat["p_sat_err"] + 0.01 * P_SAT_W
+    # dark counts of both detectors from the dark step
+    dark_total = sum(DARK_HZ)
+    assert abs(result["dark_cps"] - dark_total) < 5 * math.sqrt(dark_total / 10)
+    # g2(0) at the lowest power against the model (cascade + dark clicks), within 3 sigma
+    n_low = steps[1]["power_w"] / P_SAT_W
+    assert low["file"] == "step-01.h5" and low["mean_excitations"] == pytest.approx(n_low, 0.05)
+    want = expected_g2_zero(n_low)
+    assert abs(low["g2_zero"] - want) < 3 * low["g2_zero_err"], (low, want)
+    # QY(BX)/QY(X) from g2(0) against <N>
+    assert abs(cascade["qy_ratio"] - QB / QX) < 3 * cascade["qy_ratio_err"] + 0.002, cascade
+    for step in result["steps"][1:]:
+        n = step["power_w"] / P_SAT_W
+        assert abs(step["g2_zero"] - expected_g2_zero(n)) < 4 * step["g2_zero_err"], step
+        assert step["tau_ns"] == pytest.approx(4.0, rel=0.03)
+    assert re.search(r"saturation: P_sat = 1\.\d+ ± [\d.e-]+ µW, I_sat", text), text
+    assert "cascade: QY(BX)/QY(X) = 0.05" in text
+    assert plot.stat().st_size > 20_000
+    rows = list(csv.reader(table.read_text().splitlines()))
+    assert len(rows) == 10 and rows[0][3] == "power at sample (W)"
+
+
+def test_a_series_steps_real_adapters_through_their_emulators(tmp_path):
+    with (
+        ThorlabsSerialEmulator("fw102c") as wheel,
+        ThorlabsSerialEmulator("sc10") as shutter,
+    ):
+        config = tmp_path / "series.toml"
+        config.write_text(f"""
+[source]
+simulator = "cspbi3-10nm"
+realtime = false
+
+[instruments.laser]
+device = "scpi-pulsed-laser"
+address = "{LASER}"
+options = {{ backend = "{SIM}" }}
+settings = {{ rate_hz = 10e6, power_percent = 30, enabled = true }}
+
+[instruments.power]
+device = "thorlabs-pm100d"
+address = "{METER}"
+options = {{ backend = "{SIM}" }}
+
+[instruments.nd_wheel]
+device = "thorlabs-fw102c"
+address = "{wheel.port}"
+
+[instruments.shutter]
+device = "thorlabs-sc10"
+address = "{shutter.port}"
+
+[series]
+instrument = "nd_wheel"
+setting = "position"
+values = [3, 2, 1]
+meter = "power"
+shutter = "shutter"
+duration = "0.3 s"
+settle = "0 s"
+""")
+        folder = tmp_path / "wheel-series"
+        assert main(["series", str(config), "-o", str(folder)]) == 0
+        sent = list(wheel.commands)
+        shutter_open = shutter.open
+    index = json.loads((folder / "series.json").read_text())
+    assert [s["readings"]["nd_wheel"]["position"] for s in index["steps"]] == [3, 3, 2, 1]
+    assert [s["readings"]["shutter"]["open"] for s in index["steps"]] == [False, True, True, True]
+    assert [s["power_w"] for s in index["steps"]] == [pytest.approx(1.234e-6)] * 4
+    assert [c for c in sent if c.startswith("pos=")] == ["pos=3", "pos=3", "pos=2", "pos=1"]
+    assert shutter_open == 0  # closed again after the series
+    assert all((folder / s["file"]).stat().st_size > 0 for s in index["steps"])
+
+
+def test_the_fits_stated_errors_cover_the_truth_as_often_as_they_claim():
+    rng = np.random.default_rng(5)
+    power = np.geomspace(0.05, 3, 8) * 2e-6
+    n = power / 2e-6
+    hits_sat = hits_ratio = 0
+    trials = 400
+    for _ in range(trials):
+        rate = 3e5 * -np.expm1(-n)
+        counts = rng.poisson(rate * 10.0)
+        sat = fit_saturation(power, counts / 10.0, np.sqrt(np.maximum(counts, 1)) / 10.0)
+        hits_sat += abs(sat.p_sat_w - 2e-6) < sat.p_sat_err_w
+        g_true = with_background(cascade_g2_zero(n, 0.03), 0.99, 1.0)
+        err = 0.002 + 0.01 * np.exp(-n)
+        g = g_true + err * rng.standard_normal(n.size)
+        fit = fit_cascade(n, g, err, 0.99, 1.0)
+        hits_ratio += abs(fit.qy_ratio - 0.03) < fit.qy_ratio_err
+    # one standard error covers 68.3 %; 400 trials: +- 2.3 % is one sigma of the count
+    assert 0.61 < hits_sat / trials < 0.76
+    assert 0.61 < hits_ratio / trials < 0.76
+
+
+def test_cascade_g2_tends_to_the_yield_ratio_and_rises_with_power():
+    assert cascade_g2_zero(1e-9, 0.02) == pytest.approx(0.02)
+    assert cascade_g2_zero(1e-3, 0.02) == pytest.approx(0.02, rel=1e-3)
+    g = cascade_g2_zero(np.array([0.01, 0.1, 1, 10, 100]), 0.02)
+    assert np.all(np.diff(g) > 0) and g[-1] == pytest.approx(2 * 0.02 / 1.02**2, rel=1e-6)
+
+
+def test_bad_series_are_one_line_errors_and_record_nothing(tmp_path, capsys):
+    config = tmp_path / "series.toml"
+    base = series_config(tmp_path, "bad-bench", "0.2 s")
+    config.write_text(base.replace('values = [1, 2, 4', 'values = [1, 200, 4'))
+    folder = tmp_path / "s"
+    assert main(["series", str(config), "-o", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "power_percent' must be within 0 .. 100" in err and "\n" not in err
+    assert not folder.exists()
+    config.write_text(base.replace('meter = "power"', 'meter = "pm"'))
+    assert main(["series", str(config), "-o", str(folder)]) == 2
+    assert "[series] meter = 'pm': no [instruments.pm]" in capsys.readouterr().err
+    config.write_text(base.split("[series]")[0])
+    assert main(["series", str(config)]) == 2
+    assert "[series] is missing" in capsys.readouterr().err
+    folder.mkdir()
+    (folder / "mine.txt").write_text("keep")
+    config.write_text(base)
+    assert main(["series", str(config), "-o", str(folder)]) == 2
+    assert "use --force" in capsys.readouterr().err
+    (tmp_path / "dot.toml").write_text(MODEL.replace("saturation_power", "# no absorption"))
+    assert main(["series", str(config), "-o", str(tmp_path / "t")]) == 2
+    assert "saturation_power is not set" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
+    assert main(["analyze-series", str(tmp_path)]) == 2
+    assert "series.json: no series index" in capsys.readouterr().err
+    (folder / "series.json").write_text("{")
+    assert main(["analyze-series", str(folder)]) == 2
+    assert "not a series index" in capsys.readouterr().err
+    assert (folder / "mine.txt").read_text() == "keep"
