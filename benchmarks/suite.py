@@ -19,6 +19,7 @@ from tagstream.analysis.trace import TraceAnalyzer
 from tagstream.tags import TagBatch
 
 from . import peers
+from .batch import measure_batch
 from .datasets import Dataset, hbt_t2_with_sync, hbt_t3
 from .foreign import measure_foreign
 from .pipeline import measure_pipeline
@@ -221,6 +222,7 @@ def run_suite(
     # the pipeline replays 20 Mtags per second of data: half the length, at most 5 s
     pipeline_seconds = min(seconds / 2, 5.0)
     measure_pipeline(add_row, bench.sum_rate[hbt.name], pipeline_seconds, repeats, say=say)
+    measure_batch(add_row, bench.sum_rate[hbt.name], say=say)
 
     return {
         "machine": {

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tagstream.pipeline.run_config import load_run_config
+from tagstream.pipeline.series_config import load_series_config
 from tagstream.sources.device_protocol import check_settings
 from tagstream.sources.device_registry import ADAPTERS, load
 
@@ -20,6 +21,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 TAGGERS = sorted(name for name, a in ADAPTERS.items() if a.kind == "tagger")
 INSTRUMENTS = sorted(name for name, a in ADAPTERS.items() if a.kind == "instrument")
+HARDWARE_INSTRUMENTS = [name for name in INSTRUMENTS if not name.startswith("simulated-")]
 
 
 def _accepted(name: str, address: str, options: dict, settings: dict) -> None:
@@ -39,9 +41,22 @@ def test_every_tagger_has_a_config_that_it_accepts(name):
 
 def test_every_instrument_is_in_the_instruments_config():
     config = load_run_config(CONFIGS / "device-instruments.toml")
-    assert sorted(i.device for i in config.instruments.values()) == INSTRUMENTS
+    assert sorted(i.device for i in config.instruments.values()) == HARDWARE_INSTRUMENTS
     for inst in config.instruments.values():
         _accepted(inst.device, inst.address, inst.options, inst.settings)
+
+
+@pytest.mark.parametrize("name", ["series-instruments.toml", "series-simulated.toml"])
+def test_the_series_configs_load_and_their_instruments_take_the_steps(name):
+    config = load_series_config(CONFIGS / name)
+    for inst in config.run.instruments.values():
+        _accepted(inst.device, inst.address, inst.options, inst.settings)
+    stepped = config.run.instruments[config.series.instrument]
+    for value in config.series.values:
+        _accepted(stepped.device, stepped.address, stepped.options, {config.series.setting: value})
+    assert len(config.series.values) >= 8 and config.series.meter and config.series.shutter
+    simulated = {i.device.startswith("simulated-") for i in config.run.instruments.values()}
+    assert simulated == {name == "series-simulated.toml"}
 
 
 def test_no_config_names_an_adapter_that_does_not_exist():

@@ -18,9 +18,22 @@ MIN_TAGS_PER_THREAD = 1 << 18
 _pool: ThreadPoolExecutor | None = None
 
 
+_chosen: int | None = None
+
+
 def default_threads() -> int:
-    """Threads an analyzer uses for large batches: the machine's cores, at most four."""
+    """Threads an analyzer uses for large batches: the machine's cores, at most four, unless
+    :func:`use_threads` chose otherwise for this process."""
+    if _chosen is not None:
+        return _chosen
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def use_threads(threads: int | None) -> None:
+    """Make ``threads`` the default of the analyzers made from now on in this process (``None``:
+    the machine's); a batch worker that analyses one file per core takes 1."""
+    global _chosen
+    _chosen = None if threads is None else max(1, int(threads))
 
 
 def pieces(n: int, threads: int) -> list[tuple[int, int]]:

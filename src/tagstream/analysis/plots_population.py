@@ -43,7 +43,9 @@ def population_figure(rows: Sequence[Mapping[str, Any]], path: str | PathLike) -
                 alpha=0.7)  # fmt: skip
         median = float(np.median(values))
         ax.axvline(median, color="C3", ls="--", label=f"median {median:.3g}")
-        ax.set_title(f"N = {values.size}")
+        good = sum(r.get("error") is None for r in rows)
+        missing = f" ({good - values.size} files without a value: see their notes)"
+        ax.set_title(f"N = {values.size}" + (missing if values.size < good else ""), fontsize=10)
         ax.legend(frameon=False)
     ax = axes.flat[3]
     pairs = [(r.get(G2[0]), r.get(TAU[0]), r.get(G2[0] + "_err")) for r in rows

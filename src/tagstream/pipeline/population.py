@@ -22,6 +22,9 @@ SAVE_EVERY_S = 10.0
 #: How often a file's task is tried again after an error in its worker (a worker that dies is
 #: handled by Dask itself: its tasks go to another worker).
 RETRIES = 1
+#: Analysis threads per file: a batch runs one file per worker thread (a local cluster: one
+#: per core), each analysed on one thread.
+THREADS_PER_FILE = 1
 
 
 @dataclass
@@ -83,7 +86,8 @@ def population(
         if progress is not None:
             progress(state)
         futures = client.map(file_row, todo, digests or [None] * len(todo), settings=settings,
-                             settings_key=key, pure=False, retries=RETRIES)  # fmt: skip
+                             settings_key=key, threads=THREADS_PER_FILE, pure=False,
+                             retries=RETRIES)  # fmt: skip
         saved = time.monotonic()
         try:
             from distributed import as_completed

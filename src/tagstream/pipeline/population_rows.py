@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..analysis.parallel import use_threads
 from ..analysis.summary_settings import SummarySettings
 from ..errors import TagstreamError
 from ..sources.files import open_run
+from .allocator import reuse_freed_memory
 from .offline import analyze_run
 
 #: The columns every row has, first.
@@ -74,11 +76,15 @@ def settings_sha256(settings: SummarySettings) -> str:
 
 
 def file_row(
-    path: str, digest: str | None = None, *, settings: SummarySettings, settings_key: str
-) -> dict[str, Any]:
+    path: str, digest: str | None = None, *, settings: SummarySettings, settings_key: str,
+    threads: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The row of the run file ``path``: its flattened summary, or its error (a file that
     cannot be read or analysed is a row that says why, never a failed batch); ``digest``: its
-    content hash when already known."""
+    content hash when already known; ``threads``: the analysis threads of this process (a
+    batch analyses one file per worker and core: 1)."""
+    reuse_freed_memory()  # as the live pipeline does: no page faults for every fresh array
+    use_threads(threads)
     row: dict[str, Any] = {"file": path, "error": None, "content_sha256": None,
                            "settings_sha256": settings_key}  # fmt: skip
     try:

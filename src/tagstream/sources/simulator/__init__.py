@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, SimConfig, load_config
+from .excitation_power import at_power
 from .presets import preset_names, resolve_config
 from .run import SimulatedRun
 
@@ -43,7 +44,7 @@ def simulate(
         raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     config = model if isinstance(model, SimConfig) else resolve_config(model)
     if power_w is not None:
-        config = config.at_power(power_w)
+        config = at_power(config, power_w)
     return SimulatedRun(config, duration=duration, seed=seed, realtime=realtime)
 
 

@@ -155,26 +155,6 @@ class SimConfig:
             return self.excitation.mean_excitations
         return self.excitation.pump_rate_hz * self.exciton.lifetime_ps * 1e-12
 
-    def at_power(self, power_w: float) -> SimConfig:
-        """The model excited with ``power_w`` at the sample: ``<N> = P / P_sat`` per pulse, or
-        a CW pump rate of ``P / P_sat`` excitations per exciton lifetime."""
-        p_sat = self.excitation.saturation_power_w
-        if p_sat is None:
-            raise ConfigError(
-                f"{self.name}: [excitation] saturation_power is not set, so the dot cannot "
-                "follow the laser's power"
-            )
-        n = max(float(power_w), 0.0) / p_sat
-        if n > 50.0:
-            raise ConfigError(f"{self.name}: {power_w:.3g} W at the sample gives <N> = {n:.3g} "
-                              "(more than 50)")  # fmt: skip
-        if self.excitation.mode == "pulsed":
-            excitation = replace(self.excitation, mean_excitations=n)
-        else:
-            pump_hz = n / (self.exciton.lifetime_ps * 1e-12)
-            excitation = replace(self.excitation, pump_rate_hz=pump_hz)
-        return replace(self, excitation=excitation)
-
     def with_values(self, **changes: Any) -> SimConfig:
         """A copy with the fields in ``changes`` replaced."""
         return replace(self, **changes)
