@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from tagstream.sources.device_protocol import Instrument, Setting, SettingsError, check_settings
+from tagstream.sources.device_protocol import (
+    Instrument,
+    Setting,
+    SettingsError,
+    check_position,
+    check_settings,
+)
 from tagstream.sources.optical_bench import WHEEL_OD, bench
 
 
@@ -21,19 +27,21 @@ class SimulatedFilterWheel(Instrument):
         if not 1 <= len(ods) <= 12 or any(x < 0 for x in ods):
             raise SettingsError(f"{self.NAME}: optical_densities: 1 to 12 values of 0 or more")
         self.bench = bench(address)
-        self.bench.wheel_od = ods
+        with self.bench.lock:
+            self.bench.wheel_od = ods
         self.positions = len(ods)
         self.ident = f"tagstream,simulated filter wheel,{address},1"
 
+    def check(self, **settings: Any) -> dict[str, Any]:
+        """``settings`` checked, nothing sent: ``position`` within this wheel's positions."""
+        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        check_position(checked, self.positions, self.NAME)
+        return checked
+
     def configure(self, **settings: Any) -> None:
         """Apply ``settings`` (checked first): turn to ``position`` (from 1)."""
-        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        checked = self.check(**settings)
         if "position" in checked:
-            if checked["position"] > self.positions:
-                raise SettingsError(
-                    f"{self.NAME}: setting 'position' must be within 1 .. {self.positions}, "
-                    f"got {checked['position']}"
-                )
             with self.bench.lock:
                 self.bench.wheel_position = checked["position"]
 

@@ -22,7 +22,8 @@ class SimulatedLaser(Instrument):
 
     def __init__(self, address: str = "bench", full_power: str | float = "10 uW"):
         self.bench = bench(address)
-        self.bench.laser_full_power_w = parse_power_w(full_power, f"{self.NAME}: full_power")
+        with self.bench.lock:
+            self.bench.laser_full_power_w = parse_power_w(full_power, f"{self.NAME}: full_power")
         self.ident = f"tagstream,simulated laser,{address},1"
 
     def configure(self, **settings: Any) -> None:

@@ -9,7 +9,7 @@ from tagstream.sources.device_protocol import (
     DeviceError,
     Instrument,
     Setting,
-    SettingsError,
+    check_position,
     check_settings,
 )
 
@@ -31,15 +31,16 @@ class Fw102c(Instrument):
             self._port.close()
             raise
 
+    def check(self, **settings: Any) -> dict[str, Any]:
+        """``settings`` checked, nothing sent: ``position`` within this wheel's positions."""
+        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        check_position(checked, self.positions, self.NAME)
+        return checked
+
     def configure(self, **settings: Any) -> None:
         """Apply ``settings`` (checked first): turn to ``position`` (from 1)."""
-        checked = check_settings(self.SETTINGS, settings, self.NAME)
+        checked = self.check(**settings)
         if "position" in checked:
-            if checked["position"] > self.positions:
-                raise SettingsError(
-                    f"{self.NAME}: setting 'position' must be within 1 .. {self.positions}, "
-                    f"got {checked['position']}"
-                )
             self._port.ask(f"pos={checked['position']}")
 
     def readings(self) -> dict[str, Any]:

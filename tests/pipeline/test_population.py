@@ -18,7 +18,7 @@ import pytest
 from tagstream.analysis.summary_settings import SummarySettings
 from tagstream.cli import main
 from tagstream.pipeline.offline import summary
-from tagstream.pipeline.population import population
+from tagstream.pipeline.population import _row, population
 from tagstream.pipeline.population_rows import flat_row
 from tagstream.pipeline.population_table import read_table
 
@@ -84,7 +84,7 @@ def test_rows_equal_the_command_line_json(folder, tmp_path):
     assert (tmp_path / "population.png").stat().st_size > 10_000
 
 
-def test_a_separate_scheduler_and_a_killed_worker_lose_no_row(folder, tmp_path):
+def test_a_separate_scheduler_and_a_killed_worker_lose_no_row(folder, tmp_path, monkeypatch):
     where, files = folder
     dask = str(Path(sys.executable).with_name("dask"))
     scheduler_file = tmp_path / "scheduler.json"
@@ -113,7 +113,8 @@ def test_a_separate_scheduler_and_a_killed_worker_lose_no_row(folder, tmp_path):
                 killed.set()
 
         _wait_for_workers(address, 2)
-        rows = population([where], out, scheduler=address, progress=kill_one)
+        monkeypatch.chdir(where.parent)  # a relative folder: the workers run elsewhere
+        rows = population([where.name], out, scheduler=address, progress=kill_one)
         assert killed.is_set() and workers[0].wait(10) == -signal.SIGKILL
         table = {r["file"]: r for r in read_table(out, force=False)}
         assert set(table) == {str(f) for f in files} and len(rows) == len(files)
@@ -146,3 +147,45 @@ def test_bad_batches_are_one_line_errors(tmp_path, capsys):
     assert mine.read_text() == "a,b\n1,2\n"  # not overwritten
     assert main(["batch", str(tmp_path), "-o", str(tmp_path / "t.xlsx")]) == 2
     assert "must end in .parquet or .csv" in capsys.readouterr().err
+    (tmp_path / "dir.csv").mkdir()
+    assert main(["batch", str(tmp_path), "-o", str(tmp_path / "dir.csv"), "--force"]) == 2
+    assert "dir.csv: is a folder" in capsys.readouterr().err
+    out = str(tmp_path / "t.csv")
+    assert main(["batch", str(mine), "-o", out, "--scheduler", "notaddress"]) == 2
+    assert "no Dask scheduler at notaddress" in capsys.readouterr().err
+    assert main(["batch", str(mine), "-o", out, "--scheduler", "tcp://127.0.0.1:1",
+                 "--workers", "2"]) == 2  # fmt: skip
+    assert "--workers is for the local cluster" in capsys.readouterr().err
+
+
+def test_a_rerun_redoes_errors_and_new_names_and_force_keeps_other_rows(folder, tmp_path):
+    _, files = folder
+    chosen = [tmp_path / f"dot{k}.h5" for k in range(3)]
+    for k, path in enumerate(chosen):
+        path.write_bytes(files[4 * k + 3].read_bytes())  # our own files
+    broken = tmp_path / "late.h5"
+    broken.write_bytes(chosen[0].read_bytes()[:2000])
+    out = tmp_path / "t.parquet"
+    population([*chosen, broken], out, workers=1)
+    assert read_table(out, False)[-1]["error"]
+    broken.write_bytes(chosen[0].read_bytes())  # the file is complete now
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(chosen[1].read_bytes())
+    states = []
+    rows = population([tmp_path], out, workers=1, progress=states.append)
+    assert states[-1].made == 2 and states[-1].skipped == 3  # the error and the new name
+    assert [Path(r["file"]).name for r in rows] == ["dot0.h5", "dot1.h5", "dot2.h5", "late.h5",
+                                                    "copy.h5"]  # fmt: skip
+    assert all(r["error"] is None for r in rows)
+    rows = population([chosen[2]], out, workers=1, force=True)
+    assert len(rows) == 5 and len(read_table(out, False)) == 5  # the other rows stay
+
+
+def test_a_task_lost_on_the_cluster_is_an_error_row():
+    class Lost:
+        def result(self):
+            raise RuntimeError("worker died 3 times")
+
+    row = _row(Lost(), "/data/x.ptu")
+    assert row["error"] == ("/data/x.ptu: analysis failed on the cluster (RuntimeError: worker "
+                            "died 3 times)")

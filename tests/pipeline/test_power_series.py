@@ -20,7 +20,7 @@ from tagstream.analysis.saturation import (
     with_background,
 )
 from tagstream.cli import main
-from tagstream.sources.optical_bench import reset_bench
+from tagstream.sources.optical_bench import bench
 
 from ..drivers.test_instruments import LASER, METER, SIM
 from ..emulators.thorlabs_serial import ThorlabsSerialEmulator
@@ -116,10 +116,15 @@ def expected_g2_zero(mean_excitations: float) -> float:
     return (both + noise) / (m[0] * m[1] + noise)
 
 
-@pytest.fixture(autouse=True)
-def fresh_benches():
-    for name in ("series-bench", "bad-bench"):
-        reset_bench(name)
+def test_a_series_starts_from_a_fresh_bench(tmp_path):
+    """A series without a shutter after one that closed it: the light reaches the dot."""
+    bench("later").shutter_open = False  # as a series with a shutter leaves it
+    config = tmp_path / "series.toml"
+    text = series_config(tmp_path, "later", "0.2 s").replace('shutter = "shutter"\n', "")
+    config.write_text(text.replace("values = [1, 2, 4, 8, 15, 25, 40, 60]", "values = [20]"))
+    assert main(["series", str(config), "-o", str(tmp_path / "s")]) == 0
+    step = json.loads((tmp_path / "s" / "series.json").read_text())["steps"][0]
+    assert step["power_w"] == pytest.approx(2e-6, rel=0.01) and not step["dark"]
 
 
 def test_a_simulated_series_recovers_the_absorption_and_the_low_power_g2(tmp_path, capsys):
@@ -218,6 +223,18 @@ settle = "0 s"
     assert [c for c in sent if c.startswith("pos=")] == ["pos=3", "pos=3", "pos=2", "pos=1"]
     assert shutter_open == 0  # closed again after the series
     assert all((folder / s["file"]).stat().st_size > 0 for s in index["steps"])
+    # the emulated meter reads one power whatever the wheel does: nothing to fit, and it says so
+    out = tmp_path / "wheel.json"
+    assert main(["analyze-series", str(folder), "--json", str(out), "--workers", "1"]) == 0
+    result = json.loads(out.read_text())
+    assert result["saturation"] is None and result["cascade"] is None
+    assert any("spans less than a factor 1.5" in w for w in result["warnings"])
+    # a step's file gone: that step is an error, the others are analysed
+    (folder / "step-02.h5").unlink()
+    assert main(["analyze-series", str(folder), "--json", str(out), "--force",
+                 "--workers", "1"]) == 0  # fmt: skip
+    steps = json.loads(out.read_text())["steps"]
+    assert [s["error"] is not None for s in steps] == [False, False, True, False]
 
 
 def test_the_fits_stated_errors_cover_the_truth_as_often_as_they_claim():
@@ -271,7 +288,28 @@ def test_bad_series_are_one_line_errors_and_record_nothing(tmp_path, capsys):
     (tmp_path / "dot.toml").write_text(MODEL.replace("saturation_power", "# no absorption"))
     assert main(["series", str(config), "-o", str(tmp_path / "t")]) == 2
     assert "saturation_power is not set" in capsys.readouterr().err
-    assert not (tmp_path / "t").exists()
+    (tmp_path / "dot.toml").write_text(MODEL)
+    # found before the first step, nothing recorded:
+    wheel = '[instruments.wheel]\ndevice = "simulated-filter-wheel"\naddress = "bad-bench"\n'
+    bad = {
+        # a laser so strong that the dot would hold more than 50 excitons
+        "(more than 50)": base.replace('"10 uW"', '"1 mW"'),
+        # a wheel position the wheel does not have
+        "'position' must be within 1 .. 6, got 7": base.replace(
+            '[series]', wheel + '[series]').replace('instrument = "laser"', 'instrument = "wheel"'
+            ).replace('setting = "power_percent"', 'setting = "position"').replace(
+            'values = [1, 2, 4, 8, 15, 25, 40, 60]', 'values = [1, 7]'),
+        "is not a shutter": base.replace('shutter = "shutter"', 'shutter = "power"'),
+        "reads no power": base.replace('meter = "power"', 'meter = "laser"'),
+        # emulated instruments on a bench the dot does not follow
+        "which the source does not follow": base.replace('bench = "bad-bench"\n', ""),
+    }  # fmt: skip
+    for message, text in bad.items():
+        config.write_text(text)
+        assert main(["series", str(config), "-o", str(tmp_path / "t")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, err
+        assert not (tmp_path / "t").exists()
     assert main(["analyze-series", str(tmp_path)]) == 2
     assert "series.json: no series index" in capsys.readouterr().err
     (folder / "series.json").write_text("{")

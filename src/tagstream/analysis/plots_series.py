@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .saturation import cascade_g2_zero, saturation_curve, with_background
+from .saturation import cascade_g2_zero, saturation_curve
 
 
 def _values(steps, key):
@@ -48,10 +48,11 @@ def series_figure(result: Mapping[str, Any], path: str | PathLike) -> None:
         ax_g2.errorbar(n, g, e, fmt="o", label="g2(0) measured")
         if cascade:
             x = np.geomspace(max(np.nanmin(n) * 0.7, 1e-3), np.nanmax(n) * 1.3, 200)
-            rho = np.nanmean([s.get("signal_fraction_pair", 1.0) or 1.0 for s in steps])
-            model = with_background(cascade_g2_zero(x, cascade["qy_ratio"]), rho, 1.0)
-            ax_g2.plot(x, model, "C3-", label=f"cascade, QY(BX)/QY(X) = "
-                       f"{cascade['qy_ratio']:.3g} ± {cascade['qy_ratio_err']:.2g}")  # fmt: skip
+            ax_g2.plot(x, cascade_g2_zero(x, cascade["qy_ratio"]), "C3-", lw=1,
+                       label=f"cascade, QY(BX)/QY(X) = {cascade['qy_ratio']:.3g} ± "
+                       f"{cascade['qy_ratio_err']:.2g} (no dark counts)")  # fmt: skip
+            ax_g2.plot(n, _values(steps, "g2_zero_model"), "C3x", ms=8,
+                       label="the fit at each step, with its dark counts")  # fmt: skip
         ax_g2.set_xscale("log")
         ax_g2.legend(frameon=False, fontsize=8)
     else:

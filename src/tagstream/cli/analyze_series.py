@@ -83,41 +83,43 @@ def run(args: argparse.Namespace) -> int:
 
 def text_lines(result: dict) -> list[str]:
     """The result for the terminal: one line per step, then the fits, notes and warnings."""
-    unit = "W" if result["power_from"] == "meter" else f"({result['setting']})"
-    lines = [f"{'step':18s} {'power':>10s} {'<N>':>7s} {'kcps':>8s} {'g2(0)':>15s} "
+    metered = result["power_from"] == "meter"
+    scale, unit = (1e6, "µW") if metered else (1.0, str(result["setting"]))
+    lines = [f"{'step':18s} {'power ' + unit:>16s} {'<N>':>7s} {'kcps':>8s} {'g2(0)':>15s} "
              f"{'tau ns':>7s} {'ON':>5s}"]  # fmt: skip
     for s in result["steps"]:
         if s["error"]:
             lines.append(f"{s['file']:18s} error: {s['error']}")
             continue
+        power = None if s.get("power") is None else round(s["power"] * scale, 4) + 0.0
         if s["dark"]:  # dark counts: their rate is what counts
-            lines.append(f"{s['file']:18s} {_num(s.get('power'), '.3g'):>10s} {'-':>7s} "
+            lines.append(f"{s['file']:18s} {_num(power, '.3f'):>16s} {'-':>7s} "
                          f"{sum(v or 0 for v in s['rates_cps'].values()) / 1e3:>8.3f}  "
                          "(dark step: shutter closed)")  # fmt: skip
             continue
-        g = "-" if s["g2_zero"] is None else f"{s['g2_zero']:.3f} ± {s['g2_zero_err'] or 0:.3f}"
         lines.append(
-            f"{s['file']:18s} {_num(s.get('power'), '.3g'):>10s} "
+            f"{s['file']:18s} {_num(power, '.3f'):>16s} "
             f"{_num(s.get('mean_excitations'), '.3f'):>7s} {_num(s['rate_cps'] / 1e3, '.1f'):>8s} "
-            f"{g:>15s} {_num(s['tau_ns'], '.2f'):>7s} {_num(s['on_fraction'], '.2f'):>5s}"
-            + (f"  note: {s['note']}" if s["note"] else "")
+            f"{_pm(s['g2_zero'], s['g2_zero_err'], '.3f'):>15s} {_num(s['tau_ns'], '.2f'):>7s} "
+            f"{_num(s['on_fraction'], '.2f'):>5s}" + (f"  note: {s['note']}" if s["note"] else "")
         )
     sat, cascade, low = result["saturation"], result["cascade"], result["low_power"]
     if sat:
-        scale, unit = (1e6, "µW") if result["power_from"] == "meter" else (1.0, unit)
-        lines.append(f"saturation: P_sat = {sat['p_sat'] * scale:.4g} ± "
-                     f"{sat['p_sat_err'] * scale:.2g} {unit}, "
-                     f"I_sat = {sat['i_sat_cps'] / 1e3:.1f} ± {sat['i_sat_err_cps'] / 1e3:.1f} "
-                     f"kcps, reduced chi2 {sat['reduced_chi2']:.2f}")  # fmt: skip
+        p_sat = _pm(sat["p_sat"] * scale, (sat["p_sat_err"] or 0) * scale, ".4g")
+        i_sat = _pm(sat["i_sat_cps"] / 1e3, (sat["i_sat_err_cps"] or 0) / 1e3, ".1f")
+        lines.append(f"saturation: P_sat = {p_sat} {unit}, I_sat = {i_sat} kcps, reduced chi2 "
+                     f"{sat['reduced_chi2']:.2f}")  # fmt: skip
         if sat["note"]:
             lines.append(f"  note: {sat['note']}")
     if cascade:
-        lines.append(f"cascade: QY(BX)/QY(X) = {cascade['qy_ratio']:.4f} ± "
-                     f"{cascade['qy_ratio_err']:.4f} (reduced chi2 "
-                     f"{cascade['reduced_chi2']:.2f})")  # fmt: skip
+        ratio = _pm(cascade["qy_ratio"], cascade["qy_ratio_err"], ".4f")
+        lines.append(f"cascade: QY(BX)/QY(X) = {ratio} (reduced chi2 "
+                     f"{cascade['reduced_chi2']:.2f}); {cascade['note']}")  # fmt: skip
     if low:
-        lines.append(f"lowest power: <N> = {low['mean_excitations']:.3f}, g2(0) = "
-                     f"{low['g2_zero']:.4f} ± {low['g2_zero_err']:.4f}")  # fmt: skip
+        measured = _pm(low["g2_zero"], low["g2_zero_err"], ".4f")
+        clean = _pm(low["g2_zero_dark_corrected"], low["g2_zero_err_dark_corrected"], ".4f")
+        lines.append(f"lowest power: <N> = {low['mean_excitations']:.3f}, g2(0) = {measured}, "
+                     f"without the dark counts {clean}")  # fmt: skip
         if low["note"]:
             lines.append(f"  note: {low['note']}")
     lines += [f"warning: {w}" for w in result["warnings"]]
@@ -126,3 +128,12 @@ def text_lines(result: dict) -> list[str]:
 
 def _num(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _pm(value, err, spec: str) -> str:
+    """``value ± err``; ``(no error)`` where the uncertainty is missing or zero."""
+    if value is None:
+        return "-"
+    if not err:
+        return f"{format(value, spec)} (no error)"
+    return f"{format(value, spec)} ± {format(err, spec)}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..sources.device_protocol import Instrument
 from ..sources.device_registry import open_device
+from ..sources.optical_bench import reset_bench
 from .run_config import InstrumentSettings
 
 
@@ -15,7 +16,11 @@ def open_instruments(
     instruments: Mapping[str, InstrumentSettings], stack: ExitStack
 ) -> dict[str, Instrument]:
     """Each instrument opened (closed with ``stack``) and given its config's settings, by
-    label."""
+    label. The emulated benches of simulated instruments start afresh (laser off, wheel at
+    position 1, shutter open), as hardware is found as it was left but a bench is not hardware."""
+    for inst in instruments.values():
+        if inst.device.startswith("simulated-"):
+            reset_bench(inst.address)
     opened = {}
     for label, inst in instruments.items():
         device = open_device(inst.device, inst.address, "instrument", **inst.options)

@@ -63,14 +63,21 @@ def population(
         Address of a running Dask scheduler (``tcp://host:8786``); ``None`` starts a local
         cluster of ``workers`` processes (default: one per core).
     force
-        Analyse every file again (and overwrite ``output`` even if it is not a table of ours).
+        Analyse every given file again (the table's rows of other files stay), and overwrite
+        ``output`` even if it is not a table of ours.
     progress
         Called with a :class:`BatchProgress` after each file.
 
     Returns
     -------
     list of dict
-        The rows of the table (earlier rows of other files included).
+        The rows of the table: earlier rows of other files, then the given files' in the
+        order given.
+
+    Notes
+    -----
+    A local cluster starts worker processes: a script that calls this at its top level needs
+    the ``if __name__ == "__main__":`` guard of Python's multiprocessing.
     """
     settings = settings or SummarySettings()
     out = None if output is None else Path(output).expanduser()
@@ -79,7 +86,10 @@ def population(
     files = [str(p) for p in run_files(paths)]
     earlier = [] if out is None else read_table(out, force)
     key = settings_sha256(settings)
-    done = {(r.get("content_sha256"), r.get("settings_sha256")): r for r in earlier}
+    # a row is done for the same file, content and settings, when it is not an error (those
+    # are tried again)
+    done = set() if force else {(r.get("file"), r.get("content_sha256"), r.get("settings_sha256"))
+                                for r in earlier if r.get("error") is None}  # fmt: skip
     state = BatchProgress(total=len(files))
     with _client(scheduler, workers) as client:
         todo, digests = _not_done(client, files, key, done, state) if done else (files, None)
@@ -88,12 +98,13 @@ def population(
         futures = client.map(file_row, todo, digests or [None] * len(todo), settings=settings,
                              settings_key=key, threads=THREADS_PER_FILE, pure=False,
                              retries=RETRIES)  # fmt: skip
+        paths = {f.key: path for f, path in zip(futures, todo, strict=True)}
         saved = time.monotonic()
         try:
             from distributed import as_completed
 
             for future in as_completed(futures):
-                row = future.result()
+                row = _row(future, paths[future.key])
                 state.rows.append(row)
                 state.made += 1
                 state.failed += row["error"] is not None
@@ -103,7 +114,7 @@ def population(
                     write_table(out, merged(earlier, state.rows))
                     saved = time.monotonic()
         finally:  # what is done is kept, also when the batch is stopped
-            rows = merged(earlier, state.rows)
+            rows = merged(earlier, _in_order(state.rows, files))
             if out is not None and (state.rows or not out.exists()):
                 write_table(out, rows)
     return rows
@@ -114,10 +125,35 @@ def _not_done(
 ) -> tuple[list[str], list[str]]:
     """The files whose content and settings have no row yet, and their content hashes (made on
     the workers)."""
-    digests = client.gather(client.map(file_sha256, files, pure=False))
-    todo = [(f, d) for f, d in zip(files, digests, strict=True) if (d, key) not in done]
+    digests = client.gather(client.map(_digest, files, pure=False))
+    todo = [(f, d) for f, d in zip(files, digests, strict=True) if (f, d, key) not in done]
     state.skipped = len(files) - len(todo)
     return [f for f, _ in todo], [d for _, d in todo]
+
+
+def _digest(path: str) -> str | None:
+    """The file's content hash; ``None`` when it cannot be read (its row will say why)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _row(future: Any, path: str) -> dict[str, Any]:
+    """The future's row; a task that failed on the cluster (its worker died more often than
+    Dask allows, a result that could not come back) is an error row too."""
+    try:
+        return future.result()
+    except Exception as exc:  # the batch goes on, the row says what happened
+        return {"file": path, "error": f"{path}: analysis failed on the cluster "
+                f"({type(exc).__name__}: {exc})", "content_sha256": None,
+                "settings_sha256": None}  # fmt: skip
+
+
+def _in_order(rows: list[dict[str, Any]], files: list[str]) -> list[dict[str, Any]]:
+    """``rows`` in the order of ``files``."""
+    where = {f: i for i, f in enumerate(files)}
+    return sorted(rows, key=lambda r: where.get(r["file"], len(where)))
 
 
 @contextlib.contextmanager
@@ -131,17 +167,28 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
             "batch analysis needs Dask: pip install 'dask[distributed]'"
         ) from None
     if scheduler is not None:
+        if workers is not None:
+            raise TagstreamError("--workers is for the local cluster; a scheduler's workers "
+                                 "are started with it (dask worker ADDRESS)")  # fmt: skip
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise TagstreamError(f"no Dask scheduler at {scheduler}: {exc}") from None
         with client:
             yield client
         return
-    n = workers or os.cpu_count() or 1
+    n = workers or _cores()
     if n < 1:
         raise TagstreamError(f"--workers must be at least 1, got {n}")
     loopback = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}  # nothing on 0.0.0.0
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **loopback) as cluster:
         with Client(cluster) as client:
             yield client
+
+
+def _cores() -> int:
+    """The cores this process may use (its affinity, as a container limits it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -16,7 +16,9 @@ RUN_SUFFIXES = (".h5", ".hdf5", ".ptu", ".pt2", ".pt3", ".ht2", ".ht3")
 def run_files(paths: Sequence[str | Path]) -> list[Path]:
     """The run files named by ``paths``, in order, each once: a file as given (whatever its
     name), a folder's run files (:data:`RUN_SUFFIXES`, in its subfolders too, sorted), and the
-    files a glob pattern (``*``, ``?``, ``[...]``, ``**``) matches.
+    files a glob pattern (``*``, ``?``, ``[...]``, ``**``) matches; absolute paths (a Dask
+    worker may run in another folder). Hidden files (``._x.h5`` of macOS) are not taken from
+    folders and patterns.
 
     Raises
     ------
@@ -25,7 +27,7 @@ def run_files(paths: Sequence[str | Path]) -> list[Path]:
     """
     found: dict[Path, None] = {}
     for given in paths:
-        path = Path(given).expanduser()
+        path = Path(given).expanduser().absolute()  # workers may run in other folders
         if path.is_file():
             found[path] = None
         elif path.is_dir():
@@ -35,7 +37,7 @@ def run_files(paths: Sequence[str | Path]) -> list[Path]:
             found.update(dict.fromkeys(inside))
         elif glob.has_magic(str(given)):
             matched = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-            matched = [p for p in matched if p.is_file()]
+            matched = [p for p in matched if p.is_file() and not p.name.startswith(".")]
             if not matched:
                 raise TagstreamError(f"{given}: the pattern matches no file")
             found.update(dict.fromkeys(matched))
@@ -45,7 +47,7 @@ def run_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _is_run(path: Path) -> bool:
-    return path.suffix.lower() in RUN_SUFFIXES
+    return path.suffix.lower() in RUN_SUFFIXES and not path.name.startswith(".")
 
 
 def _suffixes() -> str:

@@ -22,18 +22,20 @@ def check_table_target(path: Path) -> None:
         raise RunFileError(path, "the population table must end in .parquet or .csv")
     if not path.parent.is_dir():
         raise RunFileError(path, f"no folder {path.parent}")
+    if path.is_dir():
+        raise RunFileError(path, "is a folder, not a table file")
 
 
 def read_table(path: Path, force: bool) -> list[dict[str, Any]]:
-    """The rows of an earlier batch's table at ``path`` (none when there is no file, or with
-    ``force``, which makes every row again).
+    """The rows of an earlier batch's table at ``path`` (none when there is no file, or when
+    it is not a population table and ``force`` lets it be replaced).
 
     Raises
     ------
     OutputExistsError
         The file exists but is not a population table: it is not overwritten without ``force``.
     """
-    if force or not path.exists():
+    if not path.exists():
         return []
     try:
         if path.suffix.lower() == ".parquet":
@@ -49,6 +51,8 @@ def read_table(path: Path, force: bool) -> list[dict[str, Any]]:
     except Exception:  # unreadable: not ours
         ours = False
     if not ours:  # another file of the user's
+        if force:
+            return []
         raise OutputExistsError(path)
     return table.to_pylist()
 

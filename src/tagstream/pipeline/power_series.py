@@ -13,7 +13,6 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import OutputExistsError, TagstreamError
-from ..sources.device_protocol import check_settings
 from ..sources.factory import open_source
 from .instruments import open_instruments, readings
 from .live_run import LivePipeline
@@ -60,11 +59,7 @@ def run_series(
     }  # fmt: skip
     with ExitStack() as stack:
         devices = open_instruments(config.run.instruments, stack)
-        stepped = devices[s.instrument]
-        for value in s.values:  # refused before anything is recorded
-            check_settings(stepped.SETTINGS, {s.setting: value}, stepped.NAME)
-        with open_source(config.run.source, None):  # a source that cannot serve: now
-            pass
+        check_steps(config, devices)  # refused before anything is recorded
         folder.mkdir(parents=True, exist_ok=True)
         try:
             names = step_names(config)
@@ -83,6 +78,38 @@ def run_series(
             if s.shutter:  # the dot rests in the dark after the series
                 devices[s.shutter].configure(open=False)
     return index
+
+
+def check_steps(config: SeriesConfig, devices: dict) -> None:
+    """Everything the series will ask, asked before it records: every value accepted by the
+    stepped instrument, a shutter that opens and closes, a meter that reads a power, and a
+    source that opens (a simulated dot on its bench: at every step's power).
+
+    Raises
+    ------
+    TagstreamError
+        One line naming the instrument, setting or value refused.
+    """
+    s = config.series
+    stepped = devices[s.instrument]
+    for value in s.values:
+        stepped.check(**{s.setting: value})
+    if s.shutter and "open" not in devices[s.shutter].SETTINGS:
+        raise TagstreamError(f"[series] shutter = {s.shutter!r}: {devices[s.shutter].NAME} is "
+                             "not a shutter (no setting 'open')")  # fmt: skip
+    if s.meter and not isinstance(devices[s.meter].readings().get("power_w"), (int, float)):
+        raise TagstreamError(f"[series] meter = {s.meter!r}: {devices[s.meter].NAME} reads no "
+                             "power (power_w)")  # fmt: skip
+    values = s.values if config.run.source.bench else s.values[:1]
+    try:
+        for value in values:  # an emulated bench: through every step's power, nothing recorded
+            if config.run.source.bench:
+                stepped.configure(**{s.setting: value})
+            with open_source(config.run.source, None):
+                pass
+    finally:
+        if config.run.source.bench:
+            stepped.configure(**{s.setting: s.values[0]})
 
 
 def _one_step(

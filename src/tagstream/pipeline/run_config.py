@@ -201,16 +201,33 @@ def parse_run_config(
     except TagstreamError as exc:
         raise RunConfigError(f"[analysis] {exc}") from None
     analysis = with_irf_from(analysis, folder)
+    source = _source(tables["source"], folder)
+    instruments = _instruments(tables["instruments"])
+    _check_bench(source, instruments)
     return RunConfig(
-        source=_source(tables["source"], folder),
+        source=source,
         channels=_channels(tables["channels"]),
         analysis=analysis,
         output=_output(tables["output"]),
         pipeline=_pipeline(tables["pipeline"], folder),
-        instruments=_instruments(tables["instruments"]),
+        instruments=instruments,
         analysis_table=dict(analysis_table),
         text=text,
     )
+
+
+def _check_bench(source: SourceSettings, instruments: dict[str, InstrumentSettings]) -> None:
+    """Emulated bench instruments act only on a simulated dot that follows their bench."""
+    for label, inst in instruments.items():
+        if not inst.device.startswith("simulated-"):
+            continue
+        bench = inst.address or "bench"
+        if source.simulator is None or source.bench != bench:
+            raise RunConfigError(
+                f"[instruments.{label}] {inst.device} acts on the simulated bench {bench!r}, "
+                f"which the source does not follow: give [source] simulator = ... and "
+                f"bench = {bench!r}"
+            )
 
 
 def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..analysis.saturation import cascade_g2_zero, fit_cascade, fit_saturation, with_background
 from ..analysis.summary_settings import SummarySettings
+from ..errors import TagstreamError
 from .population import BatchProgress, population
 from .series_index import read_index
 
@@ -27,11 +28,19 @@ def analyze_series(
 ) -> dict[str, Any]:  # fmt: skip
     """The power-series result of the series in ``folder`` (see :func:`series_result`)."""
     index = read_index(folder)
-    where = Path(index["folder"])
+    where = Path(index["folder"]).absolute()
     files = [str(where / step["file"]) for step in index["steps"]]
-    rows = population(files, None, settings, scheduler, workers, progress=progress) if files else []
+    present = [f for f in files if Path(f).is_file()]
+    rows = []
+    if present:
+        rows = population(present, None, settings, scheduler, workers, progress=progress)
     by_file = {r["file"]: r for r in rows}
-    return series_result(index, [by_file[f] for f in files])
+    missing = {"error": "no such file (listed in series.json)"}
+    result = series_result(index, [by_file.get(f, {"file": f, **missing}) for f in files])
+    if not any(not s["error"] for s in result["steps"]):
+        first = result["steps"][0]["error"] if result["steps"] else "the index lists no step"
+        raise TagstreamError(f"{where}: no step of the series could be analysed ({first})")
+    return result
 
 
 def series_result(index: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -46,12 +55,19 @@ def series_result(index: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> di
     lit = [s for s in steps if not s["dark"] and not s["error"]]
     dark_cps = _dark_rates(dark[0] if dark else None, warnings)
     metered = all(isinstance(s["power_w"], (int, float)) for s in lit) and bool(lit)
+    by_setting = not metered and "power" in str(index.get("setting"))
     if not metered:
-        warnings.append("no power meter reading for every step: the stepped setting's value "
-                        "stands for the power (P_sat is then in its units)")  # fmt: skip
+        warnings.append(
+            "no power meter reading for every step: the stepped setting's value stands for the "
+            "power (P_sat is then in its units)" if by_setting else
+            f"no power meter reading for every step, and the stepped setting "
+            f"({index.get('setting')}) is not a power: no saturation or cascade fit (give "
+            "[series] meter)"
+        )  # fmt: skip
+    gated = any(s["gate_ns"] is not None for s in lit)
     for s in steps:
-        s["power"] = s["power_w"] if metered else _number(s["value"])
-        _above_dark(s, dark_cps)
+        s["power"] = s["power_w"] if metered else (_number(s["value"]) if by_setting else None)
+        _above_dark(s, dark_cps, gated)
     result: dict[str, Any] = {
         "folder": index.get("folder"), "instrument": index.get("instrument"),
         "setting": index.get("setting"), "power_from": "meter" if metered else "setting",
@@ -88,8 +104,13 @@ def _step(step: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
         "g2_zero": row.get("g2.g2_zero"), "g2_zero_err": row.get("g2.g2_zero_err"),
         "g2_method": row.get("g2.method"), "g2_note": row.get("g2.note"),
         "tau_ns": row.get("lifetime.tau_mean_ns.intensity"),
-        "on_fraction": row.get("blinking.fractions.on"),
+        "on_fraction": row.get("blinking.fractions.on"), "gate_ns": row.get("g2.gate_ns"),
     }  # fmt: skip
+
+
+def _or_nan(value: Any) -> float:
+    number = _number(value)
+    return np.nan if number is None else number
 
 
 def _number(value: Any) -> float | None:
@@ -105,9 +126,9 @@ def _dark_rates(dark: Mapping[str, Any] | None, warnings: list[str]) -> dict[str
     return {d: float(r or 0.0) for d, r in dark["rates_cps"].items()}
 
 
-def _above_dark(s: dict[str, Any], dark: Mapping[str, float] | None) -> None:
+def _above_dark(s: dict[str, Any], dark: Mapping[str, float] | None, gated: bool) -> None:
     """The step's rate above the dark counts and its Poisson error, and each detector's signal
-    fraction."""
+    fraction (unknown when g2 is gated: the gate keeps another share of the dark counts)."""
     rate = err2 = 0.0
     s["signal_fraction"] = {}
     for d, r in s["rates_cps"].items():
@@ -115,75 +136,104 @@ def _above_dark(s: dict[str, Any], dark: Mapping[str, float] | None) -> None:
         dark_d = 0.0 if dark is None else dark.get(d, 0.0)
         rate += r - dark_d
         err2 += r * r / n if n > 0 else 0.0  # (sqrt(n) / T)^2 with T = n / r
-        s["signal_fraction"][d] = (r - dark_d) / r if r > 0 else None
+        s["signal_fraction"][d] = (r - dark_d) / r if r > 0 and not gated else None
     s["rate_cps"], s["rate_err_cps"] = rate, math.sqrt(err2)
+    if s["dark"]:  # its decay, g2 and blinking are of dark counts: nothing to show
+        for key in ("g2_zero", "g2_zero_err", "tau_ns", "on_fraction"):
+            s[key] = None
 
 
 def _fits(result: dict[str, Any], lit: list[dict[str, Any]]) -> None:
     """Saturation, <N> per step and the cascade, in alternation; the low-power g2(0)."""
-    power = np.array([s["power"] if s["power"] is not None else np.nan for s in lit], float)
+    power = np.array([_or_nan(s["power"]) for s in lit], float)
     rate = np.array([s["rate_cps"] for s in lit], float)
     rate_err = np.array([s["rate_err_cps"] for s in lit], float)
-    g = np.array([_number(s["g2_zero"]) or np.nan for s in lit], float)
-    g_err = np.array([_number(s["g2_zero_err"]) or np.nan for s in lit], float)
+    g = np.array([_or_nan(s["g2_zero"]) for s in lit], float)
+    g_err = np.array([_or_nan(s["g2_zero_err"]) for s in lit], float)
+    lit_power = power[np.isfinite(power) & (power > 0)]
+    if lit_power.size < 3 or lit_power.max() < 1.5 * lit_power.min():
+        if lit_power.size:
+            result["warnings"].append(
+                "the power at the sample spans less than a factor 1.5 over the steps: no "
+                "saturation or cascade fit (does the meter see the excitation?)")
+        return
+    if np.sum(rate > 5 * rate_err) < 3:
+        result["warnings"].append("fewer than three steps count clearly (5 sigma) above the "
+                                  "dark counts: no saturation or cascade fit")  # fmt: skip
+        return
     rho = np.array([_pair_fraction(s) for s in lit], float)
-    for s, r in zip(lit, rho, strict=True):
-        s["signal_fraction_pair"] = float(r)
+    sat, cascade = _alternate(result, power, rate, rate_err, g, g_err, rho)
+    if sat is None:
+        return
+    n = power / sat.p_sat_w
+    result["saturation"] = _saturation_block(sat, n, result["power_from"])
+    for s, x, r in zip(lit, n, rho, strict=True):
+        s["mean_excitations"], s["signal_fraction_pair"] = float(x), float(r)
+        if cascade is not None:
+            s["g2_zero_model"] = float(with_background(cascade_g2_zero(x, cascade.qy_ratio), r, 1))
+    if cascade is not None:
+        gated = any(s["gate_ns"] is not None for s in lit)
+        result["cascade"] = {
+            "qy_ratio": cascade.qy_ratio, "qy_ratio_err": cascade.qy_ratio_err,
+            "reduced_chi2": cascade.reduced_chi2, "steps": cascade.n,
+            "note": "g2(0) = 2 r P2 / (P1 + r P2)^2 with r = QY(BX)/QY(X), " + (
+                "g2 gated: its dark counts' share is not known and not taken off" if gated else
+                "no dark step: no dark counts taken off" if result["dark_cps"] is None else
+                "the dark counts' share taken into account"),
+        }  # fmt: skip
+    good = np.isfinite(g) & np.isfinite(g_err)
+    if good.any():
+        k = int(np.flatnonzero(good)[np.argmin(n[good])])
+        result["low_power"] = _low_power_block(lit[k]["file"], n[k], g[k], g_err[k], rho[k])
+
+
+def _alternate(result, power, rate, rate_err, g, g_err, rho):
+    """The saturation and cascade fits, each using the other's latest result; the last good
+    pair (a fit that fails in a later round keeps the earlier one, with a warning)."""
     ratio, sat, cascade = 0.0, None, None
     for _ in range(ROUNDS):
         try:
             sat = fit_saturation(power, rate, rate_err, ratio)
         except ValueError as exc:
             result["warnings"].append(f"saturation: {exc}")
-            return
-        n = power / sat.p_sat_w
+            break
         try:
-            cascade = fit_cascade(n, g, g_err, rho, 1.0)
+            cascade = fit_cascade(power / sat.p_sat_w, g, g_err, rho, 1.0)
         except ValueError as exc:
             result["warnings"].append(f"cascade: {exc}")
-            cascade = None
             break
         ratio = cascade.qy_ratio
-    n = power / sat.p_sat_w
-    for s, x in zip(lit, n, strict=True):
-        s["mean_excitations"] = float(x)
-    note = None
+    return sat, cascade
+
+
+def _saturation_block(sat, n: np.ndarray, power_from: str) -> dict[str, Any]:
+    notes = []
     if sat.reduced_chi2 > 3:
-        note = (f"the rates scatter {math.sqrt(sat.reduced_chi2):.1f}x more than counting "
-                "explains (blinking, drift): the errors are scaled by that")  # fmt: skip
-    if n.max() < 1:
-        note = (note + "; " if note else "") + ("no step reaches saturation (<N> < 1): P_sat "
-                                                "is an extrapolation")  # fmt: skip
-    result["saturation"] = {
+        notes.append(f"the rates scatter {math.sqrt(sat.reduced_chi2):.1f}x more than counting "
+                     "explains (blinking, drift): the errors are scaled by that")  # fmt: skip
+    if np.nanmax(n) < 1:
+        notes.append("no step reaches saturation (<N> < 1): P_sat is an extrapolation")
+    if not sat.p_sat_err_w > 0:
+        notes.append("the fit gives no uncertainty (too few steps or a degenerate fit)")
+    return {
         "model": "I = I_sat (P(N>=1) + r P(N>=2)), <N> = P/P_sat" if sat.qy_ratio else
                  "I = I_sat (1 - exp(-P/P_sat))",
         "i_sat_cps": sat.i_sat_cps, "i_sat_err_cps": sat.i_sat_err_cps, "p_sat": sat.p_sat_w,
-        "p_sat_err": sat.p_sat_err_w, "unit": "W" if result["power_from"] == "meter" else None,
+        "p_sat_err": sat.p_sat_err_w, "unit": "W" if power_from == "meter" else None,
         "qy_ratio_used": sat.qy_ratio, "reduced_chi2": sat.reduced_chi2, "steps": sat.n,
-        "note": note,
+        "note": "; ".join(notes) or None,
     }  # fmt: skip
-    if cascade is not None:
-        result["cascade"] = {
-            "qy_ratio": cascade.qy_ratio, "qy_ratio_err": cascade.qy_ratio_err,
-            "reduced_chi2": cascade.reduced_chi2, "steps": cascade.n,
-            "note": "g2(0) = 2 r P2 / (P1 + r P2)^2 with r = QY(BX)/QY(X), the dark counts' "
-                    "share taken into account" + ("" if result["dark_cps"] is not None else
-                                                  " (no dark step: none assumed)"),
-        }  # fmt: skip
-        for s, x, r in zip(lit, n, rho, strict=True):
-            s["g2_zero_model"] = float(with_background(cascade_g2_zero(x, cascade.qy_ratio), r, 1))
-    good = np.isfinite(g) & np.isfinite(g_err)
-    if good.any():
-        k = int(np.flatnonzero(good)[np.argmin(n[good])])
-        low = lit[k]
-        corrected = 1.0 + (g[k] - 1.0) / rho[k] if rho[k] > 0 else np.nan
-        result["low_power"] = {
-            "file": low["file"], "mean_excitations": float(n[k]), "g2_zero": float(g[k]),
-            "g2_zero_err": float(g_err[k]), "g2_zero_dark_corrected": float(corrected),
-            "g2_zero_err_dark_corrected": float(g_err[k] / rho[k]) if rho[k] > 0 else None,
-            "note": None if n[k] < 0.2 else f"the lowest power has <N> = {n[k]:.2f}: g2(0) "
-                    "there is above QY(BX)/QY(X)",
-        }  # fmt: skip
+
+
+def _low_power_block(file: str, n: float, g: float, g_err: float, rho: float) -> dict[str, Any]:
+    corrected = 1.0 + (g - 1.0) / rho if rho > 0 else np.nan
+    return {
+        "file": file, "mean_excitations": float(n), "g2_zero": float(g),
+        "g2_zero_err": float(g_err), "g2_zero_dark_corrected": float(corrected),
+        "g2_zero_err_dark_corrected": float(g_err / rho) if rho > 0 else None,
+        "note": None if n < 0.2 else f"the lowest power has <N> = {n:.2f}: g2(0) there is "
+                "above QY(BX)/QY(X)",
+    }  # fmt: skip
 
 
 def _pair_fraction(s: Mapping[str, Any]) -> float:

@@ -90,6 +90,16 @@ class Setting:
         return number
 
 
+def check_position(checked: Mapping[str, Any], positions: int, device: str) -> None:
+    """A filter wheel's ``position`` (from 1) within its ``positions``; a
+    :class:`SettingsError` otherwise."""
+    if checked.get("position", 1) > positions:
+        raise SettingsError(
+            f"{device}: setting 'position' must be within 1 .. {positions}, "
+            f"got {checked['position']}"
+        )
+
+
 def check_settings(
     table: Mapping[str, Setting], settings: Mapping[str, Any], device: str
 ) -> dict[str, Any]:
@@ -260,6 +270,11 @@ class Instrument(_Device, ABC):
     @abstractmethod
     def configure(self, **settings: Any) -> None:
         """Apply ``settings`` (checked first)."""
+
+    def check(self, **settings: Any) -> dict[str, Any]:
+        """``settings`` checked as :meth:`configure` would, nothing sent; a
+        :class:`SettingsError` names the one refused."""
+        return check_settings(self.SETTINGS, settings, self.NAME)
 
     @abstractmethod
     def readings(self) -> dict[str, Any]:
