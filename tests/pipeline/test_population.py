@@ -118,15 +118,17 @@ def test_a_separate_scheduler_and_a_killed_worker_lose_no_row(folder, tmp_path, 
         assert killed.is_set() and workers[0].wait(10) == -signal.SIGKILL
         table = {r["file"]: r for r in read_table(out, force=False)}
         assert set(table) == {str(f) for f in files} and len(rows) == len(files)
-        assert [p for p, r in table.items() if r["error"]] == [str(where / "broken.ptu")]
+        errors = {p: r["error"] for p, r in table.items() if r["error"]}
+        assert list(errors) == [str(where / "broken.ptu")], errors
     finally:
         for process in [*workers, scheduler]:
             process.terminate()
         for process in [*workers, scheduler]:
             try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # a worker still looking for its scheduler
                 process.kill()
+                process.wait(10)
 
 
 def _wait_for_workers(address: str, n: int) -> None:
@@ -158,7 +160,7 @@ def test_bad_batches_are_one_line_errors(tmp_path, capsys):
     assert "--workers is for the local cluster" in capsys.readouterr().err
 
 
-def test_a_rerun_redoes_errors_and_new_names_and_force_keeps_other_rows(folder, tmp_path):
+def test_a_rerun_redoes_changed_files_and_new_names_and_force_keeps_other_rows(folder, tmp_path):
     _, files = folder
     chosen = [tmp_path / f"dot{k}.h5" for k in range(3)]
     for k, path in enumerate(chosen):
@@ -173,7 +175,7 @@ def test_a_rerun_redoes_errors_and_new_names_and_force_keeps_other_rows(folder, 
     copy.write_bytes(chosen[1].read_bytes())
     states = []
     rows = population([tmp_path], out, workers=1, progress=states.append)
-    assert states[-1].made == 2 and states[-1].skipped == 3  # the error and the new name
+    assert states[-1].made == 2 and states[-1].skipped == 3  # the mended file and the new name
     assert [Path(r["file"]).name for r in rows] == ["dot0.h5", "dot1.h5", "dot2.h5", "late.h5",
                                                     "copy.h5"]  # fmt: skip
     assert all(r["error"] is None for r in rows)
@@ -186,6 +188,10 @@ def test_a_task_lost_on_the_cluster_is_an_error_row():
         def result(self):
             raise RuntimeError("worker died 3 times")
 
-    row = _row(Lost(), "/data/x.ptu")
+    class Client:
+        def submit(self, *args, **kwargs):
+            return Lost()
+
+    row = _row(Client(), Lost(), "/data/x.ptu", {})
     assert row["error"] == ("/data/x.ptu: analysis failed on the cluster (RuntimeError: worker "
                             "died 3 times)")

@@ -86,25 +86,25 @@ def population(
     files = [str(p) for p in run_files(paths)]
     earlier = [] if out is None else read_table(out, force)
     key = settings_sha256(settings)
-    # a row is done for the same file, content and settings, when it is not an error (those
-    # are tried again)
+    # a row is done for the same file, content and settings (a file that failed fails again
+    # unless it changed; a task lost on the cluster has no content hash and is tried again)
     done = set() if force else {(r.get("file"), r.get("content_sha256"), r.get("settings_sha256"))
-                                for r in earlier if r.get("error") is None}  # fmt: skip
+                                for r in earlier if r.get("content_sha256")}  # fmt: skip
     state = BatchProgress(total=len(files))
     with _client(scheduler, workers) as client:
         todo, digests = _not_done(client, files, key, done, state) if done else (files, None)
         if progress is not None:
             progress(state)
-        futures = client.map(file_row, todo, digests or [None] * len(todo), settings=settings,
-                             settings_key=key, threads=THREADS_PER_FILE, pure=False,
-                             retries=RETRIES)  # fmt: skip
+        task = {"settings": settings, "settings_key": key, "threads": THREADS_PER_FILE,
+                "pure": False, "retries": RETRIES}  # fmt: skip
+        futures = client.map(file_row, todo, digests or [None] * len(todo), **task)
         paths = {f.key: path for f, path in zip(futures, todo, strict=True)}
         saved = time.monotonic()
         try:
             from distributed import as_completed
 
             for future in as_completed(futures):
-                row = _row(future, paths[future.key])
+                row = _row(client, future, paths[future.key], task)
                 state.rows.append(row)
                 state.made += 1
                 state.failed += row["error"] is not None
@@ -139,11 +139,16 @@ def _digest(path: str) -> str | None:
         return None
 
 
-def _row(future: Any, path: str) -> dict[str, Any]:
-    """The future's row; a task that failed on the cluster (its worker died more often than
-    Dask allows, a result that could not come back) is an error row too."""
+def _row(client: Any, future: Any, path: str, task: dict[str, Any]) -> dict[str, Any]:
+    """The future's row. A task that failed on the cluster (its worker died more often than
+    Dask allows, a result lost with its worker before it came back) is submitted once more,
+    then it is an error row."""
     try:
         return future.result()
+    except Exception:
+        pass
+    try:
+        return client.submit(file_row, path, None, **task).result()
     except Exception as exc:  # the batch goes on, the row says what happened
         return {"file": path, "error": f"{path}: analysis failed on the cluster "
                 f"({type(exc).__name__}: {exc})", "content_sha256": None,
