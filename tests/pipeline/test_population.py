@@ -195,3 +195,14 @@ def test_a_task_lost_on_the_cluster_is_an_error_row():
     row = _row(Client(), Lost(), "/data/x.ptu", {})
     assert row["error"] == ("/data/x.ptu: analysis failed on the cluster (RuntimeError: worker "
                             "died 3 times)")
+
+
+def test_a_glob_is_taken_as_given_in_a_folder_with_brackets(tmp_path, monkeypatch):
+    from tagstream.pipeline.population_paths import run_files
+
+    folder = tmp_path / "run[1]"
+    folder.mkdir()
+    (folder / "a.ptu").write_bytes(b"x")
+    (folder / ".hidden.ptu").write_bytes(b"x")
+    monkeypatch.chdir(folder)
+    assert run_files(["*.ptu"]) == [folder / "a.ptu"]

@@ -316,3 +316,29 @@ def test_bad_series_are_one_line_errors_and_record_nothing(tmp_path, capsys):
     assert main(["analyze-series", str(folder)]) == 2
     assert "not a series index" in capsys.readouterr().err
     assert (folder / "mine.txt").read_text() == "keep"
+
+
+def test_the_figure_and_text_take_fits_without_an_uncertainty(tmp_path):
+    from tagstream.analysis.plots_series import series_figure
+    from tagstream.cli.analyze_series import text_lines
+
+    steps = [{"file": f"step-{k:02d}.h5", "dark": False, "error": None, "note": None,
+              "power": p, "power_w": p, "mean_excitations": p / 1e-6, "rate_cps": r,
+              "rate_err_cps": 10.0, "rates_cps": {"A": r}, "g2_zero": 0.0,
+              "g2_zero_err": 0.01, "g2_zero_model": 0.02, "tau_ns": 4.0, "on_fraction": None}
+             for k, (p, r) in enumerate([(1e-7, 1e4), (1e-6, 6e4), (5e-6, 1e5)])]  # fmt: skip
+    result = {
+        "power_from": "meter", "setting": "power_percent", "steps": steps, "warnings": [],
+        "saturation": {"p_sat": 1e-6, "p_sat_err": None, "i_sat_cps": 1e5, "i_sat_err_cps": None,
+                       "qy_ratio_used": 0.0, "reduced_chi2": 1.0, "note": None},
+        "cascade": {"qy_ratio": 0.02, "qy_ratio_err": None, "reduced_chi2": 1.0, "note": "n"},
+        "low_power": {"mean_excitations": 0.1, "g2_zero": 0.0, "g2_zero_err": 0.01,
+                      "g2_zero_dark_corrected": None, "g2_zero_err_dark_corrected": None,
+                      "note": None},
+    }  # fmt: skip
+    series_figure(result, tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    text = "\n".join(text_lines(result))
+    assert "P_sat = 1 (no error) µW" in text and "0.000 ± 0.010" in text
+    assert "without the dark counts" not in text
+

@@ -22,6 +22,16 @@ def value_with_error(value: float, error: float) -> str:
     return f"{value:.{digits}f} ± {error:.{digits}f}"
 
 
+def plus_minus(value: float | None, error: float | None, spec: str) -> str:
+    """``value ± error`` both in format ``spec``; ``(no error)`` where the uncertainty is missing
+    or zero, ``-`` for no value."""
+    if value is None:
+        return "-"
+    if not error:
+        return f"{format(value, spec)} (no error)"
+    return f"{format(value, spec)} ± {format(error, spec)}"
+
+
 def seconds(s: float) -> str:
     """A duration: ``12.5 ms`` below a second, else ``3.2 s``."""
     return f"{s * 1e3:.3g} ms" if abs(s) < 1 else f"{s:.4g} s"

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .formatting import plus_minus
 from .saturation import cascade_g2_zero, saturation_curve
 
 
@@ -34,8 +35,8 @@ def series_figure(result: Mapping[str, Any], path: str | PathLike) -> None:
     if sat:
         x = np.linspace(0, np.nanmax(p) * 1.05, 200)
         fit = saturation_curve(x / scale, sat["i_sat_cps"], sat["p_sat"], sat["qy_ratio_used"])
-        ax_rate.plot(x, fit / 1e3, "C3-", label=f"P_sat = {sat['p_sat'] * scale:.3g} "
-                     f"± {sat['p_sat_err'] * scale:.2g} {shown}")  # fmt: skip
+        p_sat = plus_minus(sat["p_sat"] * scale, (sat["p_sat_err"] or 0) * scale, ".3g")
+        ax_rate.plot(x, fit / 1e3, "C3-", label=f"P_sat = {p_sat} {shown}")
         ax_rate.axhline(sat["i_sat_cps"] / 1e3, color="C3", ls=":", lw=0.8)
     ax_rate.set_xlabel(f"power at the sample ({shown})")
     ax_rate.set_ylabel("count rate (kcps)")
@@ -49,8 +50,9 @@ def series_figure(result: Mapping[str, Any], path: str | PathLike) -> None:
         if cascade:
             x = np.geomspace(max(np.nanmin(n) * 0.7, 1e-3), np.nanmax(n) * 1.3, 200)
             ax_g2.plot(x, cascade_g2_zero(x, cascade["qy_ratio"]), "C3-", lw=1,
-                       label=f"cascade, QY(BX)/QY(X) = {cascade['qy_ratio']:.3g} ± "
-                       f"{cascade['qy_ratio_err']:.2g} (no dark counts)")  # fmt: skip
+                       label=f"cascade, QY(BX)/QY(X) = "
+                       f"{plus_minus(cascade['qy_ratio'], cascade['qy_ratio_err'], '.3g')} "
+                       "(no dark counts)")  # fmt: skip
             ax_g2.plot(n, _values(steps, "g2_zero_model"), "C3x", ms=8,
                        label="the fit at each step, with its dark counts")  # fmt: skip
         ax_g2.set_xscale("log")

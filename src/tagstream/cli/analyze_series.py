@@ -8,6 +8,7 @@ import csv
 import json
 import sys
 
+from ..analysis.formatting import plus_minus
 from ..pipeline.offline import load_analysis_settings
 from ..pipeline.series_analysis import analyze_series
 from .batch import Progress
@@ -97,29 +98,32 @@ def text_lines(result: dict) -> list[str]:
                          f"{sum(v or 0 for v in s['rates_cps'].values()) / 1e3:>8.3f}  "
                          "(dark step: shutter closed)")  # fmt: skip
             continue
+        g2 = plus_minus(s["g2_zero"], s["g2_zero_err"], ".3f")
         lines.append(
             f"{s['file']:18s} {_num(power, '.3f'):>16s} "
             f"{_num(s.get('mean_excitations'), '.3f'):>7s} {_num(s['rate_cps'] / 1e3, '.1f'):>8s} "
-            f"{_pm(s['g2_zero'], s['g2_zero_err'], '.3f'):>15s} {_num(s['tau_ns'], '.2f'):>7s} "
+            f"{g2:>15s} {_num(s['tau_ns'], '.2f'):>7s} "
             f"{_num(s['on_fraction'], '.2f'):>5s}" + (f"  note: {s['note']}" if s["note"] else "")
         )
     sat, cascade, low = result["saturation"], result["cascade"], result["low_power"]
     if sat:
-        p_sat = _pm(sat["p_sat"] * scale, (sat["p_sat_err"] or 0) * scale, ".4g")
-        i_sat = _pm(sat["i_sat_cps"] / 1e3, (sat["i_sat_err_cps"] or 0) / 1e3, ".1f")
+        p_sat = plus_minus(sat["p_sat"] * scale, (sat["p_sat_err"] or 0) * scale, ".4g")
+        i_sat = plus_minus(sat["i_sat_cps"] / 1e3, (sat["i_sat_err_cps"] or 0) / 1e3, ".1f")
         lines.append(f"saturation: P_sat = {p_sat} {unit}, I_sat = {i_sat} kcps, reduced chi2 "
                      f"{sat['reduced_chi2']:.2f}")  # fmt: skip
         if sat["note"]:
             lines.append(f"  note: {sat['note']}")
     if cascade:
-        ratio = _pm(cascade["qy_ratio"], cascade["qy_ratio_err"], ".4f")
+        ratio = plus_minus(cascade["qy_ratio"], cascade["qy_ratio_err"], ".4f")
         lines.append(f"cascade: QY(BX)/QY(X) = {ratio} (reduced chi2 "
                      f"{cascade['reduced_chi2']:.2f}); {cascade['note']}")  # fmt: skip
     if low:
-        measured = _pm(low["g2_zero"], low["g2_zero_err"], ".4f")
-        clean = _pm(low["g2_zero_dark_corrected"], low["g2_zero_err_dark_corrected"], ".4f")
-        lines.append(f"lowest power: <N> = {low['mean_excitations']:.3f}, g2(0) = {measured}, "
-                     f"without the dark counts {clean}")  # fmt: skip
+        measured = plus_minus(low["g2_zero"], low["g2_zero_err"], ".4f")
+        clean = low["g2_zero_dark_corrected"]
+        clean = "" if clean is None else (", without the dark counts " + plus_minus(
+            clean, low["g2_zero_err_dark_corrected"], ".4f"))  # fmt: skip
+        lines.append(f"lowest power: <N> = {low['mean_excitations']:.3f}, g2(0) = "
+                     f"{measured}{clean}")  # fmt: skip
         if low["note"]:
             lines.append(f"  note: {low['note']}")
     lines += [f"warning: {w}" for w in result["warnings"]]
@@ -129,11 +133,3 @@ def text_lines(result: dict) -> list[str]:
 def _num(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
-
-def _pm(value, err, spec: str) -> str:
-    """``value ± err``; ``(no error)`` where the uncertainty is missing or zero."""
-    if value is None:
-        return "-"
-    if not err:
-        return f"{format(value, spec)} (no error)"
-    return f"{format(value, spec)} ± {format(err, spec)}"

@@ -35,8 +35,9 @@ def run_files(paths: Sequence[str | Path]) -> list[Path]:
             if not inside:
                 raise TagstreamError(f"{path}: no run files in this folder ({_suffixes()})")
             found.update(dict.fromkeys(inside))
-        elif glob.has_magic(str(given)):
-            matched = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+        elif glob.has_magic(str(given)):  # the pattern as given (the folder's name is no pattern)
+            pattern = str(Path(given).expanduser())
+            matched = sorted(Path(p).absolute() for p in glob.glob(pattern, recursive=True))
             matched = [p for p in matched if p.is_file() and not p.name.startswith(".")]
             if not matched:
                 raise TagstreamError(f"{given}: the pattern matches no file")

@@ -100,15 +100,16 @@ def check_steps(config: SeriesConfig, devices: dict) -> None:
     if s.meter and not isinstance(devices[s.meter].readings().get("power_w"), (int, float)):
         raise TagstreamError(f"[series] meter = {s.meter!r}: {devices[s.meter].NAME} reads no "
                              "power (power_w)")  # fmt: skip
-    values = s.values if config.run.source.bench else s.values[:1]
+    emulated = config.run.instruments[s.instrument].device.startswith("simulated-")
+    values = s.values if emulated else s.values[:1]  # hardware is not swept before the series
     try:
         for value in values:  # an emulated bench: through every step's power, nothing recorded
-            if config.run.source.bench:
+            if emulated:
                 stepped.configure(**{s.setting: value})
             with open_source(config.run.source, None):
                 pass
     finally:
-        if config.run.source.bench:
+        if emulated:
             stepped.configure(**{s.setting: s.values[0]})
 
 

@@ -217,7 +217,10 @@ def parse_run_config(
 
 
 def _check_bench(source: SourceSettings, instruments: dict[str, InstrumentSettings]) -> None:
-    """Emulated bench instruments act only on a simulated dot that follows their bench."""
+    """Emulated bench instruments act only on a simulated dot that follows their bench (a
+    config without a source, for `replay`, opens no instrument)."""
+    if source == SourceSettings():
+        return
     for label, inst in instruments.items():
         if not inst.device.startswith("simulated-"):
             continue

@@ -56,7 +56,7 @@ def series_result(index: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> di
     dark_cps = _dark_rates(dark[0] if dark else None, warnings)
     metered = all(isinstance(s["power_w"], (int, float)) for s in lit) and bool(lit)
     by_setting = not metered and "power" in str(index.get("setting"))
-    if not metered:
+    if not metered and lit:
         warnings.append(
             "no power meter reading for every step: the stepped setting's value stands for the "
             "power (P_sat is then in its units)" if by_setting else
@@ -66,7 +66,8 @@ def series_result(index: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> di
         )  # fmt: skip
     gated = any(s["gate_ns"] is not None for s in lit)
     for s in steps:
-        s["power"] = s["power_w"] if metered else (_number(s["value"]) if by_setting else None)
+        by_value = by_setting and not s["dark"]  # the dark step's value is no power
+        s["power"] = s["power_w"] if metered else (_number(s["value"]) if by_value else None)
         _above_dark(s, dark_cps, gated)
     result: dict[str, Any] = {
         "folder": index.get("folder"), "instrument": index.get("instrument"),
@@ -151,11 +152,15 @@ def _fits(result: dict[str, Any], lit: list[dict[str, Any]]) -> None:
     g = np.array([_or_nan(s["g2_zero"]) for s in lit], float)
     g_err = np.array([_or_nan(s["g2_zero_err"]) for s in lit], float)
     lit_power = power[np.isfinite(power) & (power > 0)]
-    if lit_power.size < 3 or lit_power.max() < 1.5 * lit_power.min():
+    if lit_power.size < 3:
         if lit_power.size:
-            result["warnings"].append(
-                "the power at the sample spans less than a factor 1.5 over the steps: no "
-                "saturation or cascade fit (does the meter see the excitation?)")
+            result["warnings"].append("fewer than three steps with a power: no saturation or "
+                                      "cascade fit")  # fmt: skip
+        return
+    if lit_power.max() < 1.5 * lit_power.min():
+        result["warnings"].append(
+            "the power at the sample spans less than a factor 1.5 over the steps: no "
+            "saturation or cascade fit (does the meter see the excitation?)")
         return
     if np.sum(rate > 5 * rate_err) < 3:
         result["warnings"].append("fewer than three steps count clearly (5 sigma) above the "
@@ -181,10 +186,12 @@ def _fits(result: dict[str, Any], lit: list[dict[str, Any]]) -> None:
                 "no dark step: no dark counts taken off" if result["dark_cps"] is None else
                 "the dark counts' share taken into account"),
         }  # fmt: skip
-    good = np.isfinite(g) & np.isfinite(g_err)
+    good = np.isfinite(g) & np.isfinite(g_err) & np.isfinite(n)
     if good.any():
         k = int(np.flatnonzero(good)[np.argmin(n[good])])
-        result["low_power"] = _low_power_block(lit[k]["file"], n[k], g[k], g_err[k], rho[k])
+        known = result["dark_cps"] is not None and not any(s["gate_ns"] is not None for s in lit)
+        result["low_power"] = _low_power_block(lit[k]["file"], n[k], g[k], g_err[k],
+                                               rho[k] if known else None)  # fmt: skip
 
 
 def _alternate(result, power, rate, rate_err, g, g_err, rho):
@@ -225,12 +232,17 @@ def _saturation_block(sat, n: np.ndarray, power_from: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _low_power_block(file: str, n: float, g: float, g_err: float, rho: float) -> dict[str, Any]:
-    corrected = 1.0 + (g - 1.0) / rho if rho > 0 else np.nan
+def _low_power_block(
+    file: str, n: float, g: float, g_err: float, rho: float | None
+) -> dict[str, Any]:
+    """The lowest power's g2(0), and without the dark counts when their share ``rho`` is known
+    (a dark step, no gate)."""
+    ok = rho is not None and rho > 0
     return {
         "file": file, "mean_excitations": float(n), "g2_zero": float(g),
-        "g2_zero_err": float(g_err), "g2_zero_dark_corrected": float(corrected),
-        "g2_zero_err_dark_corrected": float(g_err / rho) if rho > 0 else None,
+        "g2_zero_err": float(g_err),
+        "g2_zero_dark_corrected": float(1.0 + (g - 1.0) / rho) if ok else None,
+        "g2_zero_err_dark_corrected": float(g_err / rho) if ok else None,
         "note": None if n < 0.2 else f"the lowest power has <N> = {n:.2f}: g2(0) there is "
                 "above QY(BX)/QY(X)",
     }  # fmt: skip
