@@ -9,8 +9,7 @@ from tagstream.sources.device_protocol import (
     DeviceError,
     Instrument,
     Setting,
-    check_position,
-    check_settings,
+    check_wheel_settings,
 )
 
 from .prompt_serial import PromptSerial
@@ -33,9 +32,7 @@ class Fw102c(Instrument):
 
     def check(self, **settings: Any) -> dict[str, Any]:
         """``settings`` checked, nothing sent: ``position`` within this wheel's positions."""
-        checked = check_settings(self.SETTINGS, settings, self.NAME)
-        check_position(checked, self.positions, self.NAME)
-        return checked
+        return check_wheel_settings(self.SETTINGS, settings, self.positions, self.NAME)
 
     def configure(self, **settings: Any) -> None:
         """Apply ``settings`` (checked first): turn to ``position`` (from 1)."""

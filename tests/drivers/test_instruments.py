@@ -79,39 +79,37 @@ def test_the_shutter_opens_once_and_stays_open():
         assert emu.commands == ["*idn?", "ens?", "ens", "ens?", "ens?", "ens?"]
 
 
+def emulated_instruments(wheel_port: str, shutter_port: str, /, **settings: str) -> str:
+    """The ``[instruments.*]`` tables of the four adapters on their emulators (the wheel and
+    the shutter on the pseudo-terminals ``wheel_port`` and ``shutter_port``); ``settings``: a
+    TOML inline table per label (``laser``, ``power``, ``nd_wheel``, ``shutter``)."""
+    where = {"laser": ("scpi-pulsed-laser", LASER, SIM), "power": ("thorlabs-pm100d", METER, SIM),
+             "nd_wheel": ("thorlabs-fw102c", wheel_port, None),
+             "shutter": ("thorlabs-sc10", shutter_port, None)}  # fmt: skip
+    tables = []
+    for label, (device, address, backend) in where.items():
+        lines = [f"[instruments.{label}]", f'device = "{device}"', f'address = "{address}"']
+        if backend:
+            lines.append(f'options = {{ backend = "{backend}" }}')
+        if label in settings:
+            lines.append(f"settings = {settings[label]}")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables) + "\n"
+
+
 def test_a_run_records_the_instruments_readings(tmp_path):
     with (
         ThorlabsSerialEmulator("fw102c") as wheel,
         ThorlabsSerialEmulator("sc10") as shutter,
     ):
         config = tmp_path / "run.toml"
-        config.write_text(f"""
-[source]
-simulator = "cw-antibunching"
-realtime = false
+        config.write_text('[source]\nsimulator = "cw-antibunching"\nrealtime = false\n\n'
+                          + emulated_instruments(
+                              wheel.port, shutter.port,
+                              laser="{ rate_hz = 40e6, power_percent = 30, enabled = true }",
+                              power="{ wavelength_nm = 532 }", nd_wheel="{ position = 4 }",
+                              shutter="{ open = true }"))  # fmt: skip
 
-[instruments.laser]
-device = "scpi-pulsed-laser"
-address = "{LASER}"
-options = {{ backend = "{SIM}" }}
-settings = {{ rate_hz = 40e6, power_percent = 30, enabled = true }}
-
-[instruments.power]
-device = "thorlabs-pm100d"
-address = "{METER}"
-options = {{ backend = "{SIM}" }}
-settings = {{ wavelength_nm = 532 }}
-
-[instruments.nd_wheel]
-device = "thorlabs-fw102c"
-address = "{wheel.port}"
-settings = {{ position = 4 }}
-
-[instruments.shutter]
-device = "thorlabs-sc10"
-address = "{shutter.port}"
-settings = {{ open = true }}
-""")
         out = tmp_path / "run.h5"
         assert main(["run", str(config), "--duration", "0.5s", "-o", str(out)]) == 0
     with ts.open(out) as run:

@@ -29,6 +29,24 @@ def dot(rng: np.random.Generator, duration_ps: int = 50 * 10**9):
     return batch
 
 
+def _hydraharp_records(batch, period_ps: int) -> np.ndarray:
+    """HydraHarp T3 records of a T3 batch of the generator (sync count, channel, nanotime)."""
+    nsync = batch.timestamps // period_ps
+    field = batch.channels.astype(np.int64) - 1  # HydraHarp family: channel field + 1
+    records, _ = encode("HydraHarp2T3", nsync, np.zeros(nsync.size, np.int64), field,
+                        batch.nanotimes.astype(np.int64))  # fmt: skip
+    return records
+
+
+def ptu_of(batch, path: Path, period_ps: int) -> Path:
+    """A HydraHarp T3 PTU file at ``path`` written by the test encoder from a generator batch,
+    its header stating the batch's duration as the acquisition time."""
+    ms = round((batch.t_end - batch.t_begin) * 1e-9)
+    stated = [("MeasDesc_AcquisitionTime", -1, "Int8", ms), ("TTResult_StopAfter", -1, "Int8", ms)]
+    return ptu_file(path, "HydraHarp2T3", _hydraharp_records(batch, period_ps), UNIT_PS * 1e-12,
+                    1e12 / period_ps, extra_tags=stated)  # fmt: skip
+
+
 def write(path: Path, fmt: str, rng: np.random.Generator) -> Path:
     """A run file of format ``fmt`` (one of :data:`FORMATS`) at ``path`` (suffix added)."""
     if fmt == "ours":
@@ -39,13 +57,10 @@ def write(path: Path, fmt: str, rng: np.random.Generator) -> Path:
         return out
     batch = dot(rng)
     nsync = batch.timestamps // PERIOD_PS
-    field = batch.channels.astype(np.int64) - 1  # HydraHarp family: channel field + 1
-    if fmt in ("ptu", "ht3"):
-        records, _ = encode("HydraHarp2T3", nsync, np.zeros(nsync.size, np.int64), field,
-                            batch.nanotimes.astype(np.int64))  # fmt: skip
-        if fmt == "ptu":
-            return ptu_file(path.with_suffix(".ptu"), "HydraHarp2T3", records, UNIT_PS * 1e-12,
-                            1e12 / PERIOD_PS)  # fmt: skip
+    if fmt == "ptu":
+        return ptu_of(batch, path.with_suffix(".ptu"), PERIOD_PS)
+    if fmt == "ht3":
+        records = _hydraharp_records(batch, PERIOD_PS)
         header = hydraharp_header(3, records.size, resolution_ps=float(UNIT_PS), binning=2,
                                   acquisition_ms=50)  # fmt: skip
         return legacy_file(path.with_suffix(".ht3"), header, records)

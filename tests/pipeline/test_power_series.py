@@ -22,8 +22,10 @@ from tagstream.analysis.saturation import (
 from tagstream.cli import main
 from tagstream.sources.optical_bench import bench
 
-from ..drivers.test_instruments import LASER, METER, SIM
+from ..drivers.test_instruments import emulated_instruments
 from ..emulators.thorlabs_serial import ThorlabsSerialEmulator
+from ..synthetic import pulsed_t3
+from .population_files import ptu_of
 
 # the dot and the setup: unequal detectors, a cable delay, a divided sync, dark counts
 P_SAT_W = 1.5e-6
@@ -179,30 +181,10 @@ def test_a_series_steps_real_adapters_through_their_emulators(tmp_path):
         ThorlabsSerialEmulator("sc10") as shutter,
     ):
         config = tmp_path / "series.toml"
-        config.write_text(f"""
-[source]
-simulator = "cspbi3-10nm"
-realtime = false
-
-[instruments.laser]
-device = "scpi-pulsed-laser"
-address = "{LASER}"
-options = {{ backend = "{SIM}" }}
-settings = {{ rate_hz = 10e6, power_percent = 30, enabled = true }}
-
-[instruments.power]
-device = "thorlabs-pm100d"
-address = "{METER}"
-options = {{ backend = "{SIM}" }}
-
-[instruments.nd_wheel]
-device = "thorlabs-fw102c"
-address = "{wheel.port}"
-
-[instruments.shutter]
-device = "thorlabs-sc10"
-address = "{shutter.port}"
-
+        laser = "{ rate_hz = 10e6, power_percent = 30, enabled = true }"
+        instruments = emulated_instruments(wheel.port, shutter.port, laser=laser)
+        config.write_text('[source]\nsimulator = "cspbi3-10nm"\nrealtime = false\n\n' + instruments
+                          + """
 [series]
 instrument = "nd_wheel"
 setting = "position"
@@ -342,3 +324,45 @@ def test_the_figure_and_text_take_fits_without_an_uncertainty(tmp_path):
     assert "P_sat = 1 (no error) µW" in text and "0.000 ± 0.010" in text
     assert "without the dark counts" not in text
 
+
+
+def test_analyze_series_on_files_of_the_separately_written_generator(tmp_path):
+    """Steps made by ``tests/synthetic`` (not the simulator) and written as PTU files by the
+    test encoder: per pulse the X photon with QY(X)·P(N>=1), the BX photon with QY(BX)·P(N>=2),
+    both in one pulse with QY(X)·QY(BX)·P(N>=2); dark counts in every step."""
+    period_ps, p_sat_w, qx, qb, eta, dark = 100_000, 2e-6, 0.8, 0.04, 0.15, 120.0
+    powers = [0.15e-6, 0.3e-6, 0.6e-6, 1.2e-6, 2.4e-6, 4e-6, 6e-6, 8e-6]
+    rng = np.random.default_rng(3)
+    steps = []
+    for k, power in enumerate([0.0, *powers]):
+        n = power / p_sat_w
+        big_p1 = -math.expm1(-n)
+        big_p2 = big_p1 - n * math.exp(-n)
+        both = qx * qb * big_p2  # two photons in the pulse
+        one = qx * big_p1 + qb * big_p2 - 2 * both  # exactly one
+        g2 = 2 * both / (one + 2 * both) ** 2 if both else 0.0
+        batch, _ = pulsed_t3(rng, 2 * 10**12, period_ps=period_ps, p1=max(one, 1e-12), g2_zero=g2,
+                             tau_ps=4_000.0, eta=eta, dark_cps=dark, unit_ps=4)  # fmt: skip
+        name = "step-00-dark.ptu" if k == 0 else f"step-{k:02d}.ptu"
+        ptu_of(batch, tmp_path / name, period_ps)
+        steps.append({"file": name, "value": k, "dark": k == 0, "power_w": power})
+    index = {"made_by": "tagstream series", "setting": "power_percent", "steps": steps}
+    (tmp_path / "series.json").write_text(json.dumps(index))
+    out = tmp_path / "result.json"
+    assert main(["analyze-series", str(tmp_path), "--json", str(out), "--workers", "2"]) == 0
+    result = json.loads(out.read_text())
+    sat, cascade, low = result["saturation"], result["cascade"], result["low_power"]
+    assert sat["p_sat"] == pytest.approx(p_sat_w, rel=0.05)
+    assert abs(sat["p_sat"] - p_sat_w) < 3 * sat["p_sat_err"] + 0.01 * p_sat_w, sat
+    assert abs(cascade["qy_ratio"] - qb / qx) < 3 * cascade["qy_ratio_err"], cascade
+    assert abs(result["dark_cps"] - 2 * dark) < 5 * math.sqrt(2 * dark / 2)
+    # the lowest power's g2(0) against the model: cascade pairs plus dark clicks
+    n = powers[0] / p_sat_w
+    big_p1, big_p2 = -math.expm1(-n), -math.expm1(-n) - n * math.exp(-n)
+    m = 0.5 * eta * (qx * big_p1 + qb * big_p2)  # detected photons per pulse and detector
+    pairs = 2 * (0.5 * eta) ** 2 * qx * qb * big_p2
+    beta = dark * period_ps * 1e-12
+    noise = 2 * m * beta + beta * beta
+    want = (pairs + noise) / (m * m + noise)
+    assert abs(low["g2_zero"] - want) < 3 * low["g2_zero_err"], (low, want)
+    assert abs(low["g2_zero_dark_corrected"] - qb / qx) < 3 * low["g2_zero_err_dark_corrected"]

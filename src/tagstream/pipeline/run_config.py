@@ -170,17 +170,23 @@ class RunConfig:
         return dataclasses.replace(metadata, channels=ChannelMap(channels), hbt_pair=pair)
 
 
-def load_run_config(path: str | os.PathLike) -> RunConfig:
-    """Read and check a live-run config file."""
-    file = Path(path)
+def read_toml(file: Path) -> tuple[dict[str, Any], str]:
+    """A config file's tables and its text; a missing file or invalid TOML is a
+    :class:`RunFileError` naming it."""
     try:
         text = file.read_text()
     except FileNotFoundError:
         raise RunFileError(file, "no such file") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise RunFileError(file, f"not valid TOML: {exc}") from None
+
+
+def load_run_config(path: str | os.PathLike) -> RunConfig:
+    """Read and check a live-run config file."""
+    file = Path(path)
+    raw, text = read_toml(file)
     try:
         return parse_run_config(raw, file.parent, text)
     except TagstreamError as exc:

@@ -18,14 +18,13 @@ A filter wheel steps the same way (``instrument = "nd_wheel"``, ``setting = "pos
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RunFileError, TagstreamError
+from ..errors import TagstreamError
 from ..tags import parse_time
-from .run_config import RunConfig, RunConfigError, parse_run_config
+from .run_config import RunConfig, RunConfigError, parse_run_config, read_toml
 
 KEYS = ("instrument", "setting", "values", "meter", "shutter", "duration", "settle", "folder")
 
@@ -64,14 +63,7 @@ def load_series_config(path: str | Path, duration: str | None = None) -> SeriesC
         does not have (one line naming the file and the setting).
     """
     file = Path(path)
-    try:
-        text = file.read_text()
-    except FileNotFoundError:
-        raise RunFileError(file, "no such file") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RunFileError(file, f"not valid TOML: {exc}") from None
+    raw, text = read_toml(file)
     try:
         table = raw.pop("series", None)
         if not isinstance(table, dict):

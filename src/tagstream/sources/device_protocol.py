@@ -90,14 +90,18 @@ class Setting:
         return number
 
 
-def check_position(checked: Mapping[str, Any], positions: int, device: str) -> None:
-    """A filter wheel's ``position`` (from 1) within its ``positions``; a
-    :class:`SettingsError` otherwise."""
+def check_wheel_settings(
+    table: Mapping[str, Setting], settings: Mapping[str, Any], positions: int, device: str
+) -> dict[str, Any]:
+    """A filter wheel's ``settings`` checked (:func:`check_settings`), its ``position`` (from 1)
+    within the wheel's ``positions``."""
+    checked = check_settings(table, settings, device)
     if checked.get("position", 1) > positions:
         raise SettingsError(
             f"{device}: setting 'position' must be within 1 .. {positions}, "
             f"got {checked['position']}"
         )
+    return checked
 
 
 def check_settings(
