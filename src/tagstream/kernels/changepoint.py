@@ -25,6 +25,9 @@ from numba import njit
 
 from .random import exponential
 
+#: Length of the segment the null distributions are drawn on, ps.
+SPAN_PS = 2**40
+
 
 @njit(nogil=True, cache=True)
 def _xlogx(x):
@@ -124,19 +127,10 @@ def null_maxima(n, trials, state):
     float64[trials]
     """
     out = np.empty(trials)
-    gaps = np.empty(n + 1)
-    t = np.empty(n, np.int64)
-    span = float(2**40)
+    t, gaps = np.empty(n, np.int64), np.empty(n + 1)
     for k in range(trials):
-        total = 0.0
-        for i in range(n + 1):
-            gaps[i] = exponential(state)
-            total += gaps[i]
-        acc = 0.0
-        for i in range(n):
-            acc += gaps[i]
-            t[i] = np.int64(acc / total * span)
-        out[k] = best_split(t, 0, n, 0, np.int64(span))[0]
+        _uniform_times(t, gaps, state)
+        out[k] = best_split(t, 0, n, 0, SPAN_PS)[0]
     return out
 
 
@@ -144,17 +138,23 @@ def null_maxima(n, trials, state):
 def null_pair_maxima(n, trials, spans, state):
     """As :func:`null_maxima` for the statistic of :func:`best_pair` with ``spans``."""
     out = np.empty(trials)
-    t = np.empty(n, np.int64)
-    gaps = np.empty(n + 1)
-    span = float(2**40)
+    t, gaps = np.empty(n, np.int64), np.empty(n + 1)
     for k in range(trials):
-        total = 0.0
-        for i in range(n + 1):
-            gaps[i] = exponential(state)
-            total += gaps[i]
-        acc = 0.0
-        for i in range(n):
-            acc += gaps[i]
-            t[i] = np.int64(acc / total * span)
-        out[k] = best_pair(t, 0, n, 0, np.int64(span), spans)[0]
+        _uniform_times(t, gaps, state)
+        out[k] = best_pair(t, 0, n, 0, SPAN_PS, spans)[0]
     return out
+
+
+@njit(nogil=True, cache=True)
+def _uniform_times(t, gaps, state):
+    """Fill ``t`` (int64[n]) with the first ``n`` arrivals of a unit-rate Poisson process scaled
+    by the ``n + 1``-th onto ``[0, SPAN_PS)``: sorted uniform times (``gaps``: float64[n + 1],
+    scratch)."""
+    total = 0.0
+    for i in range(gaps.size):
+        gaps[i] = exponential(state)
+        total += gaps[i]
+    acc = 0.0
+    for i in range(t.size):
+        acc += gaps[i]
+        t[i] = np.int64(acc / total * SPAN_PS)
