@@ -225,3 +225,49 @@ def delays_since_sync(t, ch, sync, resets=()):
         else:
             out.append(None if last is None else int(x) - last)
     return out
+
+
+def changepoint_split(t, lo, hi, a, b):
+    """The largest 2 ln L over single change points at photons lo..hi-1 of the segment (a, b):
+    n1 photons before the change photon, n2 after, n1 + n2 = hi - lo - 1. Returns (stat, j)."""
+
+    def term(n, share, total):
+        return 0.0 if n == 0 else n * math.log(n / (total * share))
+
+    best, best_j = 0.0, lo
+    n = hi - lo - 1
+    if n < 1 or b <= a:
+        return best, best_j
+    for j in range(lo, hi):
+        v = (int(t[j]) - a) / (b - a)
+        n1, n2 = j - lo, hi - j - 1
+        if (n1 and v <= 0) or (n2 and v >= 1):
+            continue
+        stat = 2 * (term(n1, v, n) + term(n2, 1 - v, n))
+        if stat > best:
+            best, best_j = stat, j
+    return best, best_j
+
+
+def changepoint_pair(t, lo, hi, a, b, spans):
+    """The largest 2 ln L over excursions between photons j1 < j2 = j1 + d (d in spans) of the
+    segment (a, b). Returns (stat, j1, j2)."""
+
+    def term(n, share, total):
+        return 0.0 if n == 0 else n * math.log(n / (total * share))
+
+    best, b1, b2 = 0.0, lo, lo
+    n = hi - lo - 2
+    if n < 1 or b <= a:
+        return best, b1, b2
+    for d in spans:
+        for j1 in range(lo, hi - int(d)):
+            j2 = j1 + int(d)
+            m = j2 - j1 - 1
+            w = (int(t[j2]) - int(t[j1])) / (b - a)
+            if (m and w <= 0) or (n - m and w >= 1):
+                continue
+            stat = 2 * (term(m, w, n) + term(n - m, 1 - w, n))
+            if stat > best:
+                best, b1, b2 = stat, j1, j2
+    return best, b1, b2

@@ -26,6 +26,8 @@ from ...errors import AnalysisError
 from ...tags import ChannelMap, RunMetadata
 from ...tags.units import PS_PER_S
 from ..blinking import MIN_BLINKING_BINS, NO_BLINKING, BlinkingResult
+from ..blinking_levels import levels_blinking
+from ..blinking_method import blinking_method
 from ..formatting import count_rate, gate_ns, gate_text
 from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import trace_analyzer
@@ -42,7 +44,7 @@ STATES = ("on", "grey", "off")
 KEYS = (
     "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
-    "off_dwells", "gate_ns",
+    "off_dwells", "gate_ns", "method",
 )  # fmt: skip
 
 
@@ -77,7 +79,15 @@ class TraceMeasurement(Measurement):
         """The trace and its blinking analysis."""
         trace = finishing.attempt("trace", self.result)
         blinking = None
-        if trace is not None:
+        levels = finishing.values.get("levels")
+        if trace is not None and blinking_method(self.settings) == "levels" and levels is not None:
+            blinking = finishing.attempt(
+                "blinking",
+                lambda: levels_blinking(trace, levels, powerlaw_min_ps=self.settings.powerlaw_min),
+            )
+        elif trace is not None:
+            if blinking_method(self.settings) == "levels":
+                finishing.notes.append("blinking: no change-point levels; from trace thresholds")
             blinking = finishing.attempt("blinking", lambda: blinking_of(trace, self.settings))
         return {"trace": trace, "blinking": blinking}
 
@@ -143,7 +153,10 @@ class TraceMeasurement(Measurement):
     def live_status(
         cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
     ) -> str | None:
-        """``"ON 0.85"``: the ON fraction of the last blinking snapshot; ``"ON —"`` before one."""
+        """``"ON 0.85"``: the ON fraction of the last blinking snapshot; ``"ON —"`` before one;
+        nothing when the levels give the blinking fractions (they say it themselves)."""
+        if settings is not None and blinking_method(settings) == "levels" and "levels" in specs:
+            return None
         snapshot = latest.get(BLINKING)
         if snapshot is None:
             return "ON —"

@@ -1,0 +1,160 @@
+"""Change points of a photon stream's intensity: the likelihood-ratio statistic on arrival times.
+
+A segment ``(a, b)`` (ps) between two boundaries holds the photons ``t[lo:hi]``. A change point
+is put at one of them, photon ``j``: it becomes the boundary between ``(a, t_j)`` with
+``n1 = j - lo`` photons and ``(t_j, b)`` with ``n2 = hi - j - 1`` (the photon that marks a change
+is the event the change is seen by and belongs to neither side's count). For Poisson photons the
+log-likelihood ratio of two rates against one (each at its maximum-likelihood value) is
+
+    ln L = n1 ln(n1 / (n V)) + n2 ln(n2 / (n (1 - V))),      n = n1 + n2,  V = (t_j - a) / (b - a)
+
+(Watkins & Yang, J. Phys. Chem. B 109, 617 (2005)). A change from bright to dark is placed at
+the last bright photon, one from dark to bright at the first bright photon, so either is placed
+within about one photon interval of the bright level. The first photon as the change point finds
+a dark start, the last one a dark end. When the intensity does not change the photons are
+uniform on the segment, so the distribution of the largest ``2 ln L`` depends only on the number
+of photons (:func:`null_maxima`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .random import exponential
+
+
+@njit(nogil=True, cache=True)
+def _xlogx(x):
+    return x * math.log(x) if x > 0.0 else 0.0
+
+
+@njit(nogil=True, cache=True)
+def _llr(n1, n2, v):
+    """``2 ln L`` of ``n1`` photons in the fraction ``v`` of a segment and ``n2`` in the rest
+    (``-1`` where impossible: photons in a part of no length)."""
+    if (n1 > 0 and v <= 0.0) or (n2 > 0 and v >= 1.0):
+        return -1.0
+    s = _xlogx(float(n1)) + _xlogx(float(n2)) - _xlogx(float(n1 + n2))
+    if n1 > 0:
+        s -= n1 * math.log(v)
+    if n2 > 0:
+        s -= n2 * math.log(1.0 - v)
+    return 2.0 * s
+
+
+@njit(nogil=True, cache=True)
+def best_split(t, lo, hi, a_ps, b_ps):
+    """The most likely change point of the segment ``(a_ps, b_ps)`` holding photons
+    ``t[lo:hi]``.
+
+    Parameters
+    ----------
+    t : int64[n]
+        Photon times, ps, non-decreasing.
+    lo, hi : int
+        The segment's photons are ``t[lo:hi]``, all inside ``[a_ps, b_ps]``.
+    a_ps, b_ps : int
+        The segment's boundaries, ps.
+
+    Returns
+    -------
+    stat : float
+        The largest ``2 ln L`` (0 for fewer than two photons or a segment of no length).
+    j : int
+        The photon at the change point (``lo`` when there is none).
+    """
+    length = float(b_ps - a_ps)
+    best, best_j = 0.0, lo
+    if hi - lo < 2 or length <= 0.0:
+        return best, best_j
+    for j in range(lo, hi):
+        s = _llr(j - lo, hi - j - 1, (t[j] - a_ps) / length)
+        if s > best:
+            best, best_j = s, j
+    return best, best_j
+
+
+@njit(nogil=True, cache=True)
+def best_pair(t, lo, hi, a_ps, b_ps, spans):
+    """The most likely excursion inside the segment ``(a_ps, b_ps)``: two change points at
+    photons ``j1 < j2`` (a dark or bright period between the same intensity before and after,
+    which a single change point cannot single out when it is short against the segment).
+
+    With ``m = j2 - j1 - 1`` photons in the fraction ``w = (t_j2 - t_j1) / (b - a)`` and the
+    other ``n - m`` (``n``: the photons less the two at the change points) outside,
+    ``ln L = m ln(m / (n w)) + (n - m) ln((n - m) / (n (1 - w)))``. Only ``j2 - j1`` in
+    ``spans`` are tried (a geometric ladder of lengths keeps the search linear in the photons;
+    the re-test between neighbours then moves each change point to its best place).
+
+    Returns
+    -------
+    stat : float
+        The largest ``2 ln L`` (0 for fewer than three photons).
+    j1, j2 : int
+        The photons at the two change points.
+    """
+    length = float(b_ps - a_ps)
+    best, b1, b2 = 0.0, lo, lo
+    n = hi - lo - 2
+    if n < 1 or length <= 0.0:
+        return best, b1, b2
+    for d in spans:
+        for j1 in range(lo, hi - d):
+            j2 = j1 + d
+            m = d - 1
+            s = _llr(m, n - m, (t[j2] - t[j1]) / length)
+            if s > best:
+                best, b1, b2 = s, j1, j2
+    return best, b1, b2
+
+
+@njit(nogil=True, cache=True)
+def null_maxima(n, trials, state):
+    """The largest ``2 ln L`` of :func:`best_split` for ``n`` photons spread uniformly over a
+    segment, in each of ``trials`` independent draws (the statistic's distribution when the
+    intensity does not change). The times are the first ``n`` arrivals of a unit-rate Poisson
+    process scaled by the ``n + 1``-th (uniform order statistics) on a segment of 2**40 ps;
+    ``state`` is the generator's state (:func:`~.random.new_state`).
+
+    Returns
+    -------
+    float64[trials]
+    """
+    out = np.empty(trials)
+    gaps = np.empty(n + 1)
+    t = np.empty(n, np.int64)
+    span = float(2**40)
+    for k in range(trials):
+        total = 0.0
+        for i in range(n + 1):
+            gaps[i] = exponential(state)
+            total += gaps[i]
+        acc = 0.0
+        for i in range(n):
+            acc += gaps[i]
+            t[i] = np.int64(acc / total * span)
+        out[k] = best_split(t, 0, n, 0, np.int64(span))[0]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def null_pair_maxima(n, trials, spans, state):
+    """As :func:`null_maxima` for the statistic of :func:`best_pair` with ``spans``."""
+    out = np.empty(trials)
+    t = np.empty(n, np.int64)
+    gaps = np.empty(n + 1)
+    span = float(2**40)
+    for k in range(trials):
+        total = 0.0
+        for i in range(n + 1):
+            gaps[i] = exponential(state)
+            total += gaps[i]
+        acc = 0.0
+        for i in range(n):
+            acc += gaps[i]
+            t[i] = np.int64(acc / total * span)
+        out[k] = best_pair(t, 0, n, 0, np.int64(span), spans)[0]
+    return out
