@@ -379,7 +379,9 @@ def test_to_dict_is_the_summary_block():
         "dwell_min_method",
         "on_dwells",
         "off_dwells",
+        "method",
     }
+    assert block["method"] == "poisson-mixture-bic"
     assert block["bin_s"] == pytest.approx(0.01)
     assert set(block["fractions"]) == {"on", "grey", "off"}
     assert block["thresholds_cps"] == pytest.approx(list(res.thresholds_cps))

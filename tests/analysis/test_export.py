@@ -37,10 +37,10 @@ def _read(path):
 
 def test_tables_round_trip_to_the_summary_arrays(pulsed, tmp_path):
     tables, missing = export_tables(pulsed)
-    assert set(tables) == {"g2", "decay", "trace", "flid"} and missing == {}
+    assert set(tables) == {"g2", "decay", "trace", "flid", "levels"} and missing == {}
     written = write_tables(tables, tmp_path / "out", "dot.h5", force=False)
     assert sorted(p.name for p in written) == [
-        "dot_decay.csv", "dot_flid.csv", "dot_g2.csv", "dot_trace.csv",
+        "dot_decay.csv", "dot_flid.csv", "dot_g2.csv", "dot_levels.csv", "dot_trace.csv",
     ]  # fmt: skip
     col = {}
     for kind in tables:
@@ -80,6 +80,12 @@ def test_tables_round_trip_to_the_summary_arrays(pulsed, tmp_path):
     assert col["flid"]["time_bins"].sum() == np.count_nonzero(
         (pulsed.flid.exposure_ps == pulsed.flid.bin_ps) & (pulsed.flid.timed > 0)
     )
+
+    lv = pulsed.levels
+    assert np.array_equal(np.atleast_1d(col["levels"]["counts"]), lv.counts)
+    assert np.array_equal(np.atleast_1d(col["levels"]["state"]), lv.state)
+    np.testing.assert_allclose(np.atleast_1d(col["levels"]["start_s"]), lv.starts_ps / 1e12)
+    np.testing.assert_allclose(np.atleast_1d(col["levels"]["rate_cps"]), lv.rate_cps)
 
 
 def test_headers_carry_units_and_settings(pulsed, tmp_path):
@@ -131,7 +137,9 @@ def test_cw_run_exports_what_exists_and_says_what_not(cw_file, tmp_path, capsys)
     capsys.readouterr()
     assert main(["analyze", str(cw_file), "--export", str(out)]) == 0
     text = capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["cw_g2.csv", "cw_g2_log.csv", "cw_trace.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cw_g2.csv", "cw_g2_log.csv", "cw_levels.csv", "cw_trace.csv",
+    ]  # fmt: skip
     assert f"wrote {out / 'cw_g2.csv'}" in text
     assert "not exported: decay (" in text and "not exported: flid (" in text
     _, header, data = _read(out / "cw_g2_log.csv")

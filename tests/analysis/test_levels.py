@@ -186,3 +186,19 @@ def test_lost_time_is_not_taken_for_an_off_period():
     assert levels.live_ps.sum() == int(1.8e12)
     assert levels.fit.n_states == 1
     assert levels.starts_ps[0] == 0 and levels.ends_ps[-1] == 2 * 10**12
+
+
+def test_states_must_be_distinct_in_intensity_and_time():
+    """Levels that differ by counting-significant but small amounts (a drift of 2 %) are one
+    state; a short level caught mid-switch is not a state of its own; ON and OFF levels are two."""
+    from tagstream.analysis.level_states import MIN_CONTRAST, fit_states
+
+    live = np.full(6, 0.2)
+    drift = np.array([200_000, 204_000, 200_500, 203_800, 200_200, 204_100])  # 1.0 / 1.02 Mcps
+    assert fit_states(drift, live).n_states == 1
+    assert fit_states(drift, live, n_states=2).n_states == 2  # asked for: given
+    on_off = np.array([200_000, 1_000, 200_400, 1_050, 199_800, 950], float)
+    with_blip = np.concatenate([on_off, [11]])  # 11 photons in 40 µs: neither state
+    fit = fit_states(with_blip, np.concatenate([live, [4e-5]]))
+    assert fit.n_states == 2 and fit.rates_cps[1] / fit.rates_cps[0] > MIN_CONTRAST
+    assert list(fit.state[:6]) == [1, 0, 1, 0, 1, 0]

@@ -55,7 +55,7 @@ def _table() -> dict:
 
 def test_the_kind_registers_after_the_built_in_ones(plugin):
     kinds = [cls.kind for cls in measurement.registered()]
-    assert kinds == ["g2", "lifetime", "trace", "flid", "g2_log", "coincidences"]
+    assert kinds == ["g2", "lifetime", "trace", "flid", "g2_log", "levels", "coincidences"]
     with pytest.raises(AnalysisError, match=r"^coincidences: unknown setting\(s\) \['windw'\]"):
         SummarySettings.from_dict({"plugins": [PLUGIN], "coincidences": {"windw": "1 ns"}})
     with pytest.raises(AnalysisError, match=r"plugins: cannot import 'no\.such\.kinds'"):

@@ -38,8 +38,8 @@ GAP_PS = (2 * PS_PER_S, 2 * PS_PER_S + 50 * 10**9)  # 50 ms of lost data
 
 # ---------------------------------------------------------------------------------- schema
 TOP_KEYS = {
-    "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "gaps",
-    "warnings",
+    "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "levels",
+    "gaps", "warnings",
 }  # fmt: skip
 CHANNEL_KEYS = {"number", "role", "counts", "rate_cps"}
 G2_KEYS = {
@@ -54,8 +54,12 @@ LIFETIME_KEYS = {
 BLINKING_KEYS = {
     "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
-    "off_dwells", "gate_ns", "note",
+    "off_dwells", "gate_ns", "method", "note",
 }  # fmt: skip
+LEVELS_KEYS = {
+    "channels", "alpha", "n_levels", "n_switches", "n_states", "states", "fractions", "note",
+}  # fmt: skip
+STATE_KEYS = {"name", "rate_cps", "fraction", "dwells", "mean_dwell_s", "mean_delay_ns"}
 
 
 def _is_float(value: object) -> bool:
@@ -92,6 +96,7 @@ def check_schema(d: dict) -> None:
         assert set(d["blinking"]) == BLINKING_KEYS
     else:
         _check_blinking(d["blinking"])
+    _check_levels(d["levels"])
     assert type(d["gaps"]) is list
     for gap in d["gaps"]:
         assert type(gap) is list and len(gap) == 2 and all(map(_is_float, gap))
@@ -142,6 +147,25 @@ def _check_blinking(b: dict) -> None:
         assert _float_or_null(b[f"{state}_dwell_min_s"])
         assert b[f"{state}_dwells"] is None or type(b[f"{state}_dwells"]) is int
     assert b["dwell_min_method"] in (None, "ks", "user")
+    assert b["method"] in ("poisson-mixture-bic", "user") or b["method"].startswith(
+        "change-point levels"
+    )
+
+
+def _check_levels(lv: dict) -> None:
+    assert set(lv) == LEVELS_KEYS and _note(lv["note"])
+    if lv["n_levels"] is None:
+        assert lv["note"] and all(v is None for k, v in lv.items() if k != "note")
+        return
+    assert type(lv["n_levels"]) is int and type(lv["n_switches"]) is int
+    assert _is_float(lv["alpha"]) and all(type(c) is str for c in lv["channels"])
+    assert lv["n_states"] == len(lv["states"]) and 1 <= lv["n_states"] <= 3
+    for state in lv["states"]:
+        assert set(state) == STATE_KEYS and type(state["dwells"]) is int
+        assert _is_float(state["rate_cps"]) and _is_float(state["fraction"])
+        assert _float_or_null(state["mean_dwell_s"]) and _float_or_null(state["mean_delay_ns"])
+    assert sum(s["fraction"] for s in lv["states"]) == pytest.approx(1.0)
+    assert set(lv["fractions"]) == {"on", "grey", "off"}
 
 
 def checked_json(summary: RunSummary) -> dict:
@@ -408,7 +432,8 @@ def test_cw_run_without_sync_has_g2_and_no_lifetime(cw_run):
     assert s.flid is None and s.notes_for("flid")
     # a steady emitter: one intensity level, no ON / OFF thresholds
     assert d["blinking"]["fractions"] is None
-    assert "the trace shows one state" in s.notes_for("blinking")[0]
+    assert "one state" in s.notes_for("blinking")[0]
+    assert d["levels"]["n_states"] == 1 and d["levels"]["fractions"]["on"] == 1.0
     assert "blinking: none seen, the trace shows one state" in s.text()
     assert "effective" in s.text() and "lifetime: not available" in s.text()
 

@@ -103,7 +103,9 @@ def test_end_to_end_over_tcp_loopback_equals_offline_analysis(tmp_path):
     assert pipeline.settings.data.startswith("tcp://")
     pipeline.run()
     agreement = compare_with_offline(path)
-    assert agreement.equal == {"g2": True, "lifetime": True, "trace": True, "flid": True}
+    assert agreement.equal == {
+        "g2": True, "lifetime": True, "trace": True, "flid": True, "levels": True,
+    }  # fmt: skip
     assert len(agreement.analysis_gaps) == 0
     assert agreement.covered_ps == (0, SECONDS * 10**12)
     _assert_recorded_everything(path)

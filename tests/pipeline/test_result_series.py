@@ -44,7 +44,7 @@ def recorded(request, tmp_path_factory):
 def test_snapshots_equal_the_offline_analysis_of_their_span(recorded):
     path, tags = recorded
     results = read_results(path)
-    assert set(results.series) == {"g2", "lifetime", "trace", "blinking", "flid"}
+    assert set(results.series) == {"g2", "lifetime", "trace", "blinking", "flid", "levels"}
     ends = results.series["g2"].covered_ps[:, 1]
     # every 0.4 s of run time, and the end
     np.testing.assert_array_equal(ends, [*np.arange(1, 8) * 400 * 10**9, tags.t_end])
@@ -67,6 +67,12 @@ def test_snapshots_equal_the_offline_analysis_of_their_span(recorded):
             trace.counts_by_channel, want_trace.counts_by_channel[:, :done]
         )
         np.testing.assert_array_equal(trace.exposure_ps, want_trace.exposure_ps[:done])
+        levels_ends = results.series["levels"].covered_ps[:, 1]
+        k_levels = int(np.flatnonzero(levels_ends == end)[-1])  # the end's last snapshot
+        levels = kind("levels").result_from(results.series, k_levels)
+        offline = kind("levels").replica(results.series, tags.metadata.channels)
+        offline.process(part)
+        assert kind("levels").same(levels, offline.result()), k
         flid = kind("flid").result_from(results.series, k)
         replica = kind("flid").replica(results.series, tags.metadata.channels)
         replica.process(part)
@@ -102,7 +108,7 @@ def test_files_with_results_are_valid_photon_hdf5(recorded):
 def test_series_without_a_sync_leave_out_the_lifetime():
     cw = ts.simulate("cw-antibunching", duration="1 s", seed=1)
     live = LiveAnalysis(cw.metadata, every="0.5 s")
-    assert [s.name for s in live.specs] == ["g2", "trace", "blinking"]
+    assert [s.name for s in live.specs] == ["g2", "trace", "blinking", "levels"]
     assert any(note.startswith("lifetime:") for note in live.notes)
 
 

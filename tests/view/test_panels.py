@@ -58,7 +58,7 @@ def test_followed_snapshots_read_back_like_the_run_file(run):
             upto = {n: s.until(k) for n, s in recorded.items() if len(s) > k}
             assert cls.same(cls.result_from(now), cls.result_from(upto)), (name, k)
             compared.add(name)
-    assert compared == {"g2", "lifetime", "trace", "flid"}
+    assert compared == {"g2", "lifetime", "trace", "flid", "levels"}
     # the series as they were earlier: the last snapshot that ends by then, with its rows
     trace = followed["trace"]
     earlier = trace.recorded(before_ps=2 * 10**12)
@@ -196,13 +196,13 @@ def test_only_panels_that_changed_are_sent_again(run):
     hub.publish = lambda message: sent.extend(p["key"] for p in message["panels"])
     feed.k = 6
     hub._publish_panels()
-    assert sorted(sent) == ["flid", "g2", "lifetime", "trace"]
+    assert sorted(sent) == ["flid", "g2", "levels", "lifetime", "trace"]
     sent.clear()
     hub._publish_panels()  # nothing new: nothing sent
     assert sent == []
     feed.k, feed.blinking_late = 7, True  # new snapshots, the blinking fit still to come
     hub._publish_panels()
-    assert sorted(sent) == ["flid", "g2", "lifetime", "trace"]
+    assert sorted(sent) == ["flid", "g2", "levels", "lifetime", "trace"]
     sent.clear()
     feed.blinking_late = False  # the fit arrives: only the trace panel shows it
     hub._publish_panels()
@@ -215,4 +215,4 @@ def test_only_panels_that_changed_are_sent_again(run):
     sent.clear()
     hub.resend(None)  # a page joined "since the start": it gets every panel again
     hub._publish_panels()
-    assert sorted(sent) == ["flid", "g2", "lifetime", "trace"]
+    assert sorted(sent) == ["flid", "g2", "levels", "lifetime", "trace"]

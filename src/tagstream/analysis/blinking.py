@@ -294,6 +294,7 @@ class BlinkingResult:
             "dwell_min_method": self.dwell_min_method,
             "on_dwells": int(self.on_dwells),
             "off_dwells": int(self.off_dwells),
+            "method": self.method,
         }
 
 

@@ -44,7 +44,8 @@ class LevelsResult:
     starts_ps, ends_ps
         Each level on the run's clock, ps: the first starts at ``t_begin_ps``, the last ends at
         ``t_end_ps``, each other starts where the one before it ends (at the photon that marks
-        the change).
+        the change), except where a live analysis was restored after lost time: the levels it
+        had not settled are lost with it, and a new level starts where it took up.
     live_ps
         Live time of each level, ps (less than its span where data were lost inside it).
     counts, timed, delay_sum_ps
@@ -56,6 +57,9 @@ class LevelsResult:
         The laser period the decays span, ps (None without decays).
     n_states
         The number of states to group the levels into (None: by the information criterion).
+    settled
+        How many of the first levels the photons after them have settled (they change no more;
+        the rest may still move or merge as photons come); None: all.
     """
 
     channels: tuple[str, ...]
@@ -71,17 +75,18 @@ class LevelsResult:
     decay: np.ndarray | None = field(repr=False)
     period_ps: float | None
     n_states: int | None = None
+    settled: int | None = None
 
     @classmethod
     def from_table(
-        cls, table, decay, t_begin, t_end, channels, alpha, period_ps, n_states=None
+        cls, table, decay, t_begin, t_end, channels, alpha, period_ps, n_states=None, settled=None
     ) -> LevelsResult:
         """From a level table (rows :data:`~.levels.LEVEL_ROWS`, one column per level) and the
         decay histograms (bins × levels, or None)."""
         table = np.asarray(table, np.int64).reshape(6, -1)
         return cls(
             tuple(channels), int(t_begin), int(t_end), float(alpha), *table,
-            None if decay is None else np.asarray(decay).T, period_ps, n_states,
+            None if decay is None else np.asarray(decay).T, period_ps, n_states, settled,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ levels

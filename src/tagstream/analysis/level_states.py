@@ -10,8 +10,12 @@ are merged until one is left (merging only neighbours in intensity: the best gro
 one-dimensional data are intervals of it). The grouping into ``m`` states starts an
 expectation-maximisation fit of ``m`` Poisson intensities ``I_s`` with weights ``p_s``, a level
 being in state ``s`` with probability ``∝ p_s Poisson(n_j; I_s T_j)``. The number of states is the
-one with the smallest Bayesian information criterion ``-2 ln L + (2m - 1) ln(levels)``; each
-level goes to its most probable state.
+one with the smallest integrated completed likelihood (the Bayesian information criterion
+``-2 ln L + (2m - 1) ln(levels)`` plus twice the entropy of the assignments) among the groupings
+whose states are distinct: each state holds at least :data:`MIN_STATE_SHARE` of the live time,
+and neighbouring states differ in intensity by at least :data:`MIN_CONTRAST`. A short level caught
+mid-switch, or a slow drift of focus or excitation that the change points follow at high count
+rates, is then not a state of its own. Each level goes to its most probable state.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from ..errors import AnalysisError
 MAX_STATES = 3
 #: EM iterations at most, and the change of ln L that ends them.
 EM_ITERATIONS, EM_TOLERANCE = 500, 1e-7
+#: Least share of the live time in a state, when the number of states is chosen.
+MIN_STATE_SHARE = 0.01
+#: Least intensity ratio of neighbouring states, when the number of states is chosen.
+MIN_CONTRAST = 1.25
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,8 @@ def fit_states(
         Photons and live time (s) of each level; levels without live time are left out (state
         -1).
     n_states
-        The number of states; None to choose 1 to :data:`MAX_STATES` by BIC.
+        The number of states; None to choose 1 to :data:`MAX_STATES` (see the module
+        docstring).
 
     Raises
     ------
@@ -88,6 +97,8 @@ def fit_states(
     fits = {m: _em(n, t, groupings[m]) for m in tries if m in groupings}
     if not fits:
         raise AnalysisError(f"{n.size} level(s) cannot make {n_states} states")
+    if n_states is None:
+        fits = {m: f for m, f in fits.items() if m == 1 or _distinct(f, t)}
     bic = {m: _icl(f, n.size) for m, f in fits.items()}
     best = min(bic, key=bic.get)
     rates, weights, _, resp = fits[best]
@@ -135,6 +146,13 @@ def agglomerate(n: np.ndarray, t: np.ndarray, most: int) -> dict[int, np.ndarray
         if step < len(merges):
             starts[merges[step]] = False
     return out
+
+
+def _distinct(fit, t: np.ndarray) -> bool:
+    """Whether the fit's states are distinct (see the module docstring)."""
+    rates, _, _, resp = fit
+    share = np.bincount(np.argmax(resp, axis=1), weights=t, minlength=rates.size) / t.sum()
+    return bool(share.min() >= MIN_STATE_SHARE and np.all(rates[1:] >= MIN_CONTRAST * rates[:-1]))
 
 
 def _icl(fit, levels: int) -> float:

@@ -89,18 +89,20 @@ class LevelsAnalyzer:
         phases = self._phases.of(batch) if self._phases is not None else None
         mine = self._selected[batch.channels]
         ts = batch.timestamps[mine]
-        live = np.empty(ts.size, np.int64)
+        live = np.zeros(ts.size, np.int64)
+        inside = np.zeros(ts.size, bool)  # a photon in a gap of the batch is left out
         for start, stop in batch.covered():
             start, stop = int(start), int(stop)
             if start > self._end:
                 self._lost += start - self._end
             i0, i1 = np.searchsorted(ts, [start, stop])
             live[i0:i1] = ts[i0:i1] - self._lost
+            inside[i0:i1] = True
             self._end = stop
-        self._t = np.concatenate([self._t, live])
-        self._real = np.concatenate([self._real, ts])
         ph = phases[mine] if phases is not None else np.full(ts.size, np.nan)
-        self._phase = np.concatenate([self._phase, ph])
+        self._t = np.concatenate([self._t, live[inside]])
+        self._real = np.concatenate([self._real, ts[inside]])
+        self._phase = np.concatenate([self._phase, ph[inside]])
         while self._t.size > WINDOW:
             self._step()
 
@@ -215,9 +217,25 @@ class LevelsAnalyzer:
         resume = int(state.t_resume)
         self._lost = (resume - int(state.t_begin)) - self._coverage.live_ps
         self._end = resume
-        self._a = self._open_live = resume - self._lost
+        self._new_level(resume)
+
+    def restart(self, t_resume: int) -> None:
+        """Do what a restore does to the state: the photons not in a closed level and the open
+        level are dropped, and a new level starts at ``t_resume`` (any time between the data so
+        far and it is lost). A replica of a restored live analyzer calls it where the restored
+        one took up: at the start of each analysis gap, the end of the last stored results."""
+        if self._end is None:
+            return
+        if int(t_resume) > self._end:
+            self._lost += int(t_resume) - self._end
+            self._end = int(t_resume)
+        self._new_level(int(t_resume))
+
+    def _new_level(self, start: int) -> None:
+        """Drop every photon not in a closed level; the open level starts at ``start``."""
+        self._a = self._open_live = start - self._lost
         self._open[:] = 0
-        self._open[0] = resume
+        self._open[0] = start
         self._open_decay[:] = 0
         self._drop(self._t.size)
 
@@ -232,7 +250,7 @@ class LevelsAnalyzer:
         decays = None if decay is None else np.concatenate([decay, more_decay], axis=1)
         return LevelsResult.from_table(
             table, decays, self._coverage.t_begin, self._coverage.t_end, self.labels,
-            self.alpha, self.period_ps,
+            self.alpha, self.period_ps, settled=self.n_closed,
         )  # fmt: skip
 
     @property

@@ -78,7 +78,14 @@ class SummarySettings:
         One (OFF / ON) or two (OFF / grey / ON) intensity thresholds, counts/s; default:
         automatic (Poisson-mixture fit of the occurrence histogram).
     n_states
-        2 or 3 states for the automatic thresholds; ``None`` lets BIC choose.
+        2 or 3 states for the automatic thresholds and the levels; ``None`` lets the
+        information criterion choose.
+    blinking_method
+        How the blinking fractions and dwell times are found: ``"levels"`` (change-point
+        intensity levels of the photons, Watkins & Yang 2005; exact switch times, see
+        :mod:`~tagstream.analysis.levels`), ``"thresholds"`` (trace bins against intensity
+        thresholds), or ``"auto"`` (default: levels, thresholds when ``thresholds_cps`` are
+        given). The levels' options go in ``[analysis.levels]`` (``alpha``).
     flid_bin
         Time bin of the FLID map; default: the trace bin.
     delays
@@ -121,6 +128,7 @@ class SummarySettings:
     trace_bin: TimeLike = "10 ms"
     thresholds_cps: tuple[float, ...] | None = None
     n_states: int | None = None
+    blinking_method: str = "auto"
     flid_bin: TimeLike | None = None
     delays: Mapping[ChannelKey, TimeLike] | None = None
     cw_jitter: TimeLike = "fit"
@@ -194,6 +202,7 @@ def _check_choices(settings: SummarySettings) -> None:
     check_choice("g2_method", settings.g2_method, PULSED_METHODS)
     check_choice("lifetime_model", settings.lifetime_model, LIFETIME_MODELS)
     check_irf(settings.irf)
+    check_choice("blinking_method", settings.blinking_method, ("auto", "levels", "thresholds"))
     if settings.n_states not in (None, 2, 3):
         raise AnalysisError(f"n_states must be 2, 3 or absent, got {settings.n_states!r}")
     significance = settings.model_significance

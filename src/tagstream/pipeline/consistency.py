@@ -4,11 +4,15 @@ The live results of a run exclude the time the analysis lost (a restarted worker
 messages); everything else they must hold exactly. :func:`compare_with_offline` checks the last
 snapshot of each measurement's series (g2, decay, trace, and those of kinds registered since)
 against a replica of its analyzer run over the recorded tags outside those gaps, histogram bin
-by bin.
+by bin. Where a restarted worker took up (the end of the results before the restart), the live
+analysis was restored from its last snapshots; a replica that keeps state the snapshots do not (the
+unsettled photons of the change-point levels) is told to drop it there too (its
+``restart(t_resume)``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -82,15 +86,7 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
             if last:
                 covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last)))
                 parts.append((number, analyzers, covered))
-        keep = iv.complement(lost, run.t_begin, run.t_end)
-        tags = 0
-        for batch in run.batches():
-            tags += len(batch)
-            for _, analyzers, covered in parts:
-                piece = _within(batch, covered, keep if len(lost) else None)
-                if piece is not None:
-                    for analyzer in analyzers.values():
-                        analyzer.process(piece)
+        tags = _feed(run, parts, lost, results.restart_times())
     equal = {}
     for number, analyzers, _ in parts:
         series = results.segment_series(number)
@@ -101,6 +97,46 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
             )
     covered = (min(p[2][0] for p in parts), max(p[2][1] for p in parts)) if parts else (0, 0)
     return Agreement(tags, covered, lost, equal, span)
+
+
+def _feed(run, parts: list, lost: np.ndarray, restart_ps: np.ndarray) -> int:
+    """Feed each part's analyzers the run's tags inside its span and outside ``lost``, telling
+    them of each restart of the live analysis (at ``restart_ps``); the number of tags read."""
+    keep = iv.complement(lost, run.t_begin, run.t_end)
+    restarts = sorted(int(t) for t in restart_ps)
+    done = [0] * len(parts)  # analysis gaps each part's analyzers have passed
+    tags = 0
+    for batch in run.batches():
+        tags += len(batch)
+        for k, (_, analyzers, covered) in enumerate(parts):
+            piece = _within(batch, covered, keep if len(lost) else None)
+            if piece is None:
+                continue
+            for part in _split_at(piece, restarts[done[k] :]):
+                while done[k] < len(restarts) and restarts[done[k]] <= part.t_begin:
+                    _restart(analyzers.values(), restarts[done[k]])
+                    done[k] += 1
+                for analyzer in analyzers.values():
+                    analyzer.process(part)
+    return tags
+
+
+def _split_at(batch: TagBatch, times: list[int]) -> list[TagBatch]:
+    """``batch`` cut at each of ``times`` inside it."""
+    cuts = [t for t in times if batch.t_begin < t < batch.t_end]
+    edges = [batch.t_begin, *cuts, batch.t_end]
+    if not cuts:
+        return [batch]
+    return [batch.slice_time(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def _restart(analyzers, t_resume: int) -> None:
+    """Tell the analyzers that keep unsettled state (change-point levels) that a restored live
+    analysis resumed at ``t_resume``: they drop that state as the live one did."""
+    for analyzer in analyzers:
+        restart = getattr(analyzer, "restart", None)
+        if restart is not None:
+            restart(t_resume)
 
 
 def _within(batch: TagBatch, covered: tuple[int, int], keep: np.ndarray | None) -> TagBatch | None:

@@ -126,6 +126,17 @@ class RecordedResults:
             return np.zeros((0, 2), np.int64)
         return series.row_arrays["gaps"]
 
+    def restart_times(self) -> np.ndarray:
+        """Where a restarted analysis worker took up, ps: the end of the results before each
+        restart (the restored analyzers continue from their snapshots there)."""
+        series = self.series.get(ANALYSIS)
+        if series is None or not len(series):
+            return np.zeros(0, np.int64)
+        restarts = np.asarray(series.fields["restarts"], np.int64)
+        ends = series.covered_ps[:, 1]
+        up = np.flatnonzero(np.diff(restarts) > 0) + 1
+        return ends[up - 1].astype(np.int64)
+
 
 def read_results(path: str | os.PathLike) -> RecordedResults:
     """The result series stored in a run file (also while it is being written)."""

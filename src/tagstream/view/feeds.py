@@ -104,10 +104,10 @@ class FileFeed:
         segments, frames = {}, []
         for number in read.segment_numbers():
             series = {n: s for n, s in read.segment_series(number).items() if n not in RUN_SERIES}
-            longest = max(series.values(), key=len, default=None)
-            if longest is not None and len(longest):
+            ends = [s.covered_ps[:, 1] for s in series.values() if len(s)]
+            if ends:  # a frame per time snapshotted (a kind's last one may repeat the time)
                 segments[number] = series
-                frames += [(number, int(end)) for end in longest.covered_ps[:, 1]]
+                frames += [(number, int(end)) for end in np.unique(np.concatenate(ends))]
         own = {n: read.series[n] for n in RUN_SERIES if n in read.series}
         with self._lock:
             self._stamp, self._state = stamp, state

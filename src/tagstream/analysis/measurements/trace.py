@@ -26,6 +26,8 @@ from ...errors import AnalysisError
 from ...tags import ChannelMap, RunMetadata
 from ...tags.units import PS_PER_S
 from ..blinking import MIN_BLINKING_BINS, NO_BLINKING, BlinkingResult
+from ..blinking_levels import levels_blinking
+from ..blinking_method import blinking_method
 from ..formatting import count_rate, gate_ns, gate_text
 from ..measurement import Finishing, Measurement, Panel, ResumeState, register
 from ..run_analyzers import trace_analyzer
@@ -42,7 +44,7 @@ STATES = ("on", "grey", "off")
 KEYS = (
     "bin_s", "thresholds_cps", "fractions", "on_exponent", "off_exponent", "on_exponent_err",
     "off_exponent_err", "on_dwell_min_s", "off_dwell_min_s", "dwell_min_method", "on_dwells",
-    "off_dwells", "gate_ns",
+    "off_dwells", "gate_ns", "method",
 )  # fmt: skip
 
 
@@ -76,9 +78,7 @@ class TraceMeasurement(Measurement):
     def finish(self, finishing: Finishing) -> dict[str, Any]:
         """The trace and its blinking analysis."""
         trace = finishing.attempt("trace", self.result)
-        blinking = None
-        if trace is not None:
-            blinking = finishing.attempt("blinking", lambda: blinking_of(trace, self.settings))
+        blinking = None if trace is None else _blinking(trace, self.settings, finishing)
         return {"trace": trace, "blinking": blinking}
 
     @classmethod
@@ -143,7 +143,10 @@ class TraceMeasurement(Measurement):
     def live_status(
         cls, specs: Mapping[str, SeriesSpec], latest: Mapping[str, Snapshot], settings: Any
     ) -> str | None:
-        """``"ON 0.85"``: the ON fraction of the last blinking snapshot; ``"ON —"`` before one."""
+        """``"ON 0.85"``: the ON fraction of the last blinking snapshot; ``"ON —"`` before one;
+        nothing when the levels give the blinking fractions (they say it themselves)."""
+        if settings is not None and blinking_method(settings) == "levels" and "levels" in specs:
+            return None
         snapshot = latest.get(BLINKING)
         if snapshot is None:
             return "ON —"
@@ -293,6 +296,21 @@ class TraceMeasurement(Measurement):
             self._fits_spent += time.perf_counter() - start
         return [blinking_snapshot(states, covered, live_ps)]
 
+
+
+def _blinking(trace: TraceResult, settings: Any, finishing: Finishing) -> BlinkingResult | None:
+    """The blinking analysis by the settings' method: from the change-point levels when they
+    are the method and were found, else (with a note when they were the method) from the
+    trace's thresholds."""
+    levels = finishing.values.get("levels")
+    if blinking_method(settings) == "levels":
+        if levels is not None:
+            return finishing.attempt(
+                "blinking",
+                lambda: levels_blinking(trace, levels, powerlaw_min_ps=settings.powerlaw_min),
+            )
+        finishing.notes.append("blinking: no change-point levels; from trace thresholds")
+    return finishing.attempt("blinking", lambda: blinking_of(trace, settings))
 
 def trace_snapshot(
     a: TraceAnalyzer, first: int, last: int, covered: tuple[int, int], live_ps: int
