@@ -4,19 +4,19 @@ independent generator against its analytic value."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 from tagstream.analysis.gate import NanotimeGate
+from tagstream.analysis.plots import summary_figure
 from tagstream.analysis.summary import SummarySettings, summarize
 from tagstream.errors import AnalysisError
 from tagstream.kernels import NO_SYNC
 from tagstream.kernels.gate import gate_t2, gate_t3
 
 from ..reference import delays_since_sync, phase_of
-from ..world import Detector, Setup, cw, photon_probabilities, pulsed
+from ..world import Detector, Setup, cw, pulsed
+from ..world.gating import gated_truth
 
 
 def _reference_keep(delays, ch, gated, offsets, reach, period, start, stop):
@@ -97,34 +97,12 @@ def _hbt(mode="T3"):
     )  # fmt: skip
 
 
-def _cascade_truth(mean, g2, tau_x, tau_bx, g0, g1):
-    """Gated g2(0) of the biexciton-exciton cascade: 2 p2 q22 / n², with n the mean number of
-    photons per pulse inside the gate (exponential and hypoexponential laws)."""
-    p1, p2 = photon_probabilities(mean, g2)
-
-    def within(survival, a, b):
-        return survival(a) - survival(b)
-
-    def single(x):
-        return math.exp(-x / tau_x)
-
-    def biexciton(x):
-        return math.exp(-x / tau_bx)
-
-    def exciton(x):  # d1 + d2, d1 ~ Exp(tau_bx), d2 ~ Exp(tau_x)
-        return (tau_x * math.exp(-x / tau_x) - tau_bx * math.exp(-x / tau_bx)) / (tau_x - tau_bx)
-
-    # both photons inside: d1 in [g0, g1) and d1 + d2 < g1; with g1 >> tau only d1 >= g0 counts
-    both = biexciton(g0)
-    n = p1 * within(single, g0, g1) + p2 * (within(biexciton, g0, g1) + within(exciton, g0, g1))
-    return 2 * p2 * both / n**2
-
-
 @pytest.mark.parametrize("mode", ["T3", "T2"])
 def test_gated_g2_of_a_cascade_matches_its_analytic_value(mode):
     """A bright biexciton (g2(0) = 0.3) with a 400 ps biexciton photon: the gate from 1 ns to
-    50 ns removes most cascades' first photon; the gated g2(0) matches 2 p2 q22 / n² within its
-    stated error, and the ungated one the raw truth. (The gate ends well before the next pulse:
+    50 ns removes most cascades' first photon; the gated g2(0) matches the model's value
+    (:func:`tests.world.gating.gated_truth`) within its stated error, and the ungated one the
+    raw truth. (The gate ends well before the next pulse:
     photons that jitter ahead of their own pulse's sync show up at the end of the previous
     period.)"""
     rng = np.random.default_rng(7 if mode == "T3" else 8)
@@ -136,7 +114,7 @@ def test_gated_g2_of_a_cascade_matches_its_analytic_value(mode):
     assert abs(plain.g2_zero.value - world.truth["g2_zero_detected"]) < 4 * plain.g2_zero.error
     settings = SummarySettings(gate=("1 ns", "50 ns"))
     gated = summarize([world.batch], md, "cascade", settings)
-    truth = _cascade_truth(0.05, 0.3, tau_x, tau_bx, 1000.0, 50_000.0)
+    truth = gated_truth(world.truth, (1000.0, 50_000.0))["g2_zero_detected"]
     z = gated.g2_zero
     assert truth < 0.5 * plain.g2_zero.value
     assert abs(z.value - truth) < 4 * z.error, (z.value, z.error, truth)
@@ -146,6 +124,59 @@ def test_gated_g2_of_a_cascade_matches_its_analytic_value(mode):
     # the decay keeps every photon; the trace counts only gated ones
     assert gated.decay.counts.sum() == plain.decay.counts.sum()
     assert gated.trace.counts.sum() < plain.trace.counts.sum()
+
+
+GATED_SETUPS = {
+    "T2, sync divided by 4, B's cable 1.5 ns (given)": dict(
+        setup=Setup(
+            detectors=(Detector("A", 1, 0.7, jitter_ps=30.0, dark_cps=100.0),
+                       Detector("B", 2, 0.4, delay_ps=1500, jitter_ps=50.0, dark_cps=300.0)),
+            mode="T2", sync_divider=4,
+        ),
+        delays={"B": "1.5 ns"}, offsets={}, mean=0.08, seed=21,
+    ),
+    "T3, B's cable 800 ps (not given), bright dark counts": dict(
+        setup=Setup(
+            detectors=(Detector("A", 1, 0.5, jitter_ps=40.0, dark_cps=2000.0),
+                       Detector("B", 2, 0.6, delay_ps=800, jitter_ps=40.0, dark_cps=3000.0)),
+            mode="T3",
+        ),
+        delays=None, offsets={"B": 800.0}, mean=0.05, seed=22,
+    ),
+    "T2, low count rate": dict(
+        setup=Setup(
+            detectors=(Detector("A", 1, 0.3, jitter_ps=30.0, dark_cps=50.0),
+                       Detector("B", 2, 0.3, jitter_ps=30.0, dark_cps=50.0)),
+            mode="T2",
+        ),
+        delays=None, offsets={}, mean=0.1, seed=23,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(GATED_SETUPS))
+def test_gated_g2_and_the_gate_share_across_setups(name):
+    """The standard purity check on setups that differ: the gated g2(0) within 3 sigma of the
+    model's value and each detector's share of photons inside the gate (reported in the g2
+    block and the text) within 3 binomial sigma of the model's share."""
+    case = GATED_SETUPS[name]
+    rng = np.random.default_rng(case["seed"])
+    period, gate = 50_000, (1_500.0, 40_000.0)
+    world = pulsed(rng, 2 * 10**12, case["setup"], period_ps=period, mean_photons=case["mean"],
+                   g2_zero=0.4, tau_ps=4_000.0, biexciton_tau_ps=300.0)  # fmt: skip
+    settings = SummarySettings(gate=("1.5 ns", "40 ns"), delays=case["delays"])
+    s = summarize([world.batch], world.batch.metadata, "gated", settings)
+    want = gated_truth(world.truth, gate, case["offsets"])
+    z = s.g2_zero
+    assert abs(z.value - want["g2_zero_detected"]) < 3 * z.error, (z.value, z.error, want)
+    block = s.to_dict()["g2"]
+    counts = np.bincount(world.batch.channels, minlength=3)
+    for number, det in ((1, "A"), (2, "B")):
+        p, n = want["share"][det], counts[number]
+        assert abs(block["gate_share"][det] - p) < 3 * np.sqrt(p * (1 - p) / n), det
+    assert f"gate keeps {100 * block['gate_share']['A']:.0f} % of A" in s.text()
+    titles = [ax.get_title() for ax in summary_figure(s).axes]
+    assert any(t.startswith("g2(0) =") and "the gate keeps" in t for t in titles)
 
 
 def test_gated_histograms_do_not_depend_on_the_chunking():

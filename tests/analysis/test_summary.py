@@ -44,7 +44,7 @@ TOP_KEYS = {
 CHANNEL_KEYS = {"number", "role", "counts", "rate_cps"}
 G2_KEYS = {
     "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
-    "zero_delay_ns", "jitter_ps", "gate_ns", "note",
+    "zero_delay_ns", "jitter_ps", "gate_ns", "gate_share", "note",
 }  # fmt: skip
 LIFETIME_KEYS = {
     "channel", "model", "tau_ns", "tau_err_ns", "amplitudes", "irf", "intensity_fractions",
@@ -110,6 +110,8 @@ def _check_g2(g: dict) -> None:
     assert all(type(n) is str for n in g["pair"])
     assert _is_float(g["g2_zero"]) and _is_float(g["g2_zero_err"])
     assert _is_float(g["zero_delay_ns"]) and _float_or_null(g["jitter_ps"])
+    assert (g["gate_ns"] is None) == (g["gate_share"] is None)
+    assert g["gate_share"] is None or all(map(_float_or_null, g["gate_share"].values()))
     if g["excitation"] == "pulsed":
         assert _is_float(g["period_ns"]) and g["rate_per_ns"] is None
         assert g["method"] in ("window", "fit")

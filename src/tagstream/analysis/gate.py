@@ -66,6 +66,8 @@ class NanotimeGate:
         self.fold: PhaseFold | None = None
         self.kept = 0
         self.dropped = 0
+        self.seen_by_channel = np.zeros(self._gated.size, np.int64)  # gated photons seen
+        self.kept_by_channel = np.zeros(self._gated.size, np.int64)  # ... and passed
 
     def _setup(self, batch: TagBatch) -> None:
         md = batch.metadata
@@ -111,7 +113,17 @@ class NanotimeGate:
         n_kept = int(np.count_nonzero(keep))
         self.kept += n_kept
         self.dropped += len(batch) - n_kept
+        channels = batch.channels[self._gated[batch.channels]]
+        size = self._gated.size
+        self.seen_by_channel += np.bincount(channels, minlength=size)[:size]
+        kept = batch.channels[keep & self._gated[batch.channels]]
+        self.kept_by_channel += np.bincount(kept, minlength=size)[:size]
         return batch if n_kept == len(batch) else batch.select(keep)
+
+    def share(self, channel: int) -> float | None:
+        """The share of a gated channel's photons inside the gate so far (None before any)."""
+        seen = int(self.seen_by_channel[channel])
+        return None if seen == 0 else int(self.kept_by_channel[channel]) / seen
 
 
 class Gated:

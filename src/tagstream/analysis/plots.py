@@ -134,13 +134,18 @@ def new_axes(ax: Axes | None, rows: int = 1, **options) -> Axes | list[Axes]:
 
 # ---------------------------------------------------------------------------------- g2
 def plot_g2(
-    ax: Axes, g2: G2Result | None, zero: G2Zero | None = None, reasons: Sequence[str] = ()
+    ax: Axes,
+    g2: G2Result | None,
+    zero: G2Zero | None = None,
+    reasons: Sequence[str] = (),
+    caption: str = "",
 ) -> Axes:
     """g2(τ): pulsed, divided by the height of the mean adjacent peak in the displayed bins
     (side peaks at 1, the zero-delay peak's maximum near g2(0) for peaks of one shape; g2(0) in
     the title is the analysis' area ratio) with the peak windows shaded; CW (or without g2(0)),
     counts over the uncorrelated expectation, with the fit. Sparse histograms are merged into
-    wider bins for display."""
+    wider bins for display. ``caption`` (the nanotime gate and its share of the photons) goes
+    under the title."""
     if g2 is None or not np.any(np.isfinite(g2.g2)):
         return missing_panel(ax, "g2(τ)", reasons, "no coincidences")
     pulsed = zero is not None and zero.excitation == "pulsed" and bool(zero.period_ps)
@@ -173,7 +178,7 @@ def plot_g2(
         area = "area ratio, " if zero.excitation == "pulsed" else ""
         ax.set_title(
             f"g2(0) = {value_with_error(zero.value, zero.error)}  ({area}{zero.excitation}, "
-            f"{zero.method}; purity {zero.purity:.3f})"
+            f"{zero.method}; purity {zero.purity:.3f})" + (f"\n{caption}" if caption else "")
         )
     ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
     ax.set_xlabel(f"delay τ ({unit})")

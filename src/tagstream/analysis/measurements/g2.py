@@ -31,10 +31,27 @@ from ._attrs import period, period_attr
 from .g2_view import g2_between, g2_panel
 
 SERIES = "g2"
+
+
+def gate_shares(analyzer: Any) -> dict[str, float | None] | None:
+    """Each pair channel's share of photons inside the nanotime gate (None without a gate)."""
+    gate = getattr(analyzer, "gate", None)
+    if gate is None:
+        return None
+    numbers = (analyzer.a, analyzer.b)
+    return {label: gate.share(n) for label, n in zip(analyzer.labels, numbers, strict=True)}
+
+
+def share_text(shares: Mapping[str, float | None] | None) -> str:
+    """``"; the gate keeps 62 % of A, 60 % of B"`` (nothing without a gate)."""
+    if not shares:
+        return ""
+    kept = [f"{100 * v:.0f} % of {k}" for k, v in shares.items() if v is not None]
+    return "; the gate keeps " + ", ".join(kept) if kept else ""
 #: The keys of the summary JSON's g2 block, present (``None``) even when it is not computed.
 KEYS = (
     "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
-    "zero_delay_ns", "jitter_ps", "gate_ns",
+    "zero_delay_ns", "jitter_ps", "gate_ns", "gate_share",
 )  # fmt: skip
 #: A CW antibunching dip must lower the Poisson deviance by this much against a flat g2 (the
 #: fit may place the dip anywhere in the window, so noise offers many places to choose from).
@@ -46,7 +63,7 @@ class G2Measurement(Measurement):
     """g2(τ) of the settings' HBT pair (τ = t_B − t_A)."""
 
     kind = SERIES
-    values: ClassVar[Mapping[str, Any]] = {"g2": None, "g2_zero": None}
+    values: ClassVar[Mapping[str, Any]] = {"g2": None, "g2_zero": None, "g2_gate_share": None}
     required: ClassVar[Mapping[str, str]] = {"g2": "g2_zero"}
     exports = ("g2",)
 
@@ -69,7 +86,7 @@ class G2Measurement(Measurement):
             fit = finishing.values.get("decay_fit")
             hint = float(np.max(fit.tau_ps)) if fit is not None else None
             zero = finishing.attempt("g2", lambda: g2_zero(g2, finishing.settings, hint))
-        return {"g2": g2, "g2_zero": zero}
+        return {"g2": g2, "g2_zero": zero, "g2_gate_share": gate_shares(self.analyzer)}
 
     @classmethod
     def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
@@ -89,7 +106,8 @@ class G2Measurement(Measurement):
         if summary.g2_zero is not None:
             block |= summary.g2_zero.to_dict()
         gate = gate_ns(summary.settings.gate)
-        return {"g2": block | {"gate_ns": gate, "note": summary.note("g2")}}
+        share = summary.g2_gate_share
+        return {"g2": block | {"gate_ns": gate, "gate_share": share, "note": summary.note("g2")}}
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
@@ -101,7 +119,7 @@ class G2Measurement(Measurement):
         pair = "x".join(z.pair)
         head = (
             f"g2(0) = {value_with_error(z.value, z.error)} ({z.excitation}, {z.method}; "
-            f"{pair}{gate_text(summary.settings.gate)})"
+            f"{pair}{gate_text(summary.settings.gate)}{share_text(summary.g2_gate_share)})"
         )
         if z.excitation == "pulsed":
             tail = f"period {z.period_ps / 1e3:.4g} ns"
@@ -116,7 +134,9 @@ class G2Measurement(Measurement):
         def draw(fig: Any, cell: Any) -> None:
             from ..plots import plot_g2
 
-            plot_g2(fig.add_subplot(cell), summary.g2, summary.g2_zero, summary.notes_for("g2"))
+            caption = gate_text(summary.settings.gate) + share_text(summary.g2_gate_share)
+            plot_g2(fig.add_subplot(cell), summary.g2, summary.g2_zero, summary.notes_for("g2"),
+                    caption[2:])  # fmt: skip
 
         return [Panel(0, draw)]
 
