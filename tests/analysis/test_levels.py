@@ -34,6 +34,8 @@ def test_split_and_pair_kernels_equal_the_reference(n):
             t[1:3] = t[1]  # equal times
         if trial % 4 == 2 and n > 0:
             t[0] = 0  # a photon on the segment's start
+        if trial % 4 == 3:
+            t = _times(rng, n, span=max(n // 2, 1))  # coarse clock: many equal spans and times
         lo = int(rng.integers(0, max(n // 3, 1))) if n else 0
         hi = n - int(rng.integers(0, max(n // 3, 1))) if n else 0
         a = 0
