@@ -3,24 +3,28 @@
 The live results of a run exclude the time the analysis lost (a restarted worker, dropped
 messages); everything else they must hold exactly. :func:`compare_with_offline` checks the last
 snapshot of each measurement's series (g2, decay, trace, and those of kinds registered since)
-against a replica of its analyzer run over the recorded tags outside those gaps, histogram bin
-by bin. Where a restarted worker took up (the end of the results before the restart), the live
-analysis was restored from its last snapshots; a replica that keeps state the snapshots do not (the
-unsettled photons of the change-point levels) is told to drop it there too (its
-``restart(t_resume)``).
+against a fresh analyzer run over the recorded tags outside those gaps, histogram bin by bin:
+the one the segment's stored settings build, as the live worker did (nanotime gate, cable
+delays and all), or the kind's replica from its series. Where a restarted worker took up (the
+end of the results before the restart), the live analysis was restored from its last
+snapshots; a replica that keeps state the snapshots do not (the unsettled photons of the
+change-point levels) is told to drop it there too (its ``restart(t_resume)``).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..analysis.measurement import registered
+from ..analysis.measurement import build_measurements, registered
+from ..analysis.summary_settings import SummarySettings, resolve_settings
 from ..sources.files import open_run
-from ..tags import TagBatch
+from ..tags import RunMetadata, TagBatch
 from ..tags import intervals as iv
 from .result_series import read_results
 
@@ -72,16 +76,10 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
     kinds = {cls.kind: cls for cls in registered()}
     with open_run(path) as run:
         span = (int(run.t_begin), int(run.t_end))
-        cmap = run.metadata.channels
         parts = []  # (segment, analyzers by kind, covered span)
         for number in results.segment_numbers():
             series = results.segment_series(number)
-            analyzers = {}
-            for name, cls in kinds.items():
-                if name in series and len(series[name]):
-                    replica = cls.replica(series, cmap)
-                    if replica is not None:
-                        analyzers[name] = replica
+            analyzers = _replicas(series, run.metadata, kinds)
             last = [series[name].covered_ps[-1] for name in analyzers]
             if last:
                 covered = (int(min(c[0] for c in last)), int(max(c[1] for c in last)))
@@ -97,6 +95,23 @@ def compare_with_offline(path: str | os.PathLike) -> Agreement:
             )
     covered = (min(p[2][0] for p in parts), max(p[2][1] for p in parts)) if parts else (0, 0)
     return Agreement(tags, covered, lost, equal, span)
+
+
+def _replicas(series: dict, metadata: RunMetadata, kinds: dict) -> dict[str, Any]:
+    """Fresh analyzers for the segment's series: those its settings build (as the live worker
+    built them: gates, delays, every option), else each kind's replica from its series."""
+    stored = {name: s for name, s in series.items() if name in kinds and len(s)}
+    table = next((s.attrs.get("segment_settings") for s in stored.values()), None)
+    built = {}
+    if table is not None:
+        settings, notes = resolve_settings(SummarySettings.from_dict(json.loads(table)), metadata)
+        built = {m.kind: m.analyzer for m in build_measurements(settings, metadata, notes, True)}
+    out = {}
+    for name in stored:
+        replica = built.get(name) or kinds[name].replica(series, metadata.channels)
+        if replica is not None:
+            out[name] = replica
+    return out
 
 
 def _feed(run, parts: list, lost: np.ndarray, restart_ps: np.ndarray) -> int:

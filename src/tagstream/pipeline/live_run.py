@@ -54,7 +54,7 @@ from .run_results import RunResults
 from .run_sockets import RunSockets
 from .run_status import RunNotes, run_status
 from .segment_start import start_segment
-from .segments import Segments, events_spec
+from .segments import RUN_SERIES, Segments, events_spec, segment_specs
 from .service import RunService
 from .worker_pool import Launcher, WorkerPool
 
@@ -125,10 +125,12 @@ class LivePipeline:
         #: How far a paced source falls behind the wall clock (``None``: not paced).
         self.source_lag = None if pace is None else RealTimeLag(pace, self.metadata.source)
         self.meters = RunMeters(self.source_lag)
-        self.specs = live_series(self.metadata, self.analysis)
-        self.results = RunResults(self.lock, self.specs, self.meters, self.workers, self.notes)
         #: The analysis segments (the web view's clear and new binning start one).
         self.segments = Segments(self.analysis_table, self.metadata, live_series)
+        specs = live_series(self.metadata, self.analysis)
+        own = tuple(s for s in specs if s.name in RUN_SERIES)  # the segment's settings on the rest
+        self.specs = (*segment_specs(specs, self.segments.current), *own)
+        self.results = RunResults(self.lock, self.specs, self.meters, self.workers, self.notes)
         self.results.segment = self.segments.current
         self.service: RunService | None = None
         self.started = time.monotonic()

@@ -42,6 +42,19 @@ def gate_shares(analyzer: Any) -> dict[str, float | None] | None:
     return {label: gate.share(n) for label, n in zip(analyzer.labels, numbers, strict=True)}
 
 
+def _gate_fields(analyzer: Any) -> dict[str, Column]:
+    """The g2 series' field of a gated pair: its photons before the gate (``n_ab`` holds those
+    kept)."""
+    if getattr(analyzer, "gate", None) is None:
+        return {}
+    return {"gate_seen_ab": Column(np.int64, (2,), "Tags on A and on B before the gate.")}
+
+
+def _percent(kept: Any, seen: Any) -> str:
+    """``"62 %, 60 %"``: kept of seen, per channel (``—`` before any)."""
+    return ", ".join(f"{100 * k / n:.0f} %" if n else "—" for k, n in zip(kept, seen, strict=True))
+
+
 def share_text(shares: Mapping[str, float | None] | None) -> str:
     """``"; the gate keeps 62 % of A, 60 % of B"`` (nothing without a gate)."""
     if not shares:
@@ -154,7 +167,9 @@ class G2Measurement(Measurement):
             zero = result.g2_zero(excitation=settings.excitation)
         except (TagstreamError, ValueError, FloatingPointError):
             return "g2(0) —"
-        return f"g2(0) {value_with_error(zero.value, zero.error)}"
+        seen = snapshot.values.get("gate_seen_ab")
+        kept = "" if seen is None else f" (gate keeps {_percent(snapshot.values['n_ab'], seen)})"
+        return f"g2(0) {value_with_error(zero.value, zero.error)}{kept}"
 
     @classmethod
     def view_panels(
@@ -209,6 +224,7 @@ class G2Measurement(Measurement):
                     np.float64, (bins,), "Live time that can hold each lag, ps (mean over the bin)."
                 ),
                 "n_ab": Column(np.int64, (2,), "Tags counted on A and on B."),
+                **_gate_fields(a),
             },
             axes={"edges_ps": (edges, "Lag bin edges, ps.")},
             attrs={
@@ -229,6 +245,9 @@ class G2Measurement(Measurement):
             "overlap_ps": result.overlap_ps,
             "n_ab": np.array([result.n_a, result.n_b], dtype=np.int64),
         }
+        a = self.analyzer
+        if getattr(a, "gate", None) is not None:
+            values["gate_seen_ab"] = a.gate.seen_by_channel[[a.a, a.b]].copy()
         return [Snapshot(SERIES, covered, result.live_ps, values)]
 
     def restore(self, state: ResumeState) -> None:
@@ -239,6 +258,11 @@ class G2Measurement(Measurement):
         n_a, n_b = (int(v) for v in last.values["n_ab"])
         counts = np.asarray(last.values["counts"], np.int64)
         self.analyzer.restore(counts, n_a, n_b, state.coverage())
+        gate = getattr(self.analyzer, "gate", None)
+        if gate is not None and "gate_seen_ab" in last.values:
+            numbers = [self.analyzer.a, self.analyzer.b]
+            gate.seen_by_channel[numbers] = np.asarray(last.values["gate_seen_ab"], np.int64)
+            gate.kept_by_channel[numbers] = (n_a, n_b)
 
     @classmethod
     def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> G2Result:
