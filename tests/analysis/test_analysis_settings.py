@@ -15,6 +15,9 @@ def test_one_threshold_may_be_a_plain_number():
     assert SummarySettings(thresholds_cps=[5000, 15000]).thresholds_cps == (5000.0, 15000.0)
     with pytest.raises(AnalysisError, match="thresholds_cps"):
         SummarySettings(thresholds_cps=True)
+    with pytest.raises(AnalysisError, match="blinking_method thresholds"):
+        SummarySettings(thresholds_cps=15000, blinking_method="levels")  # they would go unused
+    assert SummarySettings(thresholds_cps=15000, blinking_method="thresholds").thresholds_cps
 
 
 @pytest.mark.parametrize("verb", ["analyze", "run"])

@@ -57,7 +57,8 @@ BLINKING_KEYS = {
     "off_dwells", "gate_ns", "method", "note",
 }  # fmt: skip
 LEVELS_KEYS = {
-    "channels", "alpha", "n_levels", "n_switches", "n_states", "states", "fractions", "note",
+    "channels", "alpha", "n_levels", "n_switches", "n_states", "states", "fractions", "gate_ns",
+    "note",
 }  # fmt: skip
 STATE_KEYS = {"name", "rate_cps", "fraction", "dwells", "mean_dwell_s", "mean_delay_ns"}
 
@@ -157,7 +158,7 @@ def _check_blinking(b: dict) -> None:
 def _check_levels(lv: dict) -> None:
     assert set(lv) == LEVELS_KEYS and _note(lv["note"])
     if lv["n_levels"] is None:
-        assert lv["note"] and all(v is None for k, v in lv.items() if k != "note")
+        assert lv["note"] and all(v is None for k, v in lv.items() if k not in ("note", "gate_ns"))
         return
     assert type(lv["n_levels"]) is int and type(lv["n_switches"]) is int
     assert _is_float(lv["alpha"]) and all(type(c) is str for c in lv["channels"])
@@ -477,6 +478,7 @@ def test_empty_and_dark_runs_do_not_crash():
     assert dark.trace is not None and dark.trace.counts.sum() == 0
     assert dark.blinking is None and dark.notes_for("blinking")
     assert "g2(0): not available" in dark.text()
+    assert d["levels"]["n_levels"] is None and "no photons" in d["levels"]["note"]
     for run in (empty, dark):
         fig = summary_figure(run)
         fig.savefig(io.BytesIO(), format="png")

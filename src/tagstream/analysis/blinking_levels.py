@@ -50,7 +50,8 @@ def levels_blinking(
     middle = trace.t0_ps + trace.bin_ps * (np.arange(exposure.size) + 0.5)
     level = np.clip(np.searchsorted(levels.starts_ps, middle, side="right") - 1, 0, None)
     level_state = levels.state[level]
-    states = np.where((exposure > 0) & (level_state >= 0), codes[level_state], INVALID)
+    inside = middle < levels.ends_ps[level]  # not between levels (after a restored worker)
+    states = np.where((exposure > 0) & (level_state >= 0) & inside, codes[level_state], INVALID)
     dwells = {k: np.zeros(0, np.int64) for k in CODES}
     for name, d in levels.dwells().items():
         dwells[blinking_state(name)] = np.concatenate([dwells[blinking_state(name)], d])

@@ -12,10 +12,11 @@ expectation-maximisation fit of ``m`` Poisson intensities ``I_s`` with weights `
 being in state ``s`` with probability ``∝ p_s Poisson(n_j; I_s T_j)``. The number of states is the
 one with the smallest integrated completed likelihood (the Bayesian information criterion
 ``-2 ln L + (2m - 1) ln(levels)`` plus twice the entropy of the assignments) among the groupings
-whose states are distinct: each state holds at least :data:`MIN_STATE_SHARE` of the live time,
-and neighbouring states differ in intensity by at least :data:`MIN_CONTRAST`. A short level caught
-mid-switch, or a slow drift of focus or excitation that the change points follow at high count
-rates, is then not a state of its own. Each level goes to its most probable state.
+whose states are distinct: each state holds at least :data:`MIN_STATE_SHARE` of the live time
+or of the photons, and neighbouring states differ in intensity by at least
+:data:`MIN_CONTRAST`. A short level caught mid-switch, or a slow drift of focus or excitation
+that the change points follow at high count rates, is then not a state of its own. Each level
+goes to its most probable state.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from ..errors import AnalysisError
 MAX_STATES = 3
 #: EM iterations at most, and the change of ln L that ends them.
 EM_ITERATIONS, EM_TOLERANCE = 500, 1e-7
-#: Least share of the live time in a state, when the number of states is chosen.
+#: Least share of the live time or of the photons in a state, when the number of states is
+#: chosen (a dot OFF most of the time still has its ON state: it holds many of the photons).
 MIN_STATE_SHARE = 0.01
 #: Least intensity ratio of neighbouring states, when the number of states is chosen.
 MIN_CONTRAST = 1.25
@@ -98,7 +100,7 @@ def fit_states(
     if not fits:
         raise AnalysisError(f"{n.size} level(s) cannot make {n_states} states")
     if n_states is None:
-        fits = {m: f for m, f in fits.items() if m == 1 or _distinct(f, t)}
+        fits = {m: f for m, f in fits.items() if m == 1 or _distinct((*f, n), t)}
     bic = {m: _icl(f, n.size) for m, f in fits.items()}
     best = min(bic, key=bic.get)
     rates, weights, _, resp = fits[best]
@@ -150,9 +152,12 @@ def agglomerate(n: np.ndarray, t: np.ndarray, most: int) -> dict[int, np.ndarray
 
 def _distinct(fit, t: np.ndarray) -> bool:
     """Whether the fit's states are distinct (see the module docstring)."""
-    rates, _, _, resp = fit
-    share = np.bincount(np.argmax(resp, axis=1), weights=t, minlength=rates.size) / t.sum()
-    return bool(share.min() >= MIN_STATE_SHARE and np.all(rates[1:] >= MIN_CONTRAST * rates[:-1]))
+    rates, _, _, resp, n = fit
+    state = np.argmax(resp, axis=1)
+    time_share = np.bincount(state, weights=t, minlength=rates.size) / t.sum()
+    photon_share = np.bincount(state, weights=n, minlength=rates.size) / max(n.sum(), 1.0)
+    large = np.maximum(time_share, photon_share).min() >= MIN_STATE_SHARE
+    return bool(large and np.all(rates[1:] >= MIN_CONTRAST * rates[:-1]))
 
 
 def _icl(fit, levels: int) -> float:

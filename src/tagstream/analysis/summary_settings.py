@@ -203,6 +203,10 @@ def _check_choices(settings: SummarySettings) -> None:
     check_choice("lifetime_model", settings.lifetime_model, LIFETIME_MODELS)
     check_irf(settings.irf)
     check_choice("blinking_method", settings.blinking_method, ("auto", "levels", "thresholds"))
+    if settings.blinking_method == "levels" and settings.thresholds_cps is not None:
+        raise AnalysisError(
+            "thresholds_cps are for blinking_method thresholds (or auto), not levels"
+        )
     if settings.n_states not in (None, 2, 3):
         raise AnalysisError(f"n_states must be 2, 3 or absent, got {settings.n_states!r}")
     significance = settings.model_significance

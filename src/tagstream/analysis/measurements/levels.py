@@ -21,6 +21,7 @@ from ...tags import ChannelMap, RunMetadata
 from ...tags.units import PS_PER_NS, PS_PER_S
 from ..blinking_method import blinking_method
 from ..changepoint_null import ALPHAS
+from ..formatting import gate_ns, gate_text
 from ..level_result import LevelsResult
 from ..level_states import MAX_STATES
 from ..levels import DECAY_BINS, LEVEL_ROWS, LevelsAnalyzer
@@ -99,6 +100,9 @@ class LevelsMeasurement(Measurement):
     def finish(self, finishing: Finishing) -> dict[str, Any]:
         """The levels, their states checked (a note when they cannot be grouped)."""
         levels = finishing.attempt("levels", self.result)
+        if levels is not None and not levels.counts.sum():
+            finishing.notes.append("levels: no photons")
+            levels = None
         if levels is not None and finishing.attempt("levels", lambda: levels.fit) is None:
             levels = None
         return {"levels": levels}
@@ -115,7 +119,9 @@ class LevelsMeasurement(Measurement):
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
         """The ``"levels"`` block: levels, switches, states (intensity, share of the time, dwell
         times, mean photon delay) and the ON / grey / OFF fractions."""
-        return {"levels": levels_block(summary.levels) | {"note": summary.note("levels")}}
+        gate = gate_ns(summary.settings.gate)
+        block = levels_block(summary.levels) | {"gate_ns": gate}
+        return {"levels": block | {"note": summary.note("levels")}}
 
     @classmethod
     def lines(cls, summary: Any) -> list[tuple[str, str]]:
@@ -132,8 +138,9 @@ class LevelsMeasurement(Measurement):
         return [
             (
                 "levels",
-                f"levels (change points, alpha {lv.alpha:g}): {lv.n_levels} levels, "
-                f"{lv.fit.n_states} state(s): {states}",
+                f"levels (change points, alpha {lv.alpha:g}{gate_text(summary.settings.gate)}): "
+                f"{lv.n_levels} levels, {lv.fit.n_states} state(s) (intensity, share of the "
+                f"time): {states}",
             )
         ]
 
@@ -315,7 +322,8 @@ def levels_block(levels: LevelsResult | None) -> dict[str, Any]:
     ]
     return {
         "channels": list(levels.channels), "alpha": levels.alpha, "n_levels": levels.n_levels,
-        "n_switches": int(np.count_nonzero(np.diff(levels.state))), "n_states": len(states),
+        "n_switches": int(np.count_nonzero(np.diff(levels.state[levels.state >= 0]))),
+        "n_states": len(states),
         "states": states, "fractions": levels.fractions,
     }  # fmt: skip
 
