@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import AnalysisError
 from ..tags.intervals import normalize
 from ..tags.units import PS_PER_S
-from .blinking_dwells import dwell_exponent, powerlaw_min, switch_dwell_times
+from .blinking_dwells import powerlaw_fields, switch_dwell_times
 from .blinking_mixture import crossings, fit_mixture, mixture_bic, single_poisson_loglik
 from .blinking_states import (
     STATE_NAMES,
@@ -365,9 +365,6 @@ def analyze_blinking(
         name: float(exposure[states == s].sum()) / live for s, name in enumerate(STATE_NAMES)
     }
     dwell = switch_dwell_times(counts, states, exposure == bin_ps, bin_ps)
-    cut, cut_method = powerlaw_min(powerlaw_min_ps)
-    on_fit = dwell_exponent(dwell["on"], bin_ps, cut)
-    off_fit = dwell_exponent(dwell["off"], bin_ps, cut)
     return BlinkingResult(
         bin_ps=int(bin_ps),
         t0_ps=int(t0_ps),
@@ -377,19 +374,9 @@ def analyze_blinking(
         states=states,
         fractions=fractions,
         dwell_ps=dwell,
-        on_exponent=None if on_fit is None else on_fit.alpha,
-        on_exponent_err=None if on_fit is None else on_fit.alpha_err,
-        off_exponent=None if off_fit is None else off_fit.alpha,
-        off_exponent_err=None if off_fit is None else off_fit.alpha_err,
-        on_dwell_min_ps=None if on_fit is None else on_fit.t_min_ps,
-        off_dwell_min_ps=None if off_fit is None else off_fit.t_min_ps,
-        on_dwells=0 if on_fit is None else on_fit.n,
-        off_dwells=0 if off_fit is None else off_fit.n,
-        dwell_min_method=cut_method,
         occurrence=occurrence_histogram(counts, exposure, bin_ps),
         fit=fit,
-        on_powerlaw=on_fit,
-        off_powerlaw=off_fit,
+        **powerlaw_fields(dwell, bin_ps, powerlaw_min_ps),
     )
 
 

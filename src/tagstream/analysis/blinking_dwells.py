@@ -158,3 +158,23 @@ def dwell_exponent(dwell: np.ndarray, bin_ps: int, t_min_ps: float | None) -> Po
         return fit_powerlaw(dwell, bin_ps, t_min_ps=t_min_ps)
     except FitError:
         return None
+
+
+def powerlaw_fields(
+    dwell: dict[str, np.ndarray], unit_ps: int, powerlaw_min_ps: float | str | None
+) -> dict[str, object]:
+    """The power-law fits of the ON and OFF dwell times (whole multiples of ``unit_ps``) with
+    the lower cut ``powerlaw_min_ps``, as the fields of a blinking result: exponents, their
+    errors, cuts, dwells fitted, the cut's method and the fits (None / 0 where none)."""
+    cut, cut_method = powerlaw_min(powerlaw_min_ps)
+    fits = {k: dwell_exponent(dwell[k], unit_ps, cut) for k in ("on", "off")}
+    out: dict[str, object] = {"dwell_min_method": cut_method}
+    for k, fit in fits.items():
+        out |= {
+            f"{k}_exponent": None if fit is None else fit.alpha,
+            f"{k}_exponent_err": None if fit is None else fit.alpha_err,
+            f"{k}_dwell_min_ps": None if fit is None else fit.t_min_ps,
+            f"{k}_dwells": 0 if fit is None else fit.n,
+            f"{k}_powerlaw": fit,
+        }
+    return out

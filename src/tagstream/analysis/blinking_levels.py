@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import AnalysisError
 from ..tags.units import PS_PER_S
 from .blinking import NO_BLINKING, BlinkingResult
-from .blinking_dwells import dwell_exponent, powerlaw_min
+from .blinking_dwells import powerlaw_fields
 from .blinking_states import INVALID, check_trace, occurrence_histogram
 from .level_result import LevelsResult, blinking_state
 from .trace import TraceResult
@@ -57,9 +57,6 @@ def levels_blinking(
         dwells[blinking_state(name)] = np.concatenate([dwells[blinking_state(name)], d])
     unit = DWELL_UNIT_PS
     whole = {k: -(-d // unit) * unit for k, d in dwells.items()}
-    cut, cut_method = powerlaw_min(powerlaw_min_ps)
-    on_fit = dwell_exponent(whole["on"], unit, cut)
-    off_fit = dwell_exponent(whole["off"], unit, cut)
     return BlinkingResult(
         bin_ps=int(trace.bin_ps),
         t0_ps=int(trace.t0_ps),
@@ -69,16 +66,6 @@ def levels_blinking(
         states=states,
         fractions=levels.fractions,
         dwell_ps=dwells,
-        on_exponent=None if on_fit is None else on_fit.alpha,
-        on_exponent_err=None if on_fit is None else on_fit.alpha_err,
-        off_exponent=None if off_fit is None else off_fit.alpha,
-        off_exponent_err=None if off_fit is None else off_fit.alpha_err,
-        on_dwell_min_ps=None if on_fit is None else on_fit.t_min_ps,
-        off_dwell_min_ps=None if off_fit is None else off_fit.t_min_ps,
-        on_dwells=0 if on_fit is None else on_fit.n,
-        off_dwells=0 if off_fit is None else off_fit.n,
-        dwell_min_method=cut_method,
         occurrence=occurrence_histogram(counts, exposure, trace.bin_ps),
-        on_powerlaw=on_fit,
-        off_powerlaw=off_fit,
+        **powerlaw_fields(whole, unit, powerlaw_min_ps),
     )
