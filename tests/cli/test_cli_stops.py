@@ -107,10 +107,10 @@ def test_stopped_simulate_completes_its_run_file(tmp_path, signum):
         assert run.status.startswith(f"stopped: stopped by {name} after ")
         assert run.status.endswith(" of 3000 s")
         tags = run.read()
-        kept_s = (run.t_end - run.t_begin) * 1e-12
-    assert 0 < kept_s < 3000 and f"holds those {ts.format_time(round(kept_s * 1e12))}" in last
-    # what the file holds is the simulation's prefix
-    expected = ts.simulate("cspbbr3-5nm", duration=f"{kept_s} s", seed=0).read()
+        kept_ps = int(run.t_end - run.t_begin)
+    assert 0 < kept_ps < 3000 * 10**12 and f"holds those {ts.format_time(kept_ps)}" in last
+    # what the file holds is the simulation's prefix (the duration in whole picoseconds)
+    expected = ts.simulate("cspbbr3-5nm", duration=kept_ps, seed=0).read()
     np.testing.assert_array_equal(tags.timestamps, expected.timestamps)
 
 
