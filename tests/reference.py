@@ -271,3 +271,23 @@ def changepoint_pair(t, lo, hi, a, b, spans):
             if stat > best:
                 best, b1, b2 = stat, j1, j2
     return best, b1, b2
+
+
+def triple_histograms(t, ch, a, b, c, window, bin_width):
+    """Triples (one tag on each of a, b, c) with tau1 = t_b - t_a and tau2 = t_c - t_a both in
+    [-W, W), by bin; the pairs (a, b) by tau1 and (a, c) by tau2."""
+    t = np.asarray(t, dtype=np.int64)
+    n = 2 * window // bin_width
+    hist = np.zeros((n, n), dtype=np.int64)
+    pair_ab, pair_ac = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for x in t[ch == a]:
+        lag_b, lag_c = t[ch == b] - x, t[ch == c] - x
+        lag_b = lag_b[(lag_b >= -window) & (lag_b < window)]
+        lag_c = lag_c[(lag_c >= -window) & (lag_c < window)]
+        for u in lag_b:
+            pair_ab[(u + window) // bin_width] += 1
+            for v in lag_c:
+                hist[(u + window) // bin_width, (v + window) // bin_width] += 1
+        for v in lag_c:
+            pair_ac[(v + window) // bin_width] += 1
+    return hist, pair_ab, pair_ac
