@@ -39,7 +39,19 @@ GAP_PS = (2 * PS_PER_S, 2 * PS_PER_S + 50 * 10**9)  # 50 ms of lost data
 # ---------------------------------------------------------------------------------- schema
 TOP_KEYS = {
     "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "levels",
-    "gaps", "warnings",
+    "xx_x", "g3", "heralded", "hom", "gaps", "warnings",
+}  # fmt: skip
+#: The cascade blocks: keys, and the key of the value that is null when not computed.
+CASCADE_KEYS = {
+    "xx_x": ({"pair", "excitation", "period_ns", "bunching", "bunching_err", "zero_delay_ns",
+              "areas", "note"}, "bunching"),
+    "g3": ({"channels", "g3_zero", "g3_zero_err", "excitation", "zero_delay_ns", "window_ns",
+            "counts", "note"}, "g3_zero"),
+    "heralded": ({"channels", "g2_zero", "g2_zero_err", "excitation", "zero_delay_ns",
+                  "window_ns", "counts", "note"}, "g2_zero"),
+    "hom": ({"pair", "polarisation", "ratio", "ratio_err", "areas", "period_ns", "zero_delay_ns",
+             "indistinguishability", "indistinguishability_err", "visibility", "visibility_err",
+             "reference", "short_share", "reflectance", "g2_zero", "note"}, "ratio"),
 }  # fmt: skip
 CHANNEL_KEYS = {"number", "role", "counts", "rate_cps"}
 G2_KEYS = {
@@ -98,6 +110,12 @@ def check_schema(d: dict) -> None:
     else:
         _check_blinking(d["blinking"])
     _check_levels(d["levels"])
+    for block, (keys, value) in CASCADE_KEYS.items():
+        assert set(d[block]) == keys and _note(d[block]["note"])
+        if d[block][value] is None:
+            assert d[block]["note"], f"{block} missing without a note"
+        else:
+            assert _is_float(d[block][value]) and _is_float(d[block][value + "_err"])
     assert type(d["gaps"]) is list
     for gap in d["gaps"]:
         assert type(gap) is list and len(gap) == 2 and all(map(_is_float, gap))

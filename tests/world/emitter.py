@@ -100,7 +100,7 @@ class Setup:
     channel map labels it as the sync.
     """
 
-    detectors: tuple[Detector, Detector] = (Detector("A", 1), Detector("B", 2))
+    detectors: tuple[Detector, ...] = (Detector("A", 1), Detector("B", 2))
     splitter: float = 0.5
     mode: str = "T2"
     resolution_ps: int = 1
@@ -114,11 +114,11 @@ class Setup:
     def __post_init__(self) -> None:
         dets = tuple(self.detectors)
         object.__setattr__(self, "detectors", dets)
-        if len(dets) != 2:
-            raise ValueError("an HBT setup has exactly two detectors")
+        if len(dets) < 2:
+            raise ValueError("a setup has at least two detectors (the first two: the HBT pair)")
         names = [d.name for d in dets]
         numbers = [d.channel for d in dets]
-        if len(set(names)) != 2 or len(set(numbers)) != 2:
+        if len(set(names)) != len(dets) or len(set(numbers)) != len(dets):
             raise ValueError(f"detector names and channels must differ: {names}, {numbers}")
         if self.sync_channel in numbers:
             raise ValueError(f"sync channel {self.sync_channel} is also a detector channel")
@@ -141,6 +141,7 @@ class Setup:
 
     @property
     def names(self) -> tuple[str, str]:
+        """The HBT pair: the first two detectors."""
         return (self.detectors[0].name, self.detectors[1].name)
 
     @property
@@ -159,7 +160,10 @@ class Setup:
         return ChannelMap(chans)
 
     def routing(self, collection: float = 1.0) -> tuple[float, float]:
-        """Probability that one photon is detected by detector 0 and by detector 1."""
+        """Probability that one photon is detected by detector 0 and by detector 1 (two-detector
+        setups only: more detectors route photons by :mod:`tests.world.cascade`)."""
+        if len(self.detectors) != 2:
+            raise ValueError("the splitter routes photons to exactly two detectors")
         d0, d1 = self.detectors
         return (
             collection * self.splitter * d0.efficiency,
@@ -445,10 +449,11 @@ def _bernoulli_positions(rng: np.random.Generator, k0: int, k1: int, q: float) -
 class _Photons:
     """Detected events per detector as exact times: int64 ps plus a fraction in [0, 1)."""
 
-    def __init__(self) -> None:
-        self.ti: list[list[np.ndarray]] = [[], []]
-        self.tf: list[list[np.ndarray]] = [[], []]
-        self.kind: list[list[np.ndarray]] = [[], []]  # 0 signal, 1 background, 2 dark
+    def __init__(self, n_detectors: int = 2) -> None:
+        self.ti: list[list[np.ndarray]] = [[] for _ in range(n_detectors)]
+        self.tf: list[list[np.ndarray]] = [[] for _ in range(n_detectors)]
+        # 0 signal, 1 background, 2 dark
+        self.kind: list[list[np.ndarray]] = [[] for _ in range(n_detectors)]
 
     def add(self, det: int, ti: np.ndarray, tf: np.ndarray, kind: int) -> None:
         self.ti[det].append(np.asarray(ti, np.int64))
@@ -637,7 +642,7 @@ def _assemble(
 
 
 def _detector_truth(setup: Setup) -> dict[str, Any]:
-    a, b = setup.detectors
+    a, b = setup.detectors[:2]
     return {
         "delays": {d.name: int(d.delay_ps) for d in setup.detectors},
         "zero_delay_ps": int(b.delay_ps - a.delay_ps),

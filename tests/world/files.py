@@ -204,10 +204,10 @@ def write_photon_hdf5(
     path = Path(path)
     b, setup = world.batch, world.setup
     pulsed, t3 = world.pulsed, b.nanotimes is not None
-    det_a, det_b = setup.detectors
+    det_a, det_b = setup.detectors[:2]  # the HBT pair
     sync_period = world.sync_period_ps
-    ids = [det_a.channel, det_b.channel]
-    names = [det_a.name, det_b.name]
+    ids = [d.channel for d in setup.detectors]
+    names = [d.name for d in setup.detectors]
     if pulsed and not t3:
         ids.append(setup.sync_channel)
         names.append("sync" if label_sync else f"ch{setup.sync_channel}")
@@ -268,7 +268,7 @@ def write_photon_hdf5(
         if pulsed and not t3 and label_sync:
             _put(f, f"{ds}/non_photon_id1", np.array([setup.sync_channel], np.uint8))
 
-        _put(f, "/setup/num_pixels", np.int64(2))
+        _put(f, "/setup/num_pixels", np.int64(len(setup.detectors)))
         _put(f, "/setup/num_spots", np.int64(1))
         _put(f, "/setup/num_spectral_ch", np.int64(1))
         _put(f, "/setup/num_polarization_ch", np.int64(1))

@@ -27,8 +27,8 @@ from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ..tables import Table, make_table, table_head, table_or_reason
 from ..view_panel import ViewPanel
-from ._attrs import period, period_attr
 from .g2_view import g2_between, g2_panel
+from .pair_series import pair_result, pair_snapshot, pair_spec, restore_pair, result_of, same_pair
 
 SERIES = "g2"
 
@@ -61,6 +61,8 @@ def share_text(shares: Mapping[str, float | None] | None) -> str:
         return ""
     kept = [f"{100 * v:.0f} % of {k}" for k, v in shares.items() if v is not None]
     return "; the gate keeps " + ", ".join(kept) if kept else ""
+
+
 #: The keys of the summary JSON's g2 block, present (``None``) even when it is not computed.
 KEYS = (
     "pair", "excitation", "period_ns", "g2_zero", "g2_zero_err", "rate_per_ns", "method",
@@ -209,60 +211,25 @@ class G2Measurement(Measurement):
     def series(self) -> tuple[SeriesSpec, ...]:
         """The ``"g2"`` series: coincidences, expected coincidences and live time (ps) per lag bin,
         and the photons of both channels, over the lag bin edges (ps)."""
-        a = self.analyzer
-        bins = int(2 * a.window_ps // a.bin_ps)
-        edges = np.arange(-a.window_ps, a.window_ps + 1, a.bin_ps, dtype=np.int64)
-        spec = SeriesSpec(
-            name=SERIES,
-            description="g2(τ) of the HBT pair: coincidences per lag bin (τ = t_B − t_A).",
-            fields={
-                "counts": Column(np.int64, (bins,), "Coincidences per lag bin."),
-                "expected": Column(
-                    np.float64, (bins,), "Coincidences expected without correlation."
-                ),
-                "overlap_ps": Column(
-                    np.float64, (bins,), "Live time that can hold each lag, ps (mean over the bin)."
-                ),
-                "n_ab": Column(np.int64, (2,), "Tags counted on A and on B."),
-                **_gate_fields(a),
-            },
-            axes={"edges_ps": (edges, "Lag bin edges, ps.")},
-            attrs={
-                "channel_a": a.labels[0],
-                "channel_b": a.labels[1],
-                "bin_ps": int(a.bin_ps),
-                "period_ps": period_attr(a.period_ps),
-            },
-        )
-        return (spec,)
+        description = "g2(τ) of the HBT pair: coincidences per lag bin (τ = t_B − t_A)."
+        return (pair_spec(SERIES, description, self.analyzer, _gate_fields(self.analyzer)),)
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
         """One snapshot of the g2 histogram so far (the whole histogram, cumulative)."""
-        result = self.analyzer.result()
-        values = {
-            "counts": result.counts,
-            "expected": result.expected,
-            "overlap_ps": result.overlap_ps,
-            "n_ab": np.array([result.n_a, result.n_b], dtype=np.int64),
-        }
         a = self.analyzer
+        extra = {}
         if getattr(a, "gate", None) is not None:
-            values["gate_seen_ab"] = a.gate.seen_by_channel[[a.a, a.b]].copy()
-        return [Snapshot(SERIES, covered, result.live_ps, values)]
+            extra["gate_seen_ab"] = a.gate.seen_by_channel[[a.a, a.b]].copy()
+        return [pair_snapshot(SERIES, a.result(), covered, **extra)]
 
     def restore(self, state: ResumeState) -> None:
         """Continue from the last g2 snapshot's coincidences and photon counts."""
-        last = state.snapshots.get(SERIES)
-        if last is None:
-            return
-        n_a, n_b = (int(v) for v in last.values["n_ab"])
-        counts = np.asarray(last.values["counts"], np.int64)
-        self.analyzer.restore(counts, n_a, n_b, state.coverage())
+        last = restore_pair(SERIES, self.analyzer, state)
         gate = getattr(self.analyzer, "gate", None)
-        if gate is not None and "gate_seen_ab" in last.values:
+        if last is not None and gate is not None and "gate_seen_ab" in last.values:
             numbers = [self.analyzer.a, self.analyzer.b]
             gate.seen_by_channel[numbers] = np.asarray(last.values["gate_seen_ab"], np.int64)
-            gate.kept_by_channel[numbers] = (n_a, n_b)
+            gate.kept_by_channel[numbers] = np.asarray(last.values["n_ab"], np.int64)
 
     @classmethod
     def snapshot_result(cls, spec: SeriesSpec, snapshot: Snapshot) -> G2Result:
@@ -278,31 +245,12 @@ class G2Measurement(Measurement):
     @classmethod
     def same(cls, live: G2Result, offline: G2Result) -> bool:
         """Whether both results hold the same coincidences, photon counts and live time."""
-        counts = (live.n_a, live.n_b, live.live_ps) == (offline.n_a, offline.n_b, offline.live_ps)
-        return bool(np.array_equal(live.counts, offline.counts) and counts)
+        return same_pair(live, offline)
 
     @classmethod
     def result_from(cls, series: Mapping[str, RecordedSeries], k: int = -1) -> G2Result:
         """The :class:`G2Result` of snapshot ``k`` of the recorded g2 series."""
-        s = series[SERIES]
-        values = {name: s.fields[name][k] for name in ("counts", "expected", "overlap_ps", "n_ab")}
-        return result_of(s.attrs, s.axes["edges_ps"], values, int(s.live_ps[k]))
-
-
-def result_of(attrs: Mapping, edges: np.ndarray, values: Mapping, live_ps: int) -> G2Result:
-    """The g2 result of a snapshot's values and its series' attributes and axis."""
-    n_a, n_b = (int(v) for v in values["n_ab"])
-    return G2Result(
-        channels=(str(attrs["channel_a"]), str(attrs["channel_b"])),
-        edges_ps=edges,
-        counts=np.asarray(values["counts"]),
-        expected=np.asarray(values["expected"]),
-        overlap_ps=np.asarray(values["overlap_ps"]),
-        n_a=n_a,
-        n_b=n_b,
-        live_ps=live_ps,
-        period_ps=period(attrs["period_ps"]),
-    )
+        return pair_result(series, SERIES, k)
 
 
 # ---------------------------------------------------------------------- g2(0) of the summary
