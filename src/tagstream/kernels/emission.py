@@ -119,7 +119,8 @@ def independent_pulses(
     outcome_cum,
     tau_bx,
     tau_x,
-    detector_cum,
+    x_cum,
+    bx_cum,
     seed,
     out_t,
     out_d,
@@ -141,8 +142,9 @@ def independent_pulses(
         Biexciton lifetime, ps.
     tau_x : float64[states]
         Exciton lifetime per state, ps.
-    detector_cum : float64[detectors]
-        Cumulative share of the detected photons per detector.
+    x_cum, bx_cum : float64[detectors]
+        Cumulative share of the detected X and BX photons per detector (they differ behind
+        spectral filters).
     seed : int
     out_t, out_d : float64[cap], int64[cap]
         Emission times (ps) and detector indices.
@@ -154,7 +156,7 @@ def independent_pulses(
     """
     rs = np.uint64(seed)
     cap = out_t.shape[0]
-    n_cum = detector_cum.shape[0]
+    n_cum = x_cum.shape[0]
     n = 0
     for i in range(seg_start.shape[0]):
         s = seg_state[i]
@@ -179,7 +181,7 @@ def independent_pulses(
                 e, rs = next_exponential(rs)
                 out_t[n] = tp + e * tx
                 v, rs = next_uniform(rs)
-                out_d[n] = _pick(detector_cum, n_cum, v)
+                out_d[n] = _pick(x_cum, n_cum, v)
                 n += 1
                 continue
             e, rs = next_exponential(rs)
@@ -187,12 +189,12 @@ def independent_pulses(
             if u >= c2 or u < c1:  # the BX photon is detected
                 out_t[n] = t_bx
                 v, rs = next_uniform(rs)
-                out_d[n] = _pick(detector_cum, n_cum, v)
+                out_d[n] = _pick(bx_cum, n_cum, v)
                 n += 1
             if u >= c1:  # the X photon is detected
                 e, rs = next_exponential(rs)
                 out_t[n] = t_bx + e * tx
                 v, rs = next_uniform(rs)
-                out_d[n] = _pick(detector_cum, n_cum, v)
+                out_d[n] = _pick(x_cum, n_cum, v)
                 n += 1
     return n

@@ -10,18 +10,23 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ...errors import TagstreamError, UnitError
-from ...tags import parse_frequency, parse_power_w, parse_time
+from ...errors import UnitError
+from ...tags import parse_power_w, parse_time
+from .config_fields import (
+    ConfigError,
+    as_table,
+    no_unknown,
+    number_in,
+    rate_hz,
+    time_ps,
+)
+from .setup_spec import Detector, Setup, _setup  # noqa: F401 (Detector is this module's too)
 
 STATE_NAMES = ("on", "grey", "off")
-
-
-class ConfigError(TagstreamError):
-    """A simulator setting is missing, unknown or out of range."""
 
 
 @dataclass(frozen=True)
@@ -74,45 +79,6 @@ class Blinking:
 
 
 @dataclass(frozen=True)
-class Detector:
-    """A single-photon detector behind the beam splitter."""
-
-    name: str
-    channel: int
-    efficiency: float = 0.65
-    dark_rate_hz: float = 100.0
-    dead_time_ps: int = 22_000
-    jitter_ps: float = 35.0
-    jitter_tail_ps: float = 0.0
-    jitter_tail_fraction: float = 0.0
-    afterpulsing: float = 0.0
-    afterpulse_delay_ps: int = 100_000
-    afterpulse_spread_ps: float = 20_000.0
-    cable_delay_ps: int = 0
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Microscope, splitter, detectors, tagger.
-
-    With two detectors ``splitter_ratio`` of the light goes to the first; with more, the light is
-    shared equally. ``background_rate_hz`` counts uncorrelated background photons detected per
-    second (all detectors together, in proportion to their share and efficiency).
-    """
-
-    mode: str = "T2"
-    nanotime_unit_ps: float = 4.0
-    collection_efficiency: float = 0.05
-    splitter_ratio: float = 0.5
-    background_rate_hz: float = 0.0
-    sync_channel: int = 0
-    detectors: tuple[Detector, ...] = (
-        Detector("A", 1),
-        Detector("B", 2),
-    )
-
-
-@dataclass(frozen=True)
 class SimConfig:
     """Everything the simulator needs."""
 
@@ -142,12 +108,18 @@ class SimConfig:
             return (self.setup.splitter_ratio, 1.0 - self.setup.splitter_ratio)
         return tuple([1.0 / n] * n)
 
-    def detection_probabilities(self) -> tuple[float, ...]:
-        """Probability that an emitted photon is detected by each detector (at full drift)."""
+    def detection_probabilities(self, line: str = "all") -> tuple[float, ...]:
+        """Probability that an emitted photon is detected by each detector (at full drift):
+        for ``line`` ``"X"`` or ``"BX"`` behind the detectors' spectral filters (a dichroic
+        sends the line only to the detectors that pass it, in their shares of the light), for
+        ``"all"`` without them."""
         eta = self.setup.collection_efficiency * (1.0 + self.drift_amplitude)
-        return tuple(
-            eta * s * d.efficiency for s, d in zip(self.split(), self.setup.detectors, strict=True)
-        )
+        dets = self.setup.detectors
+        shares = [s if d.passes(line) else 0.0 for s, d in zip(self.split(), dets, strict=True)]
+        total = sum(shares)
+        if total <= 0:
+            return tuple(0.0 for _ in dets)
+        return tuple(eta * s / total * d.efficiency for s, d in zip(shares, dets, strict=True))
 
     def mean_excitations_equivalent(self) -> float:
         """<N> of a pulse (pulsed), or pump rate x exciton lifetime (CW)."""
@@ -197,11 +169,11 @@ def _config(raw: dict[str, Any]) -> SimConfig:
         "emitter": _emitter,
         "setup": _setup,
     }
-    _no_unknown(raw, set(sections), "")
+    no_unknown(raw, set(sections), "")
     values: dict[str, Any] = {"name": name, "description": description}
     for key, parse in sections.items():
         if key in raw:
-            parsed = parse(_table(raw[key], key), key)
+            parsed = parse(as_table(raw[key], key), key)
             if key == "emitter":
                 values.update(parsed)
             else:
@@ -211,66 +183,18 @@ def _config(raw: dict[str, Any]) -> SimConfig:
     return config
 
 
-def _table(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"[{key}] must be a table")
-    return dict(value)
-
-
-def _no_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        place = f"[{where}] " if where else ""
-        known = ", ".join(sorted(allowed))
-        raise ConfigError(f"{place}unknown setting {unknown[0]!r} (known: {known})")
-
-
-def _number(table: Mapping[str, Any], key: str, where: str, lo: float, hi: float, default):
-    if key not in table:
-        return default
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{where}.{key}: {value} is outside [{lo}, {hi}]")
-    return float(value)
-
-
-def _time(table: Mapping[str, Any], key: str, where: str, default, positive: bool = True):
-    if key not in table:
-        return default
-    value = table[key]
-    if value in ("none", "never", "inf"):
-        return math.inf
-    ps = parse_time(value, f"{where}.{key}")
-    if positive and ps <= 0:
-        raise ConfigError(f"{where}.{key}: must be positive, got {value!r}")
-    if ps < 0:
-        raise ConfigError(f"{where}.{key}: must not be negative, got {value!r}")
-    return ps
-
-
-def _rate(table: Mapping[str, Any], key: str, where: str, default, positive: bool = False):
-    if key not in table:
-        return default
-    hz = parse_frequency(table[key], f"{where}.{key}")
-    if hz < 0 or (positive and hz == 0):
-        raise ConfigError(f"{where}.{key}: must be {'positive' if positive else 'non-negative'}")
-    return hz
-
-
 def _decay(table: dict[str, Any], where: str) -> Decay:
-    _no_unknown(table, {"lifetime", "quantum_yield"}, where)
+    no_unknown(table, {"lifetime", "quantum_yield"}, where)
     if "lifetime" not in table or "quantum_yield" not in table:
         raise ConfigError(f"[{where}] needs lifetime and quantum_yield")
     return Decay(
-        float(_time(table, "lifetime", where, None)),
-        float(_number(table, "quantum_yield", where, 0.0, 1.0, None)),
+        float(time_ps(table, "lifetime", where, None)),
+        float(number_in(table, "quantum_yield", where, 0.0, 1.0, None)),
     )
 
 
 def _excitation(table: dict[str, Any], where: str) -> Excitation:
-    _no_unknown(
+    no_unknown(
         table,
         {"mode", "repetition_rate", "mean_excitations", "pump_rate", "sync_divider",
          "saturation_power"},
@@ -284,9 +208,9 @@ def _excitation(table: dict[str, Any], where: str) -> Excitation:
         raise ConfigError(f"{where}.sync_divider: must be a positive integer")
     exc = Excitation(
         mode=mode,
-        repetition_rate_hz=_rate(table, "repetition_rate", where, 40e6, positive=True),
-        mean_excitations=_number(table, "mean_excitations", where, 0.0, 50.0, 0.1),
-        pump_rate_hz=_rate(table, "pump_rate", where, 0.0),
+        repetition_rate_hz=rate_hz(table, "repetition_rate", where, 40e6, positive=True),
+        mean_excitations=number_in(table, "mean_excitations", where, 0.0, 50.0, 0.1),
+        pump_rate_hz=rate_hz(table, "pump_rate", where, 0.0),
         sync_divider=divider,
         saturation_power_w=_saturation_power(table, where),
     )
@@ -316,7 +240,7 @@ def _blinking(table: dict[str, Any], where: str) -> Blinking:
         "excitation_reference",
         "excitation_power",
     }
-    _no_unknown(table, allowed, where)
+    no_unknown(table, allowed, where)
     states = tuple(table.get("states", ("on",)))
     if (
         not states
@@ -347,11 +271,11 @@ def _blinking(table: dict[str, Any], where: str) -> Blinking:
         dwell=dwell,
         mean_dwell_ps=means,
         exponent=exponents,
-        dwell_min_ps=float(_time(table, "dwell_min", where, 1e9)),
-        dwell_max_ps=float(_time(table, "dwell_max", where, 1e13)),
-        to_grey=_number(table, "to_grey", where, 0.0, 1.0, 0.5),
-        excitation_reference=_number(table, "excitation_reference", where, 1e-9, 1e3, 0.1),
-        excitation_power=_number(table, "excitation_power", where, 0.0, 10.0, 0.0),
+        dwell_min_ps=float(time_ps(table, "dwell_min", where, 1e9)),
+        dwell_max_ps=float(time_ps(table, "dwell_max", where, 1e13)),
+        to_grey=number_in(table, "to_grey", where, 0.0, 1.0, 0.5),
+        excitation_reference=number_in(table, "excitation_reference", where, 1e-9, 1e3, 0.1),
+        excitation_power=number_in(table, "excitation_power", where, 0.0, 10.0, 0.0),
     )
     if blink.dwell_max_ps <= blink.dwell_min_ps:
         raise ConfigError(f"{where}: dwell_max must exceed dwell_min")
@@ -359,81 +283,12 @@ def _blinking(table: dict[str, Any], where: str) -> Blinking:
 
 
 def _emitter(table: dict[str, Any], where: str) -> dict[str, Any]:
-    _no_unknown(table, {"bleach_time", "drift_amplitude", "drift_period"}, where)
+    no_unknown(table, {"bleach_time", "drift_amplitude", "drift_period"}, where)
     return {
-        "bleach_time_ps": float(_time(table, "bleach_time", where, math.inf)),
-        "drift_amplitude": _number(table, "drift_amplitude", where, 0.0, 0.99, 0.0),
-        "drift_period_ps": float(_time(table, "drift_period", where, 6e13)),
+        "bleach_time_ps": float(time_ps(table, "bleach_time", where, math.inf)),
+        "drift_amplitude": number_in(table, "drift_amplitude", where, 0.0, 0.99, 0.0),
+        "drift_period_ps": float(time_ps(table, "drift_period", where, 6e13)),
     }
-
-
-def _detector(table: dict[str, Any], where: str) -> Detector:
-    allowed = {f.name for f in fields(Detector)}
-    aliases = {
-        "dark_rate": "dark_rate_hz",
-        "dead_time": "dead_time_ps",
-        "jitter": "jitter_ps",
-        "jitter_tail": "jitter_tail_ps",
-        "afterpulse_delay": "afterpulse_delay_ps",
-        "afterpulse_spread": "afterpulse_spread_ps",
-        "cable_delay": "cable_delay_ps",
-    }
-    _no_unknown(table, (allowed - set(aliases.values())) | set(aliases), where)
-    if "name" not in table or "channel" not in table:
-        raise ConfigError(f"[{where}] needs a name and a channel")
-    channel = table["channel"]
-    if not isinstance(channel, int) or not 0 <= channel <= 255:
-        raise ConfigError(f"{where}.channel: an integer 0..255, got {channel!r}")
-    return Detector(
-        name=str(table["name"]),
-        channel=channel,
-        efficiency=_number(table, "efficiency", where, 0.0, 1.0, 0.65),
-        dark_rate_hz=_rate(table, "dark_rate", where, 100.0),
-        dead_time_ps=int(_time(table, "dead_time", where, 22_000, positive=False)),
-        jitter_ps=float(_time(table, "jitter", where, 35, positive=False)),
-        jitter_tail_ps=float(_time(table, "jitter_tail", where, 0, positive=False)),
-        jitter_tail_fraction=_number(table, "jitter_tail_fraction", where, 0.0, 1.0, 0.0),
-        afterpulsing=_number(table, "afterpulsing", where, 0.0, 0.2, 0.0),
-        afterpulse_delay_ps=int(_time(table, "afterpulse_delay", where, 100_000, positive=False)),
-        afterpulse_spread_ps=float(
-            _time(table, "afterpulse_spread", where, 20_000, positive=False)
-        ),
-        cable_delay_ps=int(_time(table, "cable_delay", where, 0, positive=False)),
-    )
-
-
-def _setup(table: dict[str, Any], where: str) -> Setup:
-    allowed = {
-        "mode",
-        "nanotime_unit",
-        "collection_efficiency",
-        "splitter_ratio",
-        "background_rate",
-        "sync_channel",
-        "detectors",
-    }
-    _no_unknown(table, allowed, where)
-    mode = str(table.get("mode", "T2"))
-    if mode not in ("T2", "T3"):
-        raise ConfigError(f"{where}.mode: 'T2' or 'T3', got {mode!r}")
-    detectors = Setup().detectors
-    if "detectors" in table:
-        items = table["detectors"]
-        if not isinstance(items, list) or not items:
-            raise ConfigError(f"{where}.detectors: a list of at least one detector")
-        detectors = tuple(
-            _detector(_table(d, f"{where}.detectors[{k}]"), f"{where}.detectors[{k}]")
-            for k, d in enumerate(items)
-        )
-    return Setup(
-        mode=mode,
-        nanotime_unit_ps=float(_time(table, "nanotime_unit", where, 4)),
-        collection_efficiency=_number(table, "collection_efficiency", where, 0.0, 1.0, 0.05),
-        splitter_ratio=_number(table, "splitter_ratio", where, 0.0, 1.0, 0.5),
-        background_rate_hz=_rate(table, "background_rate", where, 0.0),
-        sync_channel=int(table.get("sync_channel", 0)),
-        detectors=detectors,
-    )
 
 
 def _check_consistency(config: SimConfig) -> None:
@@ -446,5 +301,9 @@ def _check_consistency(config: SimConfig) -> None:
         raise ConfigError(f"setup.sync_channel {setup.sync_channel} is also a detector channel")
     if "sync" in names:
         raise ConfigError("'sync' is reserved for the sync channel")
+    if config.excitation.mode == "cw" and any(d.line != "all" for d in setup.detectors):
+        raise ConfigError(
+            "spectral filters (a detector's line) are simulated under pulsed excitation only"
+        )
     if config.excitation.mode == "cw" and setup.mode == "T3":
         raise ConfigError("T3 output needs pulsed excitation (nanotimes count from the sync)")

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ...kernels.cw_emission import cw_detected
-from ...kernels.emission import flush_pending, independent_pulses, pulsed_sequence
+from ...kernels.emission import KIND_BX, flush_pending, independent_pulses, pulsed_sequence
 from .blinking import NAMES, StateGenerator
 from .config import SimConfig
 from .cw_model import cw_tables
@@ -42,8 +42,11 @@ class Emitter:
         decays = [config.decay(name) for name in NAMES]
         self.tau_x = np.array([d.lifetime_ps for d in decays])
         self.qy_x = np.array([d.quantum_yield for d in decays])
-        self.detect_p = np.array(config.detection_probabilities())
+        # per detector, for exciton and biexciton photons (they differ behind spectral filters)
+        self.detect_p = np.array(config.detection_probabilities("X"))
+        self.detect_bx = np.array(config.detection_probabilities("BX"))
         self.detect_total = float(self.detect_p.sum())
+        self.detect_total_bx = float(self.detect_bx.sum())
         exc = config.excitation
         self.pulsed = exc.mode == "pulsed"
         self.period_ps = exc.period_ps if self.pulsed else math.inf
@@ -71,8 +74,8 @@ class Emitter:
         elif not self.pulsed:
             times, dets = self._cw(t0, t1, starts, codes, int(rng.integers(0, 2**63 - 1)))
         else:
-            emitted = self._sequential(t0, t1, starts, codes, rng)
-            times, dets = self._detect(emitted, rng)
+            emitted, kinds = self._sequential(t0, t1, starts, codes, rng)
+            times, dets = self._detect(emitted, kinds, rng)
         return self._drift(times, dets, rng)
 
     def finish(self, end: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +84,7 @@ class Emitter:
             return np.zeros(0), np.zeros(0, np.int64)
         out_t, out_k = np.empty(1), np.empty(1, np.int64)
         n = flush_pending(self.carry, float(end), out_t, out_k)
-        return self._drift(*self._detect(out_t[:n], rng), rng)
+        return self._drift(*self._detect(out_t[:n], out_k[:n], rng), rng)
 
     # ------------------------------------------------------------------ pulses
     def _pulse_range(self, a: int, b: int) -> tuple[int, int]:
@@ -106,7 +109,7 @@ class Emitter:
         only, both)."""
         p_any, p_bx = self._excitation_probabilities()
         qx = self.qy_x * self.detect_total
-        qb = self.config.biexciton.quantum_yield * self.detect_total
+        qb = self.config.biexciton.quantum_yield * self.detect_total_bx
         outcome = np.column_stack(
             [(1 - p_bx) * qx, p_bx * qb * (1 - qx), p_bx * (1 - qb) * qx, p_bx * qb * qx]
         )
@@ -119,7 +122,7 @@ class Emitter:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The pulses of the segments that yield a detected photon, and those photons."""
         p_pulse, cum = self._outcomes()
-        det_cum = np.cumsum(self.detect_p) / self.detect_total
+        x_cum, bx_cum = _cumulative(self.detect_p), _cumulative(self.detect_bx)
         expected = float(np.sum((ends - starts) / self.period_ps * p_pulse[codes]))
         cap = int(expected * 2.2 + 10 * np.sqrt(expected) + 64)
         seed = int(rng.integers(0, 2**63 - 1))
@@ -134,7 +137,8 @@ class Emitter:
                 cum,
                 self.config.biexciton.lifetime_ps,
                 self.tau_x,
-                det_cum,
+                x_cum,
+                bx_cum,
                 seed,
                 out_t,
                 out_d,
@@ -145,8 +149,8 @@ class Emitter:
 
     def _sequential(
         self, t0: int, t1: int, starts: np.ndarray, codes: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Emission times of all photons of the excitations in [t0, t1)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Emission times and kinds (X or BX) of all photons of the excitations in [t0, t1)."""
         seed = int(rng.integers(0, 2**63 - 1))
         bx = self.config.biexciton
         k0, k1 = self._pulse_range(t0, t1)
@@ -170,7 +174,7 @@ class Emitter:
             out_t,
             out_k,
         )
-        return out_t[:n]
+        return out_t[:n], out_k[:n]
 
     def _cw_tables(self) -> tuple[np.ndarray, ...]:
         if self._tables is None:
@@ -226,20 +230,18 @@ class Emitter:
         return np.concatenate(times), np.concatenate(dets)
 
     # ------------------------------------------------------------------ detection
-    def _which_detector(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _detect(self, emitted: np.ndarray, kinds: np.ndarray, rng: np.random.Generator):
+        """The detected photons among ``emitted`` (of ``kinds``: X or BX) and their detectors,
+        each line behind its detectors' filters."""
+        bx = kinds == KIND_BX
+        keep = rng.random(emitted.size) < np.where(bx, self.detect_total_bx, self.detect_total)
+        times, bx = emitted[keep], bx[keep]
         if self.detect_p.size == 1:
-            return np.zeros(n, np.int64)
-        cum = np.cumsum(self.detect_p) / self.detect_total
-        u = rng.random(n)
-        det = np.zeros(n, np.int64)
-        for edge in cum[:-1]:
-            det += u >= edge
-        return det
-
-    def _detect(self, emitted: np.ndarray, rng: np.random.Generator):
-        keep = rng.random(emitted.size) < self.detect_total
-        times = emitted[keep]
-        return times, self._which_detector(rng, times.size)
+            return times, np.zeros(times.size, np.int64)
+        u = rng.random(times.size)
+        dets = np.where(bx, _index(_cumulative(self.detect_bx), u),
+                        _index(_cumulative(self.detect_p), u))  # fmt: skip
+        return times, dets
 
     def _drift(self, times: np.ndarray, dets: np.ndarray, rng: np.random.Generator):
         """Slow intensity drift: photons kept with the collection efficiency's relative value."""
@@ -249,6 +251,17 @@ class Emitter:
         level = (1 + amp * np.sin(2 * np.pi * times / self.config.drift_period_ps)) / (1 + amp)
         keep = rng.random(times.size) < level
         return times[keep], dets[keep]
+
+
+def _cumulative(p: np.ndarray) -> np.ndarray:
+    """Cumulative shares of ``p`` ending at 1 (equal shares when ``p`` is all zero)."""
+    total = float(p.sum())
+    return np.cumsum(p) / total if total > 0 else np.arange(1, p.size + 1) / p.size
+
+
+def _index(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index drawn with cumulative shares ``cum`` for each uniform ``u``."""
+    return np.minimum(np.searchsorted(cum, u, side="right"), cum.size - 1).astype(np.int64)
 
 
 def _bernoulli_indices(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
