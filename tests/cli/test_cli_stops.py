@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tagstream as ts
-from tagstream.cli import main
+from tagstream.cli import main, signals
 
 
 def _command() -> list[str]:
@@ -24,6 +24,17 @@ def _command() -> list[str]:
         return [str(script)]
     found = shutil.which("tagstream")
     return [found] if found else [sys.executable, "-m", "tagstream"]
+
+
+def _finish(process: subprocess.Popen, timeout_s: float = 120) -> str:
+    """The stderr of ``process`` once it ended; killed (and the test failed) if it did not end
+    within ``timeout_s``, so that no process outlives its test."""
+    try:
+        return process.communicate(timeout=timeout_s)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        err = process.communicate()[1]
+        pytest.fail(f"the stop was not acted on within {timeout_s} s; stderr: {err[-2000:]}")
 
 
 @pytest.mark.parametrize("verb", ["simulate", "run"])
@@ -39,7 +50,7 @@ def test_a_stop_while_starting_is_one_line_without_traceback(tmp_path, delay_s, 
     )
     time.sleep(delay_s)
     process.send_signal(signum)
-    _, err = process.communicate(timeout=120)
+    err = _finish(process)
     assert "Traceback" not in err, err
     last = err.strip().splitlines()[-1] if err.strip() else ""
     if not out.exists():  # stopped before the file was made: says so
@@ -59,8 +70,10 @@ def test_ctrl_c_while_the_verbs_load_is_caught(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(importlib, "import_module", interrupted)
+    signals.remember(signal.SIGTERM)  # an early stop, acted on by this interruption
     assert main(["simulate", "cspbi3-10nm", "-o", "x.h5"]) == 1
     assert capsys.readouterr().err.strip() == "tagstream simulate: interrupted; nothing was written"
+    assert not signals.EARLY  # a later main() in this process starts afresh
 
 
 def test_import_tagstream_is_light():
@@ -97,7 +110,7 @@ def test_stopped_simulate_completes_its_run_file(tmp_path, signum):
     out = tmp_path / "dot.h5"
     process = _start_simulate(out)
     process.send_signal(signum)
-    _, err = process.communicate(timeout=120)
+    err = _finish(process)
     assert process.returncode == 1, err
     assert "Traceback" not in err
     name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
@@ -118,7 +131,7 @@ def test_stopped_simulate_keeps_a_ptu_file(tmp_path):
     out = tmp_path / "dot.ptu"
     process = _start_simulate(out)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    err = _finish(process)
     assert process.returncode == 1, err
     assert "stopped by Ctrl-C" in err and str(out) in err
     assert not out.with_name(out.name + ".part").exists()
@@ -127,3 +140,15 @@ def test_stopped_simulate_keeps_a_ptu_file(tmp_path):
         kept_ps = run.t_end - run.t_begin
         assert run.header.get("TTResult_StopReason") == 1  # stopped by hand, as PicoQuant's
     assert len(tags) > 0 and kept_ps > 0
+
+
+def test_a_stop_whose_exception_was_swallowed_is_still_acted_on():
+    """The early handlers keep the stop they were asked for: a signal handled inside a
+    finaliser (whose exception Python ignores) still stops the verb once it takes the signals
+    over."""
+    signals.EARLY.clear()
+    signals.remember(signal.SIGTERM)
+    asked = []
+    with signals.stop_on_signals(asked.append) as request:
+        assert request() == "stopped by SIGTERM" and asked == ["stopped by SIGTERM"]
+    assert not signals.EARLY

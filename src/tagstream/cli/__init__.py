@@ -17,8 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .signals import EARLY, remember
+
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
+    remember(signum)
     how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
     raise SystemExit(f"tagstream: {how} while starting; nothing was written")  # exit code 1
 
@@ -28,6 +31,7 @@ def _started_as_command() -> bool:
 
 
 def _stopped_by_sigterm(signum: int, frame: object) -> None:
+    remember(signum)
     raise KeyboardInterrupt("stopped by SIGTERM")
 
 
@@ -120,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{verb}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
+        EARLY.clear()  # acted on: a later main() in this process starts afresh
         unwritten = "; nothing was written" if output is not None and not output.exists() else ""
         print(f"{verb}: {str(exc) or 'interrupted'}{unwritten}", file=sys.stderr)
         return 1

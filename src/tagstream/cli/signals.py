@@ -6,6 +6,17 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+#: A stop asked for before a verb took the signals over (the reason), kept even where the
+#: exception the early handlers raise is swallowed (a signal handled inside a finaliser).
+EARLY: dict[str, str] = {}
+
+
+def remember(signum: int) -> str:
+    """Keep an early Ctrl-C or SIGTERM for :func:`stop_on_signals`; its reason."""
+    reason = "stopped by " + ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+    EARLY.setdefault("reason", reason)
+    return reason
+
 
 class StopRequest:
     """Whether Ctrl-C or SIGTERM asked the work to stop, and which.
@@ -35,9 +46,15 @@ class StopRequest:
 @contextmanager
 def stop_on_signals(on_stop: Callable[[str], object] | None = None) -> Iterator[StopRequest]:
     """Within the block, Ctrl-C and SIGTERM set the yielded :class:`StopRequest` (and call
-    ``on_stop``) instead of raising; the previous handlers are restored after it."""
+    ``on_stop``) instead of raising; the previous handlers are restored after it. A stop asked
+    for earlier and not acted on (:data:`EARLY`) is delivered at once."""
     request = StopRequest(on_stop)
     previous = {s: signal.signal(s, request._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    early = EARLY.pop("reason", None)
+    if early is not None:  # asked before the handlers were ours, and not acted on
+        request.reason = early
+        if on_stop is not None:
+            on_stop(early)
     try:
         yield request
     finally:
