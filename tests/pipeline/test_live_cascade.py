@@ -53,3 +53,32 @@ def test_cascade_correlations_live_equal_the_offline_analysis(tmp_path, capsys):
     for name in KINDS:
         (panel,) = kind(name).view_panels(recorded, SummarySettings())
         assert panel.numbers[0].value is not None and panel.figure["data"], name
+
+
+HOM = """
+[source]
+simulator = "dot-4k-hom"
+seed = 5
+realtime = false
+
+[analysis.hom]
+g2_zero = 0.02
+
+[output]
+results_every = "0.5 s"
+"""
+
+
+def test_hom_live_equals_the_offline_analysis(tmp_path, capsys):
+    config = tmp_path / "hom.toml"
+    config.write_text(HOM)
+    out = tmp_path / "hom.h5"
+    assert main(["run", str(config), "--duration", "2s", "-o", str(out)]) == 0
+    capsys.readouterr()
+    agreement = compare_with_offline(out)
+    assert "hom" in agreement.equal and agreement.complete, agreement.equal
+    recorded = read_results(out).series
+    (panel,) = kind("hom").view_panels(recorded, SummarySettings(kinds={"hom": {}}))
+    assert panel.numbers[0].value is not None
+    block = ts.summary(out, config)["hom"]
+    assert abs(block["indistinguishability"] - 0.9) < 3 * block["indistinguishability_err"]

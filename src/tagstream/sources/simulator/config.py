@@ -24,6 +24,7 @@ from .config_fields import (
     rate_hz,
     time_ps,
 )
+from .interferometer import InterferometerSpec, parse_interferometer
 from .setup_spec import Detector, Setup, _setup  # noqa: F401 (Detector is this module's too)
 
 STATE_NAMES = ("on", "grey", "off")
@@ -94,6 +95,7 @@ class SimConfig:
     drift_amplitude: float = 0.0
     drift_period_ps: float = 6e13
     setup: Setup = field(default_factory=Setup)
+    interferometer: InterferometerSpec | None = None
 
     def decay(self, state: str) -> Decay:
         """Exciton decay in ``state`` (ON: the neutral exciton; a bleached emitter is dark)."""
@@ -168,6 +170,7 @@ def _config(raw: dict[str, Any]) -> SimConfig:
         "blinking": _blinking,
         "emitter": _emitter,
         "setup": _setup,
+        "interferometer": parse_interferometer,
     }
     no_unknown(raw, set(sections), "")
     values: dict[str, Any] = {"name": name, "description": description}
@@ -301,9 +304,29 @@ def _check_consistency(config: SimConfig) -> None:
         raise ConfigError(f"setup.sync_channel {setup.sync_channel} is also a detector channel")
     if "sync" in names:
         raise ConfigError("'sync' is reserved for the sync channel")
+    if config.interferometer is not None:
+        _check_interferometer(config)
     if config.excitation.mode == "cw" and any(d.line != "all" for d in setup.detectors):
         raise ConfigError(
             "spectral filters (a detector's line) are simulated under pulsed excitation only"
         )
     if config.excitation.mode == "cw" and setup.mode == "T3":
         raise ConfigError("T3 output needs pulsed excitation (nanotimes count from the sync)")
+
+
+def _check_interferometer(config: SimConfig) -> None:
+    """The HOM interferometer needs pulses, two detectors (its outputs) and photons that stay
+    in their period (each is assigned to the pulse before it)."""
+    if config.excitation.mode != "pulsed":
+        raise ConfigError("[interferometer]: HOM interference of consecutive photons needs "
+                          "pulsed excitation")  # fmt: skip
+    if len(config.setup.detectors) != 2:
+        raise ConfigError("[interferometer]: give exactly two detectors (its two outputs)")
+    longest = max(config.exciton.lifetime_ps, config.biexciton.lifetime_ps,
+                  *(config.decay(s).lifetime_ps for s in config.blinking.states))  # fmt: skip
+    if 8 * longest > config.excitation.period_ps:
+        raise ConfigError(
+            f"[interferometer]: the lifetime ({longest / 1e3:g} ns) must be below 1/8 of the "
+            f"laser period ({config.excitation.period_ps / 1e3:g} ns) so that each photon "
+            "meets the next pulse's"
+        )

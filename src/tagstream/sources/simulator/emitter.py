@@ -45,6 +45,10 @@ class Emitter:
         # per detector, for exciton and biexciton photons (they differ behind spectral filters)
         self.detect_p = np.array(config.detection_probabilities("X"))
         self.detect_bx = np.array(config.detection_probabilities("BX"))
+        if config.interferometer is not None:  # routed after, by the interferometer
+            eta = config.setup.collection_efficiency * (1.0 + config.drift_amplitude)
+            best = max(d.efficiency for d in config.setup.detectors)
+            self.detect_p = self.detect_bx = np.array([eta * best, 0.0])
         self.detect_total = float(self.detect_p.sum())
         self.detect_total_bx = float(self.detect_bx.sum())
         exc = config.excitation

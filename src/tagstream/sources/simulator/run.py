@@ -18,6 +18,7 @@ from ..run import Run, batch_span_ps
 from .blinking import StateGenerator
 from .config import SimConfig
 from .emitter import Emitter
+from .interferometer import Interferometer
 from .setup import DetectorBank
 
 TARGET_PHOTONS_PER_BLOCK = 100_000
@@ -104,8 +105,14 @@ class SimulatedRun(Run):
         return batch
 
     def _photons(self, emitter: Emitter, end: float):
-        """Per block of excitations: the detected photons' emission times and detectors, and
-        the block's random generator (the clicks' jitter is drawn from it next)."""
+        """Per block of excitations: the detected photons' emission times and detectors (their
+        arrival times and outputs behind an interferometer), and the block's random generator
+        (the clicks' jitter is drawn from it next)."""
+        spec = self.config.interferometer
+        hom = None
+        if spec is not None:
+            efficiencies = np.array([d.efficiency for d in self.config.setup.detectors])
+            hom = Interferometer(spec, self.config.excitation.period_ps, efficiencies)
         k = 0
         while k * self.block_ps < end:
             block_end = (k + 1) * self.block_ps
@@ -115,6 +122,8 @@ class SimulatedRun(Run):
             if last:
                 more_t, more_d = emitter.finish(int(end), rng)
                 times, dets = np.concatenate([times, more_t]), np.concatenate([dets, more_d])
+            if hom is not None:
+                times, dets = hom.route(times, min(block_end, end), rng, last)
             yield k, block_end, last, times, dets, rng
             k += 1
 
