@@ -88,7 +88,10 @@ def test_the_model_of_the_five_peaks():
     [({"polarisation": "diagonal"}, "parallel' or 'crossed"),
      ({"reflectance": 1.2}, "between 0 and 1"),
      ({"polarisation": "crossed", "crossed_ratio": 0.6}, "reference of a parallel run"),
-     ({"g2_zero": "low"}, "a number"), ({"pair": ["A"]}, "two channel names")],
+     ({"g2_zero": "low"}, "a number"), ({"pair": ["A"]}, "two different channel names"),
+     ({"pair": ["A", "A"]}, "two different"), ({"g2_zero": float("nan")}, "finite"),
+     ({"crossed_ratio": float("inf")}, "finite"), ({"crossed_ratio_err": 0.01}, "with it"),
+     ({"bin": "0 ps"}, "must be positive"), ({"g2_zero": 2.0}, "at most 1")],
 )  # fmt: skip
 def test_bad_settings_are_one_line_errors(own, message):
     with pytest.raises(AnalysisError, match=message):
@@ -100,3 +103,24 @@ def test_without_a_source_g2_the_value_says_it_is_taken_as_zero():
     world = _run(case, 0.5, True, 12)
     s = summarize([world.batch], world.batch.metadata, "hom", SummarySettings(kinds={"hom": {}}))
     assert any("g2(0) is taken as 0" in w for w in s.warnings)
+
+
+def test_accidentals_a_delay_past_half_a_period_and_wrong_settings():
+    """80 kcps of dark counts on each output (a floor of about 10 % of a peak): taken off, M
+    within 3 sigma, with a warning; a 7 ns cable delay not given (more than half the 12.5 ns
+    period): the displaced dip is the zero-delay peak; splitter settings that are not the
+    interferometer's: the ±1 over ±2 peaks say so."""
+    case = dict(CASES[0.6], delay=7_000, given=False, mode="T2", divider=8)
+    dets = (Detector("A", 1, jitter_ps=30.0, dark_cps=8e4),
+            Detector("B", 2, jitter_ps=45.0, dark_cps=8e4, delay_ps=7_000))  # fmt: skip
+    setup = Setup(detectors=dets, sync_divider=8)
+    world = hom(np.random.default_rng(21), DURATION, setup, PERIOD, 0.2, 1e-3, 0.6,
+                collection=0.2, short_share=case["short"], reflectance=case["refl"])  # fmt: skip
+    wide = {"window": "45 ns"}  # the peaks at ±2 periods of the displaced dip inside
+    v = _summary(world, case, wide).hom_value
+    assert abs(v.peaks.offset_ps - 7_000) < 500, v.peaks.offset_ps
+    assert abs(v.value - world.truth["indistinguishability_pairs"]) < 3 * v.error, v
+    assert any("accidentals" in w for w in v.warnings), v.warnings
+    assert not any("check short_share" in w for w in v.warnings)
+    wrong = _summary(world, dict(case, short=0.5, refl=0.3), wide).hom_value
+    assert any("check short_share, reflectance" in w for w in wrong.warnings), wrong.warnings

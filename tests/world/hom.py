@@ -118,14 +118,16 @@ def _outputs(rng, slot, long_arm, single, reflectance, m):
     alone &= (first == 0) | (s[np.maximum(first - 1, 0)] != s[first])
     alone &= (first + 2 >= s.size) | (s[np.minimum(first + 2, s.size - 1)] != s[first])
     pairs = first[alone & ~la[first] & la[first + 1] & sg[first] & sg[first + 1]]
-    split = rng.random(pairs.size) < r * r + (1 - r) ** 2 - 2 * r * (1 - r) * m
-    # a split is (short -> 1, long -> 0) with weight R^2 (both reflected) or the reverse with
-    # T^2; a bunched pair leaves by either output with equal chance
-    both = r * r + (1 - r) ** 2
-    short_to_one = (rng.random(pairs.size) < r * r / both).astype(np.int64)
-    same = rng.integers(0, 2, pairs.size)
-    short_out = np.where(split, short_to_one, same)
-    long_out = np.where(split, 1 - short_to_one, same)
+    # the four joint outcomes of a meeting pair (short photon's port, long photon's port):
+    # split ways with T^2 and R^2 less the interference term, in proportion; bunched ways with
+    # R T (1 + M) each
+    t = 1 - r
+    split_total = r * r + t * t - 2 * r * t * m
+    weights = np.array([t * t, r * r]) / (r * r + t * t) * split_total
+    probs = np.array([weights[0], weights[1], r * t * (1 + m), r * t * (1 + m)])
+    outcome = np.searchsorted(np.cumsum(probs / probs.sum()), rng.random(pairs.size))
+    short_out = np.array([0, 1, 0, 1])[np.minimum(outcome, 3)]
+    long_out = np.array([1, 0, 0, 1])[np.minimum(outcome, 3)]
     output[order[pairs]] = short_out
     output[order[pairs + 1]] = long_out
     return output

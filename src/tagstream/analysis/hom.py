@@ -31,9 +31,12 @@ import numpy as np
 from ..errors import AnalysisError
 from .g2 import G2Result
 from .g2_histogram import as_histogram, phase_offset, require_windows, window_sum
+from .g2_pulsed import zero_delay_peak
 
 #: The five peaks of the pattern, in periods.
 PEAKS = (-2, -1, 0, 1, 2)
+#: A floor of accidentals above this share of a peak next to zero delay is warned about.
+FLOOR_WARNING = 0.02
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ class Interferometer:
         centre = g * r * t * (a * a + b * b) + a * b * (r * r + t * t - 2 * r * t * m)
         return centre / self.side(g)
 
+    def far(self) -> float:
+        """Area of the peaks at |m| >= 2 periods (no photon of the pair meets another)."""
+        a, r = self.short_share, self.reflectance
+        b, t = 1 - a, 1 - r
+        return (a * t + b * r) * (a * r + b * t)
+
     def slope(self, g: float | None = None) -> float:
         """How much the ratio falls per unit of indistinguishability."""
         a, r = self.short_share, self.reflectance
@@ -83,7 +92,11 @@ class HomPeaks:
     Attributes
     ----------
     areas
-        Coincidences in one-period windows around m periods from the zero-delay peak.
+        Coincidences in one-period windows around m periods from the zero-delay peak, less
+        the flat floor of accidentals (dark counts, background).
+    floor
+        That floor per window (from the bins within a tenth of a period of the windows' edges,
+        where the peaks have decayed).
     ratio, ratio_err
         Zero-delay area over the mean of the areas at ±1 period, and its error (Poisson).
     period_ps, offset_ps
@@ -93,6 +106,7 @@ class HomPeaks:
     """
 
     areas: dict[int, float]
+    floor: float
     ratio: float
     ratio_err: float
     period_ps: float
@@ -123,14 +137,16 @@ class Indistinguishability:
 
 
 def hom_peaks(result: G2Result, delays_given: bool = False) -> HomPeaks:
-    """The five peaks of a pulsed HOM histogram (τ = t_B − t_A), in one-period windows around
-    the comb position nearest zero lag.
+    """The five peaks of a pulsed HOM histogram (τ = t_B − t_A) in one-period windows, less the
+    flat floor of accidentals. The zero-delay peak is the comb's peak nearest zero lag, unless
+    (delays not given) another within one period is a significant dip: the HOM dip displaced by
+    a cable delay.
 
     Raises
     ------
     AnalysisError
-        No laser period, a channel without photons, the window too short, or no coincidences
-        next to zero delay.
+        No laser period, a channel without photons, bins too coarse, the window too short, or
+        no coincidences next to zero delay.
     """
     for label, n in zip(result.channels, (result.n_a, result.n_b), strict=True):
         if n == 0:
@@ -138,25 +154,60 @@ def hom_peaks(result: G2Result, delays_given: bool = False) -> HomPeaks:
     if not result.period_ps:
         raise AnalysisError("HOM peaks need pulsed excitation with a known laser period")
     period = float(result.period_ps)
+    if period < 8 * result.bin_ps:
+        raise AnalysisError(f"the bin ({result.bin_ps} ps) must be below 1/8 of the period "
+                            f"({period:.0f} ps)")  # fmt: skip
     hist = as_histogram(result.edges_ps, result.counts, result.expected)
-    offset = 0.0 if delays_given else phase_offset(hist, period)
+    offset = 0.0
+    if not delays_given:
+        offset = zero_delay_peak(hist, period, phase_offset(hist, period))
     require_windows(hist, period, offset)
-    areas = {}
+    raw, edge_counts, edge_ps = {}, 0.0, 0.0
     lo, hi = hist.span
     for m in PEAKS:
         c = offset + m * period
         if c - period / 2 >= lo - 1e-6 and c + period / 2 <= hi + 1e-6:
-            areas[m] = window_sum(hist, hist.counts, c - period / 2, c + period / 2)
+            raw[m] = window_sum(hist, hist.counts, c - period / 2, c + period / 2)
+            for a, b in ((c - period / 2, c - 0.4 * period), (c + 0.4 * period, c + period / 2)):
+                edge_counts += window_sum(hist, hist.counts, a, b)
+                edge_ps += b - a
+    floor = edge_counts / edge_ps * period  # per one-period window
+    floor_var = edge_counts * (period / edge_ps) ** 2
+    areas = {m: a - floor for m, a in raw.items()}
     side = 0.5 * (areas[-1] + areas[1])
     if side <= 0:
-        raise AnalysisError("the peaks next to zero delay hold no coincidences")
+        raise AnalysisError("the peaks next to zero delay hold no coincidences above the floor")
     ratio = areas[0] / side
-    error = np.sqrt(max(areas[0], 1.0) / side**2 + ratio**2 / (areas[-1] + areas[1]))
+    # Poisson: each raw area, and the floor taken off all of them
+    var0 = max(raw[0], 1.0) + floor_var
+    var_side = (raw[-1] + raw[1]) / 4 + floor_var
+    # the floor is common to both: its share of the covariance
+    error = np.sqrt(max(var0 + ratio**2 * var_side - 2 * ratio * floor_var, 0.0) / side**2)
     warnings = ()
     if abs(offset) >= 0.25 * period:
-        warnings = (f"the zero-delay peak sits at {offset / 1e3:+.3g} ns: give the cable delays "
-                    "so that the right peak is taken",)  # fmt: skip
-    return HomPeaks(areas, float(ratio), float(error), period, offset, warnings)
+        warnings += (f"the zero-delay peak sits at {offset / 1e3:+.3g} ns: give the cable "
+                     "delays so that the right peak is taken",)  # fmt: skip
+    if floor > FLOOR_WARNING * side:
+        warnings += (f"accidentals (dark counts, background) make {100 * floor / side:.0f} % of "
+                     "a peak next to zero delay; they are taken off as a flat floor",)  # fmt: skip
+    return HomPeaks(areas, float(floor), float(ratio), float(error), period, offset, warnings)
+
+
+def far_check(peaks: HomPeaks, setup: Interferometer) -> tuple[str, ...]:
+    """A warning when the peaks at ±1 over those at ±2 periods differ by more than 3σ from the
+    model's (splitters' ratios or the source's g2(0) not as set, or the floor not flat)."""
+    a = peaks.areas
+    if -2 not in a or 2 not in a or a[-2] + a[2] <= 0:
+        return ()
+    measured = (a[-1] + a[1]) / (a[-2] + a[2])
+    want = setup.side() / setup.far()
+    error = measured * np.sqrt(1 / max(a[-1] + a[1], 1.0) + 1 / (a[-2] + a[2]))
+    if abs(measured - want) <= 3 * error:
+        return ()
+    return (
+        f"the peaks at ±1 over those at ±2 periods are {measured:.3f} ± {error:.3f}, the "
+        f"model's {want:.3f} for these settings: check short_share, reflectance and g2_zero",
+    )
 
 
 def indistinguishability(
@@ -168,20 +219,32 @@ def indistinguishability(
     r, r_err = parallel.ratio, parallel.ratio_err
     g, g_err = setup.g2_zero, setup.g2_zero_err
     k = setup.slope(g)
-    dk = abs(setup.slope(g + g_err) - k) if g_err else 0.0
+    warnings = parallel.warnings + far_check(parallel, setup)
+
+    def m_of(g_value: float) -> float:
+        reference = crossed[0] if crossed is not None else setup.ratio(0.0, g_value)
+        return (reference - r) / setup.slope(g_value)
+
+    m = m_of(g)
+    dm_g = abs(m_of(g + g_err) - m) if g_err else 0.0
     if crossed is not None:
         r_perp, r_perp_err = crossed
         if r_perp <= 0:
             raise AnalysisError("the crossed run's ratio must be positive")
-        m = (r_perp - r) / k
-        err = np.hypot(np.hypot(r_err, r_perp_err) / k, m * dk / k)
+        err = np.hypot(np.hypot(r_err, r_perp_err) / k, dm_g)
         v = 1 - r / r_perp
         v_err = np.hypot(r_err / r_perp, r * r_perp_err / r_perp**2)
         return Indistinguishability(float(m), float(err), float(v), float(v_err), "crossed run",
-                                    parallel, parallel.warnings)  # fmt: skip
-    r0 = setup.ratio(0.0, g)
-    dr0 = abs(setup.ratio(0.0, g + g_err) - r0) if g_err else 0.0
-    m = (r0 - r) / k
-    err = np.hypot(np.hypot(r_err, dr0) / k, m * dk / k)
+                                    parallel, warnings + _range_warning(m, err))  # fmt: skip
+    err = np.hypot(r_err / k, dm_g)
     return Indistinguishability(float(m), float(err), None, None, "model", parallel,
-                                parallel.warnings)  # fmt: skip
+                                warnings + _range_warning(m, err))  # fmt: skip
+
+
+def _range_warning(m: float, error: float) -> tuple[str, ...]:
+    """M outside [0, 1] by more than 3σ: the wrong peak taken, settings off, or no
+    interferometer."""
+    if -3 * error <= m <= 1 + 3 * error:
+        return ()
+    return (f"M = {m:.3g} ± {error:.2g} lies outside [0, 1]: check the delays (the zero-delay "
+            "peak taken), the splitters' settings and g2_zero",)  # fmt: skip

@@ -10,6 +10,7 @@ which gives V_HOM and M from the two runs. Series ``hom``: the pair series' layo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -55,27 +56,26 @@ class HomMeasurement(PairMeasurement):
         for a parallel run."""
         super().check_settings(table)
         where = f"[analysis.{cls.kind}]"
-        for key in NUMBERS:
-            value = table.get(key)
-            if value is not None and (isinstance(value, bool) or
-                                      not isinstance(value, int | float)):  # fmt: skip
-                raise AnalysisError(f"{where} {key}: a number, got {value!r}")
+        _check_numbers(table, where)
         for key in ("short_share", "reflectance"):
             if key in table and not 0 < table[key] < 1:
                 raise AnalysisError(f"{where} {key}: between 0 and 1, got {table[key]!r}")
-        for key in ("g2_zero", "g2_zero_err", "crossed_ratio_err"):
-            if table.get(key, 0) < 0:
-                raise AnalysisError(f"{where} {key}: must not be negative")
+        if table.get("g2_zero", 0) > 1:
+            raise AnalysisError(f"{where} g2_zero: the source's g2(0), at most 1 for HOM")
         if table.get("polarisation", "parallel") not in ("parallel", "crossed"):
             raise AnalysisError(f"{where} polarisation: 'parallel' or 'crossed'")
+        if "crossed_ratio_err" in table and "crossed_ratio" not in table:
+            raise AnalysisError(f"{where} crossed_ratio_err: give crossed_ratio with it")
         crossed = "crossed_ratio" in table
         if crossed and table.get("polarisation", "parallel") != "parallel":
             raise AnalysisError(f"{where} crossed_ratio: the reference of a parallel run")
         if crossed and not table["crossed_ratio"] > 0:
             raise AnalysisError(f"{where} crossed_ratio: must be positive")
         pair = table.get("pair")
-        if pair is not None and (not isinstance(pair, list | tuple) or len(pair) != 2):
-            raise AnalysisError(f"{where} pair: give two channel names")
+        if pair is not None and (not isinstance(pair, list | tuple) or len(pair) != 2
+                                 or not all(isinstance(p, str | int) for p in pair)
+                                 or pair[0] == pair[1]):  # fmt: skip
+            raise AnalysisError(f"{where} pair: give two different channel names")
 
     @classmethod
     def channels_of(cls, own: Mapping[str, Any], settings: SummarySettings) -> tuple[Any, Any]:
@@ -95,6 +95,10 @@ class HomMeasurement(PairMeasurement):
         if "crossed_ratio" in own:
             crossed = (float(own["crossed_ratio"]), float(own.get("crossed_ratio_err", 0.0)))
         value = indistinguishability(peaks, setup, crossed)
+        if tuple(result.channels) == tuple(settings.g2_pair or ()):
+            value = _with_warning(value, "the run's HBT pair is the interferometer's outputs: "
+                                         "its g2(0) line is the HOM pattern's, not the "
+                                         "source's")  # fmt: skip
         if "g2_zero" not in own:
             value = _with_warning(value, "the source's g2(0) is taken as 0: give [analysis.hom] "
                                          "g2_zero from an HBT run")  # fmt: skip
@@ -177,6 +181,18 @@ class HomMeasurement(PairMeasurement):
                      summary.notes_for(cls.kind))  # fmt: skip
 
         return [Panel(5, draw)]
+
+
+def _check_numbers(table: Mapping[str, Any], where: str) -> None:
+    """Each number setting finite and not negative."""
+    for key in NUMBERS:
+        value = table.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise AnalysisError(f"{where} {key}: a number, got {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise AnalysisError(f"{where} {key}: a finite number >= 0, got {value!r}")
 
 
 def _with_warning(value: Indistinguishability, text: str) -> Indistinguishability:

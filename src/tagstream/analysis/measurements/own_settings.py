@@ -36,8 +36,8 @@ def check_table(
     if missing:
         raise AnalysisError(f"[analysis.{kind}]: give {', '.join(missing)} (channel names)")
     for key in times:
-        if key in table:
-            parse_time(table[key], f"[analysis.{kind}] {key}")
+        if key in table and parse_time(table[key], f"[analysis.{kind}] {key}") <= 0:
+            raise AnalysisError(f"[analysis.{kind}] {key}: must be positive, got {table[key]!r}")
 
 
 def default_window(metadata: RunMetadata, bin_ps: int) -> int:

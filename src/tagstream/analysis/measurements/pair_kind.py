@@ -72,10 +72,11 @@ class PairMeasurement(Measurement):
             return None
         own = cls.own_settings(settings)
         bin_ps = parse_time(own.get("bin", DEFAULT_BIN), "bin")
+        window = own["window"] if "window" in own else default_window(metadata, bin_ps)
         try:
             analyzer = G2Analyzer(
                 *cls.channels_of(own, settings),
-                window=own.get("window", default_window(metadata, bin_ps)),
+                window=window,
                 bin=bin_ps,
                 channels=metadata.channels,
                 period_ps=metadata.laser_period_ps,

@@ -322,6 +322,9 @@ def _check_interferometer(config: SimConfig) -> None:
                           "pulsed excitation")  # fmt: skip
     if len(config.setup.detectors) != 2:
         raise ConfigError("[interferometer]: give exactly two detectors (its two outputs)")
+    if any(d.line != "all" for d in config.setup.detectors):
+        raise ConfigError("[interferometer]: its outputs see both lines; spectral filters "
+                          "(a detector's line) are not simulated with it")  # fmt: skip
     longest = max(config.exciton.lifetime_ps, config.biexciton.lifetime_ps,
                   *(config.decay(s).lifetime_ps for s in config.blinking.states))  # fmt: skip
     if 8 * longest > config.excitation.period_ps:
