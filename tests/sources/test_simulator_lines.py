@@ -12,6 +12,7 @@ import pytest
 import tagstream as ts
 from tagstream.analysis.summary import SummarySettings, summarize
 from tagstream.sources.simulator import ConfigError, load_config
+from tagstream.sources.simulator.expectations import photon_statistics
 from tagstream.sources.simulator.presets import resolve_config
 
 CASCADE = {"xx_x": {"biexciton": "XX", "exciton": "X1"},
@@ -92,6 +93,10 @@ def test_without_filters_every_detector_sees_both_lines():
     filtered = resolve_config("dot-4k-cascade")
     assert np.count_nonzero(filtered.detection_probabilities("BX")) == 1
     assert np.count_nonzero(filtered.detection_probabilities("X")) == 2
+    # the model's prediction for the X pair: no cascade puts a photon on each
+    x1, x2, both = photon_statistics(filtered, "on")
+    assert both == 0 and x1 == x2 > 0
+    assert photon_statistics(config, "on")[2] > 0
 
 
 def test_dead_time_longer_than_the_period_does_not_bias_the_xx_x_bunching():

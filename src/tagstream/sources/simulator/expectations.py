@@ -28,16 +28,21 @@ def photons_per_pulse(config: SimConfig, state: str) -> float:
 
 def photon_statistics(config: SimConfig, state: str) -> tuple[float, float, float]:
     """Per pulse in ``state``: mean detected photons on the first and the second detector, and
-    the probability of one photon on each (both photons of one biexciton cascade)."""
+    the probability of one photon on each (both photons of one biexciton cascade), each line
+    behind the detectors' spectral filters."""
     if config.excitation.mode != "pulsed":
         raise TagstreamError("photon statistics per pulse need pulsed excitation")
-    e = config.detection_probabilities()
-    if len(e) < 2:
+    if config.interferometer is not None:
+        raise TagstreamError("photon statistics behind the HOM interferometer: see analysis.hom")
+    e_x, e_bx = config.detection_probabilities("X"), config.detection_probabilities("BX")
+    if len(e_x) < 2:
         raise TagstreamError("g2 needs two detectors")
-    _, more = _excitation_split(config)
-    both = more * config.decay(state).quantum_yield * config.biexciton.quantum_yield
-    mean = photons_per_pulse(config, state)
-    return mean * e[0], mean * e[1], both * 2.0 * e[0] * e[1]
+    one, more = _excitation_split(config)
+    qx, qb = config.decay(state).quantum_yield, config.biexciton.quantum_yield
+    x_photons, bx_photons = (one + more) * qx, more * qb
+    means = [x_photons * e_x[j] + bx_photons * e_bx[j] for j in (0, 1)]
+    both = more * qx * qb * (e_bx[0] * e_x[1] + e_x[0] * e_bx[1])
+    return means[0], means[1], both
 
 
 def noise_clicks(config: SimConfig) -> np.ndarray:
