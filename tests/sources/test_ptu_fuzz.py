@@ -45,10 +45,11 @@ from ..pq_encoder import FORMATS, MARKER, PHOTON, SYNC, TAG_TYPES, encode, ptu_f
 #: TAGSTREAM_FUZZ_SCALE=20 runs 20 times the examples (a longer fuzzing session).
 SCALE = float(os.environ.get("TAGSTREAM_FUZZ_SCALE", "1"))
 
-#: Per example: hypothesis fails an example slower than this (ms) ...
-DEADLINE_MS = 5000
+#: Per example: hypothesis fails an example slower than this (ms; generous: a CI machine
+#: running other jobs once took 33 s for an ``analyze`` example that takes 0.2 s alone) ...
+DEADLINE_MS = 15000
 #: ... and a watchdog interrupts one that runs this long (s): a hang, not a slow example.
-HANG_S = 20
+HANG_S = 60
 #: Batches consumed per example at most (the batch duration grows with the span).
 MAX_BATCHES = 1000
 #: Records per piece the reader is patched to in one test, so damage crosses piece boundaries.
