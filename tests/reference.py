@@ -291,3 +291,31 @@ def triple_histograms(t, ch, a, b, c, window, bin_width):
         for v in lag_c:
             pair_ac[(v + window) // bin_width] += 1
     return hist, pair_ab, pair_ac
+
+
+def virtual_coincidence(t, ch, members, window, at_mean):
+    """Coincidence tags: at each member tag, the latest unused tag of every member; all within
+    the window before it: a tag at its time (or the members' mean, rounded down), tags used."""
+    latest = {}
+    out, done = [], []
+    for i, (x, c) in enumerate(zip(t.tolist(), ch.tolist(), strict=True)):
+        if c not in members:
+            continue
+        latest[c] = x
+        if len(latest) == len(members) and x - min(latest.values()) <= window:
+            out.append(sum(latest.values()) // len(members) if at_mean else x)
+            done.append(i)
+            latest = {}
+    return np.array(out, dtype=np.int64), np.array(done, dtype=np.int64)
+
+
+def virtual_between_markers(t, ch, source, start, stop):
+    """Tags of ``source`` while the gate is open (a start tag opens, a stop tag closes)."""
+    keep, is_open = [], False
+    for c in ch.tolist():
+        if c == start:
+            is_open = True
+        elif c == stop:
+            is_open = False
+        keep.append(is_open and c == source)
+    return np.array(keep, dtype=bool)

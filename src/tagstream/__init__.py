@@ -43,6 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "results": (".pipeline.result_series", "read_results"),
     "open": (".sources.files", "open_run"),
     "simulate": (".sources.factory", "simulate"),
+    "virtual_channels": (".sources.virtual_run", "with_virtual_channels"),
     "Channel": (".tags", "Channel"),
     "ChannelMap": (".tags", "ChannelMap"),
     "Role": (".tags", "Role"),
@@ -91,6 +92,7 @@ __all__ = [
     "state_lifetimes",
     "summary",
     "trace",
+    "virtual_channels",
 ]
 
 

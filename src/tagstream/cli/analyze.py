@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 
-from ..pipeline.offline import analyze_run, load_analysis_settings
-from ..sources.files import open_run
+from ..pipeline.offline import (
+    analyze_run,
+    load_analysis_settings,
+    load_virtual_definitions,
+    open_with_channels,
+)
 from .options import add_delay_option, add_set_option, with_delays, with_settings
 from .output import (
     STDOUT,
@@ -69,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         check_export_dir(args.export, args.file, args.force)
     settings = with_settings(load_analysis_settings(args.config), args.set)
     settings = with_delays(settings, args.delay)
-    with open_run(args.file) as source:
+    virtual = load_virtual_definitions(args.config)
+    with open_with_channels(args.file, virtual) as source:
         for text in source.warnings:
             print(f"tagstream analyze: warning: {args.file}: {text}", file=sys.stderr)
         bar = ProgressBar("analyze", source.duration_ps)

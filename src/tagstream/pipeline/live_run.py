@@ -40,6 +40,7 @@ from ..errors import TagstreamError
 from ..kernels.channel_counts import channel_counts
 from ..sources.paced import RealTimeLag, real_time_pace
 from ..sources.run import Run
+from ..sources.virtual_run import with_virtual_channels
 from ..store.background import BackgroundWriter
 from ..store.run_writer import RunWriter
 from ..tags import RunMetadata, TagBatch, parse_time
@@ -142,7 +143,13 @@ class LivePipeline:
 
     @classmethod
     def from_config(cls, source: Run, config: RunConfig, output: OutputSettings) -> LivePipeline:
-        """The pipeline a run config describes, fed by ``source`` and writing ``output``."""
+        """The pipeline a run config describes, fed by ``source`` (with the config's virtual
+        channels, made from the channels as the config names them) and writing ``output``."""
+        metadata = config.apply_channels(source.metadata)
+        if config.virtual:
+            source.metadata = metadata
+            source = with_virtual_channels(source, config.virtual)
+            metadata = source.metadata
         return cls(
             source,
             output,
@@ -150,7 +157,7 @@ class LivePipeline:
             config.analysis,
             config.analysis_table,
             config.text,
-            metadata=config.apply_channels(source.metadata),
+            metadata=metadata,
         )
 
     # ------------------------------------------------------------------ public

@@ -17,6 +17,7 @@ from ..analysis.summary_settings import irf_file, resolve_settings
 from ..errors import AnalysisError, RunFileError, TagstreamError
 from ..sources.files import open_run
 from ..sources.run import Run
+from ..sources.virtual_run import virtual_definitions, with_virtual_channels
 from ..tags import RunMetadata
 
 Progress = Callable[[int], None]
@@ -133,7 +134,34 @@ def _irf_channel(channel: str, md: RunMetadata, path: Path) -> str:
 
 
 def summary(path: str | os.PathLike, config: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The summary JSON of a run file (PTU, Photon-HDF5 or ours), as ``analyze --json`` writes."""
+    """The summary JSON of a run file (PTU, Photon-HDF5 or ours), as ``analyze --json`` writes
+    (with the config's virtual channels)."""
     settings = load_analysis_settings(config)
-    with open_run(path) as run:
+    with open_with_channels(path, load_virtual_definitions(config)) as run:
         return analyze_run(run, str(path), settings).to_dict()
+
+
+def load_virtual_definitions(config: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
+    """The virtual channels of a TOML config's ``[channels.virtual]``, checked (none without a
+    config); a bad one is a :class:`RunFileError` naming the file."""
+    if config is None:
+        return {}
+    file = Path(config)
+    try:
+        table = tomllib.loads(file.read_text()).get("channels", {})
+        return virtual_definitions(table if isinstance(table, dict) else {})
+    except FileNotFoundError as exc:
+        raise RunFileError(file, "no such file") from exc
+    except (tomllib.TOMLDecodeError, TagstreamError) as exc:
+        raise RunFileError(file, str(exc.args[0] if exc.args else exc)) from None
+
+
+def open_with_channels(path: str | os.PathLike, definitions: dict[str, dict[str, Any]]) -> Run:
+    """The run file ``path`` with the virtual channels ``definitions`` (those it does not hold
+    already: a run recorded with them keeps the tags it recorded)."""
+    run = open_run(path)
+    try:
+        return with_virtual_channels(run, definitions)
+    except BaseException:
+        run.close()
+        raise

@@ -20,6 +20,7 @@
     settings = { rate_hz = 40e6, power_percent = 30, enabled = true }
 
     [channels]                    # optional: names and roles by channel number
+    [channels.virtual]            # optional: virtual channels (coincidence, delay, gate, combine)
     1 = "APD1"
     0 = { name = "laser", role = "sync" }
 
@@ -58,6 +59,7 @@ from ..analysis.summary_settings import SummarySettings
 from ..errors import RunFileError, TagstreamError
 from ..sources.factory import SourceSettings
 from ..sources.paced import parse_speed
+from ..sources.virtual_run import virtual_definitions
 from ..store.packing import DEFAULT_COMPRESSION, check_compression
 from ..tags import Channel, ChannelMap, Role, RunMetadata, parse_time
 from ..transport.security import check_exposure
@@ -141,6 +143,7 @@ class RunConfig:
 
     source: SourceSettings = field(default_factory=SourceSettings)
     channels: dict[int, tuple[str, Role]] = field(default_factory=dict)
+    virtual: dict[str, dict[str, Any]] = field(default_factory=dict)
     analysis: SummarySettings = field(default_factory=SummarySettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
@@ -213,6 +216,7 @@ def parse_run_config(
     return RunConfig(
         source=source,
         channels=_channels(tables["channels"]),
+        virtual=virtual_table(tables["channels"]),
         analysis=analysis,
         output=_output(tables["output"]),
         pipeline=_pipeline(tables["pipeline"], folder),
@@ -324,9 +328,19 @@ def _instruments(table: dict[str, Any]) -> dict[str, InstrumentSettings]:
     return out
 
 
+def virtual_table(table: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``[channels.virtual]``, checked (see :mod:`~tagstream.sources.virtual_run`)."""
+    try:
+        return virtual_definitions(table)
+    except TagstreamError as exc:
+        raise RunConfigError(str(exc.args[0])) from None
+
+
 def _channels(table: dict[str, Any]) -> dict[int, tuple[str, Role]]:
     out = {}
     for key, value in table.items():
+        if key == "virtual":
+            continue
         try:
             number = int(key)
         except ValueError:
