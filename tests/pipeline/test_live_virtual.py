@@ -68,7 +68,8 @@ def test_virtual_channels_live_and_offline(tmp_path, capsys):
 
 def test_a_bad_virtual_channel_in_a_config_is_one_line(tmp_path, capsys):
     config = tmp_path / "bad.toml"
-    config.write_text('[channels.virtual]\nX = { kind = "coincidence", channels = ["A"] }\n')
+    config.write_text('[channels.virtual]\nX = { kind = "coincidence", channels = ["A"], '
+                      'window = "1 ns" }\n')
     assert main(["analyze", "nothing.h5", "--config", str(config)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "X" in err[0] and "two or more channels" in err[0], err

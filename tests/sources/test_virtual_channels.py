@@ -26,19 +26,24 @@ SPECS = (
 )
 
 
+#: The sync period in nanotime units (T3): a delayed tag's nanotime wraps round it.
+SYNC_UNITS = 300
+
+
 def _metadata(t3: bool) -> RunMetadata:
     chans = [Channel(1, "A", Role.DETECTOR), Channel(2, "B", Role.DETECTOR),
              Channel(3, "C", Role.DETECTOR), Channel(5, "start", Role.MARKER),
              Channel(6, "stop", Role.MARKER)]  # fmt: skip
     return RunMetadata(source="test", channels=ChannelMap(chans), mode="T3" if t3 else "T2",
-                       resolution_ps=1.0, nanotime_unit_ps=4.0 if t3 else None)  # fmt: skip
+                       resolution_ps=1.0, nanotime_unit_ps=4.0 if t3 else None,
+                       sync_period_ps=float(SYNC_UNITS * 4) if t3 else None)  # fmt: skip
 
 
 def _stream(rng, end, t3, grid):
     n = rng.poisson(end * 2e-2)
     t = np.sort(rng.integers(0, end, n)) // grid * grid
     ch = rng.choice(np.array([1, 2, 3, 5, 6], np.uint8), n, p=[0.3, 0.3, 0.3, 0.05, 0.05])
-    nt = rng.integers(0, 300, n).astype(np.int32) if t3 else None
+    nt = rng.integers(0, SYNC_UNITS, n).astype(np.uint16) if t3 else None
     return t.astype(np.int64), ch, nt
 
 
@@ -46,7 +51,7 @@ def _reference(specs, t, ch, nt, unit):
     """Each virtual channel in turn over the whole stream, its tags after the stream's at
     equal times, on the lowest free channel number."""
     numbers = {"A": 1, "B": 2, "C": 3, "start": 5, "stop": 6}
-    free = iter(sorted(set(range(256)) - set(numbers.values())))
+    free = iter(sorted(set(range(1, 256)) - set(numbers.values())))
     for spec in specs:
         number = next(free)
         inputs = [numbers[x] for x in spec.channels]
@@ -57,8 +62,9 @@ def _reference(specs, t, ch, nt, unit):
         elif spec.kind == "delay":
             sel = ch == inputs[0]
             vt = t[sel] + spec.delay_ps
-            if nt is not None:
-                vnt = (nt[sel] + round(spec.delay_ps / unit)).astype(nt.dtype)
+            if nt is not None:  # counted from the sync before the delayed tag
+                vnt = ((nt[sel].astype(np.int64) + round(spec.delay_ps / unit)) % SYNC_UNITS)
+                vnt = vnt.astype(nt.dtype)
         elif spec.kind == "combine":
             sel = np.isin(ch, inputs)
             vt, vnt = t[sel], None if nt is None else nt[sel]
@@ -83,7 +89,7 @@ def _reference(specs, t, ch, nt, unit):
 
 def _run(batch, cuts, specs=SPECS):
     chain = VirtualChannels(specs, batch.metadata)
-    edges = np.unique(np.concatenate([[batch.t_begin], cuts, [batch.t_end]]))
+    edges = np.sort(np.concatenate([[batch.t_begin], cuts, [batch.t_end]]))  # repeats: empty
     out = []
     pieces = [batch.slice_time(a, b) for a, b in itertools.pairwise(edges)]
     for i, piece in enumerate(pieces):
@@ -141,11 +147,14 @@ def test_a_run_with_virtual_channels_and_gaps():
     joined = ts.virtual_channels(run, definitions).batches("700 ns")
     got = TagBatch.concat(list(joined))
     assert got.t_begin == 0 and got.t_end == end
-    np.testing.assert_array_equal(got.gaps, [gap])
+    # virtual tags are missing around the lost time too: the gap grows by the chain's reach
+    # (300 ps before: the mean-time coincidence; 50 ns + 300 ps after: delay and window)
+    wide = (gap[0] - 300, gap[1] + 50_000 + 300)
+    np.testing.assert_array_equal(got.gaps, [wide])
     specs = (VirtualChannel("Ad", "delay", ("A",), delay_ps=50_000),
              VirtualChannel("AB", "coincidence", ("A", "B"), window_ps=300, at="mean"))
     want_t, want_c, _ = _reference(specs, t[keep], ch[keep], None, None)
-    inside = (want_t < end) & ~((want_t >= gap[0]) & (want_t < gap[1]))
+    inside = (want_t < end) & ~((want_t >= wide[0]) & (want_t < wide[1]))
     np.testing.assert_array_equal(got.timestamps, want_t[inside])
     np.testing.assert_array_equal(got.channels, want_c[inside])
     delayed = got.channels == got.metadata.channels.lookup("Ad").number
@@ -154,12 +163,22 @@ def test_a_run_with_virtual_channels_and_gaps():
 
 @pytest.mark.parametrize(
     ("definition", "message"),
-    [({"kind": "coincidence", "channels": ["A"]}, "two or more channels"),
-     ({"kind": "coincidence", "channels": ["A", "B"]}, "window > 0"),
+    [({"kind": "coincidence", "channels": ["A"], "window": "1 ns"}, "two or more channels"),
+     ({"kind": "coincidence", "channels": ["A", "B"]}, "needs window"),
+     ({"kind": "coincidence", "channels": ["A", "A"], "window": "1 ns"}, "listed twice"),
+     ({"kind": "delay", "channel": "A"}, "needs delay"),
+     ({"kind": "delay", "channel": "A", "delay": "1 ns", "window": "1 ns"}, "for a delay"),
+     ({"kind": "delay", "channel": "A", "delay": "1e30 s"}, "limited to"),
+     ({"kind": "gate", "channel": "A", "nanotimes": ["5 ns", "1 ns"]}, "before its stop"),
+     ({"kind": "gate", "channel": "A", "nanotimes": ["1 ns", "5 ns"]}, "needs T3"),
+     ({"kind": "combine", "channels": ["A", True]}, "names or numbers"),
+     ({"kind": "combine", "channels": ["A", "B"], "number": 7.9}, "whole channel number"),
+     ({"kind": "combine", "channels": ["A", "B"], "number": "x"}, "whole channel number"),
      ({"kind": "delay", "channel": "Q", "delay": "1 ns"}, "Q"),
      ({"kind": "gate", "channel": "A"}, "markers or a nanotime window"),
      ({"kind": "sum", "channels": ["A", "B"]}, "kind must be one of"),
      ({"kind": "combine", "channels": ["A", "B"], "colour": 1}, "unknown setting"),
+     ({"kind": "combine", "channels": ["A", "C"]}, "run has a channel of that name"),
      ({"kind": "combine", "channels": ["A", "B"], "number": 1}, "taken")],
 )  # fmt: skip
 def test_bad_definitions_are_one_line_errors(definition, message):
@@ -167,5 +186,22 @@ def test_bad_definitions_are_one_line_errors(definition, message):
     from tests.streams import TagsRun
 
     run = TagsRun(np.zeros(0, np.int64), np.zeros(0, np.uint8), _metadata(False), 10**6)
+    name = "B" if "that name" in message else "V"
     with pytest.raises(ChannelError, match=message):
-        ts.virtual_channels(run, {"V": definition})
+        ts.virtual_channels(run, {name: definition})
+
+
+def test_a_recorded_run_keeps_its_virtual_channels_and_refuses_other_definitions():
+    import tagstream as ts
+    from tests.streams import TagsRun
+
+    t = np.array([10, 20, 30], np.int64)
+    ch = np.array([1, 2, 1], np.uint8)
+    first = ts.virtual_channels(TagsRun(t, ch, _metadata(False), 100),
+                                {"Ad": {"kind": "delay", "channel": "A", "delay": "5 ps"}})
+    recorded = first.read()  # as a run file holds it: the tags and the metadata
+    again = TagsRun(recorded.timestamps, recorded.channels, first.metadata, 100)
+    same = ts.virtual_channels(again, {"Ad": {"kind": "delay", "channel": "A", "delay": "5 ps"}})
+    assert same is again  # nothing made again
+    with pytest.raises(ChannelError, match="made otherwise"):
+        ts.virtual_channels(again, {"Ad": {"kind": "delay", "channel": "A", "delay": "6 ps"}})

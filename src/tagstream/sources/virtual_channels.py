@@ -25,9 +25,15 @@ import numpy as np
 from ..errors import ChannelError
 from ..kernels.virtual import between_markers, coincidences
 from ..tags import Channel, ChannelMap, Role, RunMetadata, TagBatch
+from ..tags import intervals as iv
 from ..tags.metadata import N_CHANNELS, resolve_channel
 
 KINDS = ("coincidence", "delay", "gate", "combine")
+#: Key of ``RunMetadata.settings`` holding the virtual channels made, by name (so that a run
+#: recorded with them knows which of its channels they are, and how they were made).
+RECORD = "virtual_channels"
+#: Longest delay or coincidence window, ps (about 19 minutes).
+MAX_SHIFT_PS = 2**50
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,16 @@ class VirtualChannel:
         where = f"virtual channel {self.name!r}"
         if self.kind not in KINDS:
             raise ChannelError(f"{where}: kind must be one of {', '.join(KINDS)}")
+        for key in (*self.channels, *(self.markers or ())):
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                raise ChannelError(f"{where}: channels are names or numbers, got {key!r}")
+        if self.number is not None and (isinstance(self.number, bool)
+                                        or not isinstance(self.number, int)):  # fmt: skip
+            raise ChannelError(f"{where}: number must be a whole channel number")
+        if abs(self.delay_ps) > MAX_SHIFT_PS or abs(self.window_ps) > MAX_SHIFT_PS:
+            raise ChannelError(f"{where}: delays and windows are limited to ±{MAX_SHIFT_PS} ps")
+        if self.nanotime_ps is not None and not self.nanotime_ps[0] < self.nanotime_ps[1]:
+            raise ChannelError(f"{where}: the nanotime window's start must come before its stop")
         several = self.kind in ("coincidence", "combine")
         if (several and len(self.channels) < 2) or (not several and len(self.channels) != 1):
             need = "two or more channels" if several else "one channel"
@@ -80,9 +96,30 @@ class VirtualChannel:
         if self.kind == "gate" and (self.markers is None) == (self.nanotime_ps is None):
             raise ChannelError(f"{where}: a gate takes markers or a nanotime window, one of them")
 
+    def record(self) -> dict[str, object]:
+        """The definition as plain data (kept in the run's metadata, compared on re-opening)."""
+        out: dict[str, object] = {"kind": self.kind, "channels": [*self.channels]}
+        if self.kind == "coincidence":
+            out |= {"window_ps": int(self.window_ps), "at": self.at}
+        if self.kind == "delay":
+            out["delay_ps"] = int(self.delay_ps)
+        if self.markers is not None:
+            out["markers"] = [*self.markers]
+        if self.nanotime_ps is not None:
+            out["nanotime_ps"] = [float(x) for x in self.nanotime_ps]
+        return out
+
+    @property
+    def reach_after_ps(self) -> int:
+        """How far after lost input its tags are missing too, ps (a delay moves the hole, a
+        coincidence misses partners in it)."""
+        after = max(int(self.delay_ps), 0) if self.kind == "delay" else 0
+        return after + (int(self.window_ps) if self.kind == "coincidence" else 0)
+
     @property
     def margin_ps(self) -> int:
-        """How far behind the input its output is complete, ps."""
+        """How far behind the input its output is complete (and before lost input its tags are
+        missing), ps."""
         if self.kind == "coincidence" and self.at == "mean":
             return int(self.window_ps)
         if self.kind == "delay" and self.delay_ps < 0:
@@ -95,9 +132,12 @@ class _Stage:
     its tags complete up to the horizon less the margin out."""
 
     def __init__(self, spec: VirtualChannel, number: int, inputs: list[int],
-                 markers: tuple[int, int] | None, unit_ps: float | None):  # fmt: skip
+                 markers: tuple[int, int] | None, unit_ps: float | None,
+                 sync_period_ps: float | None):  # fmt: skip
         self.spec, self.number, self.inputs, self.markers = spec, number, inputs, markers
         self.unit_ps = unit_ps
+        # nanotimes count from the sync before the tag: a delay moves them round its period
+        self.wrap = round(sync_period_ps / unit_ps) if unit_ps and sync_period_ps else None
         self.member = np.full(N_CHANNELS, -1, np.int64)
         self.member[inputs] = np.arange(len(inputs))
         self.last = np.zeros(len(inputs), np.int64)
@@ -118,8 +158,10 @@ class _Stage:
             keep = c == self.inputs[0]
             shifted = None
             if nt is not None:
-                steps = round(s.delay_ps / self.unit_ps) if self.unit_ps else 0
-                shifted = (nt[keep].astype(np.int64) + steps).astype(nt.dtype)
+                moved = nt[keep].astype(np.int64) + round(s.delay_ps / self.unit_ps)
+                if self.wrap:
+                    moved %= self.wrap
+                shifted = np.clip(moved, 0, np.iinfo(nt.dtype).max).astype(nt.dtype)
             return t[keep] + s.delay_ps, shifted
         if s.kind == "combine":
             keep = self.member[c] >= 0
@@ -176,21 +218,30 @@ class VirtualChannels:
         for spec in specs:
             if spec.name in names:
                 raise ChannelError(f"virtual channel {spec.name!r}: the name is taken")
+            if spec.nanotime_ps is not None and (metadata.mode != "T3"
+                                                 or not metadata.nanotime_unit_ps):  # fmt: skip
+                raise ChannelError(f"virtual channel {spec.name!r}: a nanotime gate needs T3 "
+                                   "data (nanotimes)")  # fmt: skip
             cmap = ChannelMap(channels)
             inputs = [_number(x, cmap, spec.name) for x in spec.channels]
             markers = None if spec.markers is None else tuple(
                 _number(x, cmap, spec.name) for x in spec.markers)  # fmt: skip
+            if len(set(inputs)) != len(inputs):
+                raise ChannelError(f"virtual channel {spec.name!r}: a channel is listed twice")
             number = spec.number
-            if number is None:
-                number = min(set(range(N_CHANNELS)) - taken)
+            if number is None:  # the lowest free number above 0 (often the sync's)
+                number = min(set(range(1, N_CHANNELS)) - taken)
             elif number in taken or not 0 <= number < N_CHANNELS:
                 raise ChannelError(f"virtual channel {spec.name!r}: number {number} is taken "
                                    "or outside 0..255")  # fmt: skip
             taken.add(number)
             names.add(spec.name)
             channels.append(Channel(number, spec.name, Role.DETECTOR))
-            self.stages.append(_Stage(spec, number, inputs, markers, metadata.nanotime_unit_ps))
-        self.metadata = _with_channels(metadata, ChannelMap(channels))
+            self.stages.append(_Stage(spec, number, inputs, markers, metadata.nanotime_unit_ps,
+                                      metadata.sync_period_ps))  # fmt: skip
+        made = dict(metadata.settings.get(RECORD, {}))
+        made.update({spec.name: spec.record() for spec in specs})
+        self.metadata = _with_channels(metadata, ChannelMap(channels), made)
         self._out_begin: int | None = None
         self._run_begin = 0
         self._gaps: list[np.ndarray] = []
@@ -199,6 +250,24 @@ class VirtualChannels:
     def margin_ps(self) -> int:
         """How far behind the input the output is complete, ps."""
         return sum(stage.spec.margin_ps for stage in self.stages)
+
+    def record(self) -> dict[str, object]:
+        """The definition as plain data (kept in the run's metadata, compared on re-opening)."""
+        out: dict[str, object] = {"kind": self.kind, "channels": [*self.channels]}
+        if self.kind == "coincidence":
+            out |= {"window_ps": int(self.window_ps), "at": self.at}
+        if self.kind == "delay":
+            out["delay_ps"] = int(self.delay_ps)
+        if self.markers is not None:
+            out["markers"] = [*self.markers]
+        if self.nanotime_ps is not None:
+            out["nanotime_ps"] = [float(x) for x in self.nanotime_ps]
+        return out
+
+    @property
+    def reach_after_ps(self) -> int:
+        """How far after lost input the virtual tags are missing, ps."""
+        return sum(stage.spec.reach_after_ps for stage in self.stages)
 
     def process(self, batch: TagBatch, final: bool = False) -> TagBatch | None:
         """The tags complete so far, as a batch from where the last one ended (``None`` when
@@ -210,8 +279,9 @@ class VirtualChannels:
         for stage in self.stages:
             t, c, nt = stage.feed(t, c, nt, horizon, final)
             horizon -= stage.spec.margin_ps
-        if len(batch.gaps):
-            self._gaps.append(np.asarray(batch.gaps, np.int64).reshape(-1, 2))
+        if len(batch.gaps):  # virtual tags are missing around lost input too: all tags there go
+            gaps = np.asarray(batch.gaps, np.int64).reshape(-1, 2)
+            self._gaps.append(gaps + np.array([-self.margin_ps, self.reach_after_ps]))
         end = batch.t_end if final else max(self._out_begin, horizon)
         if end <= self._out_begin and not final:
             return None
@@ -221,7 +291,7 @@ class VirtualChannels:
         if not inside.all():
             t, c = t[inside], c[inside]
             nt = None if nt is None else nt[inside]
-        if len(gaps):  # a virtual tag in lost time has lost its partners: none there
+        if len(gaps):  # lost time, widened by the chain's reach: no tags there
             inside = np.zeros(t.size, bool)
             for g0, g1 in gaps:
                 inside |= (t >= g0) & (t < g1)
@@ -245,12 +315,12 @@ def _number(key: str | int, channels: ChannelMap, name: str) -> int:
 def _gaps_in(gaps: list[np.ndarray], t0: int, t1: int) -> np.ndarray:
     if not gaps:
         return np.zeros((0, 2), np.int64)
-    every = np.concatenate(gaps)
+    every = iv.normalize(np.concatenate(gaps))  # widened gaps may overlap
     clipped = np.column_stack([np.maximum(every[:, 0], t0), np.minimum(every[:, 1], t1)])
     return clipped[clipped[:, 1] > clipped[:, 0]]
 
 
-def _with_channels(metadata: RunMetadata, channels: ChannelMap) -> RunMetadata:
+def _with_channels(metadata: RunMetadata, channels: ChannelMap, made: dict) -> RunMetadata:
     from dataclasses import replace
 
-    return replace(metadata, channels=channels)
+    return replace(metadata, channels=channels, settings={**metadata.settings, RECORD: made})

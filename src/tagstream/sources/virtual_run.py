@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import ChannelError
 from ..tags import TagBatch, parse_time
 from .run import Run
-from .virtual_channels import KINDS, VirtualChannel, VirtualChannels
+from .virtual_channels import KINDS, RECORD, VirtualChannel, VirtualChannels
 
 
 class VirtualRun(Run):
@@ -33,17 +33,20 @@ class VirtualRun(Run):
         return self.run.lost
 
     def batches(self, duration: str | int | None = None) -> Iterator[TagBatch]:
-        """The wrapped run's batches with the virtual channels' tags."""
+        """The wrapped run's batches with the virtual channels' tags, each as soon as it comes
+        (less the margin, which the next one completes); after the last, the rest."""
         chain = VirtualChannels(self.specs, self.run.metadata)
-        pending = None
+        last = None
         for batch in self.run.batches(duration):
-            if pending is not None:
-                out = chain.process(pending)
-                if out is not None:
-                    yield out
-            pending = batch
-        if pending is not None:
-            yield chain.process(pending, final=True)
+            last = batch
+            out = chain.process(batch)
+            if out is not None:
+                yield out
+        if last is not None:
+            end = TagBatch.empty(last.t_end, last.t_end, t3=last.nanotimes is not None,
+                                 metadata=self.run.metadata,
+                                 nanotime_unit_ps=last.nanotime_unit_ps)  # fmt: skip
+            yield chain.process(end, final=True)
 
     def header_lines(self) -> list[str]:
         """The wrapped run's, and the virtual channels."""
@@ -78,6 +81,13 @@ def describe(spec: VirtualChannel) -> str:
     return f"{spec.name} = {inputs} with nanotimes in [{lo:g}, {hi:g}) ps"
 
 
+#: The settings of each kind besides ``kind``, ``number`` and its input channels.
+OPTIONS = {"coincidence": {"window", "at"}, "delay": {"delay"},
+           "gate": {"markers", "nanotimes"}, "combine": set()}  # fmt: skip
+#: Settings a kind must be given.
+NEEDED = {"coincidence": {"window"}, "delay": {"delay"}}
+
+
 def virtual_channel(name: str, table: Mapping[str, Any]) -> VirtualChannel:
     """A virtual channel from its settings (``[channels.virtual] NAME = {...}``): ``kind``,
     ``channels`` (or ``channel``), and per kind ``window`` and ``at``, ``delay``, ``markers`` or
@@ -89,23 +99,22 @@ def virtual_channel(name: str, table: Mapping[str, Any]) -> VirtualChannel:
         An unknown, missing or malformed setting (one line naming it).
     """
     where = f"virtual channel {name!r}"
-    known = {"kind", "channels", "channel", "window", "at", "delay", "markers", "nanotimes",
-             "number"}  # fmt: skip
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ChannelError(f"{where}: unknown setting(s) {', '.join(unknown)}")
     kind = table.get("kind")
     if kind not in KINDS:
         raise ChannelError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    known = {"kind", "channels", "channel", "number"} | OPTIONS[kind]
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ChannelError(f"{where}: unknown setting(s) for a {kind}: {', '.join(unknown)} "
+                           f"(known: {', '.join(sorted(known))})")  # fmt: skip
+    missing = sorted(NEEDED.get(kind, set()) - set(table))
+    if missing:
+        raise ChannelError(f"{where}: a {kind} needs {', '.join(missing)}")
     channels = table.get("channels", table.get("channel"))
     channels = [channels] if isinstance(channels, str | int) else channels
     if not isinstance(channels, list | tuple) or not channels:
         raise ChannelError(f"{where}: give its input channels (channels = [...])")
-    options: dict[str, Any] = {}
-    if "window" in table:
-        options["window_ps"] = parse_time(table["window"], f"{where} window")
-    if "delay" in table:
-        options["delay_ps"] = parse_time(table["delay"], f"{where} delay")
+    options = _times(table, where)
     if "at" in table:
         options["at"] = table["at"]
     if "markers" in table:
@@ -113,22 +122,55 @@ def virtual_channel(name: str, table: Mapping[str, Any]) -> VirtualChannel:
         if not isinstance(markers, list | tuple) or len(markers) != 2:
             raise ChannelError(f"{where}: markers = [start, stop]")
         options["markers"] = tuple(markers)
-    if "nanotimes" in table:
-        window = table["nanotimes"]
-        if not isinstance(window, list | tuple) or len(window) != 2:
-            raise ChannelError(f"{where}: nanotimes = [start, stop] (times)")
-        options["nanotime_ps"] = tuple(float(parse_time(x, f"{where} nanotimes")) for x in window)
     if "number" in table:
-        options["number"] = int(table["number"])
+        options["number"] = table["number"]
     return VirtualChannel(name, kind, tuple(channels), **options)
+
+
+def _times(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The times of a definition: ``window_ps``, ``delay_ps``, ``nanotime_ps``."""
+    options: dict[str, Any] = {}
+    try:
+        if "window" in table:
+            options["window_ps"] = parse_time(table["window"], f"{where} window")
+        if "delay" in table:
+            options["delay_ps"] = parse_time(table["delay"], f"{where} delay")
+        if "nanotimes" in table:
+            window = table["nanotimes"]
+            if not isinstance(window, list | tuple) or len(window) != 2:
+                raise ChannelError(f"{where}: nanotimes = [start, stop] (times)")
+            options["nanotime_ps"] = tuple(float(parse_time(x, f"{where} nanotimes"))
+                                           for x in window)  # fmt: skip
+    except (OverflowError, ValueError) as exc:
+        raise ChannelError(f"{where}: {exc}") from None
+    return options
 
 
 def with_virtual_channels(run: Run, definitions: Mapping[str, Mapping[str, Any]] | None) -> Run:
     """``run`` with the virtual channels of ``definitions`` (``{name: settings}``, as in
-    ``[channels.virtual]``), except those it holds already (a run recorded with them keeps the
-    tags it recorded); ``run`` itself without any to make."""
+    ``[channels.virtual]``); ``run`` itself without any to make. A run recorded with a virtual
+    channel of the same definition keeps the tags it recorded.
+
+    Raises
+    ------
+    ChannelError
+        A definition that is malformed, names a channel of the run, or differs from the one the
+        run's channel of that name was made with.
+    """
     held = {c.name for c in run.metadata.channels}
-    specs = [virtual_channel(n, t) for n, t in (definitions or {}).items() if n not in held]
+    made = run.metadata.settings.get(RECORD, {})
+    specs = []
+    for name, settings in (definitions or {}).items():
+        spec = virtual_channel(name, settings)
+        if name not in held:
+            specs.append(spec)
+        elif name not in made:
+            raise ChannelError(f"virtual channel {name!r}: the run has a channel of that name")
+        elif made[name] != spec.record():
+            raise ChannelError(
+                f"virtual channel {name!r}: the run holds one of that name made otherwise "
+                f"({made[name]}); give the new one another name"
+            )
     return VirtualRun(run, specs) if specs else run
 
 
