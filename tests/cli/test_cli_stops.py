@@ -152,3 +152,18 @@ def test_a_stop_whose_exception_was_swallowed_is_still_acted_on():
     with signals.stop_on_signals(asked.append) as request:
         assert request() == "stopped by SIGTERM" and asked == ["stopped by SIGTERM"]
     assert not signals.EARLY
+
+
+def test_a_ctrl_c_before_the_verb_takes_over_is_remembered_too():
+    """CI saw a Ctrl-C 0.3 s after `tagstream run` started raised inside a module lock's
+    callback, where Python ignores it: the handler in force until the verb takes the signals
+    over remembers it, so the verb still stops."""
+    import tagstream.cli as cli
+
+    signals.EARLY.clear()
+    with pytest.raises(KeyboardInterrupt):
+        cli._interrupted(signal.SIGINT, None)
+    assert signals.EARLY == {"reason": "stopped by Ctrl-C"}
+    with signals.stop_on_signals() as request:
+        assert request() == "stopped by Ctrl-C"
+    assert not signals.EARLY

@@ -21,9 +21,10 @@ from .signals import EARLY, remember
 
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM while the command starts (imports): only remembered, and acted on
+    once the imports are done (an exception raised here could land in an import's callback,
+    where Python prints it and goes on)."""
     remember(signum)
-    how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
-    raise SystemExit(f"tagstream: {how} while starting; nothing was written")  # exit code 1
 
 
 def _started_as_command() -> bool:
@@ -35,8 +36,15 @@ def _stopped_by_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt("stopped by SIGTERM")
 
 
-# Ctrl-C or SIGTERM before main() is entered (this package's own imports) ends the command
-# quietly.
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C until a verb takes the signals over: Python's own, but remembered, for a Ctrl-C
+    whose exception is swallowed (handled while a module lock's callback runs, say)."""
+    remember(signum)
+    raise KeyboardInterrupt
+
+
+# Ctrl-C or SIGTERM while the command starts (this package's and the verbs' imports) ends it
+# quietly once they are done.
 if _started_as_command():
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupted_at_start)
@@ -94,6 +102,22 @@ def _peek(argv: Sequence[str]) -> tuple[str, Path | None]:
     return verb, Path(output)
 
 
+def _started() -> bool:
+    """Take the signals over from the start's handlers (Ctrl-C and SIGTERM raise, and are
+    remembered, until a verb takes them over: simulate, run and replay then complete their
+    file); whether a stop came while the command started (said in one line)."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, _interrupted)
+    if signal.getsignal(signal.SIGTERM) is _interrupted_at_start:
+        signal.signal(signal.SIGTERM, _stopped_by_sigterm)
+    reason = EARLY.pop("reason", None)
+    if reason is None:
+        return False
+    how = "interrupted" if reason.endswith("Ctrl-C") else reason
+    print(f"tagstream: {how} while starting; nothing was written", file=sys.stderr)
+    return True
+
+
 def _version() -> str:
     from .._version import __version__
 
@@ -105,17 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     1 a write error, an interruption or a closed output pipe, 2 any other error (the message on
     stderr)."""
     verb = "tagstream"
-    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGTERM) is _interrupted_at_start:
-        # SIGTERM is Ctrl-C until a verb takes both over (simulate, run and replay then
-        # complete their file)
-        signal.signal(signal.SIGTERM, _stopped_by_sigterm)
     given = sys.argv[1:] if argv is None else list(argv)
     verb, output = _peek(given)  # known before the verbs load, for an early interruption
     try:
         args = build_parser().parse_args(joined_negative_values(given))
         verb = f"tagstream {args.verb}"
+        if _started():  # the imports are done: a stop asked for while they ran ends it here
+            return 1
         return int(args.run(args) or 0)
     except WriteError as exc:
         print(f"{verb}: error: {exc}", file=sys.stderr)
