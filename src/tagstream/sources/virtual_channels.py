@@ -251,19 +251,6 @@ class VirtualChannels:
         """How far behind the input the output is complete, ps."""
         return sum(stage.spec.margin_ps for stage in self.stages)
 
-    def record(self) -> dict[str, object]:
-        """The definition as plain data (kept in the run's metadata, compared on re-opening)."""
-        out: dict[str, object] = {"kind": self.kind, "channels": [*self.channels]}
-        if self.kind == "coincidence":
-            out |= {"window_ps": int(self.window_ps), "at": self.at}
-        if self.kind == "delay":
-            out["delay_ps"] = int(self.delay_ps)
-        if self.markers is not None:
-            out["markers"] = [*self.markers]
-        if self.nanotime_ps is not None:
-            out["nanotime_ps"] = [float(x) for x in self.nanotime_ps]
-        return out
-
     @property
     def reach_after_ps(self) -> int:
         """How far after lost input the virtual tags are missing, ps."""
