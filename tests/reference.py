@@ -319,3 +319,52 @@ def virtual_between_markers(t, ch, source, start, stop):
             is_open = False
         keep.append(is_open and c == source)
     return np.array(keep, dtype=bool)
+
+
+def scan_pixels(t, ch, line_start, line_stop, frame, counted, nx, ny, dwell, bidirectional):
+    """Row and pixel of each tag of a raster scan, in two passes: first the lines (a start
+    marker opens one; in its record a stop marker, then a frame marker, then a start marker
+    act, in that order; a line ends at its stop, or is dropped at a frame marker or another
+    start; in ``dwell`` mode it also ends there), then each counted tag inside a line."""
+    t, ch = t.tolist(), ch.tolist()
+    has_frame = bool(frame)
+    lines = []  # (start index, end index, t0, t1 or None, row)
+    current = None
+    next_row = 0
+    for i, c in enumerate(ch):
+        if c in line_stop and current is not None:
+            lines.append((current[0], i, current[1], t[i], current[2]))
+            current = None
+        if c in frame:
+            if current is not None and dwell:
+                lines.append((current[0], i, current[1], None, current[2]))
+            current = None
+            next_row = 0
+        if c in line_start:
+            if current is not None and dwell:
+                lines.append((current[0], i, current[1], None, current[2]))
+            if next_row >= ny and not has_frame:
+                next_row = 0
+            current = (i, t[i], next_row if next_row < ny else -1)
+            next_row += 1
+    if current is not None and dwell:
+        lines.append((current[0], len(t), current[1], None, current[2]))
+    rows = np.full(len(t), -1, dtype=np.int64)
+    xs = np.full(len(t), -1, dtype=np.int64)
+    for first, end, t0, t1, row in lines:
+        if row < 0:
+            continue
+        for j in range(first + 1, end):
+            if ch[j] not in counted:
+                continue
+            if dwell:
+                if t[j] - t0 >= nx * dwell:
+                    continue
+                x = (t[j] - t0) // dwell
+            else:
+                if t[j] >= t1:
+                    continue
+                x = (t[j] - t0) * nx // (t1 - t0)
+            rows[j] = row
+            xs[j] = nx - 1 - x if bidirectional and row % 2 == 1 else x
+    return rows, xs

@@ -20,6 +20,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "flid": (".analysis.api", "flid"),
     "g2": (".analysis.api", "g2"),
     "g2_log": (".analysis.api", "g2_log"),
+    "image": (".pipeline.scan_images", "image"),
+    "find_dots": (".analysis.dots", "find_dots"),
     "lifetime": (".analysis.api", "lifetime"),
     "trace": (".analysis.api", "trace"),
     "BlinkingResult": (".analysis.blinking", "BlinkingResult"),
@@ -75,11 +77,13 @@ __all__ = [
     "TraceAnalyzer",
     "TraceResult",
     "blinking",
+    "find_dots",
     "flid",
     "format_time",
     "g2",
     "g2_in_state",
     "g2_log",
+    "image",
     "in_state",
     "lifetime",
     "open",
@@ -113,6 +117,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from .analysis.api import blinking, flid, g2, g2_log, lifetime, trace
     from .analysis.blinking import BlinkingResult
+    from .analysis.dots import find_dots
     from .analysis.flid import FlidAnalyzer, FlidResult
     from .analysis.g2 import G2Analyzer, G2Result
     from .analysis.g2_log import LogG2Analyzer, LogG2Result
@@ -124,6 +129,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .pipeline.offline import summary
     from .pipeline.population import population
     from .pipeline.result_series import read_results as results
+    from .pipeline.scan_images import image
     from .sources.factory import simulate
     from .sources.files import open_run as open  # noqa: A004  (ts.open: the documented API)
     from .tags import (

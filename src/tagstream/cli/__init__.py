@@ -64,6 +64,7 @@ VERB_MODULES = (
     "series",
     "analyze_series",
     "view",
+    "image",
     "info",
     "repair",
     "devices",

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Presets: " + ", ".join(simulator_presets()),
     )
     p.add_argument("model", metavar="PRESET|CONFIG", help="a preset name or a TOML file")
-    p.add_argument("--duration", default="10 s", help="length of the run (default 10 s)")
+    p.add_argument("--duration", default=None,
+                   help="length of the run (default 10 s; a scan of a field: its frames)")
     p.add_argument(
         "-o",
         "--output",
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     """Simulate the emitter and write a run file (or a PTU file) of the asked duration; returns the
     exit status (1 when a signal stopped it early, the file then holding the shorter run; else
     0)."""
-    check_duration(args.duration)
+    if args.duration is not None:
+        check_duration(args.duration)
     check_run_file_target(args.output, args.force, ptu=True)
     is_ptu = Path(args.output).suffix.lower() == PTU_SUFFIX
     if args.ptu_type and not is_ptu:
@@ -73,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
             f"--ptu-type {args.ptu_type}: only for a .ptu output, not {args.output}"
         )
     config = simulator_config(args.model)
-    source = simulate(config, duration=args.duration, seed=args.seed, realtime=args.realtime)
+    duration = args.duration
+    if duration is None and (config.scan is None or config.scan.parked):
+        duration = "10 s"
+    source = simulate(config, duration=duration, seed=args.seed, realtime=args.realtime)
     text = Path(args.model).read_text() if Path(args.model).is_file() else None
     bar = ProgressBar(f"simulate {config.name}", source.duration_ps)
     every = None if args.results_every.strip().lower() == "off" else args.results_every
@@ -121,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"wrote {out} ({config.name}, {args.duration}, seed {args.seed})")
+    print(f"wrote {out} ({config.name}, {format_time(source.duration_ps)}, seed {args.seed})")
     if lag is not None and lag.behind:
         print(f"note: {lag.warning(final=True)}")
     return 0

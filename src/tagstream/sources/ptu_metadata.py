@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..formats import pq_spec as spec
+from ..formats import scan_spec
 from ..formats.pq_spec import RecordFormat
 from ..tags import Channel, ChannelMap, Role, RunMetadata
 from ..tags.units import PS_PER_S
@@ -73,6 +74,7 @@ def ptu_metadata(
     tick_ps, dtime_ps = units.tick_ps, units.dtime_ps
     sync_period = tick_ps if fmt.mode == "T3" else laser and divider * laser
     settings = {
+        scan_spec.SETTINGS_KEY: image_header(header),
         "file": str(path),
         "record_type": fmt.name,
         "instrument": fmt.device,
@@ -92,6 +94,17 @@ def ptu_metadata(
         settings={k: v for k, v in settings.items() if v is not None},
     )
     return metadata, rate_known
+
+
+def image_header(header: PtuHeader) -> dict[str, object] | None:
+    """The header's scan-image tags (``ImgHdr_*``) with plain values, ``None`` if it has none."""
+    found = {}
+    for name in header.tags:
+        if name.startswith("ImgHdr_"):
+            value = header.get(name)
+            if isinstance(value, bool | int | float | str):
+                found[name] = value
+    return found or None
 
 
 def acquired_ps(header: PtuHeader, last_ps: int, warnings: list[str]) -> int:

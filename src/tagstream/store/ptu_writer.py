@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import TagstreamError, WriteError
 from ..formats import pq_spec as spec
+from ..formats import scan_spec
 from ..kernels.pq_encode import encode_records, overflow_records
 from ..sources.run import Run
 from ..tags import Role, RunMetadata, TagBatch
@@ -303,6 +304,7 @@ class _Header:
             (spec.TAG_NUM_RECORDS, -1, spec.TY_INT8, 0),
             (spec.TAG_RECORD_TYPE, -1, spec.TY_INT8, fmt.code),
             ("TTResultFormat_BitsPerRecord", -1, spec.TY_INT8, 32),
+            *_image_tags(md),
             (spec.HEADER_END, -1, spec.TY_EMPTY8, None),
         ]
 
@@ -327,6 +329,20 @@ class _Header:
             fh.write(struct.pack("<q", STOP_REASON_MANUAL))
         fh.seek(self.offsets["MeasDesc_AcquisitionTime"])
         fh.write(struct.pack("<q", math.ceil(span_ps / 1e9)))
+
+
+def _image_tags(md: RunMetadata) -> list[tuple[str, int, int, object]]:
+    """The run's scan-image header (``ImgHdr_*``), so a scan opens as an image anywhere."""
+    header = md.settings.get(scan_spec.SETTINGS_KEY) or {}
+    entries: list[tuple[str, int, int, object]] = []
+    for name, value in header.items():
+        if isinstance(value, bool):
+            entries.append((name, -1, spec.TY_BOOL8, value))
+        elif isinstance(value, int):
+            entries.append((name, -1, spec.TY_INT8, value))
+        elif isinstance(value, float):
+            entries.append((name, -1, spec.TY_FLOAT8, value))
+    return entries
 
 
 def _tag_bytes(ident: str, index: int, code: int, value: object) -> bytes:

@@ -14,6 +14,7 @@ from .config import ConfigError, SimConfig, load_config
 from .excitation_power import at_power
 from .presets import preset_names, resolve_config
 from .run import SimulatedRun
+from .scan_run import ScanRun, parked_config
 
 
 def simulate(
@@ -45,11 +46,16 @@ def simulate(
     config = model if isinstance(model, SimConfig) else resolve_config(model)
     if power_w is not None:
         config = at_power(config, power_w)
+    if config.scan is not None and config.scan.parked:
+        config = parked_config(config)
+    elif config.scan is not None:
+        return ScanRun(config, duration=duration, seed=seed, realtime=realtime)
     return SimulatedRun(config, duration=duration, seed=seed, realtime=realtime)
 
 
 __all__ = [
     "ConfigError",
+    "ScanRun",
     "SimConfig",
     "SimulatedRun",
     "load_config",

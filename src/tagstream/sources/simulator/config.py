@@ -24,6 +24,7 @@ from .config_fields import (
     rate_hz,
     time_ps,
 )
+from .field import FieldSpec, ScanSpec, parse_field, parse_scan
 from .interferometer import InterferometerSpec, parse_interferometer
 from .setup_spec import Detector, Setup, _setup  # noqa: F401 (Detector is this module's too)
 
@@ -96,6 +97,8 @@ class SimConfig:
     drift_period_ps: float = 6e13
     setup: Setup = field(default_factory=Setup)
     interferometer: InterferometerSpec | None = None
+    field: FieldSpec | None = None
+    scan: ScanSpec | None = None
 
     def decay(self, state: str) -> Decay:
         """Exciton decay in ``state`` (ON: the neutral exciton; a bleached emitter is dark)."""
@@ -171,6 +174,8 @@ def _config(raw: dict[str, Any]) -> SimConfig:
         "emitter": _emitter,
         "setup": _setup,
         "interferometer": parse_interferometer,
+        "field": parse_field,
+        "scan": parse_scan,
     }
     no_unknown(raw, set(sections), "")
     values: dict[str, Any] = {"name": name, "description": description}
@@ -306,6 +311,12 @@ def _check_consistency(config: SimConfig) -> None:
         raise ConfigError("'sync' is reserved for the sync channel")
     if config.interferometer is not None:
         _check_interferometer(config)
+    if (config.field is None) != (config.scan is None):
+        raise ConfigError("[field] and [scan] go together: the sample and how it is scanned")
+    if config.field is not None and (config.excitation.mode != "pulsed"
+                                     or config.interferometer is not None):
+        raise ConfigError("[field]: the scanned field is simulated under pulsed excitation, "
+                          "without an interferometer")  # fmt: skip
     if config.excitation.mode == "cw" and any(d.line != "all" for d in setup.detectors):
         raise ConfigError(
             "spectral filters (a detector's line) are simulated under pulsed excitation only"
