@@ -11,7 +11,7 @@ from typing import Any
 
 from ..analysis.dots import THRESHOLD_SIGMA, find_dots
 from ..analysis.plots_image import save_image_figure
-from ..errors import TagstreamError
+from ..errors import AnalysisError, TagstreamError
 from ..pipeline.offline import load_virtual_definitions, open_with_channels
 from ..pipeline.scan_images import image, load_image_settings
 from .options import _toml_value
@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.find_dots:
             raise TagstreamError("--csv writes the dots: add --find-dots")
         check_writable(args.csv, args.force)
+    for option, value in (("--fwhm", args.fwhm), ("--min-separation", args.min_separation),
+                          ("--threshold", args.threshold)):  # fmt: skip
+        if value is not None and not value > 0:
+            raise TagstreamError(f"{option} {value:g}: give a positive number")
     settings = {**load_image_settings(args.config), **_given(args.set)}
     virtual = load_virtual_definitions(args.config)
     with open_with_channels(args.file, virtual) as source:
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar("image", source.duration_ps)
         try:
             scan = image(source, progress=bar, **settings)
+        except AnalysisError as exc:
+            raise TagstreamError(f"{args.file}: {exc}") from None
         finally:
             bar.close()
     dots = None
