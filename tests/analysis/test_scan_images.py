@@ -21,13 +21,14 @@ FORMATS = [("HydraHarp2T3", 8), ("PicoHarpT3", 16), ("GenericT3", 8), ("HydraHar
 @pytest.mark.parametrize(("fmt", "dtime_ps"), FORMATS)
 @pytest.mark.parametrize(("bidirectional", "combined"), [(False, True), (True, False),
                                                           (True, True)])  # fmt: skip
-def test_images_of_independent_ptu_files_are_their_truth_exactly(tmp_path, fmt, dtime_ps,
-                                                                 bidirectional, combined):  # fmt: skip
+def test_images_of_independent_ptu_files_are_their_truth_exactly(
+    tmp_path, fmt, dtime_ps, bidirectional, combined
+):
     rng = np.random.default_rng(hash((fmt, bidirectional, combined)) % 2**32)
     world = ScanWorld(nx=20, ny=12, dwell_syncs=2000, flyback_syncs=20_000, frames=2,
                       bidirectional=bidirectional, combined_frame_marker=combined,
                       dtime_ps=dtime_ps, seed=int(rng.integers(1000)),
-                      dots=random_dots(rng, 3, 20, 12, 4, (2e5, 1e6), (2e3, 8e3), margin=2))  # fmt: skip
+                      dots=random_dots(rng, 3, 20, 12, 4, (2e5, 1e6), (2e3, 8e3), margin=2))
     path = tmp_path / "scan.ptu"
     truth = write_scan_ptu(world, path, fmt, rng)
     image = ts.image(path)

@@ -25,7 +25,7 @@ def _scan(rng, nx, ny, dwell, frames, grid, drop_stop=0.1, combined=True):
     1, 2 (imaged) and 3 (not) everywhere, all on a ``grid``."""
     t = 1000
     times, chans = [], []
-    for f in range(frames):
+    for _ in range(frames):
         lines = ny + (1 if rng.random() < 0.3 else 0) - (1 if rng.random() < 0.2 else 0)
         for y in range(lines):
             length = dwell * nx if dwell else int(rng.integers(nx * 40, nx * 200))

@@ -60,20 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the image, find the dots if asked, print and write the outputs; exit status 0."""
-    check_distinct({"FILE": args.file},
-                   {"--plot": args.plot, "--json": args.json, "--csv": args.csv})  # fmt: skip
-    if args.plot:
-        check_figure_target(args.plot, args.force)
-    if args.json:
-        check_json_target(args.json, args.force)
-    if args.csv:
-        if not args.find_dots:
-            raise TagstreamError("--csv writes the dots: add --find-dots")
-        check_writable(args.csv, args.force)
-    for option, value in (("--fwhm", args.fwhm), ("--min-separation", args.min_separation),
-                          ("--threshold", args.threshold)):  # fmt: skip
-        if value is not None and not value > 0:
-            raise TagstreamError(f"{option} {value:g}: give a positive number")
+    _check_outputs(args)
     settings = {**load_image_settings(args.config), **_given(args.set)}
     virtual = load_virtual_definitions(args.config)
     with open_with_channels(args.file, virtual) as source:
@@ -91,6 +78,30 @@ def run(args: argparse.Namespace) -> int:
     if args.find_dots:
         dots = find_dots(scan, fwhm_px=args.fwhm, min_separation_px=args.min_separation,
                          threshold_sigma=args.threshold)  # fmt: skip
+    _write(args, scan, dots, warnings)
+    return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output and number checked before the pass over the file."""
+    check_distinct({"FILE": args.file},
+                   {"--plot": args.plot, "--json": args.json, "--csv": args.csv})  # fmt: skip
+    if args.plot:
+        check_figure_target(args.plot, args.force)
+    if args.json:
+        check_json_target(args.json, args.force)
+    if args.csv:
+        if not args.find_dots:
+            raise TagstreamError("--csv writes the dots: add --find-dots")
+        check_writable(args.csv, args.force)
+    for option, value in (("--fwhm", args.fwhm), ("--min-separation", args.min_separation),
+                          ("--threshold", args.threshold)):  # fmt: skip
+        if value is not None and not value > 0:
+            raise TagstreamError(f"{option} {value:g}: give a positive number")
+
+
+def _write(args: argparse.Namespace, scan, dots, warnings: list[str]) -> None:
+    """The text, then the JSON, CSV and figure asked for."""
     to_stdout = args.json == STDOUT
     out = sys.stderr if to_stdout else sys.stdout
     print(_text(args.file, scan, dots), file=out)
@@ -106,7 +117,6 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         save_image_figure(scan, args.plot, dots, title=str(args.file))
         print(f"wrote {args.plot}", file=out)
-    return 0
 
 
 def _given(items: list[str]) -> dict[str, Any]:
