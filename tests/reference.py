@@ -351,9 +351,9 @@ def scan_pixels(t, ch, line_start, line_stop, frame, counted, nx, ny, dwell, bid
         lines.append((current[0], len(t), current[1], None, current[2]))
     rows = np.full(len(t), -1, dtype=np.int64)
     xs = np.full(len(t), -1, dtype=np.int64)
-    for first, end, t0, t1, row in lines:
-        if row < 0:
-            continue
+    line_of = np.full(len(t), -1, dtype=np.int64)
+    placed_lines = [line for line in lines if line[4] >= 0]
+    for index, (first, end, t0, t1, row) in enumerate(placed_lines):
         for j in range(first + 1, end):
             if ch[j] not in counted:
                 continue
@@ -367,4 +367,5 @@ def scan_pixels(t, ch, line_start, line_stop, frame, counted, nx, ny, dwell, bid
                 x = (t[j] - t0) * nx // (t1 - t0)
             rows[j] = row
             xs[j] = nx - 1 - x if bidirectional and row % 2 == 1 else x
-    return rows, xs
+            line_of[j] = index
+    return rows, xs, [line[4] for line in placed_lines], line_of

@@ -5,6 +5,7 @@ simulator's field of dots."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from tagstream.analysis.scan_settings import scan_settings
 from tagstream.errors import AnalysisError
 from tagstream.store.ptu_writer import write_ptu
 from tests.world.scan import ScanWorld, random_dots, write_scan_ptu
+
+from .test_summary import check_schema
 
 FORMATS = [("HydraHarp2T3", 8), ("PicoHarpT3", 16), ("GenericT3", 8), ("HydraHarpT3", 8)]
 
@@ -161,3 +164,18 @@ def test_settings_from_the_header_and_given_ones():
     bare = dataclasses.replace(run.metadata, settings={})
     with pytest.raises(AnalysisError, match="pixels_x is not in the file's header"):
         scan_settings(bare)
+
+
+def test_the_summary_of_a_scan_has_its_image_block(field, tmp_path):
+    run, image = field
+    path = write_ptu(run, tmp_path / "scan.ptu", "GenericT3")
+    d = ts.summary(path)
+    check_schema(d)
+    json.dumps(d, allow_nan=False)
+    block = d["image"]
+    assert block["pixels"] == [64, 64] and block["dot_count"] == 20 and block["note"] is None
+    assert block["photons_placed"] == image.placed
+    assert len(block["dots"]) == 20 and all(dot["tau_ns"] > 1 for dot in block["dots"])
+    dot = write_ptu(ts.simulate("dot-4k", duration="0.2 s"), tmp_path / "dot.ptu", "GenericT3")
+    plain = ts.summary(dot)
+    assert plain["image"]["pixels"] is None and "no scan" in plain["image"]["note"]

@@ -39,7 +39,12 @@ GAP_PS = (2 * PS_PER_S, 2 * PS_PER_S + 50 * 10**9)  # 50 ms of lost data
 # ---------------------------------------------------------------------------------- schema
 TOP_KEYS = {
     "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "levels",
-    "xx_x", "g3", "heralded", "hom", "gaps", "warnings",
+    "xx_x", "g3", "heralded", "hom", "image", "gaps", "warnings",
+}  # fmt: skip
+#: The scan image's block.
+IMAGE_KEYS = {
+    "pixels", "frames", "lines", "pixel_time_s", "pixel_size_um", "bidirectional", "photons",
+    "photons_placed", "period_ns", "dot_count", "dots", "background_counts", "fwhm_px", "note",
 }  # fmt: skip
 #: The cascade blocks: keys, and the key of the value that is null when not computed.
 CASCADE_KEYS = {
@@ -116,6 +121,14 @@ def check_schema(d: dict) -> None:
             assert d[block]["note"], f"{block} missing without a note"
         else:
             assert _is_float(d[block][value]) and _is_float(d[block][value + "_err"])
+    assert set(d["image"]) == IMAGE_KEYS and _note(d["image"]["note"])
+    if d["image"]["pixels"] is None:
+        assert d["image"]["note"], "image missing without a note"
+    else:
+        assert all(type(n) is int for n in d["image"]["pixels"]) and _is_float(
+            d["image"]["pixel_time_s"])  # fmt: skip
+        for dot in d["image"]["dots"] or []:
+            assert _is_float(dot["x"]) and _is_float(dot["y"]) and _is_float(dot["peak_rate_cps"])
     assert type(d["gaps"]) is list
     for gap in d["gaps"]:
         assert type(gap) is list and len(gap) == 2 and all(map(_is_float, gap))

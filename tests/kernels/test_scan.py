@@ -81,12 +81,21 @@ def _kernel_whole(t, c, nx, ny, dwell, bidirectional, frame=True):
             flags[ch] &= ~k.FRAME
         flags[FRAME] = 0
     state = np.zeros(k.STATE_SIZE, np.int64)
-    rows, xs = np.empty(t.size, np.int64), np.empty(t.size, np.int64)
+    rows, xs, lines = (np.empty(t.size, np.int64) for _ in range(3))
+    line_rows = np.empty(t.size + 1, np.int64)
     keep = k.scan_pixels(t, c.astype(np.int64), flags, nx, ny, dwell, bidirectional, frame,
-                         state, rows, xs)  # fmt: skip
+                         state, rows, xs, lines, line_rows)  # fmt: skip
     rows[keep:] = -1
     xs[keep:] = -1
-    return rows, xs
+    lines[keep:] = -1
+    placed = rows >= 0
+    assert np.array_equal(placed, lines >= 0)
+    # lines count up in stream order of their photons; a line's photons share one row
+    assert np.all(np.diff(lines[placed]) >= 0)
+    for line in np.unique(lines[placed]):
+        assert np.unique(rows[lines == line]).size == 1
+        assert rows[lines == line][0] == line_rows[line]
+    return rows, xs, line_rows[: state[k.S_LINES]].tolist()
 
 
 CASES = [(seed, dwell, bidirectional) for seed in range(6) for dwell in (0, 50)
@@ -98,10 +107,11 @@ def test_the_kernel_places_every_tag_as_the_reference(seed, dwell, bidirectional
     rng = np.random.default_rng(seed)
     nx, ny = int(rng.integers(3, 12)), int(rng.integers(2, 6))
     t, c, _ = _scan(rng, nx, ny, dwell, frames=3, grid=int(rng.choice([1, 10, 50])))
-    rows, xs = _kernel_whole(t, c, nx, ny, dwell, bidirectional)
-    ref_rows, ref_xs = _reference(t, c, nx, ny, dwell, bidirectional)
+    rows, xs, line_rows = _kernel_whole(t, c, nx, ny, dwell, bidirectional)
+    ref_rows, ref_xs, ref_line_rows, _ = _reference(t, c, nx, ny, dwell, bidirectional)
     np.testing.assert_array_equal(rows, ref_rows)
     np.testing.assert_array_equal(xs, ref_xs)
+    assert line_rows == ref_line_rows
     assert (rows >= 0).sum() > 20  # the scan places photons at all
 
 
@@ -111,8 +121,9 @@ def test_without_frame_markers_a_frame_is_pixels_y_lines(dwell):
     t, c, _ = _scan(rng, 6, 4, dwell, frames=3, grid=1, combined=False)
     keep = c != FRAME
     t, c = t[keep], c[keep]
-    rows, xs = _kernel_whole(t, c, 6, 4, dwell, False, frame=False)
-    ref_rows, ref_xs = _reference(t, c, 6, 4, dwell, False, frame=False)
+    rows, xs, line_rows = _kernel_whole(t, c, 6, 4, dwell, False, frame=False)
+    ref_rows, ref_xs, ref_line_rows, _ = _reference(t, c, 6, 4, dwell, False, frame=False)
+    assert line_rows == ref_line_rows
     np.testing.assert_array_equal(rows, ref_rows)
     np.testing.assert_array_equal(xs, ref_xs)
     assert set(rows[rows >= 0].tolist()) == {0, 1, 2, 3}
@@ -140,15 +151,24 @@ def test_the_image_is_the_same_in_any_chunking(seed, dwell, bidirectional):
     nano = rng.integers(0, PERIOD // UNIT, t.size).astype(np.uint16)
     whole = TagBatch(t, c, 0, end, nanotimes=nano, nanotime_unit_ps=UNIT, sync_period_ps=PERIOD,
                      metadata=_metadata())  # fmt: skip
-    ref_rows, ref_xs = _reference(t, c, nx, ny, dwell, bidirectional)
+    ref_rows, ref_xs, ref_line_rows, line_of = _reference(t, c, nx, ny, dwell, bidirectional)
     placed = ref_rows >= 0
+    per_line = np.zeros((len(ref_line_rows), nx), np.int64)
+    np.add.at(per_line, (line_of[placed], ref_xs[placed]), 1)
     pix = ref_rows[placed] * nx + ref_xs[placed]
     expected = np.bincount(pix, minlength=nx * ny).reshape(ny, nx)
     expected_delay = np.bincount(pix, weights=nano[placed] * UNIT, minlength=nx * ny)
     for cuts in ([], random_cuts(rng, whole, 25), whole.timestamps[c >= START]):
         imager = ScanImager(_settings(nx, ny, dwell, bidirectional), _metadata())
+        taken_rows, taken = [], []
         for part in whole.split_at(np.unique(np.clip(cuts, 0, end))):
             imager.process(part)
+            rows, sums = imager.take_lines()
+            taken_rows += rows
+            taken.append(sums.counts)
+        rows, sums = imager.take_lines(final=True)
+        assert taken_rows + rows == ref_line_rows
+        np.testing.assert_array_equal(np.concatenate([*taken, sums.counts]), per_line)
         image = imager.result()
         np.testing.assert_array_equal(image.counts, expected)
         np.testing.assert_allclose(image.delay_sum_ps.ravel(), expected_delay)

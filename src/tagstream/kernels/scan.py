@@ -15,7 +15,7 @@ STATE_SIZE = 9
 
 @njit(nogil=True, cache=True)
 def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame, state,
-                out_row, out_x):  # fmt: skip
+                out_row, out_x, out_line, line_rows):  # fmt: skip
     """Row and pixel of every counted tag inside a scan line.
 
     A marker tag's flags are taken in the order line stop, frame, line start, so a record
@@ -47,8 +47,12 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
         Carried from batch to batch (updated in place): frame markers seen, next row, whether
         a line is open, its start (ps) and row, lines abandoned, lines placed, lines beyond
         ``ny``, and the summed time of the lines placed (ps).
-    out_row, out_x : int64[>= n]
-        Row and pixel of each tag, -1 when it is not placed.
+    out_row, out_x, out_line : int64[>= n]
+        Row, pixel and line (counted from 0 over the run: the lines placed before it) of each
+        tag, -1 when it is not placed.
+    line_rows : int64[>= n + 1]
+        The row of each line placed in this call, in order (line ``state[S_LINES]`` on entry
+        first).
 
     Returns
     -------
@@ -60,15 +64,18 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
     n = times.shape[0]
     m = flags.shape[0]
     saved = state.copy()
+    base = state[S_LINES]
     open_at = -1
     out_row[:n] = -1
     out_x[:n] = -1
+    out_line[:n] = -1
     for i in range(n):
         c = channels[i]
         f = flags[c] if 0 <= c < m else 0
         if f == COUNTED:
             if dwell > 0:
-                _place_now(times[i], i, state, nx, dwell, bidirectional, out_row, out_x)
+                _place_now(times[i], i, state, nx, dwell, bidirectional, out_row, out_x,
+                           out_line)  # fmt: skip
             continue
         if f == 0:
             continue
@@ -76,13 +83,16 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
             saved[:] = state
         if f & LINE_STOP and state[S_OPEN] == 1:
             if dwell == 0 and state[S_ROW] >= 0:
+                line_rows[state[S_LINES] - base] = state[S_ROW]
                 _place_line(times, channels, flags, open_at, i, state, nx, bidirectional,
-                            out_row, out_x)  # fmt: skip
+                            out_row, out_x, out_line)  # fmt: skip
             state[S_OPEN] = 0
         if f & FRAME:
             _end_frame(state, dwell)
         if f & LINE_START:
             _start_line(state, times[i], nx, ny, dwell, has_frame)
+            if dwell > 0 and state[S_ROW] >= 0:
+                line_rows[state[S_LINES] - 1 - base] = state[S_ROW]
             open_at = i
     if dwell == 0 and state[S_OPEN] == 1:
         state[:] = saved
@@ -91,7 +101,7 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
 
 
 @njit(nogil=True, cache=True)
-def _place_now(t, i, state, nx, dwell, bidirectional, out_row, out_x):
+def _place_now(t, i, state, nx, dwell, bidirectional, out_row, out_x, out_line):
     """A photon of a line with a fixed pixel dwell: placed at once."""
     if state[S_OPEN] == 1 and state[S_ROW] >= 0:
         d = t - state[S_T0]
@@ -101,10 +111,12 @@ def _place_now(t, i, state, nx, dwell, bidirectional, out_row, out_x):
                 x = nx - 1 - x
             out_row[i] = state[S_ROW]
             out_x[i] = x
+            out_line[i] = state[S_LINES] - 1
 
 
 @njit(nogil=True, cache=True)
-def _place_line(times, channels, flags, open_at, stop, state, nx, bidirectional, out_row, out_x):
+def _place_line(times, channels, flags, open_at, stop, state, nx, bidirectional, out_row, out_x,
+                out_line):  # fmt: skip
     """The photons between the open line's start marker and its stop marker ``stop``."""
     m = flags.shape[0]
     t0 = state[S_T0]
@@ -119,6 +131,7 @@ def _place_line(times, channels, flags, open_at, stop, state, nx, bidirectional,
             x = nx - 1 - x
         out_row[j] = row
         out_x[j] = x
+        out_line[j] = state[S_LINES]
     state[S_LINES] += 1
     state[S_LINE_PS] += span
 

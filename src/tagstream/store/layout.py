@@ -105,6 +105,10 @@ def dataset(parent: h5py.Group, name: str, data: object, description: str | None
     return ds
 
 
+#: Largest chunk of a growing dataset of large rows, bytes.
+MAX_CHUNK_BYTES = 1 << 20
+
+
 def growing(
     parent: h5py.Group,
     name: str,
@@ -114,14 +118,18 @@ def growing(
     compression: str = "none",
     description: str | None = None,
 ) -> h5py.Dataset:
-    """An empty dataset of rows of shape ``tail`` that grows along its first axis, each chunk
-    with HDF5's Fletcher-32 checksum (a damaged chunk is an error on reading, not data)."""
+    """An empty dataset of rows of shape ``tail`` that grows along its first axis, ``chunk``
+    rows a chunk (fewer for large rows: at most :data:`MAX_CHUNK_BYTES`, so that appending
+    a row never rewrites a huge chunk), each chunk with HDF5's Fletcher-32 checksum (a damaged
+    chunk is an error on reading, not data)."""
+    row_bytes = int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
+    rows = max(1, min(chunk, MAX_CHUNK_BYTES // max(row_bytes, 1)))
     ds = parent.create_dataset(
         name,
         shape=(0, *tail),
         maxshape=(None, *tail),
         dtype=dtype,
-        chunks=(chunk, *tail),
+        chunks=(rows, *tail),
         fletcher32=True,
         **filter_options(compression, dtype),
     )
