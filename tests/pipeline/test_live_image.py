@@ -8,6 +8,7 @@ import os
 import signal
 
 import numpy as np
+import pytest
 
 import tagstream as ts
 from tagstream.analysis.measurement import kind
@@ -66,27 +67,28 @@ def _small_scan(pixel_time: str, stops: bool):
     return run
 
 
-def test_a_worker_killed_inside_a_line_loses_that_line_only(tmp_path):
-    for pixel_time, stops in (("2 ms", True), ("3 ms", False)):
-        path = tmp_path / f"scan-{stops}.h5"
-        killed = []
+@pytest.mark.parametrize(("pixel_time", "stops"), [("2 ms", True), ("3 ms", False)])
+def test_a_worker_killed_inside_a_line_loses_that_line_only(tmp_path, pixel_time, stops):
+    path = tmp_path / "scan.h5"
+    killed = []
+    pipeline = None
 
-        def kill(k: int, killed=killed) -> None:
-            if k == 23 and not killed:
-                handle = pipeline.workers.local[0].handle
-                os.kill(handle.pid, signal.SIGKILL)
-                handle.wait()
-                killed.append(k)
+    def kill(k: int) -> None:
+        if k == 23 and not killed:
+            handle = pipeline.workers.local[0].handle
+            os.kill(handle.pid, signal.SIGKILL)
+            handle.wait()
+            killed.append(k)
 
-        source = _small_scan(pixel_time, stops)
-        pipeline = _pipeline(Hooked(source, kill), path)
-        pipeline.run()
-        assert killed and pipeline.status()["restarts"] == 1
-        agreement = compare_with_offline(path)
-        assert len(agreement.analysis_gaps) == 1
-        assert agreement.equal["image"], agreement.equal
-        image = kind("image").result_from(read_results(path).series)
-        whole = ts.image(ts.open(path))
-        assert 0 < image.placed < whole.placed  # the lost time's photons are missing
-        assert image.lines < whole.lines and any("without a stop marker" in n
-                                                 for n in image.notes)  # fmt: skip
+    source = _small_scan(pixel_time, stops)
+    pipeline = _pipeline(Hooked(source, kill), path)
+    pipeline.run()
+    assert killed and pipeline.status()["restarts"] == 1
+    agreement = compare_with_offline(path)
+    assert len(agreement.analysis_gaps) == 1
+    assert agreement.equal["image"], agreement.equal
+    image = kind("image").result_from(read_results(path).series)
+    whole = ts.image(ts.open(path))
+    assert 0 < image.placed < whole.placed  # the lost time's photons are missing
+    assert image.lines < whole.lines and any("without a stop marker" in n
+                                             for n in image.notes)  # fmt: skip
