@@ -12,6 +12,7 @@ import pytest
 
 import tagstream as ts
 from tagstream.analysis.measurement import kind
+from tagstream.analysis.series import Snapshot
 from tagstream.analysis.summary import SummarySettings
 from tagstream.cli import main
 from tagstream.pipeline.consistency import compare_with_offline
@@ -38,8 +39,7 @@ def test_a_live_scan_equals_the_offline_image_and_finds_the_dots(tmp_path, capsy
     config.write_text(CONFIG)
     out = tmp_path / "scan.h5"
     assert main(["run", str(config), "-o", str(out)]) == 0
-    captured = capsys.readouterr()
-    assert "image 64 lines" in captured.out + captured.err
+    capsys.readouterr()
     agreement = compare_with_offline(out)
     assert agreement.equal.get("image") and agreement.complete, agreement.equal
     recorded = read_results(out).series
@@ -49,6 +49,8 @@ def test_a_live_scan_equals_the_offline_image_and_finds_the_dots(tmp_path, capsy
     assert block["pixels"] == [64, 64] and block["lines"] == 64 and block["dot_count"] == 20
     assert block["note"] is None and block["dots"][0]["tau_ns"] > 0
     (panel,) = kind("image").view_panels(recorded, SummarySettings())
+    last = Snapshot("image", (0, 1), 1, {"state": recorded["image"].fields["state"][-1]})
+    assert kind("image").live_status({}, {"image": last}, SummarySettings()) == "image 64 lines"
     assert panel.figure["data"][0]["type"] == "heatmap" and panel.numbers[0].value == 64
     # the image of the run file equals the image of the tags it recorded
     np.testing.assert_array_equal(kind("image").result_from(recorded).counts,

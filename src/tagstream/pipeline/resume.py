@@ -68,7 +68,11 @@ class ResumeBook:
         ends = {s.covered_ps[1] for s in latest.values()}
         if not ends:
             return ResumeState(t_begin, t_begin, iv.EMPTY)
-        t_resume = min(ends)
+        # The snapshots of one time come in one bundle, the fits of that time (a trace's
+        # blinking statistics, derived from the trace and never restored from) in a later one,
+        # or not at all when they were put off: the newest time is where every series that is
+        # restored from stands. (The oldest would feed those series that time again.)
+        t_resume = max(ends)
         covered = iv.subtract(iv.clip(acquired, t_begin, t_resume), self.lost)
         snapshots = {
             names[name]: replace(last, series=names[name], new_rows=self._all_rows(name))
