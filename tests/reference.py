@@ -369,3 +369,21 @@ def scan_pixels(t, ch, line_start, line_stop, frame, counted, nx, ny, dwell, bid
             xs[j] = nx - 1 - x if bidirectional and row % 2 == 1 else x
             line_of[j] = index
     return rows, xs, [line[4] for line in placed_lines], line_of
+
+
+def counts_between(t, ch, start, stop, counted):
+    """Intervals (begin, end, counts per counted channel): a start tag opens one (closing an
+    open one), a stop tag closes it; counted tags inside it are counted."""
+    out = []
+    begin, counts = None, None
+    for x, c in zip(t.tolist(), ch.tolist(), strict=True):
+        if c in counted:
+            if begin is not None:
+                counts[counted.index(c)] += 1
+            continue
+        if (c in stop or c in start) and begin is not None:
+            out.append((begin, x, list(counts)))
+            begin = None
+        if c in start:
+            begin, counts = x, [0] * len(counted)
+    return out

@@ -176,6 +176,7 @@ def test_the_summary_of_a_scan_has_its_image_block(field, tmp_path):
     assert block["pixels"] == [64, 64] and block["dot_count"] == 20 and block["note"] is None
     assert block["photons_placed"] == image.placed
     assert len(block["dots"]) == 20 and all(dot["tau_ns"] > 1 for dot in block["dots"])
+    assert "the run is a scan" in d["g2"]["note"] and "the run is a scan" in d["lifetime"]["note"]
     dot = write_ptu(ts.simulate("dot-4k", duration="0.2 s"), tmp_path / "dot.ptu", "GenericT3")
     plain = ts.summary(dot)
     assert plain["image"]["pixels"] is None and "no scan" in plain["image"]["note"]

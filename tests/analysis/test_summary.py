@@ -39,8 +39,11 @@ GAP_PS = (2 * PS_PER_S, 2 * PS_PER_S + 50 * 10**9)  # 50 ms of lost data
 # ---------------------------------------------------------------------------------- schema
 TOP_KEYS = {
     "file", "duration_s", "live_s", "mode", "channels", "g2", "lifetime", "blinking", "levels",
-    "xx_x", "g3", "heralded", "hom", "image", "gaps", "warnings",
+    "xx_x", "g3", "heralded", "hom", "image", "counters", "gaps", "warnings",
 }  # fmt: skip
+#: Counts between markers.
+COUNTER_KEYS = {"start", "stop", "channels", "intervals", "mean_interval_s", "mean_counts",
+                "rate_cps", "note"}  # fmt: skip
 #: The scan image's block.
 IMAGE_KEYS = {
     "pixels", "frames", "lines", "pixel_time_s", "pixel_size_um", "bidirectional", "photons",
@@ -129,6 +132,9 @@ def check_schema(d: dict) -> None:
             d["image"]["pixel_time_s"])  # fmt: skip
         for dot in d["image"]["dots"] or []:
             assert _is_float(dot["x"]) and _is_float(dot["y"]) and _is_float(dot["peak_rate_cps"])
+    assert set(d["counters"]) == COUNTER_KEYS and _note(d["counters"]["note"])
+    if not d["counters"]["intervals"]:
+        assert d["counters"]["note"], "counters missing without a note"
     assert type(d["gaps"]) is list
     for gap in d["gaps"]:
         assert type(gap) is list and len(gap) == 2 and all(map(_is_float, gap))

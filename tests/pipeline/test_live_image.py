@@ -29,6 +29,10 @@ realtime = false
 [analysis.image]
 threshold_sigma = 6.0
 
+[analysis.counters]
+start = "line_start"
+stop = "line_stop"
+
 [output]
 results_every = "2 s"
 """
@@ -41,8 +45,15 @@ def test_a_live_scan_equals_the_offline_image_and_finds_the_dots(tmp_path, capsy
     assert main(["run", str(config), "-o", str(out)]) == 0
     capsys.readouterr()
     agreement = compare_with_offline(out)
-    assert agreement.equal.get("image") and agreement.complete, agreement.equal
+    assert agreement.equal.get("image") and agreement.equal.get("counters"), agreement.equal
+    assert agreement.complete
     recorded = read_results(out).series
+    # the counters between the line markers are the image's lines, photon for photon
+    lines = kind("counters").result_from(recorded)
+    rows = recorded["image"].row_arrays
+    assert len(lines) == 64
+    np.testing.assert_array_equal(lines.counts.sum(axis=1), rows["counts"][:].sum(axis=1))
+    assert summary_block_ok(ts.summary(out, config)["counters"])
     assert len(recorded["image"]) >= 20 and recorded["image"].rows(-1) == 64
     summary = ts.summary(out, config)
     block = summary["image"]
@@ -55,6 +66,11 @@ def test_a_live_scan_equals_the_offline_image_and_finds_the_dots(tmp_path, capsy
     # the image of the run file equals the image of the tags it recorded
     np.testing.assert_array_equal(kind("image").result_from(recorded).counts,
                                   ts.image(ts.open(out)).counts)  # fmt: skip
+
+
+def summary_block_ok(block) -> bool:
+    return (block["intervals"] == 64 and abs(block["mean_interval_s"] - 0.64) < 1e-9
+            and set(block["rate_cps"]) == {"A", "B"} and block["note"] is None)
 
 
 def _small_scan(pixel_time: str, stops: bool):

@@ -6,7 +6,7 @@ import importlib
 #: Modules of the built-in kinds, in the order they register (and snapshot).
 BUILT_IN_KINDS = (
     "g2", "lifetime", "trace", "flid", "g2_log", "levels", "xx_x", "g3", "heralded", "hom",
-    "image",
+    "image", "counters",
 )
 
 for _name in BUILT_IN_KINDS:

@@ -37,6 +37,10 @@ from .image_series import (
 )
 from .image_view import image_panel
 
+#: What the other parts of a scan's summary are (a warning each).
+SCAN_MIXES = (("g2", "its g2 mixes the light of every pixel"),
+              ("lifetime", "its decay mixes every pixel's"),
+              ("blinking", "its trace follows the beam over the dots, not a dot's blinking"))
 DOT_COLUMNS = (("x", "px"), ("y", "px"), ("x_um", "um"), ("y_um", "um"),
                ("peak_rate_cps", "counts/s"), ("photons", ""), ("tau_ns", "ns"),
                ("tau_err_ns", "ns"), ("phase_tau_ns", "ns"))  # fmt: skip
@@ -97,9 +101,16 @@ class ImageMeasurement(Measurement):
 
     @classmethod
     def warnings(cls, values: Mapping[str, Any], metadata: RunMetadata) -> list[str]:
-        """The image's notes (lines left out, a header setting not followed)."""
+        """The image's notes (lines left out, a header setting not followed), and that a scan's
+        g2, decay and blinking mix the light of every pixel."""
         image = values.get("image")
-        return [] if image is None else [f"image: {n}" for n in image.notes]
+        if image is None:
+            return []
+        out = [f"image: {n}" for n in image.notes]
+        if image.lines:
+            out += [f"{part}: the run is a scan: {what} (park on a dot for one dot's)"
+                    for part, what in SCAN_MIXES]  # fmt: skip
+        return out
 
     @classmethod
     def blocks(cls, summary: Any) -> dict[str, dict[str, Any]]:
