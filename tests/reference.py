@@ -368,7 +368,8 @@ def scan_pixels(t, ch, line_start, line_stop, frame, counted, nx, ny, dwell, bid
             rows[j] = row
             xs[j] = nx - 1 - x if bidirectional and row % 2 == 1 else x
             line_of[j] = index
-    return rows, xs, [line[4] for line in placed_lines], line_of
+    durations = [nx * dwell if dwell else line[3] - line[2] for line in placed_lines]
+    return rows, xs, [line[4] for line in placed_lines], line_of, durations
 
 
 def counts_between(t, ch, start, stop, counted):

@@ -56,7 +56,7 @@ def _table() -> dict:
 def test_the_kind_registers_after_the_built_in_ones(plugin):
     kinds = [cls.kind for cls in measurement.registered()]
     built_in = ["g2", "lifetime", "trace", "flid", "g2_log", "levels", "xx_x", "g3", "heralded",
-                "hom"]
+                "hom", "image", "counters"]
     assert kinds == [*built_in, "coincidences"]
     with pytest.raises(AnalysisError, match=r"^coincidences: unknown setting\(s\) \['windw'\]"):
         SummarySettings.from_dict({"plugins": [PLUGIN], "coincidences": {"windw": "1 ns"}})

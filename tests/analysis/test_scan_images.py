@@ -119,11 +119,10 @@ def test_the_simulated_field_is_found_with_its_lifetimes(field):
 def test_parking_on_a_found_dot_measures_that_dot(field):
     run, image = field
     dot = ts.find_dots(image).dots[3]
-    size = image.settings.pixel_size_um
     from tagstream.sources.factory import simulate, simulator_config
 
     base = simulator_config("field-20-dots")
-    scan = dataclasses.replace(base.scan, park_at=((dot.x + 0.5) * size, (dot.y + 0.5) * size))
+    scan = dataclasses.replace(base.scan, park_at=(dot.x_um, dot.y_um))  # as --find-dots gives
     parked = simulate(base.with_values(scan=scan), duration="3 s", seed=1)
     tags = parked.read()
     k = int(np.argmin(np.hypot(*(np.array(run.dots_px()) - [[dot.x], [dot.y]]))))
@@ -158,7 +157,10 @@ def test_settings_from_the_header_and_given_ones():
                          ({"bogus": 1}, "unknown setting 'bogus'"),
                          ({"line_start": "nope"}, "no channel named 'nope'"),
                          ({"channels": ["line_start"]}, "marker channel is also listed"),
-                         ({"line_stop": None, "pixel_time": "0 s"}, "pixel_time must be")):
+                         ({"line_stop": None, "pixel_time": "0 s"}, "pixel_time must be"),
+                         ({"bidirectional": "false"}, "bidirectional must be true or false"),
+                         ({"decay_bin": "-5 ps"}, "decay_bin must be positive"),
+                         ({"pixel_size_um": -1}, "pixel_size_um must be a positive number")):
         with pytest.raises((AnalysisError, ts.TagstreamError), match=words):
             scan_settings(run.metadata, given)
     bare = dataclasses.replace(run.metadata, settings={})

@@ -31,7 +31,7 @@ def test_image_writes_the_figure_json_and_dots(scan, tmp_path, capsys):
     assert data["dots"]["count"] == 20 and len(data["dots"]["dots"]) == 20
     first = data["dots"]["dots"][0]
     assert {"x", "y", "x_um", "y_um", "peak_rate_cps", "tau_ns", "tau_err_ns", "note"} <= set(first)
-    assert first["x_um"] == pytest.approx(first["x"] * 10 / 64)
+    assert first["x_um"] == pytest.approx((first["x"] + 0.5) * 10 / 64)  # pixel centres
     rows = list(csv.DictReader(line for line in table.read_text().splitlines()
                                if not line.startswith("#")))  # fmt: skip
     assert len(rows) == 20 and float(rows[0]["tau_ns"]) == pytest.approx(first["tau_ns"])

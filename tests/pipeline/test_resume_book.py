@@ -35,3 +35,22 @@ def test_a_lagging_fit_series_does_not_hold_back_the_resume():
 def test_no_snapshot_yet_resumes_at_the_start():
     state = ResumeBook().state(5, np.array([[5, 10 * S]], np.int64))
     assert state.t_resume == 5 and not state.snapshots
+
+
+def test_a_measurement_restored_from_older_results_says_what_it_misses():
+    import tagstream as ts
+    from tagstream.pipeline.live_analysis import LiveAnalysis
+
+    run = ts.simulate("cspbi3-10nm", duration="3 s", seed=1)
+    first = LiveAnalysis(run.metadata, every="1 s")
+    book = ResumeBook()
+    for batch in run.batches("0.5 s"):
+        for snapshot in first.process(batch):
+            if snapshot.series != "g2" or snapshot.covered_ps[1] <= S:  # g2 stopped after 1 s
+                book.add(snapshot)
+    state = book.state(0, np.array([[0, 3 * S]], np.int64))
+    assert state.t_resume == 3 * S
+    second = LiveAnalysis(run.metadata, every="1 s")
+    second.restore(state)
+    assert second.notes == ["g2: resumed at 3 s from its results at 1 s: the time between is "
+                            "missing from them"]  # fmt: skip

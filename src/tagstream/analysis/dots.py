@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 from scipy import ndimage
+from scipy.special import ndtr, pdtrc
 
 from ..errors import AnalysisError, FitError
+from .dots_psf import FWHM_PER_SIGMA, background_counts, measured_fwhm
 from .scan_image import ScanImage, phase_lifetime
 
-#: FWHM of a Gaussian over its sigma.
-FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
 #: Default detection threshold, in standard deviations of the smoothed background.
 THRESHOLD_SIGMA = 5.0
 #: A dot's lifetime leaves out pixels where other dots bring more than this share of its light.
@@ -23,6 +23,8 @@ MAX_NEIGHBOUR_SHARE = 0.02
 #: Share of the dots found that their model may miss (a dot that blinks off for a line, a
 #: PSF that is not quite Gaussian): part of the noise next to them.
 MODEL_ERROR = 0.1
+#: A dot with another within this many FWHM says its numbers are shared.
+NEIGHBOUR_FWHMS = 2.0
 #: Rounds of looking for dots next to the ones found.
 MAX_ROUNDS = 10
 
@@ -34,7 +36,10 @@ class Dot:
     Attributes
     ----------
     x, y
-        Centre, pixels (column, row; sub-pixel).
+        Centre, pixels (column, row; pixel ``i`` spans ``[i - 0.5, i + 0.5)``).
+    x_um, y_um
+        The same on the stage, µm (pixel ``i`` centred at ``x0 + (i + 0.5) size``), when the
+        pixel size is known.
     peak_counts
         Photons per pixel at the centre above the background (Gaussian amplitude).
     peak_rate_cps
@@ -50,11 +55,13 @@ class Dot:
     phase_tau_ns
         Phase lifetime of the disc's summed phasor, ns.
     note
-        Why a lifetime is missing or uncertain, else ``None``.
+        What makes its numbers uncertain (a close neighbour, a poor fit), else ``None``.
     """
 
     x: float
     y: float
+    x_um: float | None
+    y_um: float | None
     peak_counts: float
     peak_rate_cps: float
     photons: int
@@ -64,12 +71,9 @@ class Dot:
     phase_tau_ns: float | None = None
     note: str | None = None
 
-    def to_dict(self, pixel_size_um: float | None = None) -> dict[str, Any]:
-        """JSON-friendly form (positions also in µm when the pixel size is known)."""
-        out: dict[str, Any] = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["x_um"] = None if pixel_size_um is None else self.x * pixel_size_um
-        out["y_um"] = None if pixel_size_um is None else self.y * pixel_size_um
-        return out
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class DotSearch:
     threshold_sigma: float
     notes: tuple[str, ...]
 
-    def to_dict(self, pixel_size_um: float | None = None) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
             "count": len(self.dots),
@@ -92,7 +96,7 @@ class DotSearch:
             "fwhm_px": self.fwhm_px, "fwhm_estimated": self.fwhm_estimated,
             "min_separation_px": self.min_separation_px,
             "threshold_sigma": self.threshold_sigma,
-            "dots": [d.to_dict(pixel_size_um) for d in self.dots],
+            "dots": [d.to_dict() for d in self.dots],
             "notes": list(self.notes),
         }  # fmt: skip
 
@@ -105,15 +109,15 @@ def find_dots(
     lifetimes: bool = True,
 ) -> DotSearch:
     """Dots in ``image``: maxima of the image smoothed by the PSF, ``threshold_sigma`` standard
-    deviations of the smoothed background above it, and no closer than ``min_separation_px``
-    to a brighter one.
+    deviations of the smoothed background above it (and as unlikely from the background's
+    Poisson counts in their disc), and no closer than ``min_separation_px`` to a brighter one.
 
     Parameters
     ----------
     image
         The scan.
     fwhm_px
-        FWHM of the PSF, pixels; ``None`` measures it on the brightest peak.
+        FWHM of the PSF, pixels; ``None`` measures it on the brightest peaks.
     min_separation_px
         Closest two dots may be, pixels (default: the FWHM).
     threshold_sigma
@@ -126,20 +130,27 @@ def find_dots(
         raise AnalysisError("find dots: the image needs at least 3 x 3 pixels")
     if not threshold_sigma > 0:
         raise AnalysisError("find dots: threshold_sigma must be positive")
+    scanned = np.broadcast_to(image.scanned[:, None], counts.shape)
+    if not scanned.any():
+        raise AnalysisError("find dots: no line of the image was scanned")
     notes: list[str] = []
-    background = float(np.median(counts))
+    if not scanned.all():
+        notes.append(f"{int((~image.scanned).sum())} row(s) never scanned (the run ends "
+                     "early): no dot is looked for there")  # fmt: skip
+    background = background_counts(counts, scanned)
+    measured, psf_notes = measured_fwhm(np.where(scanned, counts, background), background)
     estimated = fwhm_px is None
     if fwhm_px is None:
-        fwhm_px = _measured_fwhm(counts, background)
+        fwhm_px = measured
+        notes += psf_notes
+    elif abs(fwhm_px - measured) > 0.5 * measured and not psf_notes:
+        notes.append(f"the FWHM given ({fwhm_px:.3g} px) is far from the one measured on the "
+                     f"brightest dots ({measured:.3g} px)")  # fmt: skip
     if not 0.5 <= fwhm_px <= min(counts.shape):
         raise AnalysisError(f"find dots: a PSF FWHM of {fwhm_px:.3g} pixels does not fit the image")
     sep = fwhm_px if min_separation_px is None else float(min_separation_px)
     sigma = fwhm_px / FWHM_PER_SIGMA
-    weights = _kernel(sigma)
-    if background < 0.5:
-        notes.append(f"the background is {background:g} photons per pixel: the threshold "
-                     "takes 0.5 so that single photons are not dots")  # fmt: skip
-    kept = _peaks(counts, background, sigma, sep, threshold_sigma, weights)
+    kept = _peaks(counts, scanned, background, sigma, sep, threshold_sigma)
     phase0 = None
     if lifetimes:
         phase0, note = image.pulse_phase()
@@ -147,40 +158,68 @@ def find_dots(
             notes.append(note)
     shapes = [a * _gaussian(counts.shape, x, y, sigma) for x, y, _, a in kept]
     model = np.sum(shapes, axis=0) if shapes else np.zeros_like(counts)
-    dots = tuple(_dot(image, x, y, z, a, fwhm_px, phase0, lifetimes, model - own)
-                 for (x, y, z, a), own in zip(kept, shapes, strict=True))  # fmt: skip
-    return DotSearch(dots, background, float(fwhm_px), estimated, float(sep),
+    dots = []
+    for (x, y, z, a), own in zip(kept, shapes, strict=True):
+        near = min((math.hypot(x - ox, y - oy) for ox, oy, _, _ in kept if (ox, oy) != (x, y)),
+                   default=math.inf)  # fmt: skip
+        dots.append(_dot(image, x, y, z, a, fwhm_px, phase0, lifetimes, model - own, near))
+    return DotSearch(tuple(dots), background, float(fwhm_px), estimated, float(sep),
                      float(threshold_sigma), tuple(notes))  # fmt: skip
 
 
-def _peaks(counts, background, sigma, sep, threshold, weights) -> list[tuple[float, ...]]:
+def _peaks(counts, scanned, background, sigma, sep, threshold) -> list[tuple[float, ...]]:
     """Dots as ``(x, y, significance, amplitude)``, brightest first, found round by round:
     the local maxima (3 x 3) of the PSF-smoothed image less the dots found so far (so that a
     faint dot on a bright one's flank shows), each kept when it stands ``threshold`` standard
-    deviations above the background and those dots (the noise taken at that level) and is
-    ``sep`` pixels from every dot kept."""
-    w2 = float((weights**2).sum())
+    deviations above the background and those dots (the noise taken at that level, plus
+    :data:`MODEL_ERROR` of them), when the photons of its disc are as unlikely from the
+    background and those dots alone (Poisson), and when it is ``sep`` pixels from every dot
+    kept. Outside the image the background is taken as known (no noise)."""
+    w2 = _smooth(scanned.astype(float), sigma, 0.0, squared=True)  # sum of w^2 over the data
+    p_max = float(ndtr(-threshold))
     model = np.zeros_like(counts)
     kept: list[tuple[float, ...]] = []
     for _ in range(MAX_ROUNDS):
-        smooth = ndimage.gaussian_filter(counts - model, sigma, mode="reflect", truncate=4.0)
-        flanks = ndimage.gaussian_filter(model, sigma, mode="reflect", truncate=4.0)
-        noise = np.sqrt(np.maximum(background + flanks, 0.5) * w2 + (MODEL_ERROR * flanks) ** 2)
-        z = (smooth - background) / noise
+        smooth = _smooth(np.where(scanned, counts - model, background), sigma, background)
+        flanks = _smooth(model, sigma, 0.0)
+        variance = np.maximum(background + flanks, 0.5) * w2
+        noise = np.sqrt(variance + (MODEL_ERROR * flanks) ** 2)
+        z = np.where(scanned, (smooth - background) / np.maximum(noise, 1e-12), 0.0)
         peaks = (smooth == ndimage.maximum_filter(smooth, size=3, mode="nearest")) & (z > threshold)
         ys, xs = np.nonzero(peaks)
         new: list[tuple[float, ...]] = []
         for i in np.argsort(-z[ys, xs], kind="stable"):
             y, x = _centre(smooth, int(ys[i]), int(xs[i]))
-            if all((x - d[0]) ** 2 + (y - d[1]) ** 2 >= sep**2 for d in kept + new):
-                amplitude = _amplitude(counts - model - background, x, y, sigma)
-                new.append((x, y, float(z[ys[i], xs[i]]), amplitude))
+            if any((x - d[0]) ** 2 + (y - d[1]) ** 2 < sep**2 for d in kept + new):
+                continue
+            disc = _disc(counts.shape, x, y, max(sigma * FWHM_PER_SIGMA, 1.5)) & scanned
+            expected = float((background + model)[disc].sum())
+            if pdtrc(counts[disc].sum() - 1, expected) >= p_max:  # P(N >= n) from the rest
+                continue
+            amplitude = _amplitude(counts - model - background, x, y, sigma)
+            new.append((x, y, float(z[ys[i], xs[i]]), amplitude))
         if not new:
             break
         for x, y, _, amplitude in new:
             model += amplitude * _gaussian(counts.shape, x, y, sigma)
         kept += new
     return sorted(kept, key=lambda d: -d[3])
+
+
+def _smooth(values: np.ndarray, sigma: float, outside: float, squared: bool = False):
+    """Gaussian smoothing (weights summing to 1) with ``outside`` beyond the edges;
+    ``squared``: with the squared weights (the variance of a smoothed noise)."""
+    if not squared:
+        return ndimage.gaussian_filter(values, sigma, mode="constant", cval=outside, truncate=4.0)
+    weights = _kernel(sigma) ** 2
+    return ndimage.convolve(values, weights, mode="constant", cval=outside)
+
+
+def _kernel(sigma: float) -> np.ndarray:
+    r = math.ceil(4 * sigma)
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    w = np.exp(-(xx**2 + yy**2) / (2 * sigma**2))
+    return w / w.sum()
 
 
 def _gaussian(shape: tuple[int, ...], x: float, y: float, sigma: float) -> np.ndarray:
@@ -196,13 +235,6 @@ def _amplitude(excess: np.ndarray, x: float, y: float, sigma: float) -> float:
     return float((excess[disc] * g).sum() / (g**2).sum())
 
 
-def _kernel(sigma: float) -> np.ndarray:
-    r = math.ceil(4 * sigma)
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    w = np.exp(-(xx**2 + yy**2) / (2 * sigma**2))
-    return w / w.sum()
-
-
 def _centre(smooth: np.ndarray, y: int, x: int) -> tuple[float, float]:
     """Sub-pixel centre: a parabola through the peak and its neighbours on each axis."""
 
@@ -216,24 +248,32 @@ def _centre(smooth: np.ndarray, y: int, x: int) -> tuple[float, float]:
     return y + dy, x + dx
 
 
-def _disc(shape: tuple[int, int], x: float, y: float, radius: float) -> np.ndarray:
+def _disc(shape: tuple[int, ...], x: float, y: float, radius: float) -> np.ndarray:
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     return (xx - x) ** 2 + (yy - y) ** 2 <= radius**2
 
 
-def _dot(image: ScanImage, x, y, z, amplitude, fwhm, phase0, lifetimes, others) -> Dot:
+def _dot(image: ScanImage, x, y, z, amplitude, fwhm, phase0, lifetimes, others, near) -> Dot:
     """A dot's numbers; its photons are those of the disc of one FWHM around it, less the
     pixels where the other dots' flanks bring more than :data:`MAX_NEIGHBOUR_SHARE` of what
     this dot does (their photons would bias its lifetime)."""
     disc = _disc(image.shape, x, y, max(fwhm, 1.5))
     own = amplitude * _gaussian(image.shape, x, y, fwhm / FWHM_PER_SIGMA)
     disc &= others <= MAX_NEIGHBOUR_SHARE * own
-    exposure = image.pixel_time_s * image.passes
+    row = int(np.clip(round(y), 0, image.shape[0] - 1))
+    exposure = float(image.exposure_s[row, 0])
     rate = amplitude / exposure if exposure > 0 else math.nan
     photons = int(image.counts[disc].sum())
+    s = image.settings
+    x_um = y_um = None
+    if s.pixel_size_um is not None:
+        x_um = s.origin_um[0] + (x + 0.5) * s.pixel_size_um
+        y_um = s.origin_um[1] + (y + 0.5) * s.pixel_size_um
+    notes = []
+    if near < NEIGHBOUR_FWHMS * fwhm:
+        notes.append(f"a neighbour {near:.2g} px away: brightness and lifetime shared")
     tau = err = phase_tau = None
-    note = None
-    if lifetimes and image.cube is not None and image.period_ps is not None:
+    if lifetimes and image.cube is not None and image.period_ps is not None and disc.any():
         if phase0 is not None:
             p = phase_lifetime(image.cos_sum[disc].sum(), image.sin_sum[disc].sum(), photons,
                                phase0, image.period_ps, 1)  # fmt: skip
@@ -241,24 +281,11 @@ def _dot(image: ScanImage, x, y, z, amplitude, fwhm, phase0, lifetimes, others) 
         try:
             fit = image.fit(disc, "mono")
             tau, err = float(fit.tau_ps[0]) / 1e3, float(fit.tau_err_ps[0]) / 1e3
-            note = fit.warnings[0] if fit.warnings else None
+            notes += list(fit.warnings[:1])
+            if not (math.isfinite(err) and err > 0):
+                notes.append(f"no lifetime: the fit of {photons} photons did not determine it")
+                tau = err = None
         except FitError as exc:
-            note = f"no lifetime: {exc}"
-    return Dot(float(x), float(y), amplitude, float(rate), photons, float(z), tau, err,
-               phase_tau, note)  # fmt: skip
-
-
-def _measured_fwhm(counts: np.ndarray, background: float) -> float:
-    """FWHM of the brightest peak (lightly smoothed), from its second moment within 4 pixels."""
-    smooth = ndimage.gaussian_filter(counts, 1.0, mode="reflect")
-    y, x = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
-    r = 4
-    y0, y1, x0, x1 = max(0, y - r), min(counts.shape[0], y + r + 1), max(0, x - r), \
-        min(counts.shape[1], x + r + 1)  # fmt: skip
-    patch = np.clip(counts[y0:y1, x0:x1] - background, 0, None)
-    if patch.sum() <= 0:
-        return 2.0
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    cy, cx = (patch * yy).sum() / patch.sum(), (patch * xx).sum() / patch.sum()
-    var = (patch * ((yy - cy) ** 2 + (xx - cx) ** 2)).sum() / patch.sum() / 2
-    return float(np.clip(math.sqrt(max(var, 0.0)) * FWHM_PER_SIGMA, 1.0, 10.0))
+            notes.append(f"no lifetime: {exc}")
+    return Dot(float(x), float(y), x_um, y_um, amplitude, float(rate), photons, float(z), tau,
+               err, phase_tau, "; ".join(notes) or None)  # fmt: skip

@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .dots import DotSearch
+from .dots_psf import background_counts
 from .plots_axes import remark
 from .scan_image import MIN_LIFETIME_COUNTS, ScanImage
 
@@ -24,7 +25,8 @@ def image_figure(image: ScanImage, dots: DotSearch | None = None, title: str = "
     if title:
         fig.suptitle(title)
     plot_intensity(axes[0], image, dots)
-    background = float(np.median(image.counts))
+    background = background_counts(image.counts, np.broadcast_to(image.scanned[:, None],
+                                                                 image.shape))  # fmt: skip
     tau, note = image.lifetime_image(max(MIN_LIFETIME_COUNTS,
                                          round(background + 5 * math.sqrt(background))))
     phase0, _ = image.pulse_phase()
@@ -44,13 +46,14 @@ def _extent(image: ScanImage) -> tuple[list[float], str]:
     size = image.settings.pixel_size_um
     if size is None:
         return [-0.5, nx - 0.5, ny - 0.5, -0.5], "pixels"
-    return [-0.5 * size, (nx - 0.5) * size, (ny - 0.5) * size, -0.5 * size], "µm"
+    x0, y0 = image.settings.origin_um
+    return [x0, x0 + nx * size, y0 + ny * size, y0], "µm"
 
 
 def plot_intensity(ax: Axes, image: ScanImage, dots: DotSearch | None) -> Axes:
     """Count rate per pixel (kcps), the dots circled with their numbers."""
     extent, unit = _extent(image)
-    shown = image.rate_cps / 1e3 if image.pixel_time_s > 0 else image.counts
+    shown = np.ma.masked_invalid(image.rate_cps / 1e3) if image.pixel_time_s > 0 else image.counts
     label = "kcps" if image.pixel_time_s > 0 else "photons"
     art = ax.imshow(shown, extent=extent, origin="upper", cmap="magma", interpolation="nearest")
     ax.figure.colorbar(art, ax=ax, label=label, shrink=0.85)
@@ -62,9 +65,9 @@ def plot_intensity(ax: Axes, image: ScanImage, dots: DotSearch | None) -> Axes:
         scale = image.settings.pixel_size_um or 1.0
         r = 0.75 * dots.fwhm_px * scale
         for i, d in enumerate(dots.dots):
-            ax.add_patch(_circle(d.x * scale, d.y * scale, r))
-            ax.annotate(str(i), (d.x * scale + r, d.y * scale - r), color="cyan",
-                        fontsize="x-small")  # fmt: skip
+            x, y = (d.x_um, d.y_um) if d.x_um is not None else (d.x, d.y)
+            ax.add_patch(_circle(x, y, r))
+            ax.annotate(str(i), (x + r, y - r), color="cyan", fontsize="x-small")
         ax.set_title(f"{ax.get_title()}; {len(dots.dots)} dots", fontsize="medium")
     remark(ax, image.notes, top=False)
     return ax
@@ -112,7 +115,7 @@ def plot_phasor(ax: Axes, image: ScanImage, phase0: float | None, note: str | No
     g, s = image.phasor()
     z = (g + 1j * s) * np.exp(-1j * phase0)
     keep = image.counts >= MIN_LIFETIME_COUNTS
-    ax.hist2d(z.real[keep], z.imag[keep], bins=120, range=[[-0.05, 1.05], [-0.05, 0.6]],
+    ax.hist2d(z.real[keep], z.imag[keep], bins=70, range=[[-0.05, 1.05], [-0.05, 0.6]],
               cmin=1, cmap="Blues", weights=image.counts[keep])  # fmt: skip
     ax.set_title(f"phasor at {1e6 / image.period_ps:.4g} MHz (weighted by photons)",
                  fontsize="medium")  # fmt: skip

@@ -31,6 +31,8 @@ class ScanImage:
     cube
         ``(pixels_y, pixels_x, bins)`` decay histogram of each pixel over ``edges_ps``, or
         ``None`` without delays.
+    row_time_ps
+        Time the beam spent on each row, all passes together, ps.
     period_ps
         Laser period the delays are folded onto, ps.
     frames, lines
@@ -52,6 +54,7 @@ class ScanImage:
     cos_sum: np.ndarray
     sin_sum: np.ndarray
     cube: np.ndarray | None
+    row_time_ps: np.ndarray
     edges_ps: np.ndarray | None
     period_ps: float | None
     frames: int
@@ -75,15 +78,24 @@ class ScanImage:
         return self.line_time_ps / (self.lines * self.settings.pixels_x) * 1e-12
 
     @property
-    def passes(self) -> float:
-        """Mean passes over each row (lines placed per row)."""
-        return self.lines / self.settings.pixels_y
+    def exposure_s(self) -> np.ndarray:
+        """Time the beam spent on each pixel, all passes together, s (rows never scanned, as
+        at the end of a run cut short, are 0)."""
+        per_pixel = self.row_time_ps * 1e-12 / self.settings.pixels_x
+        return np.broadcast_to(per_pixel[:, None], self.shape)
 
     @property
     def rate_cps(self) -> np.ndarray:
-        """Count rate in each pixel, counts/s of beam time there."""
-        exposure = self.pixel_time_s * self.passes
-        return self.counts / exposure if exposure > 0 else np.zeros(self.shape)
+        """Count rate in each pixel, counts/s of beam time there (NaN where never scanned)."""
+        exposure = self.exposure_s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(exposure > 0, self.counts / np.where(exposure > 0, exposure, 1),
+                            np.nan)  # fmt: skip
+
+    @property
+    def scanned(self) -> np.ndarray:
+        """Rows the beam went over (bool per row)."""
+        return self.row_time_ps > 0
 
     @property
     def placed(self) -> int:

@@ -37,6 +37,7 @@ class ScanImager:
         self._flags = settings.flag_table()
         self.state = np.zeros(k.STATE_SIZE, dtype=np.int64)
         self.rows: list[int] = []
+        self.line_ps: list[int] = []
         self.taken = 0
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.photons = 0
@@ -70,13 +71,16 @@ class ScanImager:
             times, chans = np.concatenate([p_t, times]), np.concatenate([p_c, chans])
             delays = np.concatenate([p_d, delays])
         rows, xs, lines = (np.empty(times.size, dtype=np.int64) for _ in range(3))
-        line_rows = np.empty(times.size + 1, dtype=np.int64)
+        line_rows, line_ps = (np.empty(times.size + 1, dtype=np.int64) for _ in range(2))
         s = self.settings
         base = int(self.state[k.S_LINES])
         keep = k.scan_pixels(times, chans, self._flags, s.pixels_x, s.pixels_y,
                              s.pixel_time_ps, s.bidirectional, len(s.frame) > 0,
-                             self.state, rows, xs, lines, line_rows)  # fmt: skip
-        self.rows += line_rows[: int(self.state[k.S_LINES]) - base].tolist()
+                             self.state, rows, xs, lines, line_rows, line_ps)  # fmt: skip
+        new = int(self.state[k.S_LINES]) - base
+        self.rows += line_rows[:new].tolist()
+        self.line_ps += line_ps[:new].tolist()
+        np.add.at(self.image.time_ps, line_rows[:new], line_ps[:new])
         self._add(rows[:keep], xs[:keep], lines[:keep], delays[:keep])
         self.photons += int(np.count_nonzero(self._flags[batch.channels] == k.COUNTED))
         if keep < times.size:
@@ -122,11 +126,11 @@ class ScanImager:
         if self._pending is None and st[k.S_OPEN] == 1 and s.pixel_time_ps > 0 \
                 and st[k.S_ROW] >= 0:  # fmt: skip
             i = int(st[k.S_LINES]) - 1 - self.taken
-            if 0 <= i < len(self.fresh):
-                lines = self.fresh.head(i + 1)
-                self.image.add_line(int(st[k.S_ROW]), lines, i, sign=-1)
-                self.fresh = self.fresh.head(i)
-                self.rows = self.rows[:i]
+            lines = self.fresh.head(i + 1)
+            lines.time_ps[i] = self.line_ps[i]
+            self.image.add_line(int(st[k.S_ROW]), lines, i, sign=-1)
+            self.fresh = self.fresh.head(i)
+            self.rows, self.line_ps = self.rows[:i], self.line_ps[:i]
         st[:] = self.resume_state()
         self._pending = None
 
@@ -178,11 +182,13 @@ class ScanImager:
 
     def take_lines(self, final: bool = False) -> tuple[list[int], LineSums]:
         """The rows and sums of the lines completed since the last call (``final``: every
-        line placed, an open one too), and forget them here."""
+        line placed, an open one too; each line's duration in ``time_ps``), and forget them
+        here."""
         done = int(self.state[k.S_LINES]) if final else self.complete_lines()
         n = max(done - self.taken, 0)
         rows, lines = self.rows[:n], self.fresh.head(n)
-        self.rows = self.rows[n:]
+        lines.time_ps[:] = self.line_ps[:n]
+        self.rows, self.line_ps = self.rows[n:], self.line_ps[n:]
         self.fresh = self.fresh.tail(n)
         self.taken += n
         return rows, lines

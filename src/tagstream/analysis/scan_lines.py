@@ -16,6 +16,8 @@ class LineSums:
     counts : int64 (n, nx)
     delay_sum_ps, cos_sum, sin_sum : float64 (n, nx)
     decay : int64 (n, nx, bins)
+    time_ps : int64 (n,)
+        Time the beam spent on each line (all passes), ps.
     """
 
     def __init__(self, n: int, nx: int, bins: int):
@@ -25,6 +27,7 @@ class LineSums:
         self.cos_sum = np.zeros((n, nx))
         self.sin_sum = np.zeros((n, nx))
         self.decay = np.zeros((n, nx, bins), np.int64)
+        self.time_ps = np.zeros(n, np.int64)
 
     def __len__(self) -> int:
         return self.counts.shape[0]
@@ -50,12 +53,12 @@ class LineSums:
         if extra <= 0:
             return
         more = LineSums(extra, self.nx, self.bins)
-        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay"):
+        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay", "time_ps"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(more, name)]))
 
     def _part(self, part: slice) -> LineSums:
         out = LineSums(0, self.nx, self.bins)
-        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay"):
+        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay", "time_ps"):
             setattr(out, name, getattr(self, name)[part].copy())
         return out
 
@@ -71,7 +74,7 @@ class LineSums:
 
     def add_line(self, row: int, lines: LineSums, i: int, sign: int = 1) -> None:
         """Add line ``i`` of ``lines`` to row ``row`` (``sign=-1``: take it away)."""
-        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay"):
+        for name in ("counts", "delay_sum_ps", "cos_sum", "sin_sum", "decay", "time_ps"):
             getattr(self, name)[row] += sign * getattr(lines, name)[i]
 
     def as_image(self, **kwargs) -> ScanImage:
@@ -80,5 +83,6 @@ class LineSums:
         return ScanImage(
             counts=self.counts.copy(), delay_sum_ps=self.delay_sum_ps.copy(),
             cos_sum=self.cos_sum.copy(), sin_sum=self.sin_sum.copy(),
-            cube=self.decay.copy() if self.bins else None, **kwargs,
+            cube=self.decay.copy() if self.bins else None, row_time_ps=self.time_ps.copy(),
+            **kwargs,
         )  # fmt: skip

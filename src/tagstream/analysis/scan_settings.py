@@ -47,6 +47,8 @@ class ScanSettings:
         their markers).
     pixel_size_um
         Pixel size, µm, if known.
+    origin_um
+        Stage position of the image's corner (``ImgHdr_X0``, ``ImgHdr_Y0``), µm.
     decay_bin_ps
         Bin of the per-pixel decay histograms, ps (``None``: chosen from the period).
     notes
@@ -63,6 +65,7 @@ class ScanSettings:
     pixel_time_ps: int = 0
     pixel_size_um: float | None = None
     decay_bin_ps: float | None = None
+    origin_um: tuple[float, float] = (0.0, 0.0)
     notes: tuple[str, ...] = field(default=())
 
     def flag_table(self) -> np.ndarray:
@@ -121,20 +124,45 @@ def scan_settings(metadata: RunMetadata | None, given: Mapping[str, Any] | None 
         notes.append(f"the header's ImgHdr_SinCorrection ({sine} %) is not applied: pixels "
                      "split each line's time equally, so a resonant scan's edges are "
                      "stretched")
-    bidirectional = bool(given.get("bidirectional", header.get("ImgHdr_BiDirect", False)))
-    size = given.get("pixel_size_um", header.get("ImgHdr_PixResol"))
-    size = float(size) if isinstance(size, int | float) and size > 0 else None
+    bidirectional = _flag(given, header)
+    size = _positive(given, "pixel_size_um", header.get("ImgHdr_PixResol"))
+    origin = tuple(float(header[t]) if _is_number(header.get(t)) else 0.0
+                   for t in ("ImgHdr_X0", "ImgHdr_Y0"))  # fmt: skip
     counted = tuple(resolve_many(given.get("channels"), channels))
     markers_all = {c for v in markers.values() for c in v}
     if markers_all & set(counted):
         raise AnalysisError("image: a marker channel is also listed among the imaged channels")
     decay_bin = given.get("decay_bin")
+    if decay_bin is not None and parse_time(decay_bin, "decay_bin") <= 0:
+        raise AnalysisError(f"image: decay_bin must be positive, got {decay_bin!r}")
     return ScanSettings(
         pixels_x=nx, pixels_y=ny, counted=counted, bidirectional=bidirectional,
         pixel_time_ps=pixel_time, pixel_size_um=size,
         decay_bin_ps=None if decay_bin is None else float(parse_time(decay_bin, "decay_bin")),
-        notes=tuple(notes), **markers,
+        origin_um=origin, notes=tuple(notes), **markers,
     )  # fmt: skip
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _flag(given: Mapping, header: Mapping) -> bool:
+    """``bidirectional``: true or false (the header's 0 or 1)."""
+    value = given.get("bidirectional", header.get("ImgHdr_BiDirect", False))
+    if isinstance(value, bool | np.bool_) or value in (0, 1):
+        return bool(value)
+    raise AnalysisError(f"image: bidirectional must be true or false, got {value!r}")
+
+
+def _positive(given: Mapping, key: str, default: object) -> float | None:
+    """A positive number given (an error otherwise), else the header's if it is one."""
+    if key in given:
+        value = given[key]
+        if not _is_number(value) or not value > 0:
+            raise AnalysisError(f"image: {key} must be a positive number, got {value!r}")
+        return float(value)
+    return float(default) if _is_number(default) and default > 0 else None
 
 
 def _count(given: Mapping, header: Mapping, key: str, tag: str) -> int:

@@ -112,7 +112,7 @@ def _write(args: argparse.Namespace, scan, dots, warnings: list[str]) -> None:
         write_json(args.json, data, args.force)
         print(f"wrote {args.json}", file=out)
     if args.csv and dots is not None:
-        _write_csv(args.csv, dots, scan.settings.pixel_size_um)
+        _write_csv(args.csv, dots)
         print(f"wrote {args.csv}", file=out)
     if args.plot:
         save_image_figure(scan, args.plot, dots, title=str(args.file))
@@ -153,22 +153,21 @@ def _text(file: str, scan, dots) -> str:
 
 
 def _json(file: str, scan, dots, warnings: list[str]) -> dict[str, Any]:
-    size = scan.settings.pixel_size_um
     return {
         "file": str(file),
         "image": scan.to_dict(),
-        "dots": None if dots is None else dots.to_dict(size),
+        "dots": None if dots is None else dots.to_dict(),
         "warnings": [*warnings, *scan.notes, *([] if dots is None else dots.notes)],
     }
 
 
-def _write_csv(path: str, dots, size: float | None) -> None:
-    rows = [d.to_dict(size) for d in dots.dots]
+def _write_csv(path: str, dots) -> None:
+    rows = [d.to_dict() for d in dots.dots]
     names = ["x", "y", "x_um", "y_um", "peak_counts", "peak_rate_cps", "photons",
              "significance", "tau_ns", "tau_err_ns", "phase_tau_ns", "note"]  # fmt: skip
     with open(path, "w", newline="") as fh:
-        fh.write("# dots of a scan image; x, y in pixels (column, row), x_um, y_um in µm, "
-                 "peak_rate_cps in counts/s, tau in ns\n")  # fmt: skip
+        fh.write("# dots of a scan image; x, y in pixels (column, row), x_um, y_um on the stage "
+                 "in µm (pixel centres), peak_rate_cps in counts/s, tau in ns\n")  # fmt: skip
         writer = csv.DictWriter(fh, fieldnames=names)
         writer.writeheader()
         for row in rows:

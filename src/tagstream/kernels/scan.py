@@ -15,7 +15,7 @@ STATE_SIZE = 9
 
 @njit(nogil=True, cache=True)
 def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame, state,
-                out_row, out_x, out_line, line_rows):  # fmt: skip
+                out_row, out_x, out_line, line_rows, line_ps):  # fmt: skip
     """Row and pixel of every counted tag inside a scan line.
 
     A marker tag's flags are taken in the order line stop, frame, line start, so a record
@@ -50,20 +50,21 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
     out_row, out_x, out_line : int64[>= n]
         Row, pixel and line (counted from 0 over the run: the lines placed before it) of each
         tag, -1 when it is not placed.
-    line_rows : int64[>= n + 1]
-        The row of each line placed in this call, in order (line ``state[S_LINES]`` on entry
-        first).
+    line_rows, line_ps : int64[>= n + 1]
+        The row and duration (ps) of each line placed in this call, in order (line
+        ``state[S_LINES]`` on entry first).
 
     Returns
     -------
     int
         With ``dwell == 0``: the index of the start marker of a line still open at the end
-        (``state`` is then as it was before that marker, and the tags from it on are to be
-        given again with the next batch), else ``n``.
+        (``state`` is then as it was before that marker acted as a start or frame marker (a
+        stop in its record has acted), and the tags from it on are to be given again with the
+        next batch), else ``n``.
     """
     n = times.shape[0]
     m = flags.shape[0]
-    saved = state.copy()
+    saved = state.copy()  # the state before the open line's start marker
     base = state[S_LINES]
     open_at = -1
     out_row[:n] = -1
@@ -79,20 +80,22 @@ def scan_pixels(times, channels, flags, nx, ny, dwell, bidirectional, has_frame,
             continue
         if f == 0:
             continue
-        if f & LINE_START:
-            saved[:] = state
         if f & LINE_STOP and state[S_OPEN] == 1:
             if dwell == 0 and state[S_ROW] >= 0:
                 line_rows[state[S_LINES] - base] = state[S_ROW]
+                line_ps[state[S_LINES] - base] = times[i] - state[S_T0]
                 _place_line(times, channels, flags, open_at, i, state, nx, bidirectional,
                             out_row, out_x, out_line)  # fmt: skip
             state[S_OPEN] = 0
+        if f & LINE_START:  # the state a line still open at the end is given again from
+            saved[:] = state  # (after this record's stop: that line is done)
         if f & FRAME:
             _end_frame(state, dwell)
         if f & LINE_START:
             _start_line(state, times[i], nx, ny, dwell, has_frame)
             if dwell > 0 and state[S_ROW] >= 0:
                 line_rows[state[S_LINES] - 1 - base] = state[S_ROW]
+                line_ps[state[S_LINES] - 1 - base] = nx * dwell
             open_at = i
     if dwell == 0 and state[S_OPEN] == 1:
         state[:] = saved

@@ -185,6 +185,12 @@ class LiveAnalysis:
         self._coverage = state.coverage()
         for measurement in self.measurements.values():
             measurement.restore(state)
+            ends = [state.snapshots[s.name].covered_ps[1] for s in measurement.series()
+                    if s.name in state.snapshots]  # fmt: skip
+            if ends and max(ends) < state.t_resume:  # it had stopped (it failed, say)
+                self._note(f"{measurement.part_name()}: resumed at {state.t_resume / 1e12:g} s "
+                           f"from its results at {max(ends) / 1e12:g} s: the time between is "
+                           "missing from them")  # fmt: skip
         done = (state.t_resume - state.t_begin) // self.every_ps
         self._next_ps = state.t_begin + (done + 1) * self.every_ps
         self._dirty = False

@@ -117,7 +117,9 @@ class CountersMeasurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Any]:
-        """The ``"counters"`` table: one row per interval."""
+        """The ``"counters"`` table: one row per interval (nothing when not asked for)."""
+        if not cls.configured(summary.settings):
+            return {}
         result = summary.counters
         table = None
         if result is not None and len(result):

@@ -40,7 +40,9 @@ from .image_view import image_panel
 #: What the other parts of a scan's summary are (a warning each).
 SCAN_MIXES = (("g2", "its g2 mixes the light of every pixel"),
               ("lifetime", "its decay mixes every pixel's"),
-              ("blinking", "its trace follows the beam over the dots, not a dot's blinking"))
+              ("blinking", "its trace follows the beam over the dots, not a dot's blinking"),
+              ("levels", "its levels are the dots passing under the beam"),
+              ("flid", "its intensity follows the beam over the dots"))
 DOT_COLUMNS = (("x", "px"), ("y", "px"), ("x_um", "um"), ("y_um", "um"),
                ("peak_rate_cps", "counts/s"), ("photons", ""), ("tau_ns", "ns"),
                ("tau_err_ns", "ns"), ("phase_tau_ns", "ns"))  # fmt: skip
@@ -121,8 +123,7 @@ class ImageMeasurement(Measurement):
         if image is not None:
             block |= {k: v for k, v in image.to_dict().items() if k in KEYS}
         if dots is not None:
-            size = image.settings.pixel_size_um if image is not None else None
-            found = dots.to_dict(size)
+            found = dots.to_dict()
             block |= {"dot_count": found["count"], "dots": found["dots"],
                       "background_counts": found["background_counts_per_pixel"],
                       "fwhm_px": found["fwhm_px"]}  # fmt: skip
@@ -159,12 +160,14 @@ class ImageMeasurement(Measurement):
 
     @classmethod
     def tables(cls, summary: Any) -> dict[str, Any]:
-        """The ``"dots"`` table (one row per dot), or why there is none."""
+        """The ``"dots"`` table (one row per dot), or why there is none (nothing for a run
+        that is not a scan)."""
+        if summary.image is None and not cls.configured(summary.settings):
+            return {}
         dots = summary.image_dots
         table = None
         if dots is not None:
-            size = summary.image.settings.pixel_size_um
-            rows = [d.to_dict(size) for d in dots.dots]
+            rows = [d.to_dict() for d in dots.dots]
             columns = {f"{name} ({unit})" if unit else name:
                        np.array([np.nan if r[name] is None else r[name] for r in rows], float)
                        for name, unit in DOT_COLUMNS}  # fmt: skip

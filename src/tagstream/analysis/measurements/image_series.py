@@ -21,6 +21,7 @@ def image_spec(imager: ScanImager) -> SeriesSpec:
     nx = s.pixels_x
     rows = {
         "row": Column(np.int64, (), "Row of each completed line in its frame."),
+        "time_ps": Column(np.int64, (), "Time the beam spent on the line, ps."),
         "counts": Column(np.int64, (nx,), "Photons per pixel of the line."),
         "delay_sum_ps": Column(np.float64, (nx,), "Summed photon delays after the pulse, ps."),
         "cos_sum": Column(np.float64, (nx,), "Sum of cos(2 pi delay / period)."),
@@ -49,6 +50,7 @@ def image_spec(imager: ScanImager) -> SeriesSpec:
             "frame": _text(s.frame), "counted": _text(s.counted),
             "bidirectional": int(s.bidirectional), "pixel_time_ps": int(s.pixel_time_ps),
             "pixel_size_um": -1.0 if s.pixel_size_um is None else float(s.pixel_size_um),
+            "x0_um": float(s.origin_um[0]), "y0_um": float(s.origin_um[1]),
             "decay_bin_ps": -1.0 if s.decay_bin_ps is None else float(s.decay_bin_ps),
             "period_ps": period, "mode": "" if imager.metadata is None else imager.metadata.mode,
         },
@@ -73,6 +75,7 @@ def settings_from_attrs(attrs) -> ScanSettings:
         bidirectional=bool(int(attrs["bidirectional"])),
         pixel_time_ps=int(attrs["pixel_time_ps"]),
         pixel_size_um=None if size < 0 else size, decay_bin_ps=None if decay < 0 else decay,
+        origin_um=(float(attrs.get("x0_um", 0.0)), float(attrs.get("y0_um", 0.0))),
     )  # fmt: skip
 
 
@@ -80,7 +83,7 @@ def image_snapshot(imager: ScanImager, covered: tuple[int, int], live_ps: int,
                    final: bool) -> Snapshot:  # fmt: skip
     """The lines completed since the last snapshot (every line placed, when ``final``)."""
     rows, lines = imager.take_lines(final)
-    new = {"row": np.array(rows, np.int64), "counts": lines.counts,
+    new = {"row": np.array(rows, np.int64), "time_ps": lines.time_ps, "counts": lines.counts,
            "delay_sum_ps": lines.delay_sum_ps, "cos_sum": lines.cos_sum,
            "sin_sum": lines.sin_sum}
     if imager.edges_ps is not None:
@@ -107,6 +110,7 @@ def _sums(rows, nx: int, bins: int) -> LineSums:
     out.delay_sum_ps[:] = rows["delay_sum_ps"]
     out.cos_sum[:] = rows["cos_sum"]
     out.sin_sum[:] = rows["sin_sum"]
+    out.time_ps[:] = rows["time_ps"]
     if bins:
         out.decay[:] = rows["decay"]
     return out

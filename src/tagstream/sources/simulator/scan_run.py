@@ -185,6 +185,8 @@ def _scan_metadata(md, config: SimConfig):
         "ImgHdr_PixX": spec.pixels,
         "ImgHdr_PixY": spec.pixels,
         "ImgHdr_PixResol": field.size_um / spec.pixels,
+        "ImgHdr_X0": 0.0,
+        "ImgHdr_Y0": 0.0,
         "ImgHdr_TimePerPixel": spec.pixel_time_ps / 1e9,
         "ImgHdr_LineStart": LINE_START_INPUT,
         "ImgHdr_LineStop": LINE_STOP_INPUT,
