@@ -78,7 +78,7 @@ def _small_scan(pixel_time: str, stops: bool):
     field = config.field.__class__(**{**config.field.__dict__, "dots": 4, "size_um": 4.0,
                                       "min_separation_um": 0.6})  # fmt: skip
     scan = config.scan.__class__(pixels=16, pixel_time_ps=ts.parse_time(pixel_time),
-                                 flyback_ps=10**9, frames=12)  # fmt: skip
+                                 flyback_ps=10**9, frames=8)  # fmt: skip
     run = ts.simulate(config.with_values(field=field, scan=scan), duration=None, seed=5)
     if not stops:  # a scanner without line-stop markers: the pixel dwell from the header
         run.metadata.settings["image_header"].pop("ImgHdr_LineStop")
