@@ -53,14 +53,24 @@ def _match(found, dots):
     return out
 
 
+BACKGROUND_CPS = 4_000.0
+
+
+def _field(tmp_path, seed: int, peaks: tuple[float, float]):
+    """20 dots of the independent generator (peaks in backgrounds), their world and the dots
+    found in its PTU file."""
+    rng = np.random.default_rng(seed)
+    bounds = (peaks[0] * BACKGROUND_CPS, peaks[1] * BACKGROUND_CPS)
+    dots = random_dots(rng, 20, 48, 48, 5, bounds, (2e3, 12e3))
+    world = ScanWorld(nx=48, ny=48, dots=dots, background_cps=BACKGROUND_CPS, seed=seed)
+    write_scan_ptu(world, tmp_path / "field.ptu")
+    return dots, world, ts.find_dots(ts.image(tmp_path / "field.ptu"))
+
+
 @pytest.mark.parametrize("seed", [2, 3])
 def test_every_dot_brighter_than_three_backgrounds_is_found_and_no_false_one(tmp_path, seed):
-    rng = np.random.default_rng(seed)
-    background = 4_000.0
-    dots = random_dots(rng, 20, 48, 48, 5, (0.5 * background, 40 * background), (2e3, 12e3))
-    world = ScanWorld(nx=48, ny=48, dots=dots, background_cps=background, seed=seed)
-    write_scan_ptu(world, tmp_path / "field.ptu")
-    search = ts.find_dots(ts.image(tmp_path / "field.ptu"))
+    dots, world, search = _field(tmp_path, seed, (0.5, 40))
+    background = BACKGROUND_CPS
     matches = _match(search.dots, dots)
     assert all(distance <= 1.0 for _, distance in matches), matches  # no false dot
     assert len({k for k, _ in matches}) == len(matches)  # none found twice
@@ -74,12 +84,7 @@ def test_every_dot_brighter_than_three_backgrounds_is_found_and_no_false_one(tmp
 
 @pytest.mark.parametrize("seed", [7, 8])
 def test_each_dots_lifetime_is_within_five_percent(tmp_path, seed):
-    rng = np.random.default_rng(seed)
-    background = 4_000.0
-    dots = random_dots(rng, 20, 48, 48, 5, (50 * background, 150 * background), (2e3, 12e3))
-    world = ScanWorld(nx=48, ny=48, dots=dots, background_cps=background, seed=seed)
-    write_scan_ptu(world, tmp_path / "field.ptu")
-    search = ts.find_dots(ts.image(tmp_path / "field.ptu"))
+    dots, _, search = _field(tmp_path, seed, (50, 150))
     assert len(search.dots) == 20
     z = []
     for dot, (k, distance) in zip(search.dots, _match(search.dots, dots), strict=True):

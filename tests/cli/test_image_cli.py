@@ -34,7 +34,7 @@ def test_image_writes_the_figure_json_and_dots(scan, tmp_path, capsys):
     assert first["x_um"] == pytest.approx((first["x"] + 0.5) * 10 / 64)  # pixel centres
     rows = list(csv.DictReader(line for line in table.read_text().splitlines()
                                if not line.startswith("#")))  # fmt: skip
-    assert len(rows) == 20 and float(rows[0]["tau_ns"]) == pytest.approx(first["tau_ns"])
+    assert len(rows) == 20 and float(rows[0]["tau_ns (ns)"]) == pytest.approx(first["tau_ns"])
     # outputs are not overwritten without --force
     before = js.read_text()
     assert main(args) == 2

@@ -44,8 +44,10 @@ class LineSums:
         self.delay_sum_ps += np.bincount(pix, weights=d, minlength=n * nx).reshape(n, nx)
         self.cos_sum += np.bincount(pix, weights=np.cos(omega * d), minlength=n * nx).reshape(n, nx)
         self.sin_sum += np.bincount(pix, weights=np.sin(omega * d), minlength=n * nx).reshape(n, nx)
-        cells = pix * self.bins + bins[known]
-        self.decay += np.bincount(cells, minlength=n * nx * self.bins).reshape(n, nx, self.bins)
+        # only the cells hit: a large image's cube is far larger than a batch's photons
+        cells, hits = np.unique(pix * self.bins + bins[known], return_counts=True)
+        self.decay = np.ascontiguousarray(self.decay)
+        self.decay.reshape(-1)[cells] += hits
 
     def grow(self, n: int) -> None:
         """Room for at least ``n`` lines."""

@@ -4,9 +4,9 @@ dots in it, as a figure, JSON and CSV."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..analysis.dots import THRESHOLD_SIGMA, find_dots
@@ -14,7 +14,7 @@ from ..analysis.plots_image import save_image_figure
 from ..errors import AnalysisError, TagstreamError
 from ..pipeline.offline import load_virtual_definitions, open_with_channels
 from ..pipeline.scan_images import image, load_image_settings
-from .options import _toml_value
+from .options import key_values
 from .output import (
     STDOUT,
     check_distinct,
@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the image, find the dots if asked, print and write the outputs; exit status 0."""
     _check_outputs(args)
-    settings = {**load_image_settings(args.config), **_given(args.set)}
+    settings = {**load_image_settings(args.config), **dict(key_values(args.set, "pixels_x=128"))}
     virtual = load_virtual_definitions(args.config)
     with open_with_channels(args.file, virtual) as source:
         warnings = list(source.warnings)
@@ -112,21 +112,11 @@ def _write(args: argparse.Namespace, scan, dots, warnings: list[str]) -> None:
         write_json(args.json, data, args.force)
         print(f"wrote {args.json}", file=out)
     if args.csv and dots is not None:
-        _write_csv(args.csv, dots)
+        _write_csv(args.csv, dots, args.file)
         print(f"wrote {args.csv}", file=out)
     if args.plot:
         save_image_figure(scan, args.plot, dots, title=str(args.file))
         print(f"wrote {args.plot}", file=out)
-
-
-def _given(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise TagstreamError(f"--set {item!r}: give KEY=VALUE, e.g. --set pixels_x=128")
-        out[key.strip()] = _toml_value(text.strip())
-    return out
 
 
 def _text(file: str, scan, dots) -> str:
@@ -161,14 +151,9 @@ def _json(file: str, scan, dots, warnings: list[str]) -> dict[str, Any]:
     }
 
 
-def _write_csv(path: str, dots) -> None:
-    rows = [d.to_dict() for d in dots.dots]
-    names = ["x", "y", "x_um", "y_um", "peak_counts", "peak_rate_cps", "photons",
-             "significance", "tau_ns", "tau_err_ns", "phase_tau_ns", "note"]  # fmt: skip
-    with open(path, "w", newline="") as fh:
-        fh.write("# dots of a scan image; x, y in pixels (column, row), x_um, y_um on the stage "
-                 "in µm (pixel centres), peak_rate_cps in counts/s, tau in ns\n")  # fmt: skip
-        writer = csv.DictWriter(fh, fieldnames=names)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row[k] for k in names})
+def _write_csv(path: str, dots, file: str) -> None:
+    from .._version import __version__
+    from ..analysis.measurements.image import dots_table
+
+    table = dots_table(dots, f"tagstream {__version__}, file {Path(file).name}")
+    Path(path).write_text(table.text())

@@ -56,19 +56,28 @@ def with_settings(settings: SummarySettings, given: list[str]) -> SummarySetting
     if not given:
         return settings
     table = settings.to_table()
-    for item in given:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise TagstreamError(f"--set {item!r}: give KEY=VALUE, e.g. --set trace_bin=1ms")
-        kind, dot, own = key.strip().partition(".")
+    for key, value in key_values(given, "trace_bin=1ms"):
+        kind, dot, own = key.partition(".")
         if dot:  # a measurement kind's own setting: --set coincidences.window=2ns
-            table[kind] = {**dict(table.get(kind) or {}), own: _toml_value(text.strip())}
+            table[kind] = {**dict(table.get(kind) or {}), own: value}
         else:
-            table[key.strip()] = _toml_value(text.strip())
+            table[key] = value
     try:
         return SummarySettings.from_dict(table)
     except TagstreamError as exc:
         raise TagstreamError(f"--set: {exc}") from None
+
+
+def key_values(given: list[str], example: str) -> list[tuple[str, object]]:
+    """``--set KEY=VALUE`` options as ``(key, value)``, VALUE read as TOML (else as text); a
+    one-line error shows ``example``."""
+    out = []
+    for item in given:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise TagstreamError(f"--set {item!r}: give KEY=VALUE, e.g. --set {example}")
+        out.append((key.strip(), _toml_value(text.strip())))
+    return out
 
 
 def _toml_value(text: str) -> object:

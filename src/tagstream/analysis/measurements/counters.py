@@ -21,6 +21,7 @@ from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
 from ..tables import make_table, table_head, table_or_reason
 from ..view_panel import MAX_POINTS, Figure, Number, ViewPanel, shown_span
+from ._attrs import numbers, numbers_attr
 from .own_settings import check_table
 
 SERIES = "counters"
@@ -185,9 +186,8 @@ class CountersMeasurement(Measurement):
                 "counts": Column(np.int64, (k,), "Counts per interval (rows) and channel."),
             },
             attrs={"channels": ",".join(a.labels),
-                   "start": ",".join(map(str, a.start_numbers)),
-                   "stop": ",".join(map(str, a.stop_numbers)),
-                   "counted": ",".join(map(str, a.counted))},
+                   "start": numbers_attr(a.start_numbers), "stop": numbers_attr(a.stop_numbers),
+                   "counted": numbers_attr(a.counted)},
         ),)
 
     def snapshots(self, covered: tuple[int, int], live_ps: int, final: bool) -> list[Snapshot]:
@@ -220,12 +220,8 @@ class CountersMeasurement(Measurement):
     def replica(cls, series: Mapping[str, RecordedSeries], channels: ChannelMap) -> Any:
         """A fresh counter of the recorded markers and channels."""
         attrs = series[SERIES].attrs
-
-        def numbers(key: str) -> list[int]:
-            return [int(n) for n in str(attrs[key]).split(",") if n.strip()]
-
-        return CounterAnalyzer(numbers("start"), numbers("stop") or None, numbers("counted"),
-                               channels)  # fmt: skip
+        return CounterAnalyzer(list(numbers(attrs["start"])), list(numbers(attrs["stop"])) or None,
+                               list(numbers(attrs["counted"])), channels)  # fmt: skip
 
     @classmethod
     def same(cls, live: CounterResult, offline: CounterResult) -> bool:

@@ -26,7 +26,7 @@ from ..scan_imager import ScanImager
 from ..scan_settings import OPTIONS, scan_settings
 from ..series import RecordedSeries, SeriesSpec, Snapshot
 from ..summary_settings import SummarySettings
-from ..tables import make_table, table_head, table_or_reason
+from ..tables import Table, make_table, table_head, table_or_reason
 from ..view_panel import ViewPanel
 from .image_series import (
     image_from_series,
@@ -50,6 +50,18 @@ DOT_OPTIONS = ("fwhm_px", "min_separation_px", "threshold_sigma")
 KEYS = ("pixels", "frames", "lines", "pixel_time_s", "pixel_size_um", "bidirectional",
         "photons", "photons_placed", "period_ns", "dot_count", "dots", "background_counts",
         "fwhm_px")  # fmt: skip
+
+
+def dots_table(dots: DotSearch, head: str) -> Table:
+    """The dots as a CSV table, one row per dot (``head``: the first comment's start)."""
+    rows = [d.to_dict() for d in dots.dots]
+    columns = {f"{name} ({unit})" if unit else name:
+               np.array([np.nan if r[name] is None else r[name] for r in rows], float)
+               for name, unit in DOT_COLUMNS}  # fmt: skip
+    comments = (f"{head}: dots of the scan image",
+                "x, y: pixel column and row; x_um, y_um: pixel centres on the stage; NaN: not "
+                "known")  # fmt: skip
+    return make_table("dots", comments, columns, ("photons",))
 
 
 @register
@@ -165,16 +177,7 @@ class ImageMeasurement(Measurement):
         if summary.image is None and not cls.configured(summary.settings):
             return {}
         dots = summary.image_dots
-        table = None
-        if dots is not None:
-            rows = [d.to_dict() for d in dots.dots]
-            columns = {f"{name} ({unit})" if unit else name:
-                       np.array([np.nan if r[name] is None else r[name] for r in rows], float)
-                       for name, unit in DOT_COLUMNS}  # fmt: skip
-            comments = (f"{table_head(summary)}: dots of the scan image",
-                        "positions: pixel column and row (and um when the pixel size is known); "
-                        "NaN: not known")  # fmt: skip
-            table = make_table("dots", comments, columns, ("photons",))
+        table = None if dots is None else dots_table(dots, table_head(summary))
         return table_or_reason("dots", table, summary, cls.kind)
 
     @classmethod

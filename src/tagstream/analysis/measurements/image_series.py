@@ -11,6 +11,7 @@ from ..scan_imager import ScanImager, scan_notes
 from ..scan_lines import LineSums
 from ..scan_settings import ScanSettings
 from ..series import Column, RecordedSeries, SeriesSpec, Snapshot
+from ._attrs import numbers, numbers_attr, period, period_attr
 
 NAME = "image"
 
@@ -32,7 +33,8 @@ def image_spec(imager: ScanImager) -> SeriesSpec:
         bins = imager.edges_ps.size - 1
         rows["decay"] = Column(np.int64, (nx, bins), "Decay histogram of each pixel.")
         axes["edges_ps"] = (imager.edges_ps, "Decay bin edges, ps after the pulse.")
-    period = 0.0 if imager.edges_ps is None else float(imager.edges_ps[-1])
+    period_ps = None if imager.edges_ps is None else float(imager.edges_ps[-1])
+    mode = "" if imager.metadata is None else imager.metadata.mode
     return SeriesSpec(
         name=NAME,
         description="Confocal scan image: one row per completed line.",
@@ -46,35 +48,26 @@ def image_spec(imager: ScanImager) -> SeriesSpec:
         axes=axes,
         attrs={
             "pixels_x": s.pixels_x, "pixels_y": s.pixels_y,
-            "line_start": _text(s.line_start), "line_stop": _text(s.line_stop),
-            "frame": _text(s.frame), "counted": _text(s.counted),
+            "line_start": numbers_attr(s.line_start), "line_stop": numbers_attr(s.line_stop),
+            "frame": numbers_attr(s.frame), "counted": numbers_attr(s.counted),
             "bidirectional": int(s.bidirectional), "pixel_time_ps": int(s.pixel_time_ps),
-            "pixel_size_um": -1.0 if s.pixel_size_um is None else float(s.pixel_size_um),
+            "pixel_size_um": period_attr(s.pixel_size_um),
             "x0_um": float(s.origin_um[0]), "y0_um": float(s.origin_um[1]),
-            "decay_bin_ps": -1.0 if s.decay_bin_ps is None else float(s.decay_bin_ps),
-            "period_ps": period, "mode": "" if imager.metadata is None else imager.metadata.mode,
+            "decay_bin_ps": period_attr(s.decay_bin_ps),
+            "period_ps": period_attr(period_ps), "mode": mode,
         },
     )
 
 
-def _text(numbers: tuple[int, ...]) -> str:
-    return ",".join(str(n) for n in numbers)
-
-
-def _numbers(text: object) -> tuple[int, ...]:
-    return tuple(int(n) for n in str(text).split(",") if n.strip())
-
-
 def settings_from_attrs(attrs) -> ScanSettings:
     """The scan settings a series was made with."""
-    size, decay = float(attrs["pixel_size_um"]), float(attrs["decay_bin_ps"])
     return ScanSettings(
         pixels_x=int(attrs["pixels_x"]), pixels_y=int(attrs["pixels_y"]),
-        line_start=_numbers(attrs["line_start"]), line_stop=_numbers(attrs["line_stop"]),
-        frame=_numbers(attrs["frame"]), counted=_numbers(attrs["counted"]),
+        line_start=numbers(attrs["line_start"]), line_stop=numbers(attrs["line_stop"]),
+        frame=numbers(attrs["frame"]), counted=numbers(attrs["counted"]),
         bidirectional=bool(int(attrs["bidirectional"])),
         pixel_time_ps=int(attrs["pixel_time_ps"]),
-        pixel_size_um=None if size < 0 else size, decay_bin_ps=None if decay < 0 else decay,
+        pixel_size_um=period(attrs["pixel_size_um"]), decay_bin_ps=period(attrs["decay_bin_ps"]),
         origin_um=(float(attrs.get("x0_um", 0.0)), float(attrs.get("y0_um", 0.0))),
     )  # fmt: skip
 
@@ -128,9 +121,9 @@ def image_from_series(s: RecordedSeries, k_snapshot: int = -1) -> ScanImage:
         if 0 <= row < settings.pixels_y:
             image.add_line(int(row), lines, i)
     state = np.asarray(s.fields["state"][k_snapshot], np.int64)
-    period = float(s.attrs.get("period_ps", 0.0)) or None
     return image.as_image(
-        edges_ps=None if edges is None else np.asarray(edges, float), period_ps=period,
+        edges_ps=None if edges is None else np.asarray(edges, float),
+        period_ps=period(s.attrs["period_ps"]),
         frames=int(state[k.S_FRAME]), lines=int(state[k.S_LINES]),
         line_time_ps=int(state[k.S_LINE_PS]), photons=int(s.fields["photons"][k_snapshot]),
         settings=settings, mode=str(s.attrs.get("mode", "")) or None,
