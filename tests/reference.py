@@ -388,3 +388,22 @@ def counts_between(t, ch, start, stop, counted):
         if c in start:
             begin, counts = x, [0] * len(counted)
     return out
+
+
+def selected_tags(t, ch, channels):
+    """Times and indices of the tags on ``channels``, one by one."""
+    keep = [i for i in range(len(t)) if int(ch[i]) in channels]
+    return np.array([t[i] for i in keep], np.int64), np.array(keep, np.int64)
+
+
+def phase_sums(phases, period, bins):
+    """Photons with a phase (not NaN), the sum of floor(phase) and their histogram of ``bins``
+    bins over the period, one by one."""
+    timed, total, hist = 0, 0, np.zeros(bins, np.int64)
+    for p in phases:
+        if not math.isnan(p):
+            timed += 1
+            total += math.floor(p)
+            if bins:
+                hist[min(int(p / period * bins), bins - 1)] += 1
+    return timed, total, hist

@@ -50,6 +50,42 @@ def test_split_and_pair_kernels_equal_the_reference(n):
         assert (j1, j2) == (r1, r2)
 
 
+@pytest.mark.parametrize("n", [3, 40, 900, 3000])
+def test_with_a_floor_the_kernels_are_exact_above_it_and_below_it_otherwise(n):
+    """A floor (the critical value) skips positions whose bound cannot exceed it: the result
+    equals the full search whenever the largest statistic is above the floor, and stays at or
+    below it otherwise. Streams with steps, excursions and coarse clocks put the largest
+    statistic on both sides of the floors."""
+    rng = np.random.default_rng(7 + n)
+    above = below = 0
+    for trial in range(24):
+        rates = rng.choice([1.0, 1.0, 1.3, 3.0, 0.2], size=3)
+        cuts = np.sort(rng.integers(0, n, 2))
+        gaps = rng.exponential(1.0, n) / np.repeat(rates, np.diff([0, *cuts, n]))
+        t = np.cumsum(gaps * 1e6).astype(np.int64)
+        if trial % 6 == 5:
+            t = t // 10**6 * 10**6  # coarse clock: equal times and equal spans
+        a, b = 0, int(t[-1]) + int(rng.integers(1, 10**6))
+        for floor in (0.5, 5.0, 15.0, 30.0, 200.0, float(rng.uniform(0, 60))):
+            ref, ref_j = reference.changepoint_split(t, 0, n, a, b)
+            stat, j = best_split(t, 0, n, a, b, floor)
+            if ref > floor:
+                above += 1
+                assert stat == pytest.approx(ref, rel=1e-12) and j == ref_j
+            else:
+                below += 1
+                assert stat <= floor
+            ref, r1, r2 = reference.changepoint_pair(t, 0, n, a, b, SPANS)
+            stat, j1, j2 = best_pair(t, 0, n, a, b, SPANS, floor)
+            if ref > floor:
+                above += 1
+                assert stat == pytest.approx(ref, rel=1e-12) and (j1, j2) == (r1, r2)
+            else:
+                below += 1
+                assert stat <= floor
+    assert above > 20 and below > 20
+
+
 def test_a_segment_of_no_length_or_one_photon_never_splits():
     t = np.array([5, 5, 5], np.int64)
     assert best_split(t, 0, 3, 5, 5)[0] == 0.0

@@ -15,6 +15,8 @@ found early, against a long stretch holding other changes, may sit a few photons
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..kernels.changepoint import best_pair, best_split
@@ -22,6 +24,13 @@ from .changepoint_null import SPANS, critical_value
 
 #: Most passes of the re-test of every change point between its neighbours.
 MAX_PASSES = 20
+
+
+@functools.lru_cache(maxsize=4096)
+def _critical(n: int, alpha: float, pair: bool) -> float:
+    """:func:`~.changepoint_null.critical_value` of one segment, remembered (the windows of a
+    stream have the same photon number)."""
+    return float(critical_value(n, alpha, pair=pair))
 
 
 def find_changes(t: np.ndarray, lo: int, hi: int, a_ps: int, b_ps: int, alpha: float) -> list[int]:
@@ -48,14 +57,16 @@ def find_changes(t: np.ndarray, lo: int, hi: int, a_ps: int, b_ps: int, alpha: f
     stack = [(lo, hi, int(a_ps), int(b_ps))]
     while stack:
         i0, i1, a, b = stack.pop()
-        stat, j = best_split(t, i0, i1, a, b)
-        if stat > critical_value(i1 - i0, alpha):
+        critical = _critical(i1 - i0, alpha, False)
+        stat, j = best_split(t, i0, i1, a, b, critical)
+        if stat > critical:
             found.append(int(j))
             stack.append((i0, int(j), a, int(t[j])))
             stack.append((int(j) + 1, i1, int(t[j]), b))
             continue
-        stat, j1, j2 = best_pair(t, i0, i1, a, b, SPANS)
-        if stat > critical_value(i1 - i0, alpha, pair=True):
+        critical = _critical(i1 - i0, alpha, True)
+        stat, j1, j2 = best_pair(t, i0, i1, a, b, SPANS, critical)
+        if stat > critical:
             found += [int(j1), int(j2)]
             stack.append((i0, int(j1), a, int(t[j1])))
             stack.append((int(j1) + 1, int(j2), int(t[j1]), int(t[j2])))
@@ -77,8 +88,9 @@ def recheck(
             i1, b = (
                 (hi, b_ps) if k == len(changes) - 1 else (changes[k + 1], int(t[changes[k + 1]]))
             )
-            stat, j = best_split(t, i0, i1, a, b)
-            if stat <= critical_value(i1 - i0, alpha):
+            critical = _critical(i1 - i0, alpha, False)
+            stat, j = best_split(t, i0, i1, a, b, critical)
+            if stat <= critical:
                 del changes[k]
                 moved = True
                 continue

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import AnalysisError
+from ..kernels.selection import phase_sums, select_tags
 from ..tags import ChannelMap, TagBatch
 from .changepoints import find_changes
 from .channels import channel_label, resolve_many, selection_table
@@ -69,7 +70,7 @@ class LevelsAnalyzer:
         self._coverage = Coverage()
         self._t = np.zeros(0, np.int64)  # live times of the photons not in a closed level
         self._real = np.zeros(0, np.int64)  # their times on the run's clock
-        self._phase = np.zeros(0)  # their phases, ps (NaN: none)
+        self._phase = np.zeros(0)  # their phases, ps (NaN: none; kept only with decays)
         self._a = 0  # live start of the window
         self._open = np.zeros(len(LEVEL_ROWS), np.int64)  # the open level so far (before _t)
         self._open_live = 0  # live start of the open level
@@ -86,23 +87,23 @@ class LevelsAnalyzer:
         if self._end is None:
             self._end = self._a = self._open_live = int(batch.t_begin)
             self._open[0] = self._a
-        phases = self._phases.of(batch) if self._phases is not None else None
-        mine = self._selected[batch.channels]
-        ts = batch.timestamps[mine]
-        live = np.zeros(ts.size, np.int64)
-        inside = np.zeros(ts.size, bool)  # a photon in a gap of the batch is left out
+        n = batch.timestamps.size
+        picked, index = np.empty(n, np.int64), np.empty(n, np.int64)
+        k = select_tags(batch.timestamps, batch.channels, self._selected, picked, index)
+        ts = picked[:k]
+        spans = []  # photons inside the covered intervals (one in a gap is left out), time lost
         for start, stop in batch.covered():
             start, stop = int(start), int(stop)
             if start > self._end:
                 self._lost += start - self._end
             i0, i1 = np.searchsorted(ts, [start, stop])
-            live[i0:i1] = ts[i0:i1] - self._lost
-            inside[i0:i1] = True
+            spans.append((int(i0), int(i1), self._lost))
             self._end = stop
-        ph = phases[mine] if phases is not None else np.full(ts.size, np.nan)
-        self._t = np.concatenate([self._t, live[inside]])
-        self._real = np.concatenate([self._real, ts[inside]])
-        self._phase = np.concatenate([self._phase, ph[inside]])
+        self._t = np.concatenate([self._t, *(ts[i0:i1] - lost for i0, i1, lost in spans)])
+        self._real = np.concatenate([self._real, *(ts[i0:i1] for i0, i1, _ in spans)])
+        if self._phases is not None:
+            ph = self._phases.of(batch)[index[:k]]
+            self._phase = np.concatenate([self._phase, *(ph[i0:i1] for i0, i1, _ in spans)])
         while self._t.size > WINDOW:
             self._step()
 
@@ -134,15 +135,13 @@ class LevelsAnalyzer:
 
     def _absorb(self, i0: int, i1: int) -> None:
         """Add photons ``i0`` to ``i1`` of the buffer to the open level."""
-        ph = self._phase[i0:i1]
-        timed = ph[np.isfinite(ph)]
         self._open[3] += i1 - i0
-        self._open[4] += timed.size
-        self._open[5] += int(np.floor(timed).sum())
-        if self._decay is not None and timed.size:
-            period = self._phases.period_ps
-            k = np.minimum((timed / period * DECAY_BINS).astype(np.int64), DECAY_BINS - 1)
-            self._open_decay += np.bincount(k, minlength=DECAY_BINS)
+        if self._phases is None:
+            return
+        decay = self._open_decay if self._decay is not None else self._open_decay[:0]
+        timed, floor_sum = phase_sums(self._phase[i0:i1], self._phases.period_ps or 1.0, decay)
+        self._open[4] += timed
+        self._open[5] += floor_sum
 
     def _end_open(self, end_ps: int, end_live_ps: int) -> None:
         """Close the open level at ``end_ps`` (live ``end_live_ps``)."""
@@ -153,7 +152,9 @@ class LevelsAnalyzer:
             self._decay.ensure(n + 1)[:, n] = self._open_decay
 
     def _drop(self, n: int) -> None:
-        self._t, self._real, self._phase = self._t[n:], self._real[n:], self._phase[n:]
+        self._t, self._real = self._t[n:], self._real[n:]
+        if self._phases is not None:
+            self._phase = self._phase[n:]
 
     # ------------------------------------------------------------------ results
     @property
