@@ -12,7 +12,14 @@ from tagstream.analysis.changepoint_null import ALPHAS, N_GRID, SPANS, critical_
 from tagstream.analysis.changepoints import find_changes
 from tagstream.analysis.levels import WINDOW, LevelsAnalyzer
 from tagstream.analysis.trace import TraceAnalyzer
-from tagstream.kernels.changepoint import best_pair, best_split, null_maxima, null_pair_maxima
+from tagstream.kernels.changepoint import (
+    best_pair,
+    best_split,
+    null_maxima,
+    null_pair_maxima,
+    quiet_windows,
+    window_lengths,
+)
 from tagstream.kernels.random import new_state
 from tagstream.tags import ChannelMap, RunMetadata, TagBatch
 from tests import reference
@@ -84,6 +91,78 @@ def test_with_a_floor_the_kernels_are_exact_above_it_and_below_it_otherwise(n):
                 below += 1
                 assert stat <= floor
     assert above > 20 and below > 20
+
+
+def _quiet_reference(t, a, window, critical, critical_pair):
+    """Windows without a change, one after another, by the full searches of the reference."""
+    p = 0
+    while t.size - p > window:
+        b = int(t[p + window])
+        if reference.changepoint_split(t, p, p + window, a, b)[0] > critical:
+            break
+        if reference.changepoint_pair(t, p, p + window, a, b, SPANS)[0] > critical_pair:
+            break
+        a = int(t[p + window // 2])
+        p += window // 2 + 1
+    return p, a
+
+
+@pytest.mark.parametrize("window", [8, 64, 200])
+def test_quiet_windows_move_as_far_as_the_full_search_says(window):
+    """The windows the kernel settles in one call (lengths kept from one window to the next)
+    are those the full searches find quiet, with the same next start; on steady streams, rare
+    steps and excursions, and a coarse clock (equal times, spans as long as the segment)."""
+    rng = np.random.default_rng(window)
+    moved = stopped = 0
+    for trial in range(30):
+        n = int(rng.integers(window, 12 * window))
+        rate = np.ones(n)
+        for _ in range(int(rng.integers(0, 3))):
+            i = int(rng.integers(0, n))
+            rate[i : i + int(rng.integers(1, window))] *= rng.choice([0.1, 4.0])
+        t = np.cumsum(rng.exponential(1e6, n) / rate).astype(np.int64)
+        if trial % 5 == 4:
+            t = t // 10**7 * 10**7
+        a = int(t[0]) - int(rng.integers(0, 10**6))
+        critical, critical_pair = float(rng.uniform(8, 16)), float(rng.uniform(14, 26))
+        got = quiet_windows(t, a, window, critical, critical_pair, SPANS)
+        want = _quiet_reference(t, a, window, critical, critical_pair)
+        assert (int(got[0]), int(got[1])) == want
+        moved += want[0] > window
+        stopped += t.size - want[0] > window
+    assert moved > 5 and stopped > 5
+
+
+@pytest.mark.parametrize("window", [8, 64, 200])
+def test_lengths_kept_between_windows_equal_a_fresh_search_of_each_window(window):
+    """Each window's shortest and longest excursion per span, half of them kept from the window
+    before, against a fresh pass over that window: the shortest longer than zero (with photons
+    inside), the longest shorter than the segment (with photons outside); a length outside
+    these has no likelihood (:func:`reference.changepoint_pair` skips it)."""
+    rng = np.random.default_rng(window + 1)
+    for trial in range(12):
+        n = int(rng.integers(window + 1, 10 * window))
+        t = np.cumsum(rng.exponential(1e6, n)).astype(np.int64)
+        if trial % 3 == 2:
+            t = t // 10**7 * 10**7  # equal times; spans as long as the segment
+        kept = np.empty((2, SPANS.size), np.int64)
+        got = np.empty((2, SPANS.size), np.int64)
+        p, a, fresh = 0, int(t[0]) - int(trial % 2) * 10**5, True
+        while t.size - p > window:
+            length = int(t[p + window]) - a
+            if length > 0:
+                window_lengths(t, p, window, length, SPANS, fresh, kept, got)
+                for s, d in enumerate(SPANS):
+                    want = (-1, -1)
+                    if d <= window - 1:
+                        w = [int(t[j + d] - t[j]) for j in range(p, p + window - d)]
+                        short = [x for x in w if not (d > 1 and x <= 0)]
+                        long_ = [x for x in w if not (window - 1 - d > 0 and x >= length)]
+                        want = (min(short, default=-1), max(long_, default=-1))
+                    assert tuple(got[:, s]) == want, (trial, p, d)
+            fresh = length <= 0
+            a = int(t[p + window // 2])
+            p += window // 2 + 1
 
 
 def test_a_segment_of_no_length_or_one_photon_never_splits():

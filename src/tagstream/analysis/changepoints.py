@@ -27,7 +27,7 @@ MAX_PASSES = 20
 
 
 @functools.lru_cache(maxsize=4096)
-def _critical(n: int, alpha: float, pair: bool) -> float:
+def critical(n: int, alpha: float, pair: bool = False) -> float:
     """:func:`~.changepoint_null.critical_value` of one segment, remembered (the windows of a
     stream have the same photon number)."""
     return float(critical_value(n, alpha, pair=pair))
@@ -57,16 +57,16 @@ def find_changes(t: np.ndarray, lo: int, hi: int, a_ps: int, b_ps: int, alpha: f
     stack = [(lo, hi, int(a_ps), int(b_ps))]
     while stack:
         i0, i1, a, b = stack.pop()
-        critical = _critical(i1 - i0, alpha, False)
-        stat, j = best_split(t, i0, i1, a, b, critical)
-        if stat > critical:
+        floor = critical(i1 - i0, alpha)
+        stat, j = best_split(t, i0, i1, a, b, floor)
+        if stat > floor:
             found.append(int(j))
             stack.append((i0, int(j), a, int(t[j])))
             stack.append((int(j) + 1, i1, int(t[j]), b))
             continue
-        critical = _critical(i1 - i0, alpha, True)
-        stat, j1, j2 = best_pair(t, i0, i1, a, b, SPANS, critical)
-        if stat > critical:
+        floor = critical(i1 - i0, alpha, pair=True)
+        stat, j1, j2 = best_pair(t, i0, i1, a, b, SPANS, floor)
+        if stat > floor:
             found += [int(j1), int(j2)]
             stack.append((i0, int(j1), a, int(t[j1])))
             stack.append((int(j1) + 1, int(j2), int(t[j1]), int(t[j2])))
@@ -88,9 +88,9 @@ def recheck(
             i1, b = (
                 (hi, b_ps) if k == len(changes) - 1 else (changes[k + 1], int(t[changes[k + 1]]))
             )
-            critical = _critical(i1 - i0, alpha, False)
-            stat, j = best_split(t, i0, i1, a, b, critical)
-            if stat <= critical:
+            floor = critical(i1 - i0, alpha)
+            stat, j = best_split(t, i0, i1, a, b, floor)
+            if stat <= floor:
                 del changes[k]
                 moved = True
                 continue

@@ -22,9 +22,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import AnalysisError
+from ..kernels.changepoint import quiet_windows
 from ..kernels.selection import phase_sums, select_tags
 from ..tags import ChannelMap, TagBatch
-from .changepoints import find_changes
+from .changepoint_null import SPANS
+from .changepoints import critical, find_changes
 from .channels import channel_label, resolve_many, selection_table
 from .level_result import LevelsResult
 from .photon_phases import PhotonPhases
@@ -105,7 +107,22 @@ class LevelsAnalyzer:
             ph = self._phases.of(batch)[index[:k]]
             self._phase = np.concatenate([self._phase, *(ph[i0:i1] for i0, i1, _ in spans)])
         while self._t.size > WINDOW:
-            self._step()
+            self._skip_quiet()
+            if self._t.size > WINDOW:
+                self._step()
+
+    def _skip_quiet(self) -> None:
+        """Settle the windows without a change in one call (what :meth:`_step` does to each)."""
+        settled, self._a = quiet_windows(
+            self._t,
+            self._a,
+            WINDOW,
+            critical(WINDOW, self.alpha),
+            critical(WINDOW, self.alpha, pair=True),
+            SPANS,
+        )
+        self._absorb(0, settled)
+        self._drop(settled)
 
     def _step(self) -> None:
         """Segment the next window and close the levels it settles."""

@@ -164,22 +164,32 @@ def best_pair(t, lo, hi, a_ps, b_ps, spans, floor=0.0):
 
 @njit(nogil=True, cache=True)
 def _extreme_lengths(t, lo, hi, d, inside, outside, length_ps):
-    """The shortest and the longest ``t[j1 + d] - t[j1]`` that can hold photons (longer than
-    zero when ``inside`` photons lie in it, shorter than the segment when photons lie
-    ``outside`` it), in one pass without branches (on slices, so that it is vectorized); -1
-    for either when none can."""
+    """The shortest ``t[j1 + d] - t[j1]`` longer than zero (when ``inside`` photons lie in it)
+    and the longest shorter than the segment (when photons lie ``outside`` it); -1 for either
+    when there is none. A length beyond the other limit has no likelihood (:func:`_llr` gives
+    -1), so these two bound every excursion that has one."""
+    below = np.int64(length_ps) if outside else np.iinfo(np.int64).max
+    shortest, longest = _span_extremes(t, lo, hi - d, d, np.int64(0 if inside else -1), below)
+    return shortest if shortest < np.iinfo(np.int64).max else np.int64(-1), longest
+
+
+@njit(nogil=True, cache=True)
+def _span_extremes(t, j0, j1, d, above, below):
+    """The shortest ``t[j + d] - t[j]`` above ``above`` and the longest below ``below`` for
+    ``j0 <= j < j1``, in one pass without branches (on slices, so that it is vectorized); the
+    largest int64 and -1 where there is none."""
     big = np.iinfo(np.int64).max
-    above = np.int64(0) if inside else np.int64(-1)  # shortest: only lengths above this
-    below = np.int64(length_ps) if outside else big  # longest: only lengths below this
-    ends = t[lo + d : hi]
-    starts = t[lo : hi - d]
     shortest = big
     longest = np.int64(-1)
+    if j1 <= j0:
+        return shortest, longest
+    ends = t[j0 + d : j1 + d]
+    starts = t[j0:j1]
     for i in range(ends.shape[0]):
         w = ends[i] - starts[i]
         shortest = min(shortest, w if w > above else big)
         longest = max(longest, w if w < below else np.int64(-1))
-    return shortest if shortest < big else np.int64(-1), longest
+    return shortest, longest
 
 
 @njit(nogil=True, cache=True)
@@ -189,6 +199,91 @@ def _first_of_length(t, lo, hi, d, w):
         if t[j1 + d] - t[j1] == w:
             return j1
     return -1
+
+
+@njit(nogil=True, cache=True)
+def quiet_windows(t, a_ps, window, critical, critical_pair, spans):
+    """Move over the windows of ``window`` photons (even) in which nothing changes.
+
+    The window holding photons ``t[p:p + window]`` on the segment ``(a, t[p + window])`` has no
+    change point when neither :func:`best_split` exceeds ``critical`` nor :func:`best_pair`
+    exceeds ``critical_pair`` (the critical values of ``window`` photons); then its first half
+    is settled: the next window starts after photon ``p + window // 2``, at its time. Stops at
+    the first window with a change or when fewer than ``window + 1`` photons are left.
+
+    Consecutive windows share half their photons, so the shortest and longest excursion of
+    each span over the shared part are kept from one window to the next: every span length is
+    measured once per photon, not twice.
+
+    Returns
+    -------
+    settled : int
+        Photons settled (``t[:settled]`` belong to the open level).
+    a_ps : int
+        Start of the next window, ps.
+    """
+    half = window // 2
+    n = window - 2  # photons of an excursion's statistic, less the two at its change points
+    kept = np.empty((2, spans.shape[0]), np.int64)
+    lengths = np.empty((2, spans.shape[0]), np.int64)
+    p = 0
+    fresh = True  # no lengths kept from a previous window
+    while t.shape[0] - p > window:
+        b_ps = t[p + window]
+        if best_split(t, p, p + window, a_ps, b_ps, critical)[0] > critical:
+            break
+        length = float(b_ps - a_ps)
+        if length > 0.0:  # a segment of no length holds no excursion
+            window_lengths(t, p, window, b_ps - a_ps, spans, fresh, kept, lengths)
+            change = False
+            for s in range(spans.shape[0]):
+                m = spans[s] - 1
+                for w in (lengths[0, s], lengths[1, s]):
+                    if w >= 0 and _llr(m, n - m, w / length) > critical_pair:
+                        change = True
+            if change:
+                break
+        fresh = length <= 0.0  # nothing kept after a segment of no length
+        a_ps = t[p + half]
+        p += half + 1
+    return p, a_ps
+
+
+@njit(nogil=True, cache=True)
+def window_lengths(t, p, window, length_ps, spans, fresh, kept, out):
+    """The shortest and longest excursion of each span in the window of ``window`` photons
+    from ``p`` on a segment of ``length_ps`` (as :func:`_extreme_lengths`; -1 for none, and for
+    spans longer than the window).
+
+    The next window starts after photon ``p + window // 2``; the extremes over the photons the
+    two share are left in ``kept`` (int64[2, spans]) for it, and unless ``fresh`` those of this
+    window's shared part are taken from there. Results in ``out`` (int64[2, spans]).
+    """
+    big = np.iinfo(np.int64).max
+    half = window // 2
+    n = window - 2
+    for s in range(spans.shape[0]):
+        d = spans[s]
+        out[0, s] = out[1, s] = -1
+        if d > window - 1:
+            continue
+        m = d - 1
+        above = np.int64(0 if m > 0 else -1)
+        end = p + window - d  # first photon that starts no excursion of this window
+        share = p + half + 1  # the next window's first photon
+        if fresh or d >= half - 1:
+            first_s, first_l = _span_extremes(t, p, min(share, end), d, above, big)
+        else:  # the kept part [p, end - half - 1), then the new photons
+            first_s, first_l = _span_extremes(t, end - half - 1, share, d, above, big)
+            first_s = min(first_s, kept[0, s])
+            first_l = max(first_l, kept[1, s])
+        rest_s, rest_l = _span_extremes(t, share, end, d, above, big)
+        kept[0, s], kept[1, s] = rest_s, rest_l
+        w_short, w_long = min(first_s, rest_s), max(first_l, rest_l)
+        if n - m > 0 and w_long >= length_ps:  # a length the whole segment: left out
+            w_short, w_long = _extreme_lengths(t, p, p + window, d, m > 0, True, length_ps)
+        out[0, s] = w_short if w_short < big else -1
+        out[1, s] = w_long
 
 
 @njit(nogil=True, cache=True)
