@@ -193,3 +193,23 @@ def test_threads_split_traces_exactly(monkeypatch, rng, threads):
         np.testing.assert_array_equal(
             tr.result().counts_by_channel, reference.trace_counts(t, ch, [1, 2], 0, width, n_bins)
         )
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+@pytest.mark.parametrize("width", [700, 10_000, 150_000])
+def test_flid_t3_on_threads_and_dense_bins_matches_reference(monkeypatch, rng, threads, width):
+    """Sparse bins (a few tags) and dense ones (hundreds: summed as ranges), cut between threads
+    and between batches; photons of an unselected channel and delays outside the range."""
+    from tagstream.analysis import parallel
+
+    monkeypatch.setattr(parallel, "MIN_TAGS_PER_THREAD", 50)
+    t, ch = hbt_stream(rng, 0, 600_000, {1: 3e-3, 2: 2e-3, 3: 1e-3}, grid=3)
+    nt = rng.integers(0, 3_000, t.size).astype(np.int32)
+    batch = batch_of(t, ch, 0, 600_000, nanotimes=nt, unit=4, period=12_000)
+    fl = FlidAnalyzer([1, 2], bin=width, delay_range=(400, 8_000), threads=threads)
+    for p in batch.split_at(random_cuts(rng, batch, 3)):
+        fl.process(p)
+    res = fl.result()
+    ref = flid_reference_t3(t, ch, nt, [1, 2], 0, width, -(-600_000 // width), 100, 2_000)
+    for got, want in zip((res.counts, res.timed, res.delay_sum), ref, strict=True):
+        np.testing.assert_array_equal(got, want)

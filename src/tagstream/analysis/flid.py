@@ -14,6 +14,7 @@ from ..kernels.decay_phase import bin_phases_t2, bin_phases_t3
 from ..tags import ChannelMap, TagBatch, parse_period_ps, parse_time, parse_time_range
 from .channels import resolve_many, resolve_sync, selection_table
 from .laser_phase import PhaseFold, channel_offsets, phase_fold
+from .parallel import binned_in_pieces, default_threads
 from .stream import Coverage, GrowingColumns, add_exposure, sync_segments
 
 
@@ -133,6 +134,8 @@ class FlidAnalyzer:
     delays
         ``{channel: delay}``: cable delays to take off each channel (a delay of the sync
         channel delays every photon's delay after it the other way).
+    threads
+        Threads for large T3 batches (default: the machine's cores, at most four).
     """
 
     def __init__(
@@ -144,8 +147,10 @@ class FlidAnalyzer:
         channels: ChannelMap | None = None,
         period: str | float | None = None,
         delays: Mapping[str | int, str | int] | None = None,
+        threads: int | None = None,
     ):
         self.detectors = resolve_many(detectors, channels)
+        self.threads = default_threads() if threads is None else max(1, int(threads))
         self._period = None if period is None else parse_period_ps(period, "period")
         self.sync = resolve_sync(sync, channels)
         self._offsets = channel_offsets(delays, channels, sync=self.sync)
@@ -212,7 +217,7 @@ class FlidAnalyzer:
         common = (np.int64(self.t0), np.int64(self.bin_ps), np.int64(0))
         columns = (counts, timed, delay_sum)
         if self._mode == "T3":
-            self._bin_t3(batch, common, columns)
+            self._bin_t3(batch, common, cols[:3])
             return
         for i0, i1 in sync_segments(batch, lost, self._last_sync):
             self._bin_t2(batch.timestamps[i0:i1], batch.channels[i0:i1], common, columns)
@@ -220,14 +225,28 @@ class FlidAnalyzer:
     def _phase_args(self) -> tuple:
         return (*self.fold.kernel_args(self._start), float(self._stop))
 
-    def _bin_t3(self, batch: TagBatch, common: tuple, columns: tuple) -> None:
+    def _bin_t3(self, batch: TagBatch, common: tuple, out: np.ndarray) -> None:
+        """Bin a T3 batch into ``out`` (counts, timed photons, delay sums), on several threads."""
         ts, ch, nt = batch.timestamps, batch.channels, batch.nanotimes
+        t0, width, _ = common
         if not self._phased:
             limits = (np.int64(self._start), np.int64(self._stop))
-            bin_delays_t3(ts, ch, nt, self._selected, *common, *limits, *columns)
+
+            def fill(i0: int, i1: int, first: int, buf: np.ndarray) -> None:
+                bin_delays_t3(
+                    ts[i0:i1], ch[i0:i1], nt[i0:i1], self._selected, t0, width, np.int64(first),
+                    *limits, buf[0], buf[1], buf[2],
+                )  # fmt: skip
         else:
-            unit = float(batch.nanotime_unit_ps)
-            bin_phases_t3(ts, ch, nt, self._selected, *common, unit, *self._phase_args(), *columns)
+            unit, args = float(batch.nanotime_unit_ps), self._phase_args()
+
+            def fill(i0: int, i1: int, first: int, buf: np.ndarray) -> None:
+                bin_phases_t3(
+                    ts[i0:i1], ch[i0:i1], nt[i0:i1], self._selected, t0, width, np.int64(first),
+                    unit, *args, buf[0], buf[1], buf[2],
+                )  # fmt: skip
+
+        binned_in_pieces(ts, self.t0, self.bin_ps, out, fill, self.threads)
 
     def _bin_t2(self, ts: np.ndarray, ch: np.ndarray, common: tuple, columns: tuple) -> None:
         sync = np.int64(self.sync)

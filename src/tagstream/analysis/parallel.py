@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 MIN_TAGS_PER_THREAD = 1 << 18
 
 _pool: ThreadPoolExecutor | None = None
@@ -55,3 +57,35 @@ def run_all(calls: list[Callable[[], object]]) -> list[object]:
     futures = [_pool.submit(call) for call in calls[:-1]]
     last = calls[-1]()
     return [f.result() for f in futures] + [last]
+
+
+def binned_in_pieces(
+    timestamps: np.ndarray,
+    t0: int,
+    bin_ps: int,
+    out: np.ndarray,
+    fill: Callable[[int, int, int, np.ndarray], object],
+    threads: int,
+) -> None:
+    """Add tags to time bins on several threads.
+
+    ``out`` (rows × bins, bin ``b`` covering ``[t0 + b bin_ps, t0 + (b + 1) bin_ps)``) takes the
+    first piece of the tags; every later piece is binned into a buffer of its own bins, added
+    to ``out`` afterwards, so pieces that share a bin at their cut do not race.
+    ``fill(i0, i1, first_bin, buffer)`` bins tags ``i0:i1`` into ``buffer``, whose column 0 is
+    bin ``first_bin``.
+    """
+    parts = pieces(len(timestamps), threads)
+    firsts = [0] + [int((timestamps[i0] - t0) // bin_ps) for i0, _ in parts[1:]]
+    buffers = [out] + [
+        np.zeros((out.shape[0], int((timestamps[i1 - 1] - t0) // bin_ps) - first + 1), out.dtype)
+        for (_, i1), first in zip(parts[1:], firsts[1:], strict=True)
+    ]
+    run_all(
+        [
+            lambda i0=i0, i1=i1, buf=buf, first=first: fill(i0, i1, first, buf)
+            for (i0, i1), buf, first in zip(parts, buffers, firsts, strict=True)
+        ]
+    )
+    for buf, first in zip(buffers[1:], firsts[1:], strict=True):
+        out[:, first : first + buf.shape[1]] += buf

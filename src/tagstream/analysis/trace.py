@@ -11,7 +11,7 @@ from ..errors import AnalysisError
 from ..kernels import bin_counts
 from ..tags import ChannelMap, TagBatch, format_time, parse_time
 from .channels import channel_label, resolve_many, row_table
-from .parallel import default_threads, pieces, run_all
+from .parallel import binned_in_pieces, default_threads
 from .stream import Coverage, GrowingColumns, add_exposure
 
 
@@ -169,34 +169,16 @@ class TraceAnalyzer:
         self._count(batch.timestamps, batch.channels, counts)
 
     def _count(self, ts: np.ndarray, ch: np.ndarray, counts: np.ndarray) -> None:
-        """Count tags into ``counts``; pieces after the first count into buffers of their own bins,
-        added afterwards."""
+        """Count tags into ``counts``, on several threads for large batches."""
         t0, width = np.int64(self.t0), np.int64(self.bin_ps)
-        parts = pieces(len(ts), self.threads)
-        firsts = [0] + [int((ts[i0] - self.t0) // self.bin_ps) for i0, _ in parts[1:]]
-        buffers = [counts] + [
-            np.zeros(
-                (counts.shape[0], int((ts[i1 - 1] - self.t0) // self.bin_ps) - first + 1), np.int64
-            )
-            for (_, i1), first in zip(parts[1:], firsts[1:], strict=True)
-        ]
-        run_all(
-            [
-                lambda i0=i0, i1=i1, buf=buf, first=first: bin_counts(
-                    ts[i0:i1],
-                    ch[i0:i1],
-                    self._rows,
-                    self._channel_of_row,
-                    t0,
-                    width,
-                    np.int64(first),
-                    buf,
-                )
-                for (i0, i1), buf, first in zip(parts, buffers, firsts, strict=True)
-            ]
-        )
-        for buf, first in zip(buffers[1:], firsts[1:], strict=True):
-            counts[:, first : first + buf.shape[1]] += buf
+
+        def fill(i0: int, i1: int, first: int, buf: np.ndarray) -> None:
+            bin_counts(
+                ts[i0:i1], ch[i0:i1], self._rows, self._channel_of_row, t0, width,
+                np.int64(first), buf,
+            )  # fmt: skip
+
+        binned_in_pieces(ts, self.t0, self.bin_ps, counts, fill, self.threads)
 
     def restore(
         self, t0: int, counts: np.ndarray, exposure: np.ndarray, coverage: Coverage

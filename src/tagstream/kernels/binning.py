@@ -7,6 +7,7 @@ the scratch row), so the hot loops need no branches; callers discard it.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .decay import NO_SYNC
@@ -169,6 +170,35 @@ def bin_counts(
         _bin_counts_lut(timestamps, channels, row_of_channel, t0, bin_width, first_bin, counts)
 
 
+@njit(nogil=True, cache=True, boundscheck=False)
+def _bin_delays_t3_dense(
+    timestamps, channels, nanotimes, selected, t0, bin_width, first_bin, start, stop, counts,
+    timed, delay_sum,
+):  # fmt: skip
+    """:func:`bin_delays_t3` for bins holding many tags: each bin's range of tags, then one
+    pass over it without branches."""
+    n = timestamps.shape[0]
+    i = 0
+    while i < n:
+        b = (timestamps[i] - t0) // bin_width
+        j = _end_of_bin(timestamps, i, t0 + (b + 1) * bin_width)
+        col = b - first_bin
+        photons = 0
+        in_range = 0
+        total = 0
+        for q in range(i, j):
+            s = np.int64(selected[channels[q]])
+            nt = np.int64(nanotimes[q])
+            ok = s & np.int64(nt >= start) & np.int64(nt < stop)
+            photons += s
+            in_range += ok
+            total += ok * nt
+        counts[col] += photons
+        timed[col] += in_range
+        delay_sum[col] += total
+        i = j
+
+
 @njit(nogil=True, cache=True)
 def bin_delays_t3(
     timestamps,
@@ -185,9 +215,16 @@ def bin_delays_t3(
     delay_sum,
 ):
     """Per time bin: photons of the selected channels, and count and sum of their nanotimes that
-    fall in ``[start, stop)`` (nanotime units)."""
+    fall in ``[start, stop)`` (nanotime units). Bins holding many tags are summed as ranges of
+    the sorted tags, without branches."""
     n = timestamps.shape[0]
     if n == 0:
+        return
+    if n >= DENSE_TAGS_PER_BIN * ((timestamps[n - 1] - timestamps[0]) // bin_width + 1):
+        _bin_delays_t3_dense(
+            timestamps, channels, nanotimes, selected, t0, bin_width, first_bin, start, stop,
+            counts, timed, delay_sum,
+        )  # fmt: skip
         return
     col, edge = time_bin(timestamps[0], t0, bin_width, first_bin)
     for i in range(n):
