@@ -85,3 +85,16 @@ def hbt_t2_with_sync(
     return Dataset(
         "t2sync", batch, f"T2: sync {sync_rate:g} MHz + 2 detectors x {rate_cps / 1e6:g} Mcps"
     )
+
+
+def three_detectors(rng: np.random.Generator, duration_ps: int, rate_cps: float = 1e6) -> Dataset:
+    """T2: three detectors at ``rate_cps`` each, Poisson (for third-order correlations)."""
+    names = ChannelMap([Channel(1, "A"), Channel(2, "B"), Channel(3, "C")])
+    parts = [
+        (np.sort(rng.integers(0, duration_ps, rng.poisson(rate_cps * 1e-12 * duration_ps))), c)
+        for c in (1, 2, 3)
+    ]
+    t, ch = merge(parts)
+    md = RunMetadata("benchmark", names, mode="T2")
+    batch = TagBatch(t, ch, 0, duration_ps, metadata=md, check=False)
+    return Dataset("three", batch, f"T2: 3 detectors x {rate_cps / 1e6:g} Mcps, Poisson")

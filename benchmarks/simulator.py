@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from tagstream.sources.factory import simulate, simulator_config
 
-#: What the issue asks of the simulator, tags per second.
-SIMULATOR_BUDGET = 20e6
+#: What is asked of the simulator, tags per second: the full pulsed model and CW excitation.
+FULL_MODEL_BUDGET = 60e6
+CW_BUDGET = 20e6
 
 PULSED_MODEL = {
     "name": "benchmark",
@@ -62,11 +63,11 @@ def measure_simulator(measure: Callable[..., tuple], data, seconds: float) -> No
     t2 = replace(t3, setup=replace(t3.setup, mode="T2"))
     short = f"{max(seconds / 2.5, 0.2):g} s"
     cases = [
-        ("simulator, full model (T3, photons only)", t3, short, True),
-        ("simulator, full model (T2, with the 40 MHz sync)", t2, short, False),
+        ("simulator, full model (T3, photons only)", t3, short, FULL_MODEL_BUDGET),
+        ("simulator, full model (T2, with the 40 MHz sync)", t2, short, None),
         ("simulator, CW (cw-antibunching, ~0.47 Mcps)", simulator_config("cw-antibunching"),
-         f"{max(seconds * 10, 5):g} s", True),
-        ("simulator, CW at a high rate (~10 Mcps)", cw_high_rate(), short, True),
+         f"{max(seconds * 10, 5):g} s", CW_BUDGET),
+        ("simulator, CW at a high rate (~10 Mcps)", cw_high_rate(), short, CW_BUDGET),
     ]  # fmt: skip
     for label, config, duration, budget in cases:
 
@@ -76,5 +77,5 @@ def measure_simulator(measure: Callable[..., tuple], data, seconds: float) -> No
         count = run()
         row, _ = measure(label, "tagstream", data, run, n=count)
         if budget:
-            row.budget = f">= {SIMULATOR_BUDGET / 1e6:g} Mtags/s"
-            row.meets_budget = bool(row.tags_per_s >= SIMULATOR_BUDGET)
+            row.budget = f">= {budget / 1e6:g} Mtags/s"
+            row.meets_budget = bool(row.tags_per_s >= budget)

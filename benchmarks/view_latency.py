@@ -54,7 +54,7 @@ def measure_view_latency(
         sync_playwright = None
     if chromium is None or sync_playwright is None:
         missing = "chromium" if chromium is None else "playwright"
-        add_row(label, impl, 0, float("nan"), float("nan"), budget=budget, meets=None,
+        add_row(label, impl, 0, None, None, budget=budget, meets=None,
                 agrees=None, note=f"not measured: {missing} is not installed")  # fmt: skip
         return
     say(f"web view: paced replay at {rate / 1e6:g} Mtags/s with a page open")
