@@ -131,7 +131,8 @@ def test_property_random_streams_and_chunkings(seed, dt0, half, n_cuts, auto):
 def fast_paths(g, split, block=8192, span=16384):
     """Force the kernel's split level (-1: its own choice) and the size of its blocks."""
     g._split = split
-    g._work = multitau_work(g.levels, g.half, block, span)
+    g._counter.threads = 1  # one piece, counted with these work buffers
+    g._counter._works = [multitau_work(g.levels, g.half, block, span)]
     return g
 
 
@@ -231,3 +232,43 @@ def test_property_pauses_empty_batches_and_any_split(seed, split, block, span, h
     check_against_reference(
         t, ch, parts, 1, 1 if auto else 2, 3, 1_000_000, half, split, block, span
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    dt0=st.sampled_from([1, 3, 16, 100]),
+    half=st.sampled_from([1, 2, 4, 8]),
+    threads=st.integers(2, 5),
+    n_cuts=st.integers(0, 4),
+    auto=st.booleans(),
+    grid=st.sampled_from([1, 7, 40]),
+)
+def test_batches_counted_on_threads_equal_the_reference(
+    seed, dt0, half, threads, n_cuts, auto, grid
+):
+    """Pieces counted apart and joined (pairs across each cut from the history, histories
+    joined): equal to the reference, with equal times on both sides of a cut (coarse grids),
+    the cut inside a cell and channels that are neither A nor B."""
+    from tagstream.analysis import parallel
+
+    rng = np.random.default_rng(seed)
+    t, ch = hbt_stream(
+        rng, 0, 100_000, {1: 2e-3, 2: 2e-3, 5: 1e-3}, pair_rate=5e-4,
+        lag_spread=int(rng.integers(1, 2_000)), grid=grid,
+    )  # fmt: skip
+    batch = batch_of(t, ch, 0, 100_000)
+    b = 1 if auto else 2
+    g = LogG2Analyzer(1, b, tau_min=dt0, tau_max=dt0 * 5_000, per_octave=half, threads=threads)
+    old = parallel.MIN_TAGS_PER_THREAD
+    parallel.MIN_TAGS_PER_THREAD = 20
+    try:
+        for part in batch.split_at(random_cuts(rng, batch, n_cuts)):
+            g.process(part)
+    finally:
+        parallel.MIN_TAGS_PER_THREAD = old
+    ab, ba = reference.multitau_counts(t, ch, 1, b, dt0, g.levels, half)
+    ref_ab, ref_ba = owned(ab, ba, g.levels, half)
+    res = g.result()
+    np.testing.assert_array_equal(res.counts_ab, ref_ab)
+    np.testing.assert_array_equal(res.counts_ba, ref_ba)

@@ -41,3 +41,21 @@ def test_phase_sums_equal_the_reference(n, bins):
     ref_timed, ref_total, ref_hist = reference.phase_sums(phases, period, bins)
     assert (timed, total) == (ref_timed, ref_total)
     np.testing.assert_array_equal(hist - 5, ref_hist)
+
+
+@pytest.mark.parametrize("n", [0, 1, 40, 3000])
+@pytest.mark.parametrize("auto", [False, True])
+def test_role_counts_below_equal_counting_each_edge(n, auto):
+    from tagstream.kernels import role_table
+    from tagstream.kernels.multitau_cross import role_counts_below
+
+    rng = np.random.default_rng(n)
+    t = np.sort(rng.integers(0, 10**6, n)).astype(np.int64)
+    ch = rng.choice(np.array([1, 2, 7], np.uint8), n)
+    edges = np.sort(np.concatenate([rng.integers(-10, 10**6 + 10, 30), t[:3], t[-2:]]))
+    roles = role_table(1, 1 if auto else 2)
+    out = np.full((2, edges.size), -1, np.int64)
+    role_counts_below(t, ch, roles, auto, edges.astype(np.int64), out)
+    for e, edge in enumerate(edges):
+        assert out[0, e] == np.count_nonzero((t < edge) & (ch == 1))
+        assert out[1, e] == (0 if auto else np.count_nonzero((t < edge) & (ch == 2)))

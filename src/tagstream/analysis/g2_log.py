@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AnalysisError
-from ..kernels import count_roles, multitau_process, role_table
-from ..kernels.multitau import UNSET, multitau_work
+from ..kernels import count_roles, role_table
+from ..kernels.multitau import UNSET
 from ..tags import ChannelMap, TagBatch, format_time, parse_time
 from .channels import channel_label, resolve_many
+from .multitau_threads import MultitauThreads
 from .normalization import g2_uncertainty, multitau_expected
+from .parallel import default_threads
 from .stream import Coverage
 
 
@@ -111,6 +113,8 @@ class LogG2Analyzer:
     per_octave
         Lags per level (P); level 0 has 2P lags ``0 .. 2P-1``, each further level P lags
         ``P .. 2P-1`` in cells twice as wide. A power of two.
+    threads
+        Threads for large batches (default: the machine's cores, at most four).
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class LogG2Analyzer:
         tau_max: str | int = "10 s",
         per_octave: int = 8,
         channels: ChannelMap | None = None,
+        threads: int | None = None,
     ):
         self.dt0 = parse_time(tau_min, "tau_min")
         tau_max_ps = parse_time(tau_max, "tau_max")
@@ -145,7 +150,10 @@ class LogG2Analyzer:
             "counts_ab": np.zeros((levels, size), np.int64),
             "counts_ba": np.zeros((levels, size), np.int64),
         }
-        self._work = multitau_work(levels, self.half)  # scratch, reused by every call
+        threads = default_threads() if threads is None else max(1, int(threads))
+        self._counter = MultitauThreads(
+            self._state, self._roles, self.auto, self.dt0, self.half, threads
+        )
         self._split = -1  # levels counted pair by pair: chosen per block
         self._n = np.zeros(2, np.int64)
         self._coverage = Coverage()
@@ -153,21 +161,8 @@ class LogG2Analyzer:
     def process(self, batch: TagBatch) -> None:
         """Add one batch (batches must come in time order)."""
         self._coverage.add(batch)
-        state = self._state
-        multitau_process(
-            batch.timestamps,
-            batch.channels,
-            self._roles,
-            self.auto,
-            np.int64(self.dt0),
-            np.int64(batch.t_end // self.dt0),
-            self._split,
-            state["hist"],
-            state["clock"],
-            state["counts_ab"],
-            state["counts_ba"],
-            *self._work,
-        )
+        self._counter.split = self._split
+        self._counter.process(batch.timestamps, batch.channels, batch.t_end)
         count_roles(batch.channels, self._roles, self._n)
 
     def result(self) -> LogG2Result:
