@@ -27,6 +27,7 @@ from .foreign import measure_foreign
 from .pipeline import measure_pipeline
 from .ptu_decode import measure_ptu
 from .simulator import measure_simulator
+from .stages import measure_stages
 from .timing import best_time
 from .writer import measure_writer
 
@@ -242,6 +243,7 @@ def run_suite(
     # the pipeline replays 20 Mtags per second of data: half the length, at most 5 s
     pipeline_seconds = min(seconds / 2, 5.0)
     measure_pipeline(add_row, bench.sum_rate[hbt.name], pipeline_seconds, repeats, say=say)
+    measure_stages(add_row, bench.sum_rate[hbt.name], os.cpu_count() or 1, pipeline_seconds, say)
     measure_batch(add_row, bench.sum_rate[hbt.name], say=say)
 
     return {

@@ -27,6 +27,9 @@ def test_bench_writes_json_and_refuses_to_overwrite(tmp_path, capsys):
         assert "not measured" in (row["note"] or "") or row["tags_per_s"] > 0
     assert any(a.startswith("levels") for a in analyses)
     assert any(a.startswith("g3") for a in analyses)
+    stages = [row for row in report["rows"] if row["analysis"].startswith("live pipeline stage")]
+    assert any("levels" in row["implementation"] for row in stages)
+    assert stages[-1]["implementation"].startswith("all stages")
     assert "numpy.sum" in capsys.readouterr().out
     assert main(["bench", "--seconds", "0.05", "--json", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

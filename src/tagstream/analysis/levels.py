@@ -70,8 +70,9 @@ class LevelsAnalyzer:
         self._selected = selection_table(self.detectors)
         self._phases = PhotonPhases(channels, delays) if decays else None
         self._coverage = Coverage()
-        self._t = np.zeros(0, np.int64)  # live times of the photons not in a closed level
-        self._real = np.zeros(0, np.int64)  # their times on the run's clock
+        # live times of the photons not in a closed level, and their times on the run's clock
+        # (one array while no time was lost)
+        self._t = self._real = np.zeros(0, np.int64)
         self._phase = np.zeros(0)  # their phases, ps (NaN: none; kept only with decays)
         self._a = 0  # live start of the window
         self._open = np.zeros(len(LEVEL_ROWS), np.int64)  # the open level so far (before _t)
@@ -101,8 +102,12 @@ class LevelsAnalyzer:
             i0, i1 = np.searchsorted(ts, [start, stop])
             spans.append((int(i0), int(i1), self._lost))
             self._end = stop
-        self._t = np.concatenate([self._t, *(ts[i0:i1] - lost for i0, i1, lost in spans)])
+        shared = self._t is self._real
         self._real = np.concatenate([self._real, *(ts[i0:i1] for i0, i1, _ in spans)])
+        if shared and self._lost == 0:
+            self._t = self._real  # nothing lost yet: live times are the run's times
+        else:
+            self._t = np.concatenate([self._t, *(ts[i0:i1] - lost for i0, i1, lost in spans)])
         if self._phases is not None:
             ph = self._phases.of(batch)[index[:k]]
             self._phase = np.concatenate([self._phase, *(ph[i0:i1] for i0, i1, _ in spans)])
@@ -169,7 +174,10 @@ class LevelsAnalyzer:
             self._decay.ensure(n + 1)[:, n] = self._open_decay
 
     def _drop(self, n: int) -> None:
-        self._t, self._real = self._t[n:], self._real[n:]
+        if self._t is self._real:
+            self._t = self._real = self._real[n:]
+        else:
+            self._t, self._real = self._t[n:], self._real[n:]
         if self._phases is not None:
             self._phase = self._phase[n:]
 

@@ -14,6 +14,12 @@ within about one photon interval of the bright level. The first photon as the ch
 a dark start, the last one a dark end. When the intensity does not change the photons are
 uniform on the segment, so the distribution of the largest ``2 ln L`` depends only on the number
 of photons (:func:`null_maxima`).
+
+Speed: a search only has to be exact when its largest statistic exceeds the critical value (a
+``floor``): the single split evaluates logarithms only where a bound without them can exceed it,
+and the excursion finds each span's shortest and longest length in one vectorized pass.
+:func:`quiet_windows` passes over the windows of a stream in which nothing changes in one call,
+keeping each span's lengths over the half a window shares with the next.
 """
 
 from __future__ import annotations
