@@ -82,8 +82,9 @@ def measure_view_latency(
             first[key] = latency
     latencies = np.asarray(latencies, dtype=float)
     if not latencies.size:
-        add_row(label, impl, status["tags"], rate, rate / sum_rate, budget=budget, meets=False,
-                agrees=None, note="no panel reported being drawn")  # fmt: skip
+        add_row(label, impl, status["tags"], None, None, budget=budget, meets=None, agrees=None,
+                note="not measured: no panel reported being drawn after its first (a run too "
+                "short for updates?)")  # fmt: skip
         return
     p95 = float(np.percentile(latencies, 95))
     add_row(

@@ -243,13 +243,15 @@ def test_property_pauses_empty_batches_and_any_split(seed, split, block, span, h
     n_cuts=st.integers(0, 4),
     auto=st.booleans(),
     grid=st.sampled_from([1, 7, 40]),
+    origin=st.sampled_from([0, -(2**62), 2**63 - 200_000]),
 )
 def test_batches_counted_on_threads_equal_the_reference(
-    seed, dt0, half, threads, n_cuts, auto, grid
+    seed, dt0, half, threads, n_cuts, auto, grid, origin
 ):
     """Pieces counted apart and joined (pairs across each cut from the history, histories
     joined): equal to the reference, with equal times on both sides of a cut (coarse grids),
-    the cut inside a cell and channels that are neither A nor B."""
+    the cut inside a cell, channels that are neither A nor B, and times near the ends of the
+    int64 range (the cells after a cut reach past the largest time)."""
     from tagstream.analysis import parallel
 
     rng = np.random.default_rng(seed)
@@ -257,7 +259,8 @@ def test_batches_counted_on_threads_equal_the_reference(
         rng, 0, 100_000, {1: 2e-3, 2: 2e-3, 5: 1e-3}, pair_rate=5e-4,
         lag_spread=int(rng.integers(1, 2_000)), grid=grid,
     )  # fmt: skip
-    batch = batch_of(t, ch, 0, 100_000)
+    t = t + origin
+    batch = batch_of(t, ch, origin, origin + 100_000)
     b = 1 if auto else 2
     g = LogG2Analyzer(1, b, tau_min=dt0, tau_max=dt0 * 5_000, per_octave=half, threads=threads)
     old = parallel.MIN_TAGS_PER_THREAD

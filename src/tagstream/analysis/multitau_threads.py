@@ -86,9 +86,15 @@ class MultitauThreads:
     def _cells_after(self, ts: np.ndarray, ch: np.ndarray, cut: int) -> np.ndarray:
         """``new[k, r, q]``: tags of role ``r`` in cell ``(cut >> k) + q`` of level ``k``."""
         size = 2 * self.half
-        k = np.arange(self.levels)[:, None]
-        cells = ((cut >> k) + np.arange(size + 1)[None, :]) << k  # level-0 cell of each edge
-        edges = (cells * self.dt0).ravel()  # ps
+        top = int(np.iinfo(np.int64).max)  # every tag lies before it (batches end at most there)
+        edges = np.array(
+            [
+                min((((cut >> k) + q) << k) * self.dt0, top)  # ps; Python ints do not wrap
+                for k in range(self.levels)
+                for q in range(size + 1)
+            ],
+            np.int64,
+        )
         order = np.argsort(edges, kind="stable")
         below = np.zeros((2, edges.size), np.int64)
         role_counts_below(ts, ch, self.roles, self.auto, edges[order], below)
